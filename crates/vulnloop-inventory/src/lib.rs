@@ -1,0 +1,235 @@
+//! The inventory of one host: what the collector found and the matcher reads.
+//!
+//! The JSON form of [`Inventory`] is a public format. `vulnloop inventory
+//! --format json` writes it, `vulnloop scan --inventory FILE` reads it, and
+//! agents upload it. Its `schema_version` changes whenever a field changes
+//! meaning or a required field is added.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the inventory JSON format written by this build.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything collected from one host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    /// Format version, see [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// When the collection ran (RFC 3339).
+    pub collected_at: String,
+    /// Identity of the host and its operating system.
+    pub host: Host,
+    /// Installed packages, in the order the package database lists them.
+    pub packages: Vec<Package>,
+    /// Problems met while collecting. A non-empty list means the package list
+    /// may be incomplete.
+    #[serde(default)]
+    pub problems: Vec<Problem>,
+}
+
+/// Identity of a host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Host {
+    /// Host name, when known.
+    pub hostname: Option<String>,
+    /// Root filesystem path that was scanned, when not the running system.
+    pub root: Option<String>,
+    /// Operating system, as os-release or the older release files state it.
+    pub os: Os,
+    /// The running kernel, when the collector could see it (not for `--root`).
+    pub kernel: Option<Kernel>,
+}
+
+/// Operating system identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Os {
+    /// Lowercase distribution id (`debian`, `ubuntu`), os-release `ID`.
+    pub id: String,
+    /// Release number (`12`, `22.04`), os-release `VERSION_ID`.
+    pub version_id: Option<String>,
+    /// Release code name (`bookworm`, `jammy`).
+    pub codename: Option<String>,
+    /// Human-readable name, os-release `PRETTY_NAME`.
+    pub pretty_name: Option<String>,
+    /// File the identity was read from.
+    pub source: String,
+}
+
+/// The running kernel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kernel {
+    /// Kernel release as `uname -r` prints it (`6.1.0-28-amd64`).
+    pub release: String,
+}
+
+/// Package manager that owns a package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PackageManager {
+    Dpkg,
+    Rpm,
+    Apk,
+}
+
+/// One installed binary package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Package {
+    /// Package manager whose database lists it.
+    pub manager: PackageManager,
+    /// Binary package name.
+    pub name: String,
+    /// Binary package version, with epoch when there is one (`1:2.66-4`).
+    pub version: String,
+    /// Architecture (`amd64`, `all`).
+    pub arch: Option<String>,
+    /// Source package name, when it differs from `name` or the database states it.
+    pub source_name: Option<String>,
+    /// Source package version, when it differs from `version`.
+    pub source_version: Option<String>,
+    /// Where the package was found: the database file, with the line for text databases.
+    pub origin: String,
+}
+
+impl Package {
+    /// The source package name: the stated one, or the binary name.
+    pub fn source_name(&self) -> &str {
+        self.source_name.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The source package version: the stated one, or the binary version.
+    pub fn source_version(&self) -> &str {
+        self.source_version.as_deref().unwrap_or(&self.version)
+    }
+}
+
+/// A problem met while collecting, with where it happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// File, with `:line` when known.
+    pub location: String,
+    /// What went wrong and what was skipped.
+    pub message: String,
+}
+
+/// Errors reading an inventory file.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error("failed to read inventory file {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("inventory file {path} is not valid inventory JSON (line {line}, column {column}): {message}")]
+    Parse {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("inventory file {path} has schema_version {found}, but this build reads version {SCHEMA_VERSION}")]
+    SchemaVersion { path: String, found: u32 },
+}
+
+impl Inventory {
+    /// Reads and validates an inventory JSON file.
+    pub fn read_json(path: &Path) -> Result<Self, InventoryError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        Self::from_json(&text, &display)
+    }
+
+    /// Parses inventory JSON; `origin` names the input in errors.
+    pub fn from_json(text: &str, origin: &str) -> Result<Self, InventoryError> {
+        let inventory: Inventory =
+            serde_json::from_str(text).map_err(|error| InventoryError::Parse {
+                path: origin.to_string(),
+                line: error.line(),
+                column: error.column(),
+                message: error.to_string(),
+            })?;
+        if inventory.schema_version != SCHEMA_VERSION {
+            return Err(InventoryError::SchemaVersion {
+                path: origin.to_string(),
+                found: inventory.schema_version,
+            });
+        }
+        Ok(inventory)
+    }
+
+    /// Whether the collector reported problems that may have hidden packages.
+    pub fn is_complete(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Inventory {
+        Inventory {
+            schema_version: SCHEMA_VERSION,
+            collected_at: "2026-12-04T00:00:00Z".into(),
+            host: Host {
+                hostname: Some("web1".into()),
+                root: None,
+                os: Os {
+                    id: "debian".into(),
+                    version_id: Some("12".into()),
+                    codename: Some("bookworm".into()),
+                    pretty_name: None,
+                    source: "/etc/os-release".into(),
+                },
+                kernel: Some(Kernel { release: "6.1.0-28-amd64".into() }),
+            },
+            packages: vec![Package {
+                manager: PackageManager::Dpkg,
+                name: "libssl3".into(),
+                version: "3.0.19-1~deb12u2".into(),
+                arch: Some("amd64".into()),
+                source_name: Some("openssl".into()),
+                source_version: None,
+                origin: "/var/lib/dpkg/status:10".into(),
+            }],
+            problems: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let inventory = sample();
+        let text = serde_json::to_string(&inventory).expect("serializes");
+        assert_eq!(Inventory::from_json(&text, "x").expect("parses"), inventory);
+    }
+
+    #[test]
+    fn source_falls_back_to_binary() {
+        let package = &sample().packages[0];
+        assert_eq!(package.source_name(), "openssl");
+        assert_eq!(package.source_version(), "3.0.19-1~deb12u2");
+    }
+
+    #[test]
+    fn wrong_schema_version_rejected() {
+        let mut inventory = sample();
+        inventory.schema_version = 99;
+        let text = serde_json::to_string(&inventory).expect("serializes");
+        let error = Inventory::from_json(&text, "inv.json").expect_err("rejects");
+        assert!(error.to_string().contains("schema_version 99"), "{error}");
+    }
+
+    #[test]
+    fn garbled_json_names_line() {
+        let error = Inventory::from_json("{\n  \"schema_version\": 1,\n  oops", "inv.json")
+            .expect_err("rejects");
+        let message = error.to_string();
+        assert!(message.contains("inv.json"), "{message}");
+        assert!(message.contains("line 3"), "{message}");
+    }
+}
