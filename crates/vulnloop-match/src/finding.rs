@@ -1,0 +1,154 @@
+use serde::Serialize;
+use vulnloop_advisory::{PackageKind, Severity};
+use vulnloop_inventory::PackageManager;
+
+/// What the matcher found for one host.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchReport {
+    /// Findings sorted by package name, then vulnerability id.
+    pub findings: Vec<Finding>,
+    /// What the verdicts cover and what they could not.
+    pub coverage: Coverage,
+}
+
+/// One vulnerability of one installed package.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Vulnerability id: the CVE for per-CVE records, else the advisory id.
+    pub id: String,
+    /// Advisory record that decided the verdict.
+    pub advisory_id: String,
+    /// Feed of that record.
+    pub source: String,
+    /// CVE ids the record covers.
+    pub cves: Vec<String>,
+    /// Title or summary from the advisory.
+    pub title: Option<String>,
+    /// Vendor severity.
+    pub severity: Severity,
+    /// Severity as the vendor spelled it.
+    pub severity_raw: Option<String>,
+    /// Link to the vendor's page.
+    pub url: Option<String>,
+    /// Package the advisory names (source or binary).
+    pub package: String,
+    /// Whether `package` is a source or a binary package.
+    pub package_kind: PackageKind,
+    /// Package manager that installed it.
+    pub manager: PackageManager,
+    /// Installed version that was compared.
+    pub installed_version: String,
+    /// Installed binary packages built from `package` (or `package` itself for binary advisories).
+    pub binaries: Vec<InstalledBinary>,
+    /// The verdict.
+    pub status: FindingStatus,
+    /// Vendor wording that explains the status.
+    pub note: Option<String>,
+    /// Where the package was found and which comparison decided the verdict.
+    pub evidence: Evidence,
+}
+
+impl Finding {
+    /// The fixed version, when the vendor has one.
+    pub fn fixed_version(&self) -> Option<&str> {
+        match &self.status {
+            FindingStatus::Vulnerable { fixed } | FindingStatus::FixedRebootPending { fixed } => {
+                Some(fixed)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a package upgrade available from the vendor fixes the finding.
+    pub fn has_fix(&self) -> bool {
+        matches!(self.status, FindingStatus::Vulnerable { .. })
+    }
+}
+
+/// An installed binary package that a finding touches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstalledBinary {
+    pub name: String,
+    pub version: String,
+    pub arch: Option<String>,
+    /// Package database location (`/var/lib/dpkg/status:1234`).
+    pub origin: String,
+}
+
+/// The verdict for one finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum FindingStatus {
+    /// The installed version is older than the vendor's fixed version.
+    Vulnerable { fixed: String },
+    /// Affected, and the vendor has no fix yet.
+    NoFixYet,
+    /// Affected, and the vendor will not fix it.
+    WillNotFix,
+    /// Affected, and the vendor postponed the fix.
+    Postponed,
+    /// The package has no security support in this release.
+    Unsupported,
+    /// The running kernel is affected, but a fixed kernel is installed: reboot into it.
+    FixedRebootPending { fixed: String },
+}
+
+impl FindingStatus {
+    /// Returns the snake_case name used in output.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FindingStatus::Vulnerable { .. } => "fixed",
+            FindingStatus::NoFixYet => "no_fix_yet",
+            FindingStatus::WillNotFix => "will_not_fix",
+            FindingStatus::Postponed => "postponed",
+            FindingStatus::Unsupported => "unsupported",
+            FindingStatus::FixedRebootPending { .. } => "fixed_reboot_pending",
+        }
+    }
+
+    /// Whether the vendor has not released a fix (`--ignore-unfixed` hides these).
+    pub fn is_unfixed(&self) -> bool {
+        matches!(
+            self,
+            FindingStatus::NoFixYet | FindingStatus::WillNotFix | FindingStatus::Postponed
+        )
+    }
+}
+
+/// Why a finding was reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// Package database entries the installed version was read from.
+    pub found_in: Vec<String>,
+    /// Advisory record: source, id and last modification or snapshot date.
+    pub record: String,
+    /// The comparison that decided, such as
+    /// `installed 3.0.19-1~deb12u2 < fixed 3.0.22-1~deb12u1 (dpkg ordering)`.
+    pub comparison: String,
+    /// Records of other feeds about the same vulnerability that were outranked.
+    pub other_records: Vec<String>,
+}
+
+/// What the verdicts of a match cover.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    /// Release key the host was matched under (`debian:12`).
+    pub ecosystem: String,
+    /// Feeds that hold advisories for that release.
+    pub sources: Vec<String>,
+    /// Number of packages compared.
+    pub packages: usize,
+    /// Whether every package could be judged against vendor data.
+    pub complete: bool,
+    /// Statements about what was not covered, or covered with a caveat.
+    pub notes: Vec<CoverageNote>,
+}
+
+/// One statement about coverage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CoverageNote {
+    /// Whether this note makes the result incomplete (exit code 2).
+    pub incomplete: bool,
+    /// The statement, in a sentence.
+    pub message: String,
+}

@@ -1,0 +1,103 @@
+use std::collections::HashMap;
+
+use vulnloop_advisory::{Advisory, Affected, Ecosystem, PackageKind};
+
+/// One advisory statement about one package, as the matcher receives it.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The advisory's metadata; its `affected` list is not used.
+    pub advisory: Advisory,
+    /// The statement about the looked-up package.
+    pub affected: Affected,
+}
+
+/// A feed that contributed advisories, as the index describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceInfo {
+    /// Feed name, the `source` of its advisories.
+    pub name: String,
+    /// Snapshot date of the feed (RFC 3339 or `YYYY-MM-DD`), when known.
+    pub snapshot: Option<String>,
+}
+
+/// Read access to advisories, keyed the way the matcher looks them up.
+pub trait AdvisoryIndex {
+    /// Error of the underlying store.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Returns every statement about `name` (a source or binary package) in `ecosystem`.
+    fn candidates(
+        &self,
+        ecosystem: &Ecosystem,
+        kind: PackageKind,
+        name: &str,
+    ) -> Result<Vec<Candidate>, Self::Error>;
+
+    /// Returns the statements whose package name is a pattern ending in `.*`.
+    ///
+    /// Debian's security-support lists name package families this way
+    /// (`golang.*`); the matcher treats the pattern as a name prefix.
+    fn pattern_candidates(&self, ecosystem: &Ecosystem) -> Result<Vec<Candidate>, Self::Error>;
+
+    /// Returns the feeds that hold advisories for `ecosystem`.
+    fn sources_for(&self, ecosystem: &Ecosystem) -> Result<Vec<SourceInfo>, Self::Error>;
+}
+
+/// An index held in memory, built from parsed advisories.
+#[derive(Debug, Default)]
+pub struct MemoryIndex {
+    by_package: HashMap<(Ecosystem, PackageKind, String), Vec<Candidate>>,
+    patterns: HashMap<Ecosystem, Vec<Candidate>>,
+    sources: HashMap<Ecosystem, Vec<SourceInfo>>,
+}
+
+impl MemoryIndex {
+    /// Creates an empty index.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds every affected entry of `advisory`, from a feed with the given snapshot date.
+    pub fn insert(&mut self, advisory: &Advisory, snapshot: Option<&str>) {
+        let mut metadata = advisory.clone();
+        metadata.affected.clear();
+        for affected in &advisory.affected {
+            let candidate = Candidate { advisory: metadata.clone(), affected: affected.clone() };
+            if affected.package.ends_with(".*") {
+                self.patterns.entry(affected.ecosystem.clone()).or_default().push(candidate);
+            } else {
+                let key = (affected.ecosystem.clone(), affected.kind, affected.package.clone());
+                self.by_package.entry(key).or_default().push(candidate);
+            }
+            let sources = self.sources.entry(affected.ecosystem.clone()).or_default();
+            if !sources.iter().any(|s| s.name == advisory.source) {
+                sources.push(SourceInfo {
+                    name: advisory.source.clone(),
+                    snapshot: snapshot.map(String::from),
+                });
+            }
+        }
+    }
+}
+
+impl AdvisoryIndex for MemoryIndex {
+    type Error = std::convert::Infallible;
+
+    fn candidates(
+        &self,
+        ecosystem: &Ecosystem,
+        kind: PackageKind,
+        name: &str,
+    ) -> Result<Vec<Candidate>, Self::Error> {
+        let key = (ecosystem.clone(), kind, name.to_string());
+        Ok(self.by_package.get(&key).cloned().unwrap_or_default())
+    }
+
+    fn pattern_candidates(&self, ecosystem: &Ecosystem) -> Result<Vec<Candidate>, Self::Error> {
+        Ok(self.patterns.get(ecosystem).cloned().unwrap_or_default())
+    }
+
+    fn sources_for(&self, ecosystem: &Ecosystem) -> Result<Vec<SourceInfo>, Self::Error> {
+        Ok(self.sources.get(ecosystem).cloned().unwrap_or_default())
+    }
+}

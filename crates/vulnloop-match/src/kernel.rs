@@ -1,0 +1,96 @@
+//! Kernel rules: the running kernel decides, not every installed one.
+//!
+//! A host keeps several kernel images, plus headers, `linux-libc-dev` and
+//! tools that are built from the same source package. Only the kernel image
+//! that runs can be exploited now; an installed image that is newer and fixed
+//! means the fix waits for a reboot.
+
+use vulnloop_inventory::Package;
+
+/// Source packages that build Ubuntu kernel flavours; `linux-firmware` and
+/// friends are not kernels.
+const UBUNTU_KERNEL_PREFIXES: &[&str] = &[
+    "linux-aws", "linux-azure", "linux-gcp", "linux-gke", "linux-hwe", "linux-ibm", "linux-intel",
+    "linux-kvm", "linux-lowlatency", "linux-nvidia", "linux-oem", "linux-oracle", "linux-raspi",
+    "linux-realtime", "linux-riscv", "linux-xilinx", "linux-bluefield", "linux-fips",
+];
+
+/// Whether a source package builds a kernel image.
+///
+/// Debian builds kernels from `linux` (and the `linux-signed-*` wrappers, and
+/// `linux-5.10`-style backports in older releases); Ubuntu also from flavour
+/// sources such as `linux-aws` or `linux-hwe-6.8`.
+pub fn is_kernel_source(name: &str) -> bool {
+    if name == "linux" || name.starts_with("linux-signed") {
+        return true;
+    }
+    if let Some(rest) = name.strip_prefix("linux-") {
+        if rest.starts_with(|c: char| c.is_ascii_digit()) {
+            return true;
+        }
+    }
+    UBUNTU_KERNEL_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+}
+
+/// Whether a binary package is a versioned kernel image (`linux-image-6.1.0-28-amd64`),
+/// not a metapackage (`linux-image-amd64`) or headers.
+pub fn is_kernel_image(name: &str) -> bool {
+    let rest = match name.strip_prefix("linux-image-") {
+        Some(rest) => rest.strip_prefix("unsigned-").unwrap_or(rest),
+        None => return false,
+    };
+    rest.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// Returns the image package of the running kernel release, if one is installed.
+pub fn running_image<'a>(packages: &'a [Package], release: &str) -> Option<&'a Package> {
+    let signed = format!("linux-image-{release}");
+    let unsigned = format!("linux-image-unsigned-{release}");
+    packages.iter().find(|p| p.name == signed).or_else(|| packages.iter().find(|p| p.name == unsigned))
+}
+
+/// Returns the names under which advisories list a kernel image's source.
+///
+/// Debian's advisories name `linux` even for images built by the
+/// `linux-signed-amd64` wrapper; Ubuntu's drop `-signed` from flavour names.
+pub fn advisory_names(source: &str) -> Vec<String> {
+    let mut names = vec![source.to_string()];
+    if let Some(rest) = source.strip_prefix("linux-signed") {
+        let unsigned = format!("linux{rest}");
+        names.push(unsigned);
+        names.push("linux".to_string());
+    }
+    names.dedup();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_sources_recognized() {
+        assert!(is_kernel_source("linux"));
+        assert!(is_kernel_source("linux-signed-amd64"));
+        assert!(is_kernel_source("linux-5.10"));
+        assert!(is_kernel_source("linux-aws"));
+        assert!(!is_kernel_source("linux-firmware"));
+        assert!(!is_kernel_source("linux-base"));
+        assert!(!is_kernel_source("util-linux"));
+    }
+
+    #[test]
+    fn only_versioned_images_count() {
+        assert!(is_kernel_image("linux-image-6.1.0-28-amd64"));
+        assert!(is_kernel_image("linux-image-unsigned-5.15.0-91-generic"));
+        assert!(!is_kernel_image("linux-image-amd64"));
+        assert!(!is_kernel_image("linux-headers-6.1.0-28-amd64"));
+        assert!(!is_kernel_image("linux-libc-dev"));
+    }
+
+    #[test]
+    fn signed_wrapper_maps_to_linux() {
+        assert_eq!(advisory_names("linux-signed-amd64"), vec!["linux-signed-amd64", "linux-amd64", "linux"]);
+        assert_eq!(advisory_names("linux"), vec!["linux"]);
+    }
+}

@@ -1,0 +1,15 @@
+//! Inventory × advisories → findings.
+//!
+//! The matcher is deterministic and does no I/O: it reads advisories through
+//! the [`AdvisoryIndex`] trait (the SQLite database in production, a
+//! [`MemoryIndex`] in tests) and returns a [`MatchReport`] whose every
+//! [`Finding`] carries the evidence that decided it.
+
+mod finding;
+mod index;
+mod kernel;
+mod matcher;
+
+pub use finding::{Coverage, CoverageNote, Evidence, Finding, FindingStatus, InstalledBinary, MatchReport};
+pub use index::{AdvisoryIndex, Candidate, MemoryIndex, SourceInfo};
+pub use matcher::{match_inventory, MatchError};

@@ -1,0 +1,453 @@
+//! The matching pass: group packages, look up statements, judge, merge.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+
+use vulnloop_advisory::{Advisory, Ecosystem, PackageKind, Status};
+use vulnloop_inventory::{Inventory, Package, PackageManager};
+use vulnloop_version::Scheme;
+
+use crate::finding::{
+    Coverage, CoverageNote, Evidence, Finding, FindingStatus, InstalledBinary, MatchReport,
+};
+use crate::index::{AdvisoryIndex, Candidate};
+use crate::kernel;
+
+/// Errors of a matching pass: only the index can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum MatchError {
+    #[error("failed to read advisories for {package} ({ecosystem})")]
+    Index {
+        ecosystem: String,
+        package: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Matches every package of `inventory` against the advisories in `index`.
+pub fn match_inventory<I: AdvisoryIndex>(
+    inventory: &Inventory,
+    index: &I,
+) -> Result<MatchReport, MatchError> {
+    let mut pass = Pass::new(inventory, index)?;
+    if pass.can_judge() {
+        pass.judge_source_groups()?;
+        pass.judge_binaries()?;
+        pass.judge_running_kernel()?;
+    }
+    Ok(pass.finish())
+}
+
+/// A judged statement, before statements from several feeds are merged.
+struct Verdict {
+    /// Package group and vulnerability id; statements with equal keys are merged.
+    key: (String, String),
+    /// Snapshot date of the statement's feed, for ranking.
+    freshness: String,
+    /// The finding, or `None` when the statement clears the package.
+    finding: Option<Finding>,
+    /// One-line summary for the evidence of the statement that wins.
+    summary: String,
+}
+
+struct Pass<'a, I> {
+    inventory: &'a Inventory,
+    index: &'a I,
+    ecosystem: Option<Ecosystem>,
+    sources: Vec<String>,
+    snapshots: HashMap<String, String>,
+    notes: Vec<CoverageNote>,
+    verdicts: Vec<Verdict>,
+}
+
+impl<'a, I: AdvisoryIndex> Pass<'a, I> {
+    fn new(inventory: &'a Inventory, index: &'a I) -> Result<Self, MatchError> {
+        let mut pass = Pass {
+            inventory,
+            index,
+            ecosystem: None,
+            sources: Vec::new(),
+            snapshots: HashMap::new(),
+            notes: Vec::new(),
+            verdicts: Vec::new(),
+        };
+        pass.note_inventory_problems();
+        pass.resolve_ecosystem()?;
+        Ok(pass)
+    }
+
+    fn note(&mut self, incomplete: bool, message: String) {
+        if !self.notes.iter().any(|n| n.message == message) {
+            self.notes.push(CoverageNote { incomplete, message });
+        }
+    }
+
+    fn note_inventory_problems(&mut self) {
+        for problem in &self.inventory.problems {
+            let message = format!(
+                "inventory incomplete: {}: {}",
+                problem.location, problem.message
+            );
+            self.note(true, message);
+        }
+    }
+
+    fn resolve_ecosystem(&mut self) -> Result<(), MatchError> {
+        let os = &self.inventory.host.os;
+        let Some(release) = os.version_id.as_deref() else {
+            self.note(
+                true,
+                format!(
+                    "the release of {} is unknown ({} has no VERSION_ID); pass --os ID:VERSION",
+                    os.id, os.source
+                ),
+            );
+            return Ok(());
+        };
+        let ecosystem = Ecosystem::new(&os.id, release);
+        let sources = self.index.sources_for(&ecosystem).map_err(|e| index_error(&ecosystem, "*", e))?;
+        if sources.is_empty() {
+            self.note(
+                true,
+                format!(
+                    "no advisory data for {ecosystem} in the database: the release is not supported, \
+                     or its feeds were not imported (run `vulnloop db update`)"
+                ),
+            );
+        }
+        for source in sources {
+            self.snapshots.insert(source.name.clone(), source.snapshot.unwrap_or_default());
+            self.sources.push(source.name);
+        }
+        self.sources.sort();
+        self.ecosystem = Some(ecosystem);
+        Ok(())
+    }
+
+    fn can_judge(&self) -> bool {
+        self.ecosystem.is_some() && !self.sources.is_empty()
+    }
+
+    fn dpkg_packages(&self) -> impl Iterator<Item = &'a Package> {
+        self.inventory.packages.iter().filter(|p| p.manager == PackageManager::Dpkg)
+    }
+
+    /// Judges source-package statements against each (source, source version) group.
+    fn judge_source_groups(&mut self) -> Result<(), MatchError> {
+        let mut groups: BTreeMap<(&str, &str), Vec<&Package>> = BTreeMap::new();
+        for package in self.dpkg_packages() {
+            if kernel::is_kernel_source(package.source_name()) {
+                continue;
+            }
+            groups.entry((package.source_name(), package.source_version())).or_default().push(package);
+        }
+        let ecosystem = self.ecosystem.clone().expect("checked by can_judge");
+        let patterns = self
+            .index
+            .pattern_candidates(&ecosystem)
+            .map_err(|e| index_error(&ecosystem, "*", e))?;
+
+        for ((source, version), binaries) in groups {
+            let mut candidates = self
+                .index
+                .candidates(&ecosystem, PackageKind::Source, source)
+                .map_err(|e| index_error(&ecosystem, source, e))?;
+            candidates.extend(patterns.iter().filter(|c| pattern_matches(&c.affected.package, source)).cloned());
+            for candidate in candidates {
+                self.judge(&candidate, source, version, &binaries, None);
+            }
+        }
+        Ok(())
+    }
+
+    /// Judges binary-package statements (Ubuntu USN OVAL) against each binary.
+    fn judge_binaries(&mut self) -> Result<(), MatchError> {
+        let ecosystem = self.ecosystem.clone().expect("checked by can_judge");
+        for package in self.dpkg_packages() {
+            if kernel::is_kernel_source(package.source_name()) {
+                continue;
+            }
+            let candidates = self
+                .index
+                .candidates(&ecosystem, PackageKind::Binary, &package.name)
+                .map_err(|e| index_error(&ecosystem, &package.name, e))?;
+            for candidate in candidates {
+                self.judge(&candidate, &package.name, &package.version, &[package], None);
+            }
+        }
+        Ok(())
+    }
+
+    /// Judges kernel statements against the running kernel's image only.
+    fn judge_running_kernel(&mut self) -> Result<(), MatchError> {
+        let packages = &self.inventory.packages;
+        let images: Vec<&Package> = self.dpkg_packages().filter(|p| kernel::is_kernel_image(&p.name)).collect();
+        let decisive = match &self.inventory.host.kernel {
+            Some(running) => match kernel::running_image(packages, &running.release) {
+                Some(image) => image,
+                None => {
+                    self.note(
+                        false,
+                        format!(
+                            "the running kernel {} is not installed from a package; \
+                             distribution kernel advisories do not apply to it and were not evaluated",
+                            running.release
+                        ),
+                    );
+                    return Ok(());
+                }
+            },
+            None => match newest_image(&images) {
+                Some(image) => {
+                    self.note(
+                        false,
+                        format!(
+                            "the running kernel is unknown (root filesystem scan): kernel advisories \
+                             were judged against the newest installed image, {} {}",
+                            image.name, image.version
+                        ),
+                    );
+                    image
+                }
+                None => return Ok(()),
+            },
+        };
+        let booted = self.inventory.host.kernel.is_some();
+        let others: Vec<&Package> = images.into_iter().filter(|p| p.name != decisive.name).collect();
+        let ecosystem = self.ecosystem.clone().expect("checked by can_judge");
+
+        let mut candidates = Vec::new();
+        for name in kernel::advisory_names(decisive.source_name()) {
+            candidates.extend(
+                self.index
+                    .candidates(&ecosystem, PackageKind::Source, &name)
+                    .map_err(|e| index_error(&ecosystem, &name, e))?,
+            );
+        }
+        candidates.extend(
+            self.index
+                .candidates(&ecosystem, PackageKind::Binary, &decisive.name)
+                .map_err(|e| index_error(&ecosystem, &decisive.name, e))?,
+        );
+        let reboot_into = if booted { Some(others.as_slice()) } else { None };
+        for candidate in candidates {
+            self.judge(&candidate, &decisive.name, &decisive.version, &[decisive], reboot_into);
+        }
+        Ok(())
+    }
+
+    /// Judges one statement against one installed version and records the verdict.
+    ///
+    /// `reboot_into` lists other installed kernel images; a fixed one among
+    /// them turns "vulnerable" into "fixed, reboot pending".
+    fn judge(
+        &mut self,
+        candidate: &Candidate,
+        group: &str,
+        installed: &str,
+        binaries: &[&Package],
+        reboot_into: Option<&[&Package]>,
+    ) {
+        let scheme = Scheme::Dpkg;
+        if !same_channel(installed, candidate.affected.channel.as_deref()) {
+            return;
+        }
+        let (status, comparison) = match &candidate.affected.status {
+            Status::Fixed { fixed } => match scheme.compare(installed, fixed) {
+                Ok(Ordering::Less) => {
+                    let status = fixed_elsewhere(reboot_into, fixed, scheme)
+                        .map(|image| {
+                            (FindingStatus::FixedRebootPending { fixed: fixed.clone() }, Some(image))
+                        })
+                        .unwrap_or((FindingStatus::Vulnerable { fixed: fixed.clone() }, None));
+                    let mut text = format!("installed {installed} < fixed {fixed} ({} ordering)", scheme.name());
+                    if let Some(image) = status.1 {
+                        text.push_str(&format!("; installed kernel {} {} is fixed", image.name, image.version));
+                    }
+                    (Some(status.0), text)
+                }
+                Ok(_) => (None, format!("installed {installed} >= fixed {fixed} ({} ordering)", scheme.name())),
+                Err(error) => {
+                    self.note(false, format!("advisory {} ({}) was not judged: {error}", candidate.advisory.id, candidate.advisory.source));
+                    return;
+                }
+            },
+            Status::Affected => (Some(FindingStatus::NoFixYet), "vendor status: affected, no fix released".into()),
+            Status::WillNotFix => (Some(FindingStatus::WillNotFix), "vendor status: will not fix".into()),
+            Status::Postponed => (Some(FindingStatus::Postponed), "vendor status: fix postponed".into()),
+            Status::NotAffected => (None, "vendor status: not affected".into()),
+            Status::Unsupported => (Some(FindingStatus::Unsupported), "vendor status: security support ended or limited".into()),
+        };
+
+        let advisory = &candidate.advisory;
+        let id = vulnerability_id(advisory);
+        let freshness = self.snapshots.get(&advisory.source).cloned().unwrap_or_default();
+        let summary = format!("{} {}: {comparison}", advisory.source, advisory.id);
+        let finding = status.map(|status| Finding {
+            id: id.clone(),
+            advisory_id: advisory.id.clone(),
+            source: advisory.source.clone(),
+            cves: advisory.cves.clone(),
+            title: advisory.title.clone(),
+            severity: advisory.severity,
+            severity_raw: advisory.severity_raw.clone(),
+            url: advisory.url.clone(),
+            package: candidate.affected.package_display(group),
+            package_kind: candidate.affected.kind,
+            manager: PackageManager::Dpkg,
+            installed_version: installed.to_string(),
+            binaries: binaries.iter().map(|p| installed_binary(p)).collect(),
+            status,
+            note: candidate.affected.note.clone(),
+            evidence: Evidence {
+                found_in: binaries.iter().map(|p| p.origin.clone()).collect(),
+                record: record_text(advisory, &freshness),
+                comparison,
+                other_records: Vec::new(),
+            },
+        });
+        self.verdicts.push(Verdict { key: (format!("{group}\u{0}{installed}"), id), freshness, finding, summary });
+    }
+
+    /// Merges the verdicts per (package group, vulnerability) and builds the report.
+    fn finish(self) -> MatchReport {
+        let mut merged: BTreeMap<(String, String), Vec<Verdict>> = BTreeMap::new();
+        for verdict in self.verdicts {
+            merged.entry(verdict.key.clone()).or_default().push(verdict);
+        }
+        let mut findings = Vec::new();
+        for (_, mut verdicts) in merged {
+            // The freshest feed decides; among equally fresh ones, a finding wins
+            // over a clearing statement, so a conflict is never silently dropped.
+            verdicts.sort_by(|a, b| {
+                date_part(&b.freshness)
+                    .cmp(date_part(&a.freshness))
+                    .then_with(|| b.finding.is_some().cmp(&a.finding.is_some()))
+            });
+            let others: Vec<String> = verdicts.iter().skip(1).map(|v| v.summary.clone()).collect();
+            if let Some(mut finding) = verdicts.into_iter().next().and_then(|v| v.finding) {
+                finding.evidence.other_records = others;
+                findings.push(finding);
+            }
+        }
+        findings.sort_by(|a, b| a.package.cmp(&b.package).then_with(|| a.id.cmp(&b.id)));
+
+        let complete = !self.notes.iter().any(|n| n.incomplete);
+        MatchReport {
+            findings,
+            coverage: Coverage {
+                ecosystem: self.ecosystem.map(|e| e.to_string()).unwrap_or_default(),
+                sources: self.sources,
+                packages: self.inventory.packages.len(),
+                complete,
+                notes: self.notes,
+            },
+        }
+    }
+}
+
+trait PackageDisplay {
+    fn package_display(&self, group: &str) -> String;
+}
+
+impl PackageDisplay for vulnloop_advisory::Affected {
+    /// Names the finding after the installed package, not a pattern like `golang.*`.
+    fn package_display(&self, group: &str) -> String {
+        if self.package.ends_with(".*") {
+            group.to_string()
+        } else {
+            self.package.clone()
+        }
+    }
+}
+
+fn index_error<E: std::error::Error + Send + Sync + 'static>(
+    ecosystem: &Ecosystem,
+    package: &str,
+    error: E,
+) -> MatchError {
+    MatchError::Index {
+        ecosystem: ecosystem.to_string(),
+        package: package.to_string(),
+        source: Box::new(error),
+    }
+}
+
+/// Whether a pattern from Debian's security-support lists names a package.
+fn pattern_matches(pattern: &str, name: &str) -> bool {
+    pattern.strip_suffix(".*").is_some_and(|prefix| name.starts_with(prefix))
+}
+
+/// Returns the vulnerability id: the CVE of a per-CVE record, else the advisory id.
+fn vulnerability_id(advisory: &Advisory) -> String {
+    match advisory.cves.as_slice() {
+        [cve] if advisory.id.ends_with(cve.as_str()) => cve.clone(),
+        _ => advisory.id.clone(),
+    }
+}
+
+/// Channel of an installed version: `esm` for Ubuntu Pro builds, `backports`
+/// for Debian backports, none for the main archive.
+fn installed_channel(version: &str) -> Option<&'static str> {
+    if version.contains("+esm") {
+        Some("esm")
+    } else if version.contains("~bpo") {
+        Some("backports")
+    } else {
+        None
+    }
+}
+
+/// Whether a statement for `channel` applies to an installed version.
+///
+/// A main-archive statement applies to an Ubuntu Pro build too, because Pro
+/// builds sort above the main archive's; a Pro-only statement does not apply
+/// to a main-archive build, whose fix is not installable without Pro.
+fn same_channel(installed: &str, channel: Option<&str>) -> bool {
+    match channel {
+        None => true,
+        Some(channel) => installed_channel(installed) == Some(channel),
+    }
+}
+
+fn fixed_elsewhere<'p>(
+    images: Option<&[&'p Package]>,
+    fixed: &str,
+    scheme: Scheme,
+) -> Option<&'p Package> {
+    images?
+        .iter()
+        .copied()
+        .find(|image| matches!(scheme.compare(&image.version, fixed), Ok(Ordering::Greater | Ordering::Equal)))
+}
+
+fn newest_image<'p>(images: &[&'p Package]) -> Option<&'p Package> {
+    images.iter().copied().max_by(|a, b| {
+        Scheme::Dpkg.compare(&a.version, &b.version).unwrap_or(Ordering::Equal).then_with(|| a.name.cmp(&b.name))
+    })
+}
+
+fn installed_binary(package: &Package) -> InstalledBinary {
+    InstalledBinary {
+        name: package.name.clone(),
+        version: package.version.clone(),
+        arch: package.arch.clone(),
+        origin: package.origin.clone(),
+    }
+}
+
+fn record_text(advisory: &Advisory, snapshot: &str) -> String {
+    let mut text = format!("{} {}", advisory.source, advisory.id);
+    match (&advisory.modified, snapshot) {
+        (Some(modified), _) => text.push_str(&format!(" (modified {modified})")),
+        (None, "") => {}
+        (None, snapshot) => text.push_str(&format!(" (feed snapshot {snapshot})")),
+    }
+    text
+}
+
+/// The `YYYY-MM-DD` prefix of a date, so dates in different formats compare.
+fn date_part(date: &str) -> &str {
+    date.get(..10).unwrap_or(date)
+}

@@ -1,0 +1,223 @@
+//! Detection rules on small hand-written hosts and advisories.
+
+use vulnloop_advisory::{Advisory, Affected, Ecosystem, PackageKind, Status};
+use vulnloop_inventory::{Host, Inventory, Kernel, Os, Package, PackageManager, Problem};
+use vulnloop_match::{match_inventory, FindingStatus, MatchReport, MemoryIndex};
+
+fn package(name: &str, version: &str, source: Option<(&str, Option<&str>)>) -> Package {
+    Package {
+        manager: PackageManager::Dpkg,
+        name: name.into(),
+        version: version.into(),
+        arch: Some("amd64".into()),
+        source_name: source.map(|(n, _)| n.to_string()),
+        source_version: source.and_then(|(_, v)| v.map(String::from)),
+        origin: format!("/var/lib/dpkg/status:{}", name.len()),
+    }
+}
+
+fn host(packages: Vec<Package>, kernel: Option<&str>) -> Inventory {
+    Inventory {
+        schema_version: vulnloop_inventory::SCHEMA_VERSION,
+        collected_at: "2026-12-04T00:00:00Z".into(),
+        host: Host {
+            hostname: Some("test".into()),
+            root: None,
+            os: Os {
+                id: "debian".into(),
+                version_id: Some("12".into()),
+                codename: Some("bookworm".into()),
+                pretty_name: None,
+                source: "/etc/os-release".into(),
+            },
+            kernel: kernel.map(|release| Kernel { release: release.into() }),
+        },
+        packages,
+        problems: Vec::new(),
+    }
+}
+
+fn advisory(id: &str, source: &str, package: &str, status: Status) -> Advisory {
+    let mut advisory = Advisory::new(id, source);
+    advisory.cves = vec![id.to_string()];
+    advisory.affected.push(Affected {
+        ecosystem: Ecosystem::new("debian", "12"),
+        package: package.into(),
+        kind: PackageKind::Source,
+        status,
+        channel: None,
+        note: None,
+    });
+    advisory
+}
+
+fn fixed(version: &str) -> Status {
+    Status::Fixed { fixed: version.into() }
+}
+
+fn run(inventory: &Inventory, advisories: &[(Advisory, &str)]) -> MatchReport {
+    let mut index = MemoryIndex::new();
+    for (advisory, snapshot) in advisories {
+        index.insert(advisory, Some(snapshot));
+    }
+    match_inventory(inventory, &index).expect("memory index cannot fail")
+}
+
+fn openssl_host() -> Inventory {
+    host(
+        vec![
+            package("libssl3", "3.0.19-1~deb12u2", Some(("openssl", None))),
+            package("openssl", "3.0.19-1~deb12u2", None),
+        ],
+        None,
+    )
+}
+
+#[test]
+fn source_version_below_fix_is_reported() {
+    let report = run(&openssl_host(), &[(advisory("CVE-2026-1", "osv", "openssl", fixed("3.0.22-1~deb12u1")), "2026-12-04")]);
+    assert_eq!(report.findings.len(), 1);
+    let finding = &report.findings[0];
+    assert_eq!(finding.status, FindingStatus::Vulnerable { fixed: "3.0.22-1~deb12u1".into() });
+    let binaries: Vec<&str> = finding.binaries.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(binaries, ["libssl3", "openssl"]);
+    assert_eq!(
+        finding.evidence.comparison,
+        "installed 3.0.19-1~deb12u2 < fixed 3.0.22-1~deb12u1 (dpkg ordering)"
+    );
+}
+
+#[test]
+fn source_version_at_fix_is_clean() {
+    let report = run(&openssl_host(), &[(advisory("CVE-2026-1", "osv", "openssl", fixed("3.0.19-1~deb12u2")), "2026-12-04")]);
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    assert!(report.coverage.complete);
+}
+
+#[test]
+fn binary_name_alone_is_not_looked_up_as_source() {
+    // libssl3 is not a source package: an advisory naming it as a source must not match.
+    let report = run(&openssl_host(), &[(advisory("CVE-2026-1", "osv", "libssl3", fixed("9")), "2026-12-04")]);
+    assert!(report.findings.is_empty());
+}
+
+#[test]
+fn source_version_in_parentheses_decides() {
+    // binNMU: the binary version carries +b1, the source version does not.
+    let inventory = host(vec![package("libbrotli1", "1.0.9-2+b6", Some(("brotli", Some("1.0.9-2"))))], None);
+    let report = run(&inventory, &[(advisory("CVE-2026-2", "osv", "brotli", fixed("1.0.9-2+deb12u1")), "2026-12-04")]);
+    assert_eq!(report.findings.len(), 1);
+    assert_eq!(report.findings[0].installed_version, "1.0.9-2");
+}
+
+#[test]
+fn vendor_statuses_kept() {
+    let cases = [
+        (Status::Affected, Some(FindingStatus::NoFixYet)),
+        (Status::WillNotFix, Some(FindingStatus::WillNotFix)),
+        (Status::Postponed, Some(FindingStatus::Postponed)),
+        (Status::Unsupported, Some(FindingStatus::Unsupported)),
+        (Status::NotAffected, None),
+    ];
+    for (status, expected) in cases {
+        let report = run(&openssl_host(), &[(advisory("CVE-2026-3", "debian-tracker", "openssl", status.clone()), "2026-12-04")]);
+        assert_eq!(report.findings.first().map(|f| f.status.clone()), expected, "vendor status {status:?}");
+    }
+}
+
+#[test]
+fn fresher_feed_outranks_stale_one() {
+    let stale = advisory("CVE-2026-4", "debian-oval", "openssl", fixed("3.0.30-1"));
+    let fresh = advisory("CVE-2026-4", "osv", "openssl", fixed("3.0.19-1~deb12u1"));
+    let report = run(&openssl_host(), &[(stale, "2023-07-14T03:39:10-04:00"), (fresh, "2026-12-04")]);
+    assert!(report.findings.is_empty(), "the fresh feed says fixed: {:?}", report.findings);
+}
+
+#[test]
+fn outranked_record_listed_in_evidence() {
+    let stale = advisory("CVE-2026-5", "debian-oval", "openssl", fixed("3.0.20-1"));
+    let fresh = advisory("CVE-2026-5", "osv", "openssl", fixed("3.0.22-1"));
+    let report = run(&openssl_host(), &[(stale, "2023-07-14"), (fresh, "2026-12-04")]);
+    assert_eq!(report.findings.len(), 1);
+    assert_eq!(report.findings[0].source, "osv");
+    assert_eq!(report.findings[0].evidence.other_records.len(), 1);
+}
+
+#[test]
+fn unknown_release_is_incomplete() {
+    let report = run(&openssl_host(), &[]);
+    assert!(!report.coverage.complete);
+    assert!(report.coverage.notes[0].message.contains("no advisory data for debian:12"), "{:?}", report.coverage.notes);
+}
+
+#[test]
+fn inventory_problems_make_result_incomplete() {
+    let mut inventory = openssl_host();
+    inventory.problems.push(Problem { location: "/var/lib/dpkg/status:7".into(), message: "garbled line".into() });
+    let report = run(&inventory, &[(advisory("CVE-2026-1", "osv", "openssl", fixed("1")), "2026-12-04")]);
+    assert!(!report.coverage.complete);
+}
+
+#[test]
+fn security_support_pattern_matches_prefix() {
+    let inventory = host(vec![package("golang-1.19-go", "1.19.8-2", Some(("golang-1.19", None)))], None);
+    let report = run(&inventory, &[(advisory("DEBIAN-SUPPORT-LIMITED-12-golang.*", "debian-security-support", "golang.*", Status::Unsupported), "2026-06-30")]);
+    assert_eq!(report.findings.len(), 1);
+    assert_eq!(report.findings[0].package, "golang-1.19");
+}
+
+fn kernel_host(running: Option<&str>) -> Inventory {
+    host(
+        vec![
+            package("linux-image-6.1.0-28-amd64", "6.1.119-1", Some(("linux-signed-amd64", Some("6.1.119+1")))),
+            package("linux-image-6.1.0-30-amd64", "6.1.124-1", Some(("linux-signed-amd64", Some("6.1.124+1")))),
+            package("linux-libc-dev", "6.1.100-1", Some(("linux", None))),
+            package("linux-headers-6.1.0-28-amd64", "6.1.119-1", Some(("linux", None))),
+        ],
+        running,
+    )
+}
+
+#[test]
+fn running_kernel_decides() {
+    let report = run(&kernel_host(Some("6.1.0-30-amd64")), &[(advisory("CVE-2026-6", "osv", "linux", fixed("6.1.120-1")), "2026-12-04")]);
+    assert!(report.findings.is_empty(), "running 6.1.124-1 is fixed: {:?}", report.findings);
+}
+
+#[test]
+fn fixed_kernel_not_running_is_reboot_pending() {
+    let report = run(&kernel_host(Some("6.1.0-28-amd64")), &[(advisory("CVE-2026-6", "osv", "linux", fixed("6.1.120-1")), "2026-12-04")]);
+    assert_eq!(report.findings.len(), 1);
+    assert_eq!(report.findings[0].status, FindingStatus::FixedRebootPending { fixed: "6.1.120-1".into() });
+    assert_eq!(report.findings[0].binaries[0].name, "linux-image-6.1.0-28-amd64");
+}
+
+#[test]
+fn running_kernel_below_every_fix_is_vulnerable() {
+    let report = run(&kernel_host(Some("6.1.0-30-amd64")), &[(advisory("CVE-2026-7", "osv", "linux", fixed("6.1.130-1")), "2026-12-04")]);
+    assert_eq!(report.findings.len(), 1);
+    assert_eq!(report.findings[0].status, FindingStatus::Vulnerable { fixed: "6.1.130-1".into() });
+}
+
+#[test]
+fn libc_dev_is_not_a_running_kernel() {
+    let inventory = host(vec![package("linux-libc-dev", "6.1.100-1", Some(("linux", None)))], Some("6.18.44-custom"));
+    let report = run(&inventory, &[(advisory("CVE-2026-8", "osv", "linux", fixed("6.1.192-1")), "2026-12-04")]);
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    assert!(report.coverage.notes.iter().any(|n| n.message.contains("6.18.44-custom")));
+}
+
+#[test]
+fn unknown_kernel_judges_newest_image() {
+    let report = run(&kernel_host(None), &[(advisory("CVE-2026-9", "osv", "linux", fixed("6.1.120-1")), "2026-12-04")]);
+    assert!(report.findings.is_empty(), "the newest image 6.1.124-1 is fixed: {:?}", report.findings);
+}
+
+#[test]
+fn esm_only_fix_skips_main_archive_build() {
+    let inventory = openssl_host();
+    let mut esm = advisory("USN-1-1", "ubuntu-oval", "openssl", fixed("3.0.20-1+esm1"));
+    esm.affected[0].channel = Some("esm".into());
+    let report = run(&inventory, &[(esm, "2026-12-04")]);
+    assert!(report.findings.is_empty());
+}

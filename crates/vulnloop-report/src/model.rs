@@ -1,0 +1,201 @@
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use vulnloop_advisory::Severity;
+use vulnloop_inventory::Inventory;
+use vulnloop_match::{Coverage, Finding, MatchReport};
+
+use crate::fix::fix_command;
+
+/// Version of the JSON report layout. Adding a field keeps the version;
+/// renaming, removing or changing the meaning of one bumps it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Which findings the user asked to see.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Show only these severities (`--severity`); empty shows all.
+    pub severities: Vec<Severity>,
+    /// Hide findings that the vendor has not fixed (`--ignore-unfixed`).
+    pub ignore_unfixed: bool,
+}
+
+impl Filter {
+    fn keeps(&self, finding: &Finding) -> bool {
+        let severity_ok = self.severities.is_empty() || self.severities.contains(&finding.severity);
+        let fix_ok = !self.ignore_unfixed || !finding.status.is_unfixed();
+        severity_ok && fix_ok
+    }
+}
+
+/// The result of one scan, as `--format json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanReport {
+    pub schema_version: u32,
+    /// `vulnloop <version>`.
+    pub tool: String,
+    pub host: HostInfo,
+    pub database: DatabaseInfo,
+    pub coverage: Coverage,
+    pub summary: Summary,
+    /// Findings grouped by affected package, sorted by package name.
+    pub packages: Vec<PackageGroup>,
+}
+
+/// The scanned host.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostInfo {
+    pub hostname: Option<String>,
+    pub root: Option<String>,
+    pub os: String,
+    pub os_pretty_name: Option<String>,
+    pub kernel: Option<String>,
+    pub collected_at: String,
+    pub packages: usize,
+}
+
+/// The advisory database the scan used.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseInfo {
+    pub path: String,
+    pub built_at: String,
+    /// Feeds and their snapshot dates, `name (snapshot)`.
+    pub sources: Vec<String>,
+}
+
+/// Counts over the shown findings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Findings shown.
+    pub findings: usize,
+    /// Affected packages shown.
+    pub packages: usize,
+    /// Shown findings per severity name.
+    pub by_severity: BTreeMap<String, usize>,
+    /// Shown findings per status name.
+    pub by_status: BTreeMap<String, usize>,
+    /// Findings hidden by `--severity` or `--ignore-unfixed`.
+    pub hidden: usize,
+}
+
+/// The findings of one affected package, with the command that fixes them.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageGroup {
+    /// Package the advisories name (a source package on Debian and Ubuntu).
+    pub package: String,
+    pub installed_version: String,
+    /// Installed binary packages built from it.
+    pub binaries: Vec<String>,
+    /// Highest fixed version among the findings with a fix.
+    pub fixed_version: Option<String>,
+    /// Command that installs the fixes, when the vendor released one.
+    pub fix_command: Option<String>,
+    pub findings: Vec<ReportFinding>,
+}
+
+/// A finding as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportFinding {
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// Fixed version, repeated from `status` for easy filtering.
+    pub fixed_version: Option<String>,
+}
+
+impl ScanReport {
+    /// Builds the report from the pipeline's outputs, applying `filter`.
+    pub fn new(inventory: &Inventory, matched: MatchReport, database: DatabaseInfo, filter: &Filter) -> Self {
+        let total = matched.findings.len();
+        let shown: Vec<Finding> = matched.findings.into_iter().filter(|f| filter.keeps(f)).collect();
+        let summary = summarize(&shown, total);
+        Self {
+            schema_version: SCHEMA_VERSION,
+            tool: format!("vulnloop {}", env!("CARGO_PKG_VERSION")),
+            host: host_info(inventory),
+            database,
+            coverage: matched.coverage,
+            summary,
+            packages: group(shown),
+        }
+    }
+
+    /// Whether any shown finding exists.
+    pub fn has_findings(&self) -> bool {
+        self.summary.findings > 0
+    }
+}
+
+fn host_info(inventory: &Inventory) -> HostInfo {
+    let os = &inventory.host.os;
+    HostInfo {
+        hostname: inventory.host.hostname.clone(),
+        root: inventory.host.root.clone(),
+        os: match &os.version_id {
+            Some(version) => format!("{} {version}", os.id),
+            None => os.id.clone(),
+        },
+        os_pretty_name: os.pretty_name.clone(),
+        kernel: inventory.host.kernel.as_ref().map(|k| k.release.clone()),
+        collected_at: inventory.collected_at.clone(),
+        packages: inventory.packages.len(),
+    }
+}
+
+fn summarize(shown: &[Finding], total: usize) -> Summary {
+    let mut by_severity = BTreeMap::new();
+    let mut by_status = BTreeMap::new();
+    let mut packages: Vec<(&str, &str)> = Vec::new();
+    for finding in shown {
+        *by_severity.entry(finding.severity.as_str().to_string()).or_insert(0) += 1;
+        *by_status.entry(finding.status.as_str().to_string()).or_insert(0) += 1;
+        let key = (finding.package.as_str(), finding.installed_version.as_str());
+        if !packages.contains(&key) {
+            packages.push(key);
+        }
+    }
+    Summary { findings: shown.len(), packages: packages.len(), by_severity, by_status, hidden: total - shown.len() }
+}
+
+fn group(findings: Vec<Finding>) -> Vec<PackageGroup> {
+    let mut groups: BTreeMap<(String, String), Vec<Finding>> = BTreeMap::new();
+    for finding in findings {
+        groups.entry((finding.package.clone(), finding.installed_version.clone())).or_default().push(finding);
+    }
+    groups
+        .into_iter()
+        .map(|((package, installed_version), findings)| {
+            let mut binaries: Vec<String> =
+                findings.iter().flat_map(|f| f.binaries.iter().map(|b| b.name.clone())).collect();
+            binaries.sort();
+            binaries.dedup();
+            let fixed_version = highest_fixed(&findings);
+            PackageGroup {
+                package,
+                installed_version,
+                binaries,
+                fixed_version,
+                fix_command: fix_command(&findings),
+                findings: findings
+                    .into_iter()
+                    .map(|finding| ReportFinding { fixed_version: finding.fixed_version().map(String::from), finding })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The highest fixed version in dpkg ordering; unparsable versions are ignored.
+fn highest_fixed(findings: &[Finding]) -> Option<String> {
+    findings
+        .iter()
+        .filter(|f| f.has_fix())
+        .filter_map(|f| f.fixed_version())
+        .max_by(|a, b| {
+            vulnloop_version_compare(a, b)
+        })
+        .map(String::from)
+}
+
+fn vulnloop_version_compare(a: &str, b: &str) -> std::cmp::Ordering {
+    vulnloop_version::Scheme::Dpkg.compare(a, b).unwrap_or(std::cmp::Ordering::Equal)
+}
