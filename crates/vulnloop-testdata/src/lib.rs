@@ -74,3 +74,77 @@ pub fn open_decompressed(path: &Path) -> io::Result<Box<dyn Read>> {
         Box::new(file)
     })
 }
+
+/// Compares version pairs with the real `dpkg --compare-versions`, in one shell run.
+///
+/// Returns one ordering per pair. Panics when dpkg is missing or rejects a
+/// version, because a test that cannot consult dpkg must not pass.
+pub fn dpkg_compare(pairs: &[(String, String)]) -> Vec<std::cmp::Ordering> {
+    use std::fmt::Write as _;
+
+    let mut script = String::new();
+    for (a, b) in pairs {
+        assert!(!a.contains('\'') && !b.contains('\''), "quote in version {a:?} or {b:?}");
+        let _ = writeln!(
+            script,
+            "if dpkg --compare-versions '{a}' lt '{b}'; then echo lt; \
+             elif dpkg --compare-versions '{a}' eq '{b}'; then echo eq; else echo gt; fi"
+        );
+    }
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .expect("failed to run sh for dpkg --compare-versions; is dpkg installed?");
+    assert!(output.status.success(), "dpkg comparison script failed: {}", String::from_utf8_lossy(&output.stderr));
+    let verdicts: Vec<std::cmp::Ordering> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| match line {
+            "lt" => std::cmp::Ordering::Less,
+            "eq" => std::cmp::Ordering::Equal,
+            _ => std::cmp::Ordering::Greater,
+        })
+        .collect();
+    assert_eq!(verdicts.len(), pairs.len(), "dpkg printed {} verdicts for {} pairs", verdicts.len(), pairs.len());
+    verdicts
+}
+
+/// One installed package from a dpkg status file, read by a deliberately
+/// small parser so that tests do not depend on the collector they check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusEntry {
+    pub name: String,
+    pub version: String,
+    pub source_name: String,
+    pub source_version: String,
+}
+
+/// Reads the installed packages of a dpkg status file.
+pub fn read_dpkg_status(text: &str) -> Vec<StatusEntry> {
+    let mut entries = Vec::new();
+    for stanza in text.split("\n\n") {
+        let field = |name: &str| {
+            stanza
+                .lines()
+                .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(':')))
+                .map(|value| value.trim().to_string())
+        };
+        let (Some(name), Some(version), Some(status)) = (field("Package"), field("Version"), field("Status")) else {
+            continue;
+        };
+        if !status.ends_with(" installed") {
+            continue;
+        }
+        let (source_name, source_version) = match field("Source") {
+            Some(source) => match source.split_once(' ') {
+                Some((source, version)) => {
+                    (source.to_string(), version.trim_matches(|c| c == '(' || c == ')').to_string())
+                }
+                None => (source, version.clone()),
+            },
+            None => (name.clone(), version.clone()),
+        };
+        entries.push(StatusEntry { name, version, source_name, source_version });
+    }
+    entries
+}

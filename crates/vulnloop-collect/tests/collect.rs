@@ -1,0 +1,174 @@
+//! `collect` end to end: the live system, other families, host fields.
+
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::PathBuf;
+
+use vulnloop_collect::{collect, CollectError, CollectOptions};
+use vulnloop_inventory::SCHEMA_VERSION;
+
+const SYFT: &str = "inventories/linux/syft-testdata-dpkg-apk-rpm-osrelease.tar.zst";
+
+/// Reads the machine the tests run on, which is a Debian 12 host (as CI is).
+#[test]
+fn live_debian12_host() {
+    let options = CollectOptions {
+        root: PathBuf::from("/"),
+        os_override: None,
+    };
+    let inventory = collect(&options).unwrap();
+
+    assert_eq!(inventory.host.os.id, "debian");
+    assert_eq!(inventory.host.os.version_id.as_deref(), Some("12"));
+    assert_eq!(inventory.host.root, None);
+    assert!(inventory.problems.is_empty(), "{:?}", inventory.problems);
+    let libssl3 = inventory
+        .packages
+        .iter()
+        .find(|package| package.name == "libssl3");
+    assert_eq!(
+        libssl3.map(|package| package.source_name()),
+        Some("openssl")
+    );
+}
+
+#[test]
+fn live_host_kernel_and_hostname() {
+    let options = CollectOptions {
+        root: PathBuf::from("/"),
+        os_override: None,
+    };
+    let inventory = collect(&options).unwrap();
+    let expected_release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let expected_hostname = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+
+    assert_eq!(
+        inventory
+            .host
+            .kernel
+            .map(|kernel| kernel.release)
+            .as_deref(),
+        Some(expected_release.trim())
+    );
+    assert_eq!(
+        inventory.host.hostname.as_deref(),
+        Some(expected_hostname.trim())
+    );
+}
+
+#[test]
+fn collected_at_is_rfc3339_utc() {
+    let options = CollectOptions {
+        root: PathBuf::from("/"),
+        os_override: None,
+    };
+    let inventory = collect(&options).unwrap();
+    assert_eq!(inventory.schema_version, SCHEMA_VERSION);
+    let parsed = chrono::DateTime::parse_from_rfc3339(&inventory.collected_at);
+    assert!(parsed.is_ok(), "{}", inventory.collected_at);
+    assert!(
+        inventory.collected_at.ends_with('Z'),
+        "{}",
+        inventory.collected_at
+    );
+}
+
+#[test]
+fn other_family_reports_problem() {
+    let dir = vulnloop_testdata::unpack(SYFT);
+    let root = dir
+        .path()
+        .join("syft-testdata/syft/linux/testdata/os/rockylinux/from-os-release");
+    let inventory = collect(&CollectOptions {
+        root,
+        os_override: None,
+    })
+    .unwrap();
+
+    assert_eq!(inventory.packages, []);
+    assert_eq!(inventory.problems.len(), 1);
+    assert_eq!(inventory.problems[0].location, "/etc/os-release");
+    assert!(
+        inventory.problems[0]
+            .message
+            .contains("rocky is not supported yet"),
+        "{}",
+        inventory.problems[0].message
+    );
+}
+
+#[test]
+fn derivative_uses_dpkg() {
+    let root = tempfile::tempdir().unwrap();
+    fs::create_dir_all(root.path().join("etc")).unwrap();
+    fs::create_dir_all(root.path().join("var/lib/dpkg")).unwrap();
+    fs::write(
+        root.path().join("etc/os-release"),
+        "ID=linuxmint\nID_LIKE=\"ubuntu debian\"\nVERSION_ID=\"21.3\"\n",
+    )
+    .unwrap();
+    fs::write(
+        root.path().join("var/lib/dpkg/status"),
+        "Package: a\nStatus: install ok installed\nVersion: 1.0\n\n",
+    )
+    .unwrap();
+    let inventory = collect(&CollectOptions {
+        root: root.path().to_path_buf(),
+        os_override: None,
+    })
+    .unwrap();
+    assert_eq!(inventory.host.os.id, "linuxmint");
+    assert_eq!(inventory.packages.len(), 1);
+}
+
+#[test]
+fn override_without_status_is_error() {
+    let root = tempfile::tempdir().unwrap();
+    let options = CollectOptions {
+        root: root.path().to_path_buf(),
+        os_override: Some("debian:12".into()),
+    };
+    let error = collect(&options).unwrap_err();
+    assert!(
+        matches!(error, CollectError::PackageDatabase { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("debian system"), "{error}");
+}
+
+#[test]
+fn hostname_from_root() {
+    let root = tempfile::tempdir().unwrap();
+    fs::create_dir_all(root.path().join("etc")).unwrap();
+    fs::write(
+        root.path().join("etc/hostname"),
+        "# set by installer\n\nweb1\n",
+    )
+    .unwrap();
+    fs::write(root.path().join("etc/os-release"), "ID=wolfi\n").unwrap();
+    let inventory = collect(&CollectOptions {
+        root: root.path().to_path_buf(),
+        os_override: None,
+    })
+    .unwrap();
+    assert_eq!(inventory.host.hostname.as_deref(), Some("web1"));
+    assert_eq!(inventory.host.kernel, None);
+}
+
+#[test]
+fn root_that_is_a_file_is_error() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let options = CollectOptions {
+        root: file.path().to_path_buf(),
+        os_override: None,
+    };
+    let error = collect(&options).unwrap_err();
+    assert!(matches!(error, CollectError::Root { .. }), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains(&file.path().display().to_string()),
+        "{error}"
+    );
+}
