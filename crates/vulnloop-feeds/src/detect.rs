@@ -1,0 +1,162 @@
+//! Tells which feed a file is, from its name and, for generic JSON names, its first bytes.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use crate::input::{self, split_compression};
+use crate::FeedKind;
+
+/// Bytes read from the start of a JSON file to recognize it.
+const SNIFF_BYTES: u64 = 64 * 1024;
+
+/// The verdict of the file name alone.
+enum Guess {
+    Kind(FeedKind),
+    /// The name (`advisory.json`, `json`, `list`) fits several formats: look at the content.
+    ReadContent,
+}
+
+/// Identifies a feed file by its name (and, where names are ambiguous, its first bytes).
+///
+/// Returns `None` for files that are not a feed this crate reads, including
+/// OSV archives of other distributions (AlmaLinux, Rocky), Alpine secdb, NVD,
+/// KEV and zip or xz archives. A file that cannot be opened gives `None`
+/// when its name alone does not decide.
+pub fn detect(path: &Path) -> Option<FeedKind> {
+    let name = path.file_name()?.to_str()?;
+    match guess_from_name(name)? {
+        Guess::Kind(kind) => Some(kind),
+        Guess::ReadContent => detect_from_content(path, name),
+    }
+}
+
+fn guess_from_name(name: &str) -> Option<Guess> {
+    let lower = name.to_ascii_lowercase();
+    let packing = input::packing(&lower).ok()?;
+    let (_, inner) = split_compression(&lower);
+    let usn_name = inner.strip_prefix("oci.").unwrap_or(inner);
+
+    let kind = if inner.starts_with("oval-definitions-") && inner.ends_with(".xml") {
+        FeedKind::DebianOval
+    } else if usn_name.starts_with("com.ubuntu.") && usn_name.ends_with(".usn.oval.xml") {
+        FeedKind::UbuntuOval
+    } else if is_security_support_name(inner, packing.tar) {
+        FeedKind::DebianSecuritySupport
+    } else if packing.tar
+        && inner.contains("osv")
+        && (inner.starts_with("debian") || inner.starts_with("ubuntu"))
+    {
+        FeedKind::Osv
+    } else if inner.contains("security-tracker") && inner.ends_with(".json") {
+        // A saved download of the tracker document, such as `debian-security-tracker.json`.
+        FeedKind::DebianTracker
+    } else if inner.ends_with("dsa-list") || inner.ends_with("dla-list") {
+        FeedKind::DebianAdvisoryList
+    } else if inner.ends_with(".json") || inner == "json" || inner == "list" {
+        return Some(Guess::ReadContent);
+    } else {
+        return None;
+    };
+    Some(Guess::Kind(kind))
+}
+
+/// Recognizes the list archive (`debian-security-support-12+….tar.zst`) and the lists themselves.
+fn is_security_support_name(inner: &str, tar: bool) -> bool {
+    let archive = tar && inner.starts_with("debian-security-support-");
+    archive
+        || inner.starts_with("security-support-ended")
+        || inner.starts_with("security-support-limited")
+}
+
+/// Reads the start of a file with a generic name and recognizes OSV records
+/// of Debian or Ubuntu, the security tracker's document or a DSA or DLA list.
+fn detect_from_content(path: &Path, name: &str) -> Option<FeedKind> {
+    let file = File::open(path).ok()?;
+    let packing = input::packing(name).ok()?;
+    let reader =
+        input::decompress(Box::new(BufReader::new(file)), name, packing.compression).ok()?;
+    let mut head = Vec::new();
+    reader.take(SNIFF_BYTES).read_to_end(&mut head).ok()?;
+    let head = String::from_utf8_lossy(&head);
+    kind_of_json(&head).or_else(|| kind_of_list(&head))
+}
+
+/// Recognizes a DSA or DLA list from its first line, such as `[29 Mar 2023] DSA-5380-1 …`.
+fn kind_of_list(head: &str) -> Option<FeedKind> {
+    let first = head.lines().find(|line| !line.trim().is_empty())?;
+    let (_, after_date) = first.strip_prefix('[')?.split_once("] ")?;
+    let advisory = after_date.starts_with("DSA-") || after_date.starts_with("DLA-");
+    advisory.then_some(FeedKind::DebianAdvisoryList)
+}
+
+/// Recognizes a JSON document from its first bytes.
+fn kind_of_json(head: &str) -> Option<FeedKind> {
+    if !head.trim_start().starts_with('{') {
+        return None;
+    }
+    let has = |needle: &str| head.contains(needle);
+    if has("\"affected\"") && (has("\"Debian:") || has("\"Ubuntu:")) {
+        return Some(FeedKind::Osv);
+    }
+    if has("\"releases\"")
+        && has("\"status\"")
+        && (has("\"CVE-") || has("\"TEMP-"))
+        && !has("\"affected\"")
+    {
+        return Some(FeedKind::DebianTracker);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_content_decides_generic_names() {
+        let osv = r#"{"id": "DSA-1", "affected": [{"package": {"ecosystem": "Debian:12"}}]}"#;
+        assert_eq!(kind_of_json(osv), Some(FeedKind::Osv));
+        let tracker = r#"{"pkg": {"CVE-2020-1": {"releases": {"bookworm": {"status": "open"}}}}}"#;
+        assert_eq!(kind_of_json(tracker), Some(FeedKind::DebianTracker));
+        let alma = r#"{"id": "ALSA-1", "affected": [{"package": {"ecosystem": "AlmaLinux:9"}}]}"#;
+        assert_eq!(kind_of_json(alma), None);
+        assert_eq!(kind_of_json("<xml/>"), None);
+    }
+
+    #[test]
+    fn names_decide_without_reading() {
+        let kind = |name: &str| match guess_from_name(name) {
+            Some(Guess::Kind(kind)) => Some(kind),
+            _ => None,
+        };
+        assert_eq!(
+            kind("debian-security-tracker.json"),
+            Some(FeedKind::DebianTracker)
+        );
+        assert_eq!(
+            kind("com.ubuntu.focal.usn.oval.xml.bz2"),
+            Some(FeedKind::UbuntuOval)
+        );
+        assert_eq!(
+            kind("oval-definitions-trixie.xml.bz2"),
+            Some(FeedKind::DebianOval)
+        );
+        assert_eq!(
+            kind("security-support-limited"),
+            Some(FeedKind::DebianSecuritySupport)
+        );
+        assert_eq!(kind("almalinux9-osv.tar.zst"), None);
+        assert!(matches!(
+            guess_from_name("advisory.json"),
+            Some(Guess::ReadContent)
+        ));
+    }
+
+    #[test]
+    fn list_content_decides_generic_names() {
+        let list = "[29 Mar 2023] DSA-5380-1 xorg-server - security update\n\t{CVE-2023-1393}\n";
+        assert_eq!(kind_of_list(list), Some(FeedKind::DebianAdvisoryList));
+        assert_eq!(kind_of_list("[bookworm] - openssl 3.0.8-1\n"), None);
+    }
+}

@@ -1,0 +1,163 @@
+//! Feed parsers: Debian and Ubuntu vulnerability feeds into advisory records.
+//!
+//! Each module reads one feed format and hands every record to a sink as a
+//! [`vulnloop_advisory::Advisory`], keeping the vendor's status and wording.
+//! [`detect`] recognizes the format of a file, and [`parse_file`] or
+//! [`parse_reader`] reads it, decompressing by extension (`.zst`, `.gz`,
+//! `.bz2`) and walking tar archives entry by entry.
+//!
+//! A record that cannot be read is skipped and listed in
+//! [`FeedSummary::skipped`]; only a file that cannot be read as a whole
+//! (wrong format, truncated, damaged) is a [`FeedError`].
+
+mod debian_advisory_list;
+mod debian_oval;
+mod debian_security_support;
+mod debian_tracker;
+mod detect;
+mod dpkg;
+mod error;
+mod input;
+mod osv;
+mod oval;
+mod skipped;
+mod ubuntu_oval;
+mod xml_node;
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use vulnloop_advisory::Advisory;
+
+pub use detect::detect;
+pub use error::FeedError;
+
+/// Prefix of the `package` of an Ubuntu OVAL running-kernel check.
+///
+/// The rest is the regular expression that the running kernel's release
+/// (`uname -r`, such as `5.15.0-1005-raspi`) must match, for example
+/// `5.15.0-\d+(-raspi|-raspi-nolpae)`. The fixed version (`5.15.0-1006`) is
+/// compared with the release's version part (`5.15.0-1005`) in dpkg order.
+pub const RUNNING_KERNEL_PREFIX: &str = "running-kernel:";
+
+/// Prefix of the `package` of an Ubuntu OVAL livepatch check (LSN advisories).
+///
+/// The rest is a regular expression over loaded module names in
+/// `/proc/modules`, whose capture group is the livepatch level. The fixed
+/// version is the first level that carries the fix.
+pub const LIVEPATCH_MODULE_PREFIX: &str = "livepatch-module:";
+
+/// Kinds of feed this crate reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FeedKind {
+    /// OSV JSON records of the `Debian:N` and `Ubuntu:…` ecosystems.
+    Osv,
+    /// Debian OVAL, one file per release.
+    DebianOval,
+    /// Ubuntu USN OVAL, one file per release.
+    UbuntuOval,
+    /// The Debian security tracker's JSON document.
+    DebianTracker,
+    /// The lists of the `debian-security-support` package.
+    DebianSecuritySupport,
+    /// The security tracker's DSA and DLA lists (`data/DSA/list`, `data/DLA/list`).
+    DebianAdvisoryList,
+}
+
+impl FeedKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [FeedKind; 6] = [
+        FeedKind::Osv,
+        FeedKind::DebianOval,
+        FeedKind::UbuntuOval,
+        FeedKind::DebianTracker,
+        FeedKind::DebianSecuritySupport,
+        FeedKind::DebianAdvisoryList,
+    ];
+
+    /// Returns the name stored as [`Advisory::source`] for this feed.
+    pub fn source_name(self) -> &'static str {
+        match self {
+            FeedKind::Osv => "osv",
+            FeedKind::DebianOval => "debian-oval",
+            FeedKind::UbuntuOval => "ubuntu-oval",
+            FeedKind::DebianTracker => "debian-tracker",
+            FeedKind::DebianSecuritySupport => "debian-security-support",
+            FeedKind::DebianAdvisoryList => "debian-advisory-list",
+        }
+    }
+}
+
+impl std::fmt::Display for FeedKind {
+    /// Writes the source name, such as `debian-oval`.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.source_name())
+    }
+}
+
+/// Summary of one parsed feed file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedSummary {
+    /// The format that was read.
+    pub kind: FeedKind,
+    /// Generator timestamp or newest modified date, RFC 3339 or `YYYY-MM-DD`.
+    pub snapshot: Option<String>,
+    /// Advisories handed to the sink.
+    pub records: usize,
+    /// Records skipped, one line per reason with a count and example ids.
+    pub skipped: Vec<String>,
+}
+
+/// Parses one feed file (compressed or not, a tar archive of OSV JSON files
+/// included) and hands each advisory to `sink`.
+pub fn parse_file(
+    path: &Path,
+    kind: FeedKind,
+    sink: &mut dyn FnMut(Advisory),
+) -> Result<FeedSummary, FeedError> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|error| FeedError::read(&name, error))?;
+    parse_reader(Box::new(BufReader::new(file)), &name, kind, sink)
+}
+
+/// Parses a feed from a reader that yields the file's bytes, for downloads.
+///
+/// `name` is the file name: its extension picks the decompressor, and errors
+/// and skipped records name it.
+pub fn parse_reader(
+    reader: Box<dyn Read>,
+    name: &str,
+    kind: FeedKind,
+    sink: &mut dyn FnMut(Advisory),
+) -> Result<FeedSummary, FeedError> {
+    let packing = input::packing(name)?;
+    let reader = input::decompress(reader, name, packing.compression)?;
+    let single_file = |reason| FeedError::WrongLayout {
+        file: name.to_string(),
+        kind,
+        reason,
+    };
+
+    let summary = match kind {
+        FeedKind::Osv => osv::parse(reader, name, packing.tar, sink)?,
+        FeedKind::DebianSecuritySupport => {
+            debian_security_support::parse(reader, name, packing.tar, sink)?
+        }
+        _ if packing.tar => {
+            return Err(single_file("this feed is a single file, not a tar archive"))
+        }
+        FeedKind::DebianTracker => debian_tracker::parse(reader, name, sink)?,
+        FeedKind::DebianAdvisoryList => debian_advisory_list::parse(reader, name, sink)?,
+        FeedKind::DebianOval => debian_oval::parse(&input::read_all(reader, name)?, name, sink)?,
+        FeedKind::UbuntuOval => ubuntu_oval::parse(&input::read_all(reader, name)?, name, sink)?,
+    };
+    tracing::debug!(
+        feed = kind.source_name(),
+        file = name,
+        records = summary.records,
+        skipped = summary.skipped.len(),
+        "read feed file"
+    );
+    Ok(summary)
+}

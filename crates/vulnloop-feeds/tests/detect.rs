@@ -1,0 +1,123 @@
+//! `detect` on every file name of the shared feed directory and on the format samples.
+
+mod support;
+
+use std::path::Path;
+
+use vulnloop_feeds::{detect, FeedKind};
+
+/// Every file under the shared `feeds` directory, with the kind `detect` must return.
+const FEEDS: [(&str, Option<FeedKind>); 8] = [
+    (
+        "debian/oval-definitions-bookworm.xml.bz2",
+        Some(FeedKind::DebianOval),
+    ),
+    (
+        "debian/debian-security-support-12+2026.06.30-lists.tar.zst",
+        Some(FeedKind::DebianSecuritySupport),
+    ),
+    (
+        "debian12-changelog-osv/debian12-changelog-osv.tar.zst",
+        Some(FeedKind::Osv),
+    ),
+    (
+        "ubuntu-oval/com.ubuntu.jammy.usn.oval.xml.zst",
+        Some(FeedKind::UbuntuOval),
+    ),
+    (
+        "ubuntu-oval/com.ubuntu.noble.usn.oval.xml.zst",
+        Some(FeedKind::UbuntuOval),
+    ),
+    (
+        "debian/security-tracker-data-DSA-list.zst",
+        Some(FeedKind::DebianAdvisoryList),
+    ),
+    (
+        "debian/security-tracker-data-DLA-list.zst",
+        Some(FeedKind::DebianAdvisoryList),
+    ),
+    ("almalinux-osv/almalinux9-osv.tar.zst", None),
+];
+
+#[test]
+fn every_shared_feed_file_is_classified() {
+    let feeds = vulnloop_testdata::data_file("feeds");
+    let mut files = Vec::new();
+    collect_files(&feeds, &mut files);
+    assert!(
+        files.len() >= 60,
+        "only {} files under {}",
+        files.len(),
+        feeds.display()
+    );
+
+    for path in files {
+        let relative = path
+            .strip_prefix(&feeds)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let expected = FEEDS
+            .iter()
+            .find(|(name, _)| *name == relative)
+            .and_then(|(_, kind)| *kind);
+        assert_eq!(detect(&path), expected, "{relative}");
+    }
+}
+
+#[test]
+fn listed_feed_files_exist() {
+    for (relative, _) in FEEDS {
+        let path = vulnloop_testdata::data_file(&format!("feeds/{relative}"));
+        assert!(path.is_file(), "{}", path.display());
+    }
+}
+
+#[test]
+fn format_samples_are_classified_by_content() {
+    let dir = support::format_samples();
+    let cases = [
+        (
+            "pkg/fetch/debian/tracker/api/testdata/fixtures/advisory.json",
+            Some(FeedKind::DebianTracker),
+        ),
+        (
+            "pkg/fetch/debian/oval/testdata/fixtures/oval-definitions-bullseye.xml.bz2",
+            Some(FeedKind::DebianOval),
+        ),
+        (
+            "pkg/fetch/ubuntu/oval/testdata/fixtures/oci.com.ubuntu.jammy.usn.oval.xml.bz2",
+            Some(FeedKind::UbuntuOval),
+        ),
+        (
+            "pkg/fetch/ubuntu/oval/testdata/fixtures/oci.com.ubuntu.jammy.cve.oval.xml.bz2",
+            None,
+        ),
+        ("pkg/fetch/debian/osv/testdata/fixtures/all.zip", None),
+        (
+            "pkg/fetch/ubuntu/osv/testdata/fixtures/happy/osv-all.tar.xz",
+            None,
+        ),
+        (
+            "pkg/fetch/ubuntu/cve/testdata/fixtures/happy/0_1.json",
+            None,
+        ),
+    ];
+    for (relative, expected) in cases {
+        let path = support::sample(&dir, relative);
+        assert_eq!(detect(&path), expected, "{relative}");
+    }
+}
+
+fn collect_files(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        panic!("cannot list {}", dir.display())
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, files);
+        } else {
+            files.push(path);
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Property tests: every parser must return a result, never panic, on
+//! arbitrary bytes and on real samples cut short or with bytes changed.
+
+mod support;
+
+use std::io::{Cursor, Read};
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use vulnloop_feeds::{parse_reader, FeedKind};
+use vulnloop_version::DpkgVersion;
+
+/// Uncompressed file names that select each parser and its plain layout.
+const CASES: [(&str, FeedKind); 6] = [
+    ("DSA-1-1.json", FeedKind::Osv),
+    ("oval-definitions-bullseye.xml", FeedKind::DebianOval),
+    ("com.ubuntu.jammy.usn.oval.xml", FeedKind::UbuntuOval),
+    ("json", FeedKind::DebianTracker),
+    (
+        "security-support-ended.deb12",
+        FeedKind::DebianSecuritySupport,
+    ),
+    ("list", FeedKind::DebianAdvisoryList),
+];
+
+/// Real, small, uncompressed samples of each format, in the order of `CASES`.
+fn samples() -> &'static Vec<Vec<u8>> {
+    static SAMPLES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    SAMPLES.get_or_init(|| {
+        let dir = support::format_samples();
+        let read_sample = |relative: &str| {
+            let path = support::sample(&dir, relative);
+            let mut bytes = Vec::new();
+            let opened = vulnloop_testdata::open_decompressed(&path);
+            let read = opened.and_then(|mut reader| reader.read_to_end(&mut bytes));
+            assert!(read.is_ok(), "cannot read {}", path.display());
+            bytes
+        };
+        let osv = vulnloop_testdata::unpack(
+            "feeds/debian12-changelog-osv/debian12-changelog-osv.tar.zst",
+        );
+        let record = osv
+            .path()
+            .join("debian12-changelog-osv/osv/DEB12-CHANGELOG-CVE-2024-53051.json");
+        let lists = vulnloop_testdata::unpack(
+            "feeds/debian/debian-security-support-12+2026.06.30-lists.tar.zst",
+        );
+        let ended = lists
+            .path()
+            .join("debian-security-support-12+2026.06.30/security-support-ended.deb12");
+        let dsa =
+            vulnloop_testdata::read_decompressed("feeds/debian/security-tracker-data-DSA-list.zst");
+        let samples = vec![
+            std::fs::read(record).unwrap_or_default(),
+            read_sample(
+                "pkg/fetch/debian/oval/testdata/fixtures/oval-definitions-bullseye.xml.bz2",
+            ),
+            read_sample(
+                "pkg/fetch/ubuntu/oval/testdata/fixtures/oci.com.ubuntu.jammy.usn.oval.xml.bz2",
+            ),
+            read_sample("pkg/fetch/debian/tracker/api/testdata/fixtures/advisory.json"),
+            std::fs::read(ended).unwrap_or_default(),
+            dsa[..4096].to_vec(),
+        ];
+        assert!(
+            samples.iter().all(|sample| !sample.is_empty()),
+            "a sample is empty"
+        );
+        samples
+    })
+}
+
+/// Runs one parser and checks what it produced.
+fn check(bytes: &[u8], name: &str, kind: FeedKind) -> Result<(), TestCaseError> {
+    let mut problems = Vec::new();
+    let mut sink = |advisory: vulnloop_advisory::Advisory| {
+        if advisory.id.is_empty() || advisory.affected.is_empty() {
+            problems.push(format!("empty advisory {advisory:?}"));
+        }
+        for entry in &advisory.affected {
+            let fixed = entry.status.fixed_version().unwrap_or("0");
+            if fixed.parse::<DpkgVersion>().is_err() {
+                problems.push(format!("{} has fixed version {fixed:?}", advisory.id));
+            }
+        }
+    };
+    let result = parse_reader(Box::new(Cursor::new(bytes.to_vec())), name, kind, &mut sink);
+    prop_assert!(problems.is_empty(), "{name}: {problems:?}");
+    if let Err(error) = result {
+        prop_assert!(
+            error.to_string().contains(name),
+            "error without file name: {error}"
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        for (name, kind) in CASES {
+            check(&bytes, name, kind)?;
+        }
+    }
+
+    #[test]
+    fn damaged_samples_never_panic(
+        case in 0..CASES.len(),
+        cut in 0.0..1.0f64,
+        flips in proptest::collection::vec((0.0..1.0f64, any::<u8>()), 0..8),
+    ) {
+        let mut bytes = samples()[case].clone();
+        let length = (bytes.len() as f64 * cut) as usize;
+        bytes.truncate(length.max(1).min(bytes.len()));
+        for (position, value) in flips {
+            if let Some(byte) = bytes.get_mut((length as f64 * position) as usize) {
+                *byte = value;
+            }
+        }
+        let (name, kind) = CASES[case];
+        check(&bytes, name, kind)?;
+    }
+}
