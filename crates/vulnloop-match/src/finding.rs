@@ -52,7 +52,7 @@ impl Finding {
     /// The fixed version, when the vendor has one.
     pub fn fixed_version(&self) -> Option<&str> {
         match &self.status {
-            FindingStatus::Vulnerable { fixed } | FindingStatus::FixedRebootPending { fixed } => {
+            FindingStatus::FixAvailable { fixed } | FindingStatus::FixedRebootPending { fixed } => {
                 Some(fixed)
             }
             _ => None,
@@ -61,7 +61,7 @@ impl Finding {
 
     /// Whether a package upgrade available from the vendor fixes the finding.
     pub fn has_fix(&self) -> bool {
-        matches!(self.status, FindingStatus::Vulnerable { .. })
+        matches!(self.status, FindingStatus::FixAvailable { .. })
     }
 }
 
@@ -80,7 +80,7 @@ pub struct InstalledBinary {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum FindingStatus {
     /// The installed version is older than the vendor's fixed version.
-    Vulnerable { fixed: String },
+    FixAvailable { fixed: String },
     /// Affected, and the vendor has no fix yet.
     NoFixYet,
     /// Affected, and the vendor will not fix it.
@@ -97,7 +97,7 @@ impl FindingStatus {
     /// Returns the snake_case name used in output.
     pub fn as_str(&self) -> &'static str {
         match self {
-            FindingStatus::Vulnerable { .. } => "fixed",
+            FindingStatus::FixAvailable { .. } => "fix_available",
             FindingStatus::NoFixYet => "no_fix_yet",
             FindingStatus::WillNotFix => "will_not_fix",
             FindingStatus::Postponed => "postponed",

@@ -250,9 +250,11 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
         reboot_into: Option<&[&Package]>,
     ) {
         let scheme = Scheme::Dpkg;
-        if !same_channel(installed, candidate.affected.channel.as_deref()) {
-            return;
-        }
+        let channel_note = match channel_rule(installed, candidate.affected.channel.as_deref()) {
+            ChannelRule::Applies => None,
+            ChannelRule::AppliesWithNote(note) => Some(note),
+            ChannelRule::Skip => return,
+        };
         let (status, comparison) = match &candidate.affected.status {
             Status::Fixed { fixed } => match scheme.compare(installed, fixed) {
                 Ok(Ordering::Less) => {
@@ -260,7 +262,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
                         .map(|image| {
                             (FindingStatus::FixedRebootPending { fixed: fixed.clone() }, Some(image))
                         })
-                        .unwrap_or((FindingStatus::Vulnerable { fixed: fixed.clone() }, None));
+                        .unwrap_or((FindingStatus::FixAvailable { fixed: fixed.clone() }, None));
                     let mut text = format!("installed {installed} < fixed {fixed} ({} ordering)", scheme.name());
                     if let Some(image) = status.1 {
                         text.push_str(&format!("; installed kernel {} {} is fixed", image.name, image.version));
@@ -299,7 +301,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
             installed_version: installed.to_string(),
             binaries: binaries.iter().map(|p| installed_binary(p)).collect(),
             status,
-            note: candidate.affected.note.clone(),
+            note: join_notes(candidate.affected.note.as_deref(), channel_note),
             evidence: Evidence {
                 found_in: binaries.iter().map(|p| p.origin.clone()).collect(),
                 record: record_text(advisory, &freshness),
@@ -387,10 +389,10 @@ fn vulnerability_id(advisory: &Advisory) -> String {
     }
 }
 
-/// Channel of an installed version: `esm` for Ubuntu Pro builds, `backports`
-/// for Debian backports, none for the main archive.
+/// Channel of an installed version: `esm` for Ubuntu Pro builds (`+esm`,
+/// `~esm`), `backports` for Debian backports, none for the main archive.
 fn installed_channel(version: &str) -> Option<&'static str> {
-    if version.contains("+esm") {
+    if version.contains("+esm") || version.contains("~esm") {
         Some("esm")
     } else if version.contains("~bpo") {
         Some("backports")
@@ -399,15 +401,35 @@ fn installed_channel(version: &str) -> Option<&'static str> {
     }
 }
 
-/// Whether a statement for `channel` applies to an installed version.
+/// How a statement limited to a channel applies to an installed version.
+enum ChannelRule {
+    /// The statement applies as it is.
+    Applies,
+    /// The statement applies, and the finding must say how to reach the fix.
+    AppliesWithNote(&'static str),
+    /// The statement is about another channel's builds.
+    Skip,
+}
+
+/// Decides whether a statement for `channel` applies to an installed version.
 ///
-/// A main-archive statement applies to an Ubuntu Pro build too, because Pro
-/// builds sort above the main archive's; a Pro-only statement does not apply
-/// to a main-archive build, whose fix is not installable without Pro.
-fn same_channel(installed: &str, channel: Option<&str>) -> bool {
+/// Main-archive statements apply to every build. An Ubuntu Pro (`esm`) fix
+/// applies to a main-archive build too, because the host runs the vulnerable
+/// version either way; the finding notes that the fix needs Ubuntu Pro.
+/// Statements for other channels apply only to builds of that channel.
+fn channel_rule(installed: &str, channel: Option<&str>) -> ChannelRule {
     match channel {
-        None => true,
-        Some(channel) => installed_channel(installed) == Some(channel),
+        None => ChannelRule::Applies,
+        Some(channel) if installed_channel(installed) == Some(channel) => ChannelRule::Applies,
+        Some("esm") => ChannelRule::AppliesWithNote("the fix is published through Ubuntu Pro (ESM)"),
+        Some(_) => ChannelRule::Skip,
+    }
+}
+
+fn join_notes(vendor: Option<&str>, channel: Option<&str>) -> Option<String> {
+    match (vendor, channel) {
+        (Some(vendor), Some(channel)) => Some(format!("{vendor}; {channel}")),
+        (vendor, channel) => vendor.or(channel).map(String::from),
     }
 }
 

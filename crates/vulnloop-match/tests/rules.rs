@@ -78,7 +78,7 @@ fn source_version_below_fix_is_reported() {
     let report = run(&openssl_host(), &[(advisory("CVE-2026-1", "osv", "openssl", fixed("3.0.22-1~deb12u1")), "2026-12-04")]);
     assert_eq!(report.findings.len(), 1);
     let finding = &report.findings[0];
-    assert_eq!(finding.status, FindingStatus::Vulnerable { fixed: "3.0.22-1~deb12u1".into() });
+    assert_eq!(finding.status, FindingStatus::FixAvailable { fixed: "3.0.22-1~deb12u1".into() });
     let binaries: Vec<&str> = finding.binaries.iter().map(|b| b.name.as_str()).collect();
     assert_eq!(binaries, ["libssl3", "openssl"]);
     assert_eq!(
@@ -196,7 +196,7 @@ fn fixed_kernel_not_running_is_reboot_pending() {
 fn running_kernel_below_every_fix_is_vulnerable() {
     let report = run(&kernel_host(Some("6.1.0-30-amd64")), &[(advisory("CVE-2026-7", "osv", "linux", fixed("6.1.130-1")), "2026-12-04")]);
     assert_eq!(report.findings.len(), 1);
-    assert_eq!(report.findings[0].status, FindingStatus::Vulnerable { fixed: "6.1.130-1".into() });
+    assert_eq!(report.findings[0].status, FindingStatus::FixAvailable { fixed: "6.1.130-1".into() });
 }
 
 #[test]
@@ -214,10 +214,20 @@ fn unknown_kernel_judges_newest_image() {
 }
 
 #[test]
-fn esm_only_fix_skips_main_archive_build() {
+fn esm_fix_reported_with_pro_note() {
     let inventory = openssl_host();
-    let mut esm = advisory("USN-1-1", "ubuntu-oval", "openssl", fixed("3.0.20-1+esm1"));
+    let mut esm = advisory("USN-1-1", "ubuntu-oval", "openssl", fixed("3.0.20-1~esm1"));
     esm.affected[0].channel = Some("esm".into());
     let report = run(&inventory, &[(esm, "2026-12-04")]);
+    assert_eq!(report.findings.len(), 1);
+    assert_eq!(report.findings[0].note.as_deref(), Some("the fix is published through Ubuntu Pro (ESM)"));
+}
+
+#[test]
+fn other_channel_statement_skipped() {
+    let inventory = openssl_host();
+    let mut eus = advisory("CVE-2026-10", "osv", "openssl", fixed("3.0.20-1"));
+    eus.affected[0].channel = Some("eus".into());
+    let report = run(&inventory, &[(eus, "2026-12-04")]);
     assert!(report.findings.is_empty());
 }

@@ -1,0 +1,216 @@
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection};
+use vulnloop_advisory::Advisory;
+
+use crate::error::DbError;
+use crate::schema::{CREATE, CREATE_INDEXES, SCHEMA_VERSION};
+
+/// Writes a new database next to the final path and renames it into place.
+///
+/// Dropping a builder without calling [`Builder::commit`] deletes the new
+/// file and leaves the old database untouched.
+pub struct Builder {
+    conn: Option<Connection>,
+    temp: Option<tempfile::TempPath>,
+    path: PathBuf,
+    sources: BTreeMap<String, SourceTotals>,
+    /// Records inserted since the last [`Builder::begin_file`].
+    file_records: usize,
+}
+
+#[derive(Default)]
+struct SourceTotals {
+    origin: String,
+    files: Vec<String>,
+    snapshot: Option<String>,
+    records: u64,
+    /// Per release: records and newest snapshot.
+    ecosystems: BTreeMap<String, (u64, Option<String>)>,
+}
+
+impl Builder {
+    /// Starts a new database that will replace `path` on commit.
+    pub fn create(path: &Path) -> Result<Self, DbError> {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|source| DbError::Io { action: "create directory", path: dir.to_path_buf(), source })?;
+        let temp = tempfile::Builder::new()
+            .prefix(".advisories-")
+            .suffix(".db.partial")
+            .tempfile_in(dir)
+            .map_err(|source| DbError::Io { action: "create a temporary file in", path: dir.to_path_buf(), source })?
+            .into_temp_path();
+        let write_error = |source| DbError::Write { path: temp.to_path_buf(), source };
+        let conn = Connection::open(&temp).map_err(write_error)?;
+        conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA page_size = 4096;")
+            .map_err(write_error)?;
+        conn.execute_batch(CREATE).map_err(write_error)?;
+        conn.execute_batch("BEGIN").map_err(write_error)?;
+        Ok(Self { conn: Some(conn), temp: Some(temp), path: path.to_path_buf(), sources: BTreeMap::new(), file_records: 0 })
+    }
+
+    fn write_error(&self, source: rusqlite::Error) -> DbError {
+        DbError::Write { path: self.path.clone(), source }
+    }
+
+    fn conn(&self) -> &Connection {
+        self.conn.as_ref().expect("connection lives until commit")
+    }
+
+    /// Marks the start of one feed file; [`Builder::abort_file`] undoes what follows.
+    pub fn begin_file(&mut self) -> Result<(), DbError> {
+        self.file_records = 0;
+        self.conn().execute_batch("SAVEPOINT feed_file").map_err(|e| self.write_error(e))
+    }
+
+    /// Undoes the records inserted since [`Builder::begin_file`].
+    pub fn abort_file(&mut self) -> Result<(), DbError> {
+        self.conn()
+            .execute_batch("ROLLBACK TO feed_file; RELEASE feed_file")
+            .map_err(|e| self.write_error(e))
+    }
+
+    /// Keeps the records of the current file and adds them to its source's totals.
+    pub fn finish_file(
+        &mut self,
+        source: &str,
+        origin: &str,
+        file: &str,
+        snapshot: Option<&str>,
+        ecosystems: &BTreeMap<String, u64>,
+    ) -> Result<(), DbError> {
+        self.conn().execute_batch("RELEASE feed_file").map_err(|e| self.write_error(e))?;
+        let totals = self.sources.entry(source.to_string()).or_default();
+        totals.origin = origin.to_string();
+        totals.files.push(file.to_string());
+        totals.records += self.file_records as u64;
+        totals.snapshot = newest(totals.snapshot.take(), snapshot);
+        for (ecosystem, records) in ecosystems {
+            let entry = totals.ecosystems.entry(ecosystem.clone()).or_default();
+            entry.0 += records;
+            entry.1 = newest(entry.1.take(), snapshot);
+        }
+        Ok(())
+    }
+
+    /// Inserts one advisory with its affected packages.
+    pub fn insert(&mut self, advisory: &Advisory) -> Result<(), DbError> {
+        let conn = self.conn.as_ref().expect("connection lives until commit");
+        let write_error = |source| DbError::Write { path: self.path.clone(), source };
+        let cves = serde_json::to_string(&advisory.cves).unwrap_or_else(|_| "[]".into());
+        conn.prepare_cached(
+            "INSERT INTO advisories (source, advisory_id, cves, title, severity, severity_raw, published, modified, url)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                advisory.source,
+                advisory.id,
+                cves,
+                advisory.title,
+                advisory.severity.as_str(),
+                advisory.severity_raw,
+                advisory.published,
+                advisory.modified,
+                advisory.url
+            ])
+        })
+        .map_err(write_error)?;
+        let row_id = conn.last_insert_rowid();
+        let mut statement = conn
+            .prepare_cached(
+                "INSERT INTO affected (advisory, ecosystem, kind, package, status, fixed, channel, note, pattern)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .map_err(write_error)?;
+        for affected in &advisory.affected {
+            statement
+                .execute(params![
+                    row_id,
+                    affected.ecosystem.as_str(),
+                    affected.kind.as_str(),
+                    affected.package,
+                    affected.status.as_str(),
+                    affected.status.fixed_version(),
+                    affected.channel,
+                    affected.note,
+                    affected.package.ends_with(".*"),
+                ])
+                .map_err(write_error)?;
+        }
+        self.file_records += 1;
+        Ok(())
+    }
+
+    /// Whether any file was kept.
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    /// Writes metadata and indexes, then renames the file over the old database.
+    pub fn commit(mut self) -> Result<(), DbError> {
+        self.write_summary()?;
+        let conn = self.conn.take().expect("connection lives until commit");
+        conn.execute_batch("COMMIT").map_err(|e| self.write_error(e))?;
+        conn.execute_batch(CREATE_INDEXES).map_err(|e| self.write_error(e))?;
+        conn.execute_batch("ANALYZE; VACUUM").map_err(|e| self.write_error(e))?;
+        conn.close().map_err(|(_, e)| self.write_error(e))?;
+
+        let temp = self.temp.take().expect("temporary file lives until commit");
+        let file = std::fs::File::open(&temp).map_err(|source| DbError::Io { action: "open", path: temp.to_path_buf(), source })?;
+        file.sync_all().map_err(|source| DbError::Io { action: "sync", path: temp.to_path_buf(), source })?;
+        temp.persist(&self.path).map_err(|error| DbError::Io {
+            action: "replace",
+            path: self.path.clone(),
+            source: error.error,
+        })?;
+        Ok(())
+    }
+
+    fn write_summary(&mut self) -> Result<(), DbError> {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let conn = self.conn.as_ref().expect("connection lives until commit");
+        let write_error = |source| DbError::Write { path: self.path.clone(), source };
+        let meta = [
+            ("schema_version", SCHEMA_VERSION.to_string()),
+            ("built_at", now.clone()),
+            ("built_by", format!("vulnloop {}", env!("CARGO_PKG_VERSION"))),
+        ];
+        for (key, value) in meta {
+            conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![key, value]).map_err(write_error)?;
+        }
+        for (name, totals) in &self.sources {
+            let files: BTreeSet<&String> = totals.files.iter().collect();
+            let files = serde_json::to_string(&files).unwrap_or_else(|_| "[]".into());
+            conn.execute(
+                "INSERT INTO sources (name, origin, files, snapshot, imported_at, records) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![name, totals.origin, files, totals.snapshot, now, totals.records],
+            )
+            .map_err(write_error)?;
+            for (ecosystem, (records, snapshot)) in &totals.ecosystems {
+                conn.execute(
+                    "INSERT INTO coverage (source, ecosystem, snapshot, records) VALUES (?1, ?2, ?3, ?4)",
+                    params![name, ecosystem, snapshot, records],
+                )
+                .map_err(write_error)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Returns the later of two dates, comparing their `YYYY-MM-DD` prefixes.
+fn newest(current: Option<String>, candidate: Option<&str>) -> Option<String> {
+    match (current, candidate) {
+        (Some(current), Some(candidate)) => {
+            let prefix = |d: &str| d.get(..10).unwrap_or(d).to_string();
+            if prefix(candidate) > prefix(&current) {
+                Some(candidate.to_string())
+            } else {
+                Some(current)
+            }
+        }
+        (current, candidate) => current.or(candidate.map(String::from)),
+    }
+}

@@ -1,0 +1,220 @@
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
+use serde::Serialize;
+use vulnloop_advisory::{Advisory, Affected, Ecosystem, PackageKind, Severity, Status};
+use vulnloop_match::{AdvisoryIndex, Candidate, SourceInfo};
+
+use crate::error::DbError;
+use crate::schema::SCHEMA_VERSION;
+
+/// A read-only handle on a built advisory database.
+pub struct Database {
+    path: PathBuf,
+    conn: Connection,
+    /// Advisory metadata by row id, shared by the lookups of one scan.
+    advisories: RefCell<HashMap<i64, Advisory>>,
+}
+
+/// Facts about the database file as a whole.
+#[derive(Debug, Clone, Serialize)]
+pub struct Metadata {
+    pub path: PathBuf,
+    pub schema_version: u32,
+    /// When the file was built (RFC 3339).
+    pub built_at: String,
+    /// Version of vulnloop that built it.
+    pub built_by: String,
+}
+
+/// One feed as recorded in the database.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceRecord {
+    pub name: String,
+    /// `directory`, `mirror` or `official`.
+    pub origin: String,
+    /// Files or URLs the feed was read from.
+    pub files: Vec<String>,
+    /// Snapshot date of the newest file (RFC 3339 or `YYYY-MM-DD`), when known.
+    pub snapshot: Option<String>,
+    pub imported_at: String,
+    pub records: u64,
+    /// Releases the feed covers (`debian:12`).
+    pub ecosystems: Vec<String>,
+}
+
+const CANDIDATE_QUERY: &str = "
+SELECT a.id, a.source, a.advisory_id, a.cves, a.title, a.severity, a.severity_raw, a.published,
+       a.modified, a.url, f.ecosystem, f.kind, f.package, f.status, f.fixed, f.channel, f.note
+FROM affected f JOIN advisories a ON a.id = f.advisory
+";
+
+impl Database {
+    /// Opens a database file read-only and checks its schema version.
+    pub fn open(path: &Path) -> Result<Self, DbError> {
+        if !path.is_file() {
+            return Err(DbError::Missing { path: path.to_path_buf() });
+        }
+        let corrupt = |source| DbError::Corrupt { path: path.to_path_buf(), source };
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(corrupt)?;
+        let found: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |row| row.get(0))
+            .optional()
+            .map_err(corrupt)?;
+        let found = found.unwrap_or_default();
+        if found != SCHEMA_VERSION.to_string() {
+            return Err(DbError::SchemaVersion { path: path.to_path_buf(), found, expected: SCHEMA_VERSION });
+        }
+        Ok(Self { path: path.to_path_buf(), conn, advisories: RefCell::new(HashMap::new()) })
+    }
+
+    /// The database file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn query_error(&self, source: rusqlite::Error) -> DbError {
+        DbError::Query { path: self.path.clone(), source }
+    }
+
+    /// Reads the file-wide metadata.
+    pub fn metadata(&self) -> Result<Metadata, DbError> {
+        let get = |key: &str| -> Result<String, DbError> {
+            self.conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))
+                .optional()
+                .map(Option::unwrap_or_default)
+                .map_err(|e| self.query_error(e))
+        };
+        Ok(Metadata {
+            path: self.path.clone(),
+            schema_version: SCHEMA_VERSION,
+            built_at: get("built_at")?,
+            built_by: get("built_by")?,
+        })
+    }
+
+    /// Lists the feeds the database was built from.
+    pub fn sources(&self) -> Result<Vec<SourceRecord>, DbError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT name, origin, files, snapshot, imported_at, records FROM sources ORDER BY name")
+            .map_err(|e| self.query_error(e))?;
+        let rows = statement
+            .query_map([], |row| {
+                let files: String = row.get(2)?;
+                Ok(SourceRecord {
+                    name: row.get(0)?,
+                    origin: row.get(1)?,
+                    files: serde_json::from_str(&files).unwrap_or_default(),
+                    snapshot: row.get(3)?,
+                    imported_at: row.get(4)?,
+                    records: row.get(5)?,
+                    ecosystems: Vec::new(),
+                })
+            })
+            .map_err(|e| self.query_error(e))?;
+        let mut sources = rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.query_error(e))?;
+        for source in &mut sources {
+            let mut statement = self
+                .conn
+                .prepare_cached("SELECT ecosystem FROM coverage WHERE source = ?1 ORDER BY ecosystem")
+                .map_err(|e| self.query_error(e))?;
+            let rows = statement.query_map([&source.name], |row| row.get(0)).map_err(|e| self.query_error(e))?;
+            source.ecosystems = rows.collect::<Result<_, _>>().map_err(|e| self.query_error(e))?;
+        }
+        Ok(sources)
+    }
+
+    fn query_candidates(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Candidate>, DbError> {
+        let mut statement = self.conn.prepare_cached(sql).map_err(|e| self.query_error(e))?;
+        let mut rows = statement.query(params).map_err(|e| self.query_error(e))?;
+        let mut candidates = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.query_error(e))? {
+            candidates.push(self.read_candidate(row).map_err(|e| self.query_error(e))?);
+        }
+        Ok(candidates)
+    }
+
+    fn read_candidate(&self, row: &Row<'_>) -> Result<Candidate, rusqlite::Error> {
+        let row_id: i64 = row.get(0)?;
+        let advisory = match self.advisories.borrow().get(&row_id) {
+            Some(advisory) => Some(advisory.clone()),
+            None => None,
+        };
+        let advisory = match advisory {
+            Some(advisory) => advisory,
+            None => {
+                let advisory = read_advisory(row)?;
+                self.advisories.borrow_mut().insert(row_id, advisory.clone());
+                advisory
+            }
+        };
+        let affected = read_affected(row, &advisory.id)?;
+        Ok(Candidate { advisory, affected })
+    }
+}
+
+fn invalid_column(index: usize, message: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, message.into())
+}
+
+fn read_advisory(row: &Row<'_>) -> Result<Advisory, rusqlite::Error> {
+    let mut advisory = Advisory::new(row.get::<_, String>(2)?, row.get::<_, String>(1)?);
+    let cves: String = row.get(3)?;
+    advisory.cves = serde_json::from_str(&cves).map_err(|e| invalid_column(3, e.to_string()))?;
+    advisory.title = row.get(4)?;
+    let severity: String = row.get(5)?;
+    advisory.severity = Severity::parse(&severity).unwrap_or(Severity::Unknown);
+    advisory.severity_raw = row.get(6)?;
+    advisory.published = row.get(7)?;
+    advisory.modified = row.get(8)?;
+    advisory.url = row.get(9)?;
+    Ok(advisory)
+}
+
+fn read_affected(row: &Row<'_>, advisory_id: &str) -> Result<Affected, rusqlite::Error> {
+    let ecosystem: String = row.get(10)?;
+    let kind: String = row.get(11)?;
+    let status: String = row.get(13)?;
+    let fixed: Option<String> = row.get(14)?;
+    Ok(Affected {
+        ecosystem: Ecosystem::parse(&ecosystem)
+            .ok_or_else(|| invalid_column(10, format!("invalid ecosystem {ecosystem:?} in {advisory_id}")))?,
+        package: row.get(12)?,
+        kind: PackageKind::parse(&kind)
+            .ok_or_else(|| invalid_column(11, format!("invalid package kind {kind:?} in {advisory_id}")))?,
+        status: Status::from_parts(&status, fixed)
+            .ok_or_else(|| invalid_column(13, format!("invalid status {status:?} in {advisory_id}")))?,
+        channel: row.get(15)?,
+        note: row.get(16)?,
+    })
+}
+
+impl AdvisoryIndex for Database {
+    type Error = DbError;
+
+    fn candidates(&self, ecosystem: &Ecosystem, kind: PackageKind, name: &str) -> Result<Vec<Candidate>, DbError> {
+        let sql = format!("{CANDIDATE_QUERY} WHERE f.ecosystem = ?1 AND f.kind = ?2 AND f.package = ?3");
+        self.query_candidates(&sql, &[&ecosystem.as_str(), &kind.as_str(), &name])
+    }
+
+    fn pattern_candidates(&self, ecosystem: &Ecosystem) -> Result<Vec<Candidate>, DbError> {
+        let sql = format!("{CANDIDATE_QUERY} WHERE f.ecosystem = ?1 AND f.pattern = 1");
+        self.query_candidates(&sql, &[&ecosystem.as_str()])
+    }
+
+    fn sources_for(&self, ecosystem: &Ecosystem) -> Result<Vec<SourceInfo>, DbError> {
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT source, snapshot FROM coverage WHERE ecosystem = ?1 ORDER BY source")
+            .map_err(|e| self.query_error(e))?;
+        let rows = statement
+            .query_map([ecosystem.as_str()], |row| Ok(SourceInfo { name: row.get(0)?, snapshot: row.get(1)? }))
+            .map_err(|e| self.query_error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.query_error(e))
+    }
+}

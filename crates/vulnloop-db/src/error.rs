@@ -1,0 +1,53 @@
+use std::path::PathBuf;
+
+/// Errors of the advisory database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("advisory database not found at {}; run `vulnloop db update` to build it", path.display())]
+    Missing { path: PathBuf },
+
+    #[error("advisory database {} is unreadable or corrupt; run `vulnloop db update` to rebuild it", path.display())]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error(
+        "advisory database {} has schema version {found}, but this build reads version {expected}; \
+         run `vulnloop db update` to rebuild it",
+        path.display()
+    )]
+    SchemaVersion { path: PathBuf, found: String, expected: u32 },
+
+    #[error("failed to query the advisory database {}", path.display())]
+    Query {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error("failed to write the advisory database {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error("failed to {action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("failed to download {url}: {message}")]
+    Download { url: String, message: String },
+
+    #[error("{url} is not a SHA256SUMS index (line {line}: {text:?}); a mirror must serve `sha256sum` output listing its feed files")]
+    Index { url: String, line: usize, text: String },
+
+    #[error("no feed was imported: {0}; the previous database, if any, was kept")]
+    NothingImported(String),
+}

@@ -1,0 +1,59 @@
+//! The on-disk schema. Bump [`SCHEMA_VERSION`] on any change; readers reject
+//! other versions and ask for `vulnloop db update`.
+
+/// Version of the database layout written by this build.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Statements that create an empty database.
+pub const CREATE: &str = "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+-- One row per feed name; `files` lists the files or URLs it was read from.
+CREATE TABLE sources (
+    name        TEXT PRIMARY KEY,
+    origin      TEXT NOT NULL,
+    files       TEXT NOT NULL,
+    snapshot    TEXT,
+    imported_at TEXT NOT NULL,
+    records     INTEGER NOT NULL
+);
+-- Which feeds speak about which release, and how fresh each is there.
+CREATE TABLE coverage (
+    source    TEXT NOT NULL,
+    ecosystem TEXT NOT NULL,
+    snapshot  TEXT,
+    records   INTEGER NOT NULL,
+    PRIMARY KEY (source, ecosystem)
+);
+CREATE TABLE advisories (
+    id           INTEGER PRIMARY KEY,
+    source       TEXT NOT NULL,
+    advisory_id  TEXT NOT NULL,
+    cves         TEXT NOT NULL,
+    title        TEXT,
+    severity     TEXT NOT NULL,
+    severity_raw TEXT,
+    published    TEXT,
+    modified     TEXT,
+    url          TEXT
+);
+CREATE TABLE affected (
+    advisory  INTEGER NOT NULL REFERENCES advisories (id),
+    ecosystem TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    package   TEXT NOT NULL,
+    status    TEXT NOT NULL,
+    fixed     TEXT,
+    channel   TEXT,
+    note      TEXT,
+    pattern   INTEGER NOT NULL
+);
+";
+
+/// Indexes created after the bulk insert, which is faster than keeping them up to date.
+pub const CREATE_INDEXES: &str = "
+CREATE INDEX affected_lookup ON affected (ecosystem, kind, package);
+CREATE INDEX affected_pattern ON affected (ecosystem) WHERE pattern = 1;
+";

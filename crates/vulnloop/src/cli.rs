@@ -1,0 +1,119 @@
+//! Command-line definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Host vulnerability management: find what is vulnerable, fix it, verify the fix.
+#[derive(Debug, Parser)]
+#[command(name = "vulnloop", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Advisory database file [default: ~/.local/share/vulnloop/advisories.db].
+    #[arg(long, global = true, env = "VULNLOOP_DB", value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
+    /// Log more (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan this host, a root filesystem or an inventory file for vulnerabilities.
+    Scan(ScanArgs),
+    /// Print what the collector finds: OS identity, packages and kernel.
+    Inventory(InventoryArgs),
+    /// Build, update and inspect the advisory database.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+/// Where the inventory comes from.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Scan the root filesystem mounted at DIR instead of the running system.
+    #[arg(long, value_name = "DIR", conflicts_with = "inventory")]
+    pub root: Option<PathBuf>,
+
+    /// Use this OS identity (ID:VERSION, for example debian:12) instead of detecting it.
+    #[arg(long, value_name = "ID:VERSION")]
+    pub os: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Scan an inventory JSON file written by `vulnloop inventory --format json` or an agent.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+
+    /// Show only these severities (comma-separated: critical,high,medium,low,negligible,unknown).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub severity: Vec<String>,
+
+    /// Hide vulnerabilities that the vendor has not fixed (no fix yet, will not fix, postponed).
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+
+    /// Exit code when findings are shown [0 to always succeed on findings].
+    #[arg(long, default_value_t = 1, value_name = "CODE")]
+    pub exit_code: u8,
+
+    /// Maximum age of the database in days before results count as incomplete (0: no limit).
+    #[arg(long, default_value_t = 7, value_name = "DAYS")]
+    pub max_db_age: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = InventoryFormat::Table)]
+    pub format: InventoryFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Download or read the feeds and build a new database, replacing the old one atomically.
+    Update(UpdateArgs),
+    /// Show the database's sources, snapshot dates and record counts.
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = InventoryFormat::Table)]
+        format: InventoryFormat,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Read feed files from DIR (searched recursively; compressed files and archives as published).
+    #[arg(long, value_name = "DIR", conflicts_with = "mirror")]
+    pub from: Option<PathBuf>,
+
+    /// Download from a mirror: a base URL that serves a SHA256SUMS index and the files it lists.
+    #[arg(long, value_name = "URL")]
+    pub mirror: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum InventoryFormat {
+    Table,
+    Json,
+}

@@ -1,0 +1,114 @@
+use std::fmt::Write;
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use vulnloop_db::{Database, FeedOrigin, Progress};
+
+use crate::cli::{InventoryFormat, UpdateArgs};
+use crate::exit::Code;
+use crate::output::print_stdout;
+
+/// `vulnloop db update`: build a new database and swap it in.
+pub fn update(args: &UpdateArgs, db_path: &Path) -> anyhow::Result<Code> {
+    let origin = match (&args.from, &args.mirror) {
+        (Some(dir), _) => FeedOrigin::Directory(dir.clone()),
+        (None, Some(url)) => FeedOrigin::Mirror(url.clone()),
+        (None, None) => FeedOrigin::Official,
+    };
+    let mut progress = BarProgress::new();
+    let report = vulnloop_db::update(db_path, &origin, &mut progress)?;
+    progress.bar.finish_and_clear();
+
+    let records: usize = report.imported.iter().map(|(_, _, n)| n).sum();
+    for (file, kind, count) in &report.imported {
+        eprintln!("imported {count} records from {file} ({kind})");
+    }
+    for file in &report.unrecognized {
+        tracing::info!(file, "not a feed format this version reads; skipped");
+    }
+    if !report.skipped_records.is_empty() {
+        eprintln!("skipped {} records inside imported feeds (run with -v to list them)", report.skipped_records.len());
+        for skipped in &report.skipped_records {
+            tracing::info!("{skipped}");
+        }
+    }
+    for failure in &report.failures {
+        eprintln!("error: feed {} was not imported: {}", failure.file, failure.error);
+        let mut source = failure.error.source();
+        while let Some(cause) = source {
+            eprintln!("  Caused by: {cause}");
+            source = cause.source();
+        }
+    }
+    eprintln!(
+        "database {} updated: {records} records from {} feed files",
+        db_path.display(),
+        report.imported.len()
+    );
+    Ok(if report.failures.is_empty() { Code::Clean } else { Code::Failure })
+}
+
+/// `vulnloop db status`: sources, snapshot dates and counts.
+pub fn status(format: InventoryFormat, db_path: &Path) -> anyhow::Result<Code> {
+    let database = Database::open(db_path)?;
+    let metadata = database.metadata()?;
+    let sources = database.sources()?;
+    let text = match format {
+        InventoryFormat::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({ "database": metadata, "sources": sources }))? + "\n"
+        }
+        InventoryFormat::Table => {
+            let mut out = String::new();
+            let _ = writeln!(out, "database: {}", metadata.path.display());
+            let _ = writeln!(out, "built: {} by {}", metadata.built_at, metadata.built_by);
+            let _ = writeln!(out, "schema version: {}", metadata.schema_version);
+            let _ = writeln!(out, "{:<26} {:>8}  {:<25}  RELEASES", "SOURCE", "RECORDS", "SNAPSHOT");
+            for source in &sources {
+                let _ = writeln!(
+                    out,
+                    "{:<26} {:>8}  {:<25}  {}",
+                    source.name,
+                    source.records,
+                    source.snapshot.as_deref().unwrap_or("-"),
+                    source.ecosystems.join(", ")
+                );
+            }
+            out
+        }
+    };
+    print_stdout(&text)?;
+    Ok(Code::Clean)
+}
+
+/// Draws feed progress on stderr; indicatif hides it when stderr is not a terminal.
+struct BarProgress {
+    bar: ProgressBar,
+}
+
+impl BarProgress {
+    fn new() -> Self {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {bytes}/{total_bytes}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        Self { bar }
+    }
+}
+
+impl Progress for BarProgress {
+    fn file_started(&mut self, name: &str, size: Option<u64>) {
+        self.bar.set_position(0);
+        self.bar.set_length(size.unwrap_or(0));
+        self.bar.set_message(name.to_string());
+    }
+
+    fn bytes_downloaded(&mut self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+
+    fn file_finished(&mut self, name: &str, records: usize) {
+        tracing::debug!(feed = name, records, "feed file done");
+        self.bar.tick();
+    }
+}

@@ -1,0 +1,32 @@
+//! One module per subcommand.
+
+mod db;
+mod inventory;
+mod scan;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use vulnloop_collect::CollectOptions;
+use vulnloop_inventory::Inventory;
+
+use crate::cli::{Cli, Command, DbCommand, SourceArgs};
+use crate::exit::Code;
+
+/// Runs the parsed command and returns the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<Code> {
+    let db_path = cli.db.clone().unwrap_or_else(vulnloop_db::default_path);
+    match cli.command {
+        Command::Scan(args) => scan::run(&args, &db_path),
+        Command::Inventory(args) => inventory::run(&args),
+        Command::Db(DbCommand::Update(args)) => db::update(&args, &db_path),
+        Command::Db(DbCommand::Status { format }) => db::status(format, &db_path),
+    }
+}
+
+/// Collects the inventory of the running system or of `--root`.
+fn collect(source: &SourceArgs) -> anyhow::Result<Inventory> {
+    let root = source.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+    let options = CollectOptions { root: root.clone(), os_override: source.os.clone() };
+    vulnloop_collect::collect(&options).with_context(|| format!("failed to collect the inventory of {}", root.display()))
+}

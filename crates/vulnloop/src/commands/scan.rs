@@ -1,0 +1,88 @@
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use vulnloop_advisory::Severity;
+use vulnloop_db::Database;
+use vulnloop_inventory::Inventory;
+use vulnloop_match::CoverageNote;
+use vulnloop_report::{DatabaseInfo, Filter, ScanReport};
+
+use crate::cli::{ReportFormat, ScanArgs};
+use crate::exit::Code;
+use crate::output::print_stdout;
+
+/// `vulnloop scan`: collect → match → report, and the exit code.
+pub fn run(args: &ScanArgs, db_path: &Path) -> anyhow::Result<Code> {
+    let filter = filter(args)?;
+    let database = Database::open(db_path)?;
+    let inventory = match &args.inventory {
+        Some(path) => Inventory::read_json(path)?,
+        None => super::collect(&args.source)?,
+    };
+
+    let mut matched = vulnloop_match::match_inventory(&inventory, &database)
+        .with_context(|| format!("failed to match against {}", db_path.display()))?;
+    let database_info = database_info(&database)?;
+    if let Some(note) = staleness(&database_info.built_at, args.max_db_age) {
+        matched.coverage.complete = false;
+        matched.coverage.notes.push(note);
+    }
+
+    let report = ScanReport::new(&inventory, matched, database_info, &filter);
+    let text = match args.format {
+        ReportFormat::Table => vulnloop_report::render_table(&report),
+        ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+    };
+    print_stdout(&text)?;
+
+    Ok(if !report.coverage.complete {
+        Code::Failure
+    } else if report.has_findings() && args.exit_code != 0 {
+        Code::Findings(args.exit_code)
+    } else {
+        Code::Clean
+    })
+}
+
+fn filter(args: &ScanArgs) -> anyhow::Result<Filter> {
+    let mut severities = Vec::new();
+    for name in &args.severity {
+        let name = name.trim().to_ascii_lowercase();
+        match Severity::parse(&name) {
+            Some(severity) => severities.push(severity),
+            None => bail!(
+                "invalid severity {name:?} in --severity; use critical, high, medium, low, negligible or unknown"
+            ),
+        }
+    }
+    Ok(Filter { severities, ignore_unfixed: args.ignore_unfixed })
+}
+
+fn database_info(database: &Database) -> anyhow::Result<DatabaseInfo> {
+    let metadata = database.metadata()?;
+    let sources = database
+        .sources()?
+        .into_iter()
+        .map(|s| match s.snapshot {
+            Some(snapshot) => format!("{} ({})", s.name, snapshot.get(..10).unwrap_or(&snapshot)),
+            None => s.name,
+        })
+        .collect();
+    Ok(DatabaseInfo { path: database.path().display().to_string(), built_at: metadata.built_at, sources })
+}
+
+/// Returns a coverage note when the database is older than `max_days` (0 disables the check).
+fn staleness(built_at: &str, max_days: u32) -> Option<CoverageNote> {
+    if max_days == 0 {
+        return None;
+    }
+    let built = chrono::DateTime::parse_from_rfc3339(built_at).ok()?;
+    let age = chrono::Utc::now().signed_duration_since(built);
+    (age.num_days() > i64::from(max_days)).then(|| CoverageNote {
+        incomplete: true,
+        message: format!(
+            "the advisory database was built {} days ago (limit {max_days}); run `vulnloop db update`",
+            age.num_days()
+        ),
+    })
+}

@@ -1,0 +1,31 @@
+//! Printing data to stdout and errors to stderr.
+
+use std::io::Write;
+
+/// Writes `text` to stdout; a closed pipe (`vulnloop scan | head`) is not an error.
+pub fn print_stdout(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Whether an error chain ends in a broken pipe on stdout.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Prints `error: …`, then one `Caused by:` line per cause.
+pub fn print_error(error: &anyhow::Error) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "error: {error}");
+    let causes: Vec<String> = error.chain().skip(1).map(|c| c.to_string()).collect();
+    if !causes.is_empty() {
+        let _ = writeln!(stderr, "Caused by:");
+        for cause in causes {
+            let _ = writeln!(stderr, "  {cause}");
+        }
+    }
+}
