@@ -15,6 +15,21 @@ pub use status::Status;
 
 use serde::{Deserialize, Serialize};
 
+/// Prefix of the `package` of an Ubuntu OVAL running-kernel check.
+///
+/// The rest is the regular expression that the running kernel's release
+/// (`uname -r`, such as `5.15.0-1005-raspi`) must match, for example
+/// `5.15.0-\d+(-raspi|-raspi-nolpae)`. The fixed version (`5.15.0-1006`) is
+/// compared with the release's version part (`5.15.0-1005`) in dpkg order.
+pub const RUNNING_KERNEL_PREFIX: &str = "running-kernel:";
+
+/// Prefix of the `package` of an Ubuntu OVAL livepatch check (LSN advisories).
+///
+/// The rest is a regular expression over loaded module names in
+/// `/proc/modules`, whose capture group is the livepatch level. The fixed
+/// version is the first level that carries the fix.
+pub const LIVEPATCH_MODULE_PREFIX: &str = "livepatch-module:";
+
 /// One vendor advisory record with the packages it affects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Advisory {
@@ -108,4 +123,18 @@ pub struct Affected {
     pub channel: Option<String>,
     /// Vendor wording that explains the status (`Minor issue`, `no-dsa`).
     pub note: Option<String>,
+}
+
+impl Affected {
+    /// Whether `package` is a pattern rather than one package's name.
+    ///
+    /// Patterns are Debian security-support families (`golang.*`, matched as a
+    /// name prefix) and Ubuntu kernel checks ([`RUNNING_KERNEL_PREFIX`],
+    /// [`LIVEPATCH_MODULE_PREFIX`]). The database stores them apart from the
+    /// name index because a lookup by name cannot find them.
+    pub fn is_pattern(&self) -> bool {
+        self.package.ends_with(".*")
+            || self.package.starts_with(RUNNING_KERNEL_PREFIX)
+            || self.package.starts_with(LIVEPATCH_MODULE_PREFIX)
+    }
 }

@@ -135,7 +135,7 @@ impl Builder {
                     affected.status.fixed_version(),
                     affected.channel,
                     affected.note,
-                    affected.package.ends_with(".*"),
+                    affected.is_pattern(),
                 ])
                 .map_err(write_error)?;
         }

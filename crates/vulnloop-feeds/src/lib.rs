@@ -33,20 +33,7 @@ use vulnloop_advisory::Advisory;
 pub use detect::detect;
 pub use error::FeedError;
 
-/// Prefix of the `package` of an Ubuntu OVAL running-kernel check.
-///
-/// The rest is the regular expression that the running kernel's release
-/// (`uname -r`, such as `5.15.0-1005-raspi`) must match, for example
-/// `5.15.0-\d+(-raspi|-raspi-nolpae)`. The fixed version (`5.15.0-1006`) is
-/// compared with the release's version part (`5.15.0-1005`) in dpkg order.
-pub const RUNNING_KERNEL_PREFIX: &str = "running-kernel:";
-
-/// Prefix of the `package` of an Ubuntu OVAL livepatch check (LSN advisories).
-///
-/// The rest is a regular expression over loaded module names in
-/// `/proc/modules`, whose capture group is the livepatch level. The fixed
-/// version is the first level that carries the fix.
-pub const LIVEPATCH_MODULE_PREFIX: &str = "livepatch-module:";
+pub use vulnloop_advisory::{LIVEPATCH_MODULE_PREFIX, RUNNING_KERNEL_PREFIX};
 
 /// Kinds of feed this crate reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -33,10 +33,7 @@ pub trait AdvisoryIndex {
         name: &str,
     ) -> Result<Vec<Candidate>, Self::Error>;
 
-    /// Returns the statements whose package name is a pattern ending in `.*`.
-    ///
-    /// Debian's security-support lists name package families this way
-    /// (`golang.*`); the matcher treats the pattern as a name prefix.
+    /// Returns the statements whose package is a pattern (see [`vulnloop_advisory::Affected::is_pattern`]).
     fn pattern_candidates(&self, ecosystem: &Ecosystem) -> Result<Vec<Candidate>, Self::Error>;
 
     /// Returns the feeds that hold advisories for `ecosystem`.
@@ -63,7 +60,7 @@ impl MemoryIndex {
         metadata.affected.clear();
         for affected in &advisory.affected {
             let candidate = Candidate { advisory: metadata.clone(), affected: affected.clone() };
-            if affected.package.ends_with(".*") {
+            if affected.is_pattern() {
                 self.patterns.entry(affected.ecosystem.clone()).or_default().push(candidate);
             } else {
                 let key = (affected.ecosystem.clone(), affected.kind, affected.package.clone());

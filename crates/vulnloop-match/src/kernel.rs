@@ -64,6 +64,28 @@ pub fn advisory_names(source: &str) -> Vec<String> {
     names
 }
 
+/// Returns the kernel release a versioned image package carries
+/// (`linux-image-5.15.0-91-generic` → `5.15.0-91-generic`).
+pub fn image_release(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix("linux-image-")?;
+    let rest = rest.strip_prefix("unsigned-").unwrap_or(rest);
+    rest.starts_with(|c: char| c.is_ascii_digit()).then_some(rest)
+}
+
+/// Returns the ABI version of a kernel release (`5.15.0-91-generic` → `5.15.0-91`),
+/// which Ubuntu's kernel checks compare with their fixed version.
+pub fn abi_version(release: &str) -> Option<&str> {
+    let (base, rest) = release.split_once('-')?;
+    let abi_digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    (abi_digits > 0).then(|| &release[..base.len() + 1 + abi_digits])
+}
+
+/// Whether a kernel release matches an Ubuntu check's expression as a whole.
+pub fn release_matches(expression: &str, release: &str) -> Result<bool, regex::Error> {
+    let anchored = regex::Regex::new(&format!("^(?:{expression})$"))?;
+    Ok(anchored.is_match(release))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +108,22 @@ mod tests {
         assert!(!is_kernel_image("linux-image-amd64"));
         assert!(!is_kernel_image("linux-headers-6.1.0-28-amd64"));
         assert!(!is_kernel_image("linux-libc-dev"));
+    }
+
+    #[test]
+    fn release_and_abi_read_from_image_name() {
+        assert_eq!(image_release("linux-image-unsigned-5.15.0-91-generic"), Some("5.15.0-91-generic"));
+        assert_eq!(image_release("linux-image-generic"), None);
+        assert_eq!(abi_version("5.15.0-1005-raspi"), Some("5.15.0-1005"));
+        assert_eq!(abi_version("6.1.0-28-amd64"), Some("6.1.0-28"));
+        assert_eq!(abi_version("6.18.44"), None);
+    }
+
+    #[test]
+    fn check_expression_anchored() {
+        assert_eq!(release_matches(r"5.15.0-\d+(-raspi|-raspi-nolpae)", "5.15.0-1005-raspi").ok(), Some(true));
+        assert_eq!(release_matches(r"5.15.0-\d+(-raspi)", "5.15.0-1005-raspi-nolpae").ok(), Some(false));
+        assert!(release_matches("(", "x").is_err());
     }
 
     #[test]

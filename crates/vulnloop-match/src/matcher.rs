@@ -3,7 +3,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
-use vulnloop_advisory::{Advisory, Ecosystem, PackageKind, Status};
+use vulnloop_advisory::{Advisory, Ecosystem, PackageKind, Status, RUNNING_KERNEL_PREFIX};
 use vulnloop_inventory::{Inventory, Package, PackageManager};
 use vulnloop_version::Scheme;
 
@@ -57,6 +57,8 @@ struct Pass<'a, I> {
     ecosystem: Option<Ecosystem>,
     sources: Vec<String>,
     snapshots: HashMap<String, String>,
+    /// Pattern statements of the release, fetched once.
+    patterns: Vec<Candidate>,
     notes: Vec<CoverageNote>,
     verdicts: Vec<Verdict>,
 }
@@ -69,6 +71,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
             ecosystem: None,
             sources: Vec::new(),
             snapshots: HashMap::new(),
+            patterns: Vec::new(),
             notes: Vec::new(),
             verdicts: Vec::new(),
         };
@@ -121,6 +124,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
             self.sources.push(source.name);
         }
         self.sources.sort();
+        self.patterns = self.index.pattern_candidates(&ecosystem).map_err(|e| index_error(&ecosystem, "*", e))?;
         self.ecosystem = Some(ecosystem);
         Ok(())
     }
@@ -143,10 +147,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
             groups.entry((package.source_name(), package.source_version())).or_default().push(package);
         }
         let ecosystem = self.ecosystem.clone().expect("checked by can_judge");
-        let patterns = self
-            .index
-            .pattern_candidates(&ecosystem)
-            .map_err(|e| index_error(&ecosystem, "*", e))?;
+        let patterns = std::mem::take(&mut self.patterns);
 
         for ((source, version), binaries) in groups {
             let mut candidates = self
@@ -158,6 +159,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
                 self.judge(&candidate, source, version, &binaries, None);
             }
         }
+        self.patterns = patterns;
         Ok(())
     }
 
@@ -234,7 +236,36 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
         for candidate in candidates {
             self.judge(&candidate, &decisive.name, &decisive.version, &[decisive], reboot_into);
         }
+        self.judge_kernel_checks(decisive, reboot_into);
         Ok(())
+    }
+
+    /// Judges Ubuntu's running-kernel checks, which name a `uname -r` pattern
+    /// and an ABI version instead of a package.
+    fn judge_kernel_checks(&mut self, image: &Package, reboot_into: Option<&[&Package]>) {
+        let Some(release) = kernel::image_release(&image.name) else {
+            return;
+        };
+        let Some(abi) = kernel::abi_version(release) else {
+            return;
+        };
+        let checks: Vec<Candidate> = self
+            .patterns
+            .iter()
+            .filter(|c| c.affected.package.starts_with(RUNNING_KERNEL_PREFIX))
+            .cloned()
+            .collect();
+        for candidate in checks {
+            let expression = &candidate.affected.package[RUNNING_KERNEL_PREFIX.len()..];
+            match kernel::release_matches(expression, release) {
+                Ok(true) => self.judge(&candidate, &image.name, abi, &[image], reboot_into),
+                Ok(false) => {}
+                Err(error) => self.note(
+                    false,
+                    format!("kernel check of {} ({}) was not judged: {error}", candidate.advisory.id, candidate.advisory.source),
+                ),
+            }
+        }
     }
 
     /// Judges one statement against one installed version and records the verdict.
@@ -356,7 +387,7 @@ trait PackageDisplay {
 impl PackageDisplay for vulnloop_advisory::Affected {
     /// Names the finding after the installed package, not a pattern like `golang.*`.
     fn package_display(&self, group: &str) -> String {
-        if self.package.ends_with(".*") {
+        if self.is_pattern() {
             group.to_string()
         } else {
             self.package.clone()

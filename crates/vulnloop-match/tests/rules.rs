@@ -231,3 +231,57 @@ fn other_channel_statement_skipped() {
     let report = run(&inventory, &[(eus, "2026-12-04")]);
     assert!(report.findings.is_empty());
 }
+
+fn ubuntu_host(packages: Vec<Package>, kernel: Option<&str>) -> Inventory {
+    let mut inventory = host(packages, kernel);
+    inventory.host.os.id = "ubuntu".into();
+    inventory.host.os.version_id = Some("22.04".into());
+    inventory
+}
+
+fn kernel_check(id: &str, expression: &str, fixed_abi: &str) -> Advisory {
+    let mut advisory = Advisory::new(id, "ubuntu-oval");
+    advisory.cves = vec!["CVE-2022-1015".into()];
+    advisory.affected.push(Affected {
+        ecosystem: Ecosystem::new("ubuntu", "22.04"),
+        package: format!("{}{expression}", vulnloop_advisory::RUNNING_KERNEL_PREFIX),
+        kind: PackageKind::Binary,
+        status: fixed(fixed_abi),
+        channel: None,
+        note: None,
+    });
+    advisory
+}
+
+fn ubuntu_kernels() -> Vec<Package> {
+    vec![
+        package("linux-image-5.15.0-25-generic", "5.15.0-25.25", Some(("linux-signed", Some("5.15.0-25.25")))),
+        package("linux-image-5.15.0-33-generic", "5.15.0-33.34", Some(("linux-signed", Some("5.15.0-33.34")))),
+    ]
+}
+
+#[test]
+fn ubuntu_kernel_check_matches_running_abi() {
+    let inventory = ubuntu_host(ubuntu_kernels(), Some("5.15.0-25-generic"));
+    let check = kernel_check("USN-5390-1", r"5.15.0-\d+(-generic|-lowlatency)", "5.15.0-27");
+    let report = run(&inventory, &[(check, "2023-10-09")]);
+    assert_eq!(report.findings.len(), 1, "{:?}", report.coverage);
+    assert_eq!(report.findings[0].package, "linux-image-5.15.0-25-generic");
+    assert_eq!(report.findings[0].status, FindingStatus::FixedRebootPending { fixed: "5.15.0-27".into() });
+}
+
+#[test]
+fn ubuntu_kernel_check_other_flavour_ignored() {
+    let inventory = ubuntu_host(ubuntu_kernels(), Some("5.15.0-25-generic"));
+    let check = kernel_check("USN-5390-1", r"5.15.0-\d+(-aws)", "5.15.0-1005");
+    let report = run(&inventory, &[(check, "2023-10-09")]);
+    assert!(report.findings.is_empty());
+}
+
+#[test]
+fn ubuntu_kernel_check_fixed_abi_clean() {
+    let inventory = ubuntu_host(ubuntu_kernels(), Some("5.15.0-33-generic"));
+    let check = kernel_check("USN-5390-1", r"5.15.0-\d+(-generic)", "5.15.0-27");
+    let report = run(&inventory, &[(check, "2023-10-09")]);
+    assert!(report.findings.is_empty());
+}

@@ -64,7 +64,7 @@ fn write_group(out: &mut String, group: &PackageGroup) {
 
 fn status_text(status: &FindingStatus) -> String {
     match status {
-        FindingStatus::Vulnerable { fixed } => format!("fixed in {fixed}"),
+        FindingStatus::FixAvailable { fixed } => format!("fixed in {fixed}"),
         FindingStatus::NoFixYet => "no fix yet".into(),
         FindingStatus::WillNotFix => "will not fix".into(),
         FindingStatus::Postponed => "fix postponed".into(),
