@@ -1,6 +1,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use serde::Serialize;
@@ -15,7 +16,7 @@ pub struct Database {
     path: PathBuf,
     conn: Connection,
     /// Advisory metadata by row id, shared by the lookups of one scan.
-    advisories: RefCell<HashMap<i64, Advisory>>,
+    advisories: RefCell<HashMap<i64, Arc<Advisory>>>,
 }
 
 /// Facts about the database file as a whole.
@@ -68,6 +69,11 @@ impl Database {
         if found != SCHEMA_VERSION.to_string() {
             return Err(DbError::SchemaVersion { path: path.to_path_buf(), found, expected: SCHEMA_VERSION });
         }
+        // One read transaction for the handle's lifetime: without it every
+        // lookup takes and releases the file lock and probes for a journal,
+        // which cost more system time than the lookups themselves. `db update`
+        // replaces the file by renaming, so the open file never changes.
+        conn.execute_batch("PRAGMA mmap_size = 268435456; BEGIN").map_err(corrupt)?;
         Ok(Self { path: path.to_path_buf(), conn, advisories: RefCell::new(HashMap::new()) })
     }
 
@@ -141,15 +147,12 @@ impl Database {
 
     fn read_candidate(&self, row: &Row<'_>) -> Result<Candidate, rusqlite::Error> {
         let row_id: i64 = row.get(0)?;
-        let advisory = match self.advisories.borrow().get(&row_id) {
-            Some(advisory) => Some(advisory.clone()),
-            None => None,
-        };
-        let advisory = match advisory {
+        let cached = self.advisories.borrow().get(&row_id).map(Arc::clone);
+        let advisory = match cached {
             Some(advisory) => advisory,
             None => {
-                let advisory = read_advisory(row)?;
-                self.advisories.borrow_mut().insert(row_id, advisory.clone());
+                let advisory = Arc::new(read_advisory(row)?);
+                self.advisories.borrow_mut().insert(row_id, Arc::clone(&advisory));
                 advisory
             }
         };

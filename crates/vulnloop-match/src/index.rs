@@ -1,12 +1,13 @@
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use vulnloop_advisory::{Advisory, Affected, Ecosystem, PackageKind};
 
 /// One advisory statement about one package, as the matcher receives it.
 #[derive(Debug, Clone)]
 pub struct Candidate {
-    /// The advisory's metadata; its `affected` list is not used.
-    pub advisory: Advisory,
+    /// The advisory's metadata, shared by its statements; its `affected` list is not used.
+    pub advisory: Arc<Advisory>,
     /// The statement about the looked-up package.
     pub affected: Affected,
 }
@@ -58,8 +59,9 @@ impl MemoryIndex {
     pub fn insert(&mut self, advisory: &Advisory, snapshot: Option<&str>) {
         let mut metadata = advisory.clone();
         metadata.affected.clear();
+        let metadata = Arc::new(metadata);
         for affected in &advisory.affected {
-            let candidate = Candidate { advisory: metadata.clone(), affected: affected.clone() };
+            let candidate = Candidate { advisory: Arc::clone(&metadata), affected: affected.clone() };
             if affected.is_pattern() {
                 self.patterns.entry(affected.ecosystem.clone()).or_default().push(candidate);
             } else {

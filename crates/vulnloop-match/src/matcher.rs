@@ -40,15 +40,108 @@ pub fn match_inventory<I: AdvisoryIndex>(
 }
 
 /// A judged statement, before statements from several feeds are merged.
-struct Verdict {
+struct Verdict<'a> {
     /// Package group and vulnerability id; statements with equal keys are merged.
     key: (String, String),
-    /// Snapshot date of the statement's feed, for ranking.
+    /// Snapshot date (`YYYY-MM-DD`) of the statement's feed, for ranking.
     freshness: String,
-    /// The finding, or `None` when the statement clears the package.
-    finding: Option<Finding>,
-    /// One-line summary for the evidence of the statement that wins.
-    summary: String,
+    candidate: Candidate,
+    group: String,
+    installed: String,
+    binaries: Vec<&'a Package>,
+    outcome: Outcome<'a>,
+    channel_note: Option<&'static str>,
+}
+
+/// What a statement says about the installed version.
+enum Outcome<'a> {
+    /// Older than the fixed version.
+    Below,
+    /// Older than the fixed version, but this fixed kernel image is installed.
+    RebootPending(&'a Package),
+    /// At or above the fixed version, or not affected.
+    Cleared,
+    /// Affected without a released fix, or unsupported: the vendor status decides.
+    VendorStatus,
+}
+
+impl Outcome<'_> {
+    fn is_finding(&self) -> bool {
+        !matches!(self, Outcome::Cleared)
+    }
+}
+
+impl Verdict<'_> {
+    /// Describes the comparison or vendor status that decided the verdict.
+    fn comparison(&self) -> String {
+        let installed = &self.installed;
+        let scheme = Scheme::Dpkg.name();
+        match (&self.candidate.affected.status, &self.outcome) {
+            (Status::Fixed { fixed }, Outcome::Below) => {
+                format!("installed {installed} < fixed {fixed} ({scheme} ordering)")
+            }
+            (Status::Fixed { fixed }, Outcome::RebootPending(image)) => format!(
+                "installed {installed} < fixed {fixed} ({scheme} ordering); installed kernel {} {} is fixed",
+                image.name, image.version
+            ),
+            (Status::Fixed { fixed }, _) => format!("installed {installed} >= fixed {fixed} ({scheme} ordering)"),
+            (Status::Affected, _) => "vendor status: affected, no fix released".into(),
+            (Status::WillNotFix, _) => "vendor status: will not fix".into(),
+            (Status::Postponed, _) => "vendor status: fix postponed".into(),
+            (Status::NotAffected, _) => "vendor status: not affected".into(),
+            (Status::Unsupported, _) => "vendor status: security support ended or limited".into(),
+        }
+    }
+
+    /// One line naming the record and its verdict, for other records' evidence.
+    fn summary(&self) -> String {
+        let advisory = &self.candidate.advisory;
+        format!("{} {}: {}", advisory.source, advisory.id, self.comparison())
+    }
+
+    fn status(&self) -> Option<FindingStatus> {
+        let fixed = self.candidate.affected.status.fixed_version().map(String::from);
+        Some(match (&self.candidate.affected.status, &self.outcome, fixed) {
+            (_, Outcome::Cleared, _) => return None,
+            (_, Outcome::Below, Some(fixed)) => FindingStatus::FixAvailable { fixed },
+            (_, Outcome::RebootPending(_), Some(fixed)) => FindingStatus::FixedRebootPending { fixed },
+            (Status::WillNotFix, _, _) => FindingStatus::WillNotFix,
+            (Status::Postponed, _, _) => FindingStatus::Postponed,
+            (Status::Unsupported, _, _) => FindingStatus::Unsupported,
+            _ => FindingStatus::NoFixYet,
+        })
+    }
+
+    /// Builds the reported finding; `snapshot` is the feed's snapshot date.
+    fn into_finding(self, snapshot: &str) -> Finding {
+        let status = self.status().unwrap_or(FindingStatus::NoFixYet);
+        let comparison = self.comparison();
+        let advisory = &self.candidate.advisory;
+        let affected = &self.candidate.affected;
+        Finding {
+            id: self.key.1.clone(),
+            advisory_id: advisory.id.clone(),
+            source: advisory.source.clone(),
+            cves: advisory.cves.clone(),
+            title: advisory.title.clone(),
+            severity: advisory.severity,
+            severity_raw: advisory.severity_raw.clone(),
+            url: advisory.url.clone(),
+            package: affected.package_display(&self.group),
+            package_kind: affected.kind,
+            manager: PackageManager::Dpkg,
+            installed_version: self.installed.clone(),
+            binaries: self.binaries.iter().map(|p| installed_binary(p)).collect(),
+            status,
+            note: join_notes(affected.note.as_deref(), self.channel_note),
+            evidence: Evidence {
+                found_in: self.binaries.iter().map(|p| p.origin.clone()).collect(),
+                record: record_text(advisory, snapshot),
+                comparison,
+                other_records: Vec::new(),
+            },
+        }
+    }
 }
 
 struct Pass<'a, I> {
@@ -60,7 +153,7 @@ struct Pass<'a, I> {
     /// Pattern statements of the release, fetched once.
     patterns: Vec<Candidate>,
     notes: Vec<CoverageNote>,
-    verdicts: Vec<Verdict>,
+    verdicts: Vec<Verdict<'a>>,
 }
 
 impl<'a, I: AdvisoryIndex> Pass<'a, I> {
@@ -156,7 +249,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
                 .map_err(|e| index_error(&ecosystem, source, e))?;
             candidates.extend(patterns.iter().filter(|c| pattern_matches(&c.affected.package, source)).cloned());
             for candidate in candidates {
-                self.judge(&candidate, source, version, &binaries, None);
+                self.judge(candidate, source, version, &binaries, None);
             }
         }
         self.patterns = patterns;
@@ -175,7 +268,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
                 .candidates(&ecosystem, PackageKind::Binary, &package.name)
                 .map_err(|e| index_error(&ecosystem, &package.name, e))?;
             for candidate in candidates {
-                self.judge(&candidate, &package.name, &package.version, &[package], None);
+                self.judge(candidate, &package.name, &package.version, &[package], None);
             }
         }
         Ok(())
@@ -234,7 +327,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
         );
         let reboot_into = if booted { Some(others.as_slice()) } else { None };
         for candidate in candidates {
-            self.judge(&candidate, &decisive.name, &decisive.version, &[decisive], reboot_into);
+            self.judge(candidate, &decisive.name, &decisive.version, &[decisive], reboot_into);
         }
         self.judge_kernel_checks(decisive, reboot_into);
         Ok(())
@@ -242,7 +335,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
 
     /// Judges Ubuntu's running-kernel checks, which name a `uname -r` pattern
     /// and an ABI version instead of a package.
-    fn judge_kernel_checks(&mut self, image: &Package, reboot_into: Option<&[&Package]>) {
+    fn judge_kernel_checks(&mut self, image: &'a Package, reboot_into: Option<&[&'a Package]>) {
         let Some(release) = kernel::image_release(&image.name) else {
             return;
         };
@@ -258,7 +351,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
         for candidate in checks {
             let expression = &candidate.affected.package[RUNNING_KERNEL_PREFIX.len()..];
             match kernel::release_matches(expression, release) {
-                Ok(true) => self.judge(&candidate, &image.name, abi, &[image], reboot_into),
+                Ok(true) => self.judge(candidate, &image.name, abi, &[image], reboot_into),
                 Ok(false) => {}
                 Err(error) => self.note(
                     false,
@@ -271,14 +364,16 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
     /// Judges one statement against one installed version and records the verdict.
     ///
     /// `reboot_into` lists other installed kernel images; a fixed one among
-    /// them turns "vulnerable" into "fixed, reboot pending".
+    /// them turns "vulnerable" into "fixed, reboot pending". Texts for the
+    /// evidence are only built in [`Pass::finish`], for the verdicts that are
+    /// reported, because most statements clear the package.
     fn judge(
         &mut self,
-        candidate: &Candidate,
+        candidate: Candidate,
         group: &str,
         installed: &str,
-        binaries: &[&Package],
-        reboot_into: Option<&[&Package]>,
+        binaries: &[&'a Package],
+        reboot_into: Option<&[&'a Package]>,
     ) {
         let scheme = Scheme::Dpkg;
         let channel_note = match channel_rule(installed, candidate.affected.channel.as_deref()) {
@@ -286,66 +381,47 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
             ChannelRule::AppliesWithNote(note) => Some(note),
             ChannelRule::Skip => return,
         };
-        let (status, comparison) = match &candidate.affected.status {
+        let outcome = match &candidate.affected.status {
             Status::Fixed { fixed } => match scheme.compare(installed, fixed) {
-                Ok(Ordering::Less) => {
-                    let status = fixed_elsewhere(reboot_into, fixed, scheme)
-                        .map(|image| {
-                            (FindingStatus::FixedRebootPending { fixed: fixed.clone() }, Some(image))
-                        })
-                        .unwrap_or((FindingStatus::FixAvailable { fixed: fixed.clone() }, None));
-                    let mut text = format!("installed {installed} < fixed {fixed} ({} ordering)", scheme.name());
-                    if let Some(image) = status.1 {
-                        text.push_str(&format!("; installed kernel {} {} is fixed", image.name, image.version));
-                    }
-                    (Some(status.0), text)
-                }
-                Ok(_) => (None, format!("installed {installed} >= fixed {fixed} ({} ordering)", scheme.name())),
+                Ok(Ordering::Less) => match fixed_elsewhere(reboot_into, fixed, scheme) {
+                    Some(image) => Outcome::RebootPending(image),
+                    None => Outcome::Below,
+                },
+                Ok(_) => Outcome::Cleared,
                 Err(error) => {
-                    self.note(false, format!("advisory {} ({}) was not judged: {error}", candidate.advisory.id, candidate.advisory.source));
+                    let message = format!(
+                        "advisory {} ({}) was not judged: {error}",
+                        candidate.advisory.id, candidate.advisory.source
+                    );
+                    self.note(false, message);
                     return;
                 }
             },
-            Status::Affected => (Some(FindingStatus::NoFixYet), "vendor status: affected, no fix released".into()),
-            Status::WillNotFix => (Some(FindingStatus::WillNotFix), "vendor status: will not fix".into()),
-            Status::Postponed => (Some(FindingStatus::Postponed), "vendor status: fix postponed".into()),
-            Status::NotAffected => (None, "vendor status: not affected".into()),
-            Status::Unsupported => (Some(FindingStatus::Unsupported), "vendor status: security support ended or limited".into()),
+            Status::NotAffected => Outcome::Cleared,
+            _ => Outcome::VendorStatus,
         };
-
-        let advisory = &candidate.advisory;
-        let id = vulnerability_id(advisory);
-        let freshness = self.snapshots.get(&advisory.source).cloned().unwrap_or_default();
-        let summary = format!("{} {}: {comparison}", advisory.source, advisory.id);
-        let finding = status.map(|status| Finding {
-            id: id.clone(),
-            advisory_id: advisory.id.clone(),
-            source: advisory.source.clone(),
-            cves: advisory.cves.clone(),
-            title: advisory.title.clone(),
-            severity: advisory.severity,
-            severity_raw: advisory.severity_raw.clone(),
-            url: advisory.url.clone(),
-            package: candidate.affected.package_display(group),
-            package_kind: candidate.affected.kind,
-            manager: PackageManager::Dpkg,
-            installed_version: installed.to_string(),
-            binaries: binaries.iter().map(|p| installed_binary(p)).collect(),
-            status,
-            note: join_notes(candidate.affected.note.as_deref(), channel_note),
-            evidence: Evidence {
-                found_in: binaries.iter().map(|p| p.origin.clone()).collect(),
-                record: record_text(advisory, &freshness),
-                comparison,
-                other_records: Vec::new(),
-            },
+        let id = vulnerability_id(&candidate.advisory);
+        let freshness = self.freshness(&candidate.advisory.source);
+        self.verdicts.push(Verdict {
+            key: (format!("{group}\u{0}{installed}"), id),
+            freshness,
+            candidate,
+            group: group.to_string(),
+            installed: installed.to_string(),
+            binaries: binaries.to_vec(),
+            outcome,
+            channel_note,
         });
-        self.verdicts.push(Verdict { key: (format!("{group}\u{0}{installed}"), id), freshness, finding, summary });
+    }
+
+    /// Returns the `YYYY-MM-DD` snapshot date of a feed, empty when unknown.
+    fn freshness(&self, source: &str) -> String {
+        self.snapshots.get(source).map(|s| date_part(s).to_string()).unwrap_or_default()
     }
 
     /// Merges the verdicts per (package group, vulnerability) and builds the report.
     fn finish(self) -> MatchReport {
-        let mut merged: BTreeMap<(String, String), Vec<Verdict>> = BTreeMap::new();
+        let mut merged: BTreeMap<(String, String), Vec<Verdict<'a>>> = BTreeMap::new();
         for verdict in self.verdicts {
             merged.entry(verdict.key.clone()).or_default().push(verdict);
         }
@@ -354,15 +430,18 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
             // The freshest feed decides; among equally fresh ones, a finding wins
             // over a clearing statement, so a conflict is never silently dropped.
             verdicts.sort_by(|a, b| {
-                date_part(&b.freshness)
-                    .cmp(date_part(&a.freshness))
-                    .then_with(|| b.finding.is_some().cmp(&a.finding.is_some()))
+                b.freshness.cmp(&a.freshness).then_with(|| b.outcome.is_finding().cmp(&a.outcome.is_finding()))
             });
-            let others: Vec<String> = verdicts.iter().skip(1).map(|v| v.summary.clone()).collect();
-            if let Some(mut finding) = verdicts.into_iter().next().and_then(|v| v.finding) {
-                finding.evidence.other_records = others;
-                findings.push(finding);
+            let mut verdicts = verdicts.into_iter();
+            let Some(winner) = verdicts.next() else { continue };
+            if !winner.outcome.is_finding() {
+                continue;
             }
+            let others: Vec<String> = verdicts.map(|v| v.summary()).collect();
+            let snapshot = self.snapshots.get(&winner.candidate.advisory.source).cloned().unwrap_or_default();
+            let mut finding = winner.into_finding(&snapshot);
+            finding.evidence.other_records = others;
+            findings.push(finding);
         }
         findings.sort_by(|a, b| a.package.cmp(&b.package).then_with(|| a.id.cmp(&b.id)));
 
