@@ -79,7 +79,7 @@ impl Advisory {
     }
 }
 
-/// How an advisory names a package.
+/// Kind of package name an advisory uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PackageKind {
@@ -126,7 +126,7 @@ pub struct Affected {
 }
 
 impl Affected {
-    /// Whether `package` is a pattern rather than one package's name.
+    /// Returns whether `package` is a pattern rather than one package's name.
     ///
     /// Patterns are Debian security-support families (`golang.*`, matched as a
     /// name prefix) and Ubuntu kernel checks ([`RUNNING_KERNEL_PREFIX`],

@@ -143,7 +143,7 @@ impl Builder {
         Ok(())
     }
 
-    /// Whether any file was kept.
+    /// Returns whether no file was kept.
     pub fn is_empty(&self) -> bool {
         self.sources.is_empty()
     }

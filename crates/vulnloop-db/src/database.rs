@@ -77,7 +77,7 @@ impl Database {
         Ok(Self { path: path.to_path_buf(), conn, advisories: RefCell::new(HashMap::new()) })
     }
 
-    /// The database file's path.
+    /// Returns the database file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }

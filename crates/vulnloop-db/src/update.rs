@@ -13,7 +13,7 @@ use crate::builder::Builder;
 use crate::error::DbError;
 use crate::sources::official_feeds;
 
-/// Where feeds come from.
+/// Origin of the feed files.
 #[derive(Debug, Clone)]
 pub enum FeedOrigin {
     /// A directory of feed files, searched recursively; archives are read as they are.
@@ -27,11 +27,11 @@ pub enum FeedOrigin {
 
 /// Receives progress events; the CLI draws them on stderr.
 pub trait Progress {
-    /// A feed file starts; `size` in bytes when known.
+    /// Reports that a feed file starts; `size` is in bytes when known.
     fn file_started(&mut self, name: &str, size: Option<u64>);
     /// More bytes of the current file were downloaded.
     fn bytes_downloaded(&mut self, bytes: u64);
-    /// The current file is done, with the number of records imported (0 on failure).
+    /// Reports that the current file is done, with the number of records imported (0 on failure).
     fn file_finished(&mut self, name: &str, records: usize);
 }
 
@@ -44,7 +44,7 @@ pub struct FeedFailure {
     pub error: Box<dyn std::error::Error + Send + Sync>,
 }
 
-/// What an update did.
+/// Outcome of an update.
 #[derive(Debug, Default)]
 pub struct UpdateReport {
     /// Imported files: (file, feed kind, records).

@@ -88,17 +88,17 @@ pub struct Package {
     pub source_name: Option<String>,
     /// Source package version, when it differs from `version`.
     pub source_version: Option<String>,
-    /// Where the package was found: the database file, with the line for text databases.
+    /// Location of the package: the database file, with the line for text databases.
     pub origin: String,
 }
 
 impl Package {
-    /// The source package name: the stated one, or the binary name.
+    /// Returns the source package name: the stated one, or the binary name.
     pub fn source_name(&self) -> &str {
         self.source_name.as_deref().unwrap_or(&self.name)
     }
 
-    /// The source package version: the stated one, or the binary version.
+    /// Returns the source package version: the stated one, or the binary version.
     pub fn source_version(&self) -> &str {
         self.source_version.as_deref().unwrap_or(&self.version)
     }
@@ -109,7 +109,7 @@ impl Package {
 pub struct Problem {
     /// File, with `:line` when known.
     pub location: String,
-    /// What went wrong and what was skipped.
+    /// Description of what failed and what was skipped.
     pub message: String,
 }
 
@@ -162,7 +162,7 @@ impl Inventory {
         Ok(inventory)
     }
 
-    /// Whether the collector reported problems that may have hidden packages.
+    /// Returns whether the collector reported no problem that may have hidden packages.
     pub fn is_complete(&self) -> bool {
         self.problems.is_empty()
     }

@@ -2,12 +2,12 @@ use serde::Serialize;
 use vulnloop_advisory::{PackageKind, Severity};
 use vulnloop_inventory::PackageManager;
 
-/// What the matcher found for one host.
+/// Matcher output for one host.
 #[derive(Debug, Clone, Serialize)]
 pub struct MatchReport {
     /// Findings sorted by package name, then vulnerability id.
     pub findings: Vec<Finding>,
-    /// What the verdicts cover and what they could not.
+    /// Scope of the verdicts and what they could not cover.
     pub coverage: Coverage,
 }
 
@@ -44,7 +44,7 @@ pub struct Finding {
     pub status: FindingStatus,
     /// Vendor wording that explains the status.
     pub note: Option<String>,
-    /// Where the package was found and which comparison decided the verdict.
+    /// Package location and the comparison that decided the verdict.
     pub evidence: Evidence,
 }
 
@@ -59,7 +59,7 @@ impl Finding {
         }
     }
 
-    /// Whether a package upgrade available from the vendor fixes the finding.
+    /// Returns whether a package upgrade available from the vendor fixes the finding.
     pub fn has_fix(&self) -> bool {
         matches!(self.status, FindingStatus::FixAvailable { .. })
     }
@@ -106,7 +106,7 @@ impl FindingStatus {
         }
     }
 
-    /// Whether the vendor has not released a fix (`--ignore-unfixed` hides these).
+    /// Returns whether the vendor has not released a fix (`--ignore-unfixed` hides these).
     pub fn is_unfixed(&self) -> bool {
         matches!(
             self,
@@ -115,7 +115,7 @@ impl FindingStatus {
     }
 }
 
-/// Why a finding was reported.
+/// Evidence behind a finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Evidence {
     /// Package database entries the installed version was read from.
@@ -129,7 +129,7 @@ pub struct Evidence {
     pub other_records: Vec<String>,
 }
 
-/// What the verdicts of a match cover.
+/// Scope of the verdicts of a match.
 #[derive(Debug, Clone, Serialize)]
 pub struct Coverage {
     /// Release key the host was matched under (`debian:12`).

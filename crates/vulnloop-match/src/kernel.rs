@@ -15,7 +15,7 @@ const UBUNTU_KERNEL_PREFIXES: &[&str] = &[
     "linux-realtime", "linux-riscv", "linux-xilinx", "linux-bluefield", "linux-fips",
 ];
 
-/// Whether a source package builds a kernel image.
+/// Returns whether a source package builds a kernel image.
 ///
 /// Debian builds kernels from `linux` (and the `linux-signed-*` wrappers, and
 /// `linux-5.10`-style backports in older releases); Ubuntu also from flavour
@@ -32,7 +32,7 @@ pub fn is_kernel_source(name: &str) -> bool {
     UBUNTU_KERNEL_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
 }
 
-/// Whether a binary package is a versioned kernel image (`linux-image-6.1.0-28-amd64`),
+/// Returns whether a binary package is a versioned kernel image (`linux-image-6.1.0-28-amd64`),
 /// not a metapackage (`linux-image-amd64`) or headers.
 pub fn is_kernel_image(name: &str) -> bool {
     let rest = match name.strip_prefix("linux-image-") {
@@ -80,7 +80,7 @@ pub fn abi_version(release: &str) -> Option<&str> {
     (abi_digits > 0).then(|| &release[..base.len() + 1 + abi_digits])
 }
 
-/// Whether a kernel release matches an Ubuntu check's expression as a whole.
+/// Returns whether a kernel release matches an Ubuntu check's expression as a whole.
 pub fn release_matches(expression: &str, release: &str) -> Result<bool, regex::Error> {
     let anchored = regex::Regex::new(&format!("^(?:{expression})$"))?;
     Ok(anchored.is_match(release))

@@ -53,7 +53,7 @@ struct Verdict<'a> {
     channel_note: Option<&'static str>,
 }
 
-/// What a statement says about the installed version.
+/// Result of comparing one statement with the installed version.
 enum Outcome<'a> {
     /// Older than the fixed version.
     Below,
@@ -93,7 +93,7 @@ impl Verdict<'_> {
         }
     }
 
-    /// One line naming the record and its verdict, for other records' evidence.
+    /// Formats one line naming the record and its verdict, for other records' evidence.
     fn summary(&self) -> String {
         let advisory = &self.candidate.advisory;
         format!("{} {}: {}", advisory.source, advisory.id, self.comparison())
@@ -342,6 +342,8 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
         let Some(abi) = kernel::abi_version(release) else {
             return;
         };
+        // NOTE: livepatch checks (`livepatch-module:` statements of LSN
+        // advisories) need the loaded modules of a live host and are not judged.
         let checks: Vec<Candidate> = self
             .patterns
             .iter()
@@ -486,7 +488,7 @@ fn index_error<E: std::error::Error + Send + Sync + 'static>(
     }
 }
 
-/// Whether a pattern from Debian's security-support lists names a package.
+/// Returns whether a pattern from Debian's security-support lists names a package.
 fn pattern_matches(pattern: &str, name: &str) -> bool {
     pattern.strip_suffix(".*").is_some_and(|prefix| name.starts_with(prefix))
 }
@@ -511,11 +513,11 @@ fn installed_channel(version: &str) -> Option<&'static str> {
     }
 }
 
-/// How a statement limited to a channel applies to an installed version.
+/// Rule for a statement that is limited to a channel.
 enum ChannelRule {
     /// The statement applies as it is.
     Applies,
-    /// The statement applies, and the finding must say how to reach the fix.
+    /// The statement applies, and the finding notes how to reach the fix.
     AppliesWithNote(&'static str),
     /// The statement is about another channel's builds.
     Skip,
@@ -525,7 +527,7 @@ enum ChannelRule {
 ///
 /// Main-archive statements apply to every build. An Ubuntu Pro (`esm`) fix
 /// applies to a main-archive build too, because the host runs the vulnerable
-/// version either way; the finding notes that the fix needs Ubuntu Pro.
+/// version either way. The finding then notes that the fix needs Ubuntu Pro.
 /// Statements for other channels apply only to builds of that channel.
 fn channel_rule(installed: &str, channel: Option<&str>) -> ChannelRule {
     match channel {
@@ -579,7 +581,7 @@ fn record_text(advisory: &Advisory, snapshot: &str) -> String {
     text
 }
 
-/// The `YYYY-MM-DD` prefix of a date, so dates in different formats compare.
+/// Returns the `YYYY-MM-DD` prefix of a date, so dates in different formats compare.
 fn date_part(date: &str) -> &str {
     date.get(..10).unwrap_or(date)
 }

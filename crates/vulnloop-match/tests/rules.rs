@@ -95,7 +95,7 @@ fn source_version_at_fix_is_clean() {
 }
 
 #[test]
-fn binary_name_alone_is_not_looked_up_as_source() {
+fn binary_name_not_source_lookup() {
     // libssl3 is not a source package: an advisory naming it as a source must not match.
     let report = run(&openssl_host(), &[(advisory("CVE-2026-1", "osv", "libssl3", fixed("9")), "2026-12-04")]);
     assert!(report.findings.is_empty());

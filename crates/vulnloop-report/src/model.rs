@@ -11,7 +11,7 @@ use crate::fix::fix_command;
 /// renaming, removing or changing the meaning of one bumps it.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Which findings the user asked to see.
+/// Filters the user requested.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     /// Show only these severities (`--severity`); empty shows all.
@@ -119,7 +119,7 @@ impl ScanReport {
         }
     }
 
-    /// Whether any shown finding exists.
+    /// Returns whether any finding is shown.
     pub fn has_findings(&self) -> bool {
         self.summary.findings > 0
     }

@@ -31,11 +31,11 @@ pub enum Command {
     Db(DbCommand),
 }
 
-/// Where the inventory comes from.
+/// Source of the inventory.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     /// Scan the root filesystem mounted at DIR instead of the running system.
-    #[arg(long, value_name = "DIR", conflicts_with = "inventory")]
+    #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
 
     /// Use this OS identity (ID:VERSION, for example debian:12) instead of detecting it.
@@ -49,7 +49,7 @@ pub struct ScanArgs {
     pub source: SourceArgs,
 
     /// Scan an inventory JSON file written by `vulnloop inventory --format json` or an agent.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["root", "os"])]
     pub inventory: Option<PathBuf>,
 
     /// Output format.
@@ -116,4 +116,16 @@ pub enum ReportFormat {
 pub enum InventoryFormat {
     Table,
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
 }

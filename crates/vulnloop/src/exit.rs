@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-/// What the process tells its caller.
+/// Process exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     /// No finding at or above the threshold, and full coverage.

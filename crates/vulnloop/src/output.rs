@@ -10,7 +10,7 @@ pub fn print_stdout(text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether an error chain ends in a broken pipe on stdout.
+/// Returns whether an error chain ends in a broken pipe on stdout.
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)

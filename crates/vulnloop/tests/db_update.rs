@@ -62,7 +62,7 @@ impl Drop for Mirror {
     }
 }
 
-/// A mirror directory with a SHA256SUMS index over a subset of the shared feeds.
+/// Creates a mirror directory with a SHA256SUMS index over a subset of the shared feeds.
 fn mirror_dir(relative_paths: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let index = std::fs::read_to_string(vulnloop_testdata::data_file("SHA256SUMS")).unwrap();

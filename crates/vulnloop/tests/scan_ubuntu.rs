@@ -18,8 +18,8 @@ fn usns(relative: &str) -> Vec<Advisory> {
 }
 
 /// Installs one binary of each of a few USNs just below its fixed version and
-/// checks that the scan reports exactly the USNs that the real dpkg ordering
-/// says apply.
+/// checks that the scan reports exactly the USNs that apply by the real dpkg
+/// ordering.
 fn lowered_binaries_report_their_usns(relative: &str, os_release: &str) {
     let advisories = usns(relative);
     let chosen: Vec<(String, String)> = advisories

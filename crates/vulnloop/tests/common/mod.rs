@@ -31,7 +31,7 @@ pub fn code(output: &Output) -> i32 {
     output.status.code().expect("the binary was killed by a signal")
 }
 
-/// A directory of feed files made of symlinks to shared data files.
+/// Creates a directory of feed files that are symlinks to shared data files.
 pub fn feed_dir(relative_paths: &[&str]) -> TempDir {
     let dir = tempfile::tempdir().unwrap();
     for relative in relative_paths {
@@ -118,7 +118,7 @@ impl ChangelogHost {
         std::fs::read_to_string(self.root.path().join("var/lib/dpkg/status")).unwrap()
     }
 
-    /// Every OSV statement: (id, CVE, source package, fixed version), one per affected package.
+    /// Returns every OSV statement as (id, CVE, source package, fixed version), one per affected package.
     pub fn records(&self) -> Vec<(String, String, String, String)> {
         let dir = self.unpacked.path().join("debian12-changelog-osv/osv");
         let mut records = Vec::new();
