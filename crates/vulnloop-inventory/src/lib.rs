@@ -90,6 +90,16 @@ pub struct Package {
     pub source_version: Option<String>,
     /// Location of the package: the database file, with the line for text databases.
     pub origin: String,
+    /// Vendor or packager (rpm `VENDOR`), when the database records it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// RHEL module stream the package belongs to (rpm `MODULARITYLABEL`,
+    /// `name:stream:version:context`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// Repository the package came from, when known (Alpine's repository tag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
 }
 
 impl Package {
@@ -196,6 +206,9 @@ mod tests {
                 source_name: Some("openssl".into()),
                 source_version: None,
                 origin: "/var/lib/dpkg/status:10".into(),
+                vendor: None,
+                module: None,
+                repository: None,
             }],
             problems: Vec::new(),
         }

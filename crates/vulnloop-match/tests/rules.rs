@@ -13,6 +13,9 @@ fn package(name: &str, version: &str, source: Option<(&str, Option<&str>)>) -> P
         source_name: source.map(|(n, _)| n.to_string()),
         source_version: source.and_then(|(_, v)| v.map(String::from)),
         origin: format!("/var/lib/dpkg/status:{}", name.len()),
+        vendor: None,
+        module: None,
+        repository: None,
     }
 }
 

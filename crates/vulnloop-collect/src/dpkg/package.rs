@@ -85,6 +85,9 @@ pub(crate) fn read_stanza(
         source_name,
         source_version,
         origin,
+        vendor: None,
+        module: None,
+        repository: None,
     }))
 }
 
