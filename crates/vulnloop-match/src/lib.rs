@@ -8,7 +8,9 @@
 mod finding;
 mod index;
 mod kernel;
+mod channel;
 mod matcher;
+mod verdict;
 
 pub use finding::{Coverage, CoverageNote, Evidence, Finding, FindingStatus, InstalledBinary, MatchReport};
 pub use index::{AdvisoryIndex, Candidate, MemoryIndex, SourceInfo};

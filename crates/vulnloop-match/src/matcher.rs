@@ -7,11 +7,11 @@ use vulnloop_advisory::{Advisory, Ecosystem, PackageKind, Status, RUNNING_KERNEL
 use vulnloop_inventory::{Inventory, Package, PackageManager};
 use vulnloop_version::Scheme;
 
-use crate::finding::{
-    Coverage, CoverageNote, Evidence, Finding, FindingStatus, InstalledBinary, MatchReport,
-};
+use crate::finding::{Coverage, CoverageNote, MatchReport};
 use crate::index::{AdvisoryIndex, Candidate};
+use crate::channel::{channel_rule, ChannelRule};
 use crate::kernel;
+use crate::verdict::{Outcome, Verdict};
 
 /// Errors of a matching pass: only the index can fail.
 #[derive(Debug, thiserror::Error)]
@@ -37,111 +37,6 @@ pub fn match_inventory<I: AdvisoryIndex>(
         pass.judge_running_kernel()?;
     }
     Ok(pass.finish())
-}
-
-/// A judged statement, before statements from several feeds are merged.
-struct Verdict<'a> {
-    /// Package group and vulnerability id; statements with equal keys are merged.
-    key: (String, String),
-    /// Snapshot date (`YYYY-MM-DD`) of the statement's feed, for ranking.
-    freshness: String,
-    candidate: Candidate,
-    group: String,
-    installed: String,
-    binaries: Vec<&'a Package>,
-    outcome: Outcome<'a>,
-    channel_note: Option<&'static str>,
-}
-
-/// Result of comparing one statement with the installed version.
-enum Outcome<'a> {
-    /// Older than the fixed version.
-    Below,
-    /// Older than the fixed version, but this fixed kernel image is installed.
-    RebootPending(&'a Package),
-    /// At or above the fixed version, or not affected.
-    Cleared,
-    /// Affected without a released fix, or unsupported: the vendor status decides.
-    VendorStatus,
-}
-
-impl Outcome<'_> {
-    fn is_finding(&self) -> bool {
-        !matches!(self, Outcome::Cleared)
-    }
-}
-
-impl Verdict<'_> {
-    /// Describes the comparison or vendor status that decided the verdict.
-    fn comparison(&self) -> String {
-        let installed = &self.installed;
-        let scheme = Scheme::Dpkg.name();
-        match (&self.candidate.affected.status, &self.outcome) {
-            (Status::Fixed { fixed }, Outcome::Below) => {
-                format!("installed {installed} < fixed {fixed} ({scheme} ordering)")
-            }
-            (Status::Fixed { fixed }, Outcome::RebootPending(image)) => format!(
-                "installed {installed} < fixed {fixed} ({scheme} ordering); installed kernel {} {} is fixed",
-                image.name, image.version
-            ),
-            (Status::Fixed { fixed }, _) => format!("installed {installed} >= fixed {fixed} ({scheme} ordering)"),
-            (Status::Affected, _) => "vendor status: affected, no fix released".into(),
-            (Status::WillNotFix, _) => "vendor status: will not fix".into(),
-            (Status::Postponed, _) => "vendor status: fix postponed".into(),
-            (Status::NotAffected, _) => "vendor status: not affected".into(),
-            (Status::Unsupported, _) => "vendor status: security support ended or limited".into(),
-        }
-    }
-
-    /// Formats one line naming the record and its verdict, for other records' evidence.
-    fn summary(&self) -> String {
-        let advisory = &self.candidate.advisory;
-        format!("{} {}: {}", advisory.source, advisory.id, self.comparison())
-    }
-
-    fn status(&self) -> Option<FindingStatus> {
-        let fixed = self.candidate.affected.status.fixed_version().map(String::from);
-        Some(match (&self.candidate.affected.status, &self.outcome, fixed) {
-            (_, Outcome::Cleared, _) => return None,
-            (_, Outcome::Below, Some(fixed)) => FindingStatus::FixAvailable { fixed },
-            (_, Outcome::RebootPending(_), Some(fixed)) => FindingStatus::FixedRebootPending { fixed },
-            (Status::WillNotFix, _, _) => FindingStatus::WillNotFix,
-            (Status::Postponed, _, _) => FindingStatus::Postponed,
-            (Status::Unsupported, _, _) => FindingStatus::Unsupported,
-            _ => FindingStatus::NoFixYet,
-        })
-    }
-
-    /// Builds the reported finding; `snapshot` is the feed's snapshot date.
-    fn into_finding(self, snapshot: &str) -> Finding {
-        let status = self.status().unwrap_or(FindingStatus::NoFixYet);
-        let comparison = self.comparison();
-        let advisory = &self.candidate.advisory;
-        let affected = &self.candidate.affected;
-        Finding {
-            id: self.key.1.clone(),
-            advisory_id: advisory.id.clone(),
-            source: advisory.source.clone(),
-            cves: advisory.cves.clone(),
-            title: advisory.title.clone(),
-            severity: advisory.severity,
-            severity_raw: advisory.severity_raw.clone(),
-            url: advisory.url.clone(),
-            package: affected.package_display(&self.group),
-            package_kind: affected.kind,
-            manager: PackageManager::Dpkg,
-            installed_version: self.installed.clone(),
-            binaries: self.binaries.iter().map(|p| installed_binary(p)).collect(),
-            status,
-            note: join_notes(affected.note.as_deref(), self.channel_note),
-            evidence: Evidence {
-                found_in: self.binaries.iter().map(|p| p.origin.clone()).collect(),
-                record: record_text(advisory, snapshot),
-                comparison,
-                other_records: Vec::new(),
-            },
-        }
-    }
 }
 
 struct Pass<'a, I> {
@@ -461,21 +356,6 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
     }
 }
 
-trait PackageDisplay {
-    fn package_display(&self, group: &str) -> String;
-}
-
-impl PackageDisplay for vulnloop_advisory::Affected {
-    /// Names the finding after the installed package, not a pattern like `golang.*`.
-    fn package_display(&self, group: &str) -> String {
-        if self.is_pattern() {
-            group.to_string()
-        } else {
-            self.package.clone()
-        }
-    }
-}
-
 fn index_error<E: std::error::Error + Send + Sync + 'static>(
     ecosystem: &Ecosystem,
     package: &str,
@@ -501,50 +381,6 @@ fn vulnerability_id(advisory: &Advisory) -> String {
     }
 }
 
-/// Channel of an installed version: `esm` for Ubuntu Pro builds (`+esm`,
-/// `~esm`), `backports` for Debian backports, none for the main archive.
-fn installed_channel(version: &str) -> Option<&'static str> {
-    if version.contains("+esm") || version.contains("~esm") {
-        Some("esm")
-    } else if version.contains("~bpo") {
-        Some("backports")
-    } else {
-        None
-    }
-}
-
-/// Rule for a statement that is limited to a channel.
-enum ChannelRule {
-    /// The statement applies as it is.
-    Applies,
-    /// The statement applies, and the finding notes how to reach the fix.
-    AppliesWithNote(&'static str),
-    /// The statement is about another channel's builds.
-    Skip,
-}
-
-/// Decides whether a statement for `channel` applies to an installed version.
-///
-/// Main-archive statements apply to every build. An Ubuntu Pro (`esm`) fix
-/// applies to a main-archive build too, because the host runs the vulnerable
-/// version either way. The finding then notes that the fix needs Ubuntu Pro.
-/// Statements for other channels apply only to builds of that channel.
-fn channel_rule(installed: &str, channel: Option<&str>) -> ChannelRule {
-    match channel {
-        None => ChannelRule::Applies,
-        Some(channel) if installed_channel(installed) == Some(channel) => ChannelRule::Applies,
-        Some("esm") => ChannelRule::AppliesWithNote("the fix is published through Ubuntu Pro (ESM)"),
-        Some(_) => ChannelRule::Skip,
-    }
-}
-
-fn join_notes(vendor: Option<&str>, channel: Option<&str>) -> Option<String> {
-    match (vendor, channel) {
-        (Some(vendor), Some(channel)) => Some(format!("{vendor}; {channel}")),
-        (vendor, channel) => vendor.or(channel).map(String::from),
-    }
-}
-
 fn fixed_elsewhere<'p>(
     images: Option<&[&'p Package]>,
     fixed: &str,
@@ -560,25 +396,6 @@ fn newest_image<'p>(images: &[&'p Package]) -> Option<&'p Package> {
     images.iter().copied().max_by(|a, b| {
         Scheme::Dpkg.compare(&a.version, &b.version).unwrap_or(Ordering::Equal).then_with(|| a.name.cmp(&b.name))
     })
-}
-
-fn installed_binary(package: &Package) -> InstalledBinary {
-    InstalledBinary {
-        name: package.name.clone(),
-        version: package.version.clone(),
-        arch: package.arch.clone(),
-        origin: package.origin.clone(),
-    }
-}
-
-fn record_text(advisory: &Advisory, snapshot: &str) -> String {
-    let mut text = format!("{} {}", advisory.source, advisory.id);
-    match (&advisory.modified, snapshot) {
-        (Some(modified), _) => text.push_str(&format!(" (modified {modified})")),
-        (None, "") => {}
-        (None, snapshot) => text.push_str(&format!(" (feed snapshot {snapshot})")),
-    }
-    text
 }
 
 /// Returns the `YYYY-MM-DD` prefix of a date, so dates in different formats compare.

@@ -1,0 +1,156 @@
+//! Verdicts: one judged statement each, merged per vulnerability and
+//! turned into findings with their evidence.
+
+use vulnloop_advisory::{Advisory, Status};
+use vulnloop_inventory::{Package, PackageManager};
+use vulnloop_version::Scheme;
+
+use crate::finding::{Evidence, Finding, FindingStatus, InstalledBinary};
+use crate::index::Candidate;
+
+/// A judged statement, before statements from several feeds are merged.
+pub(crate) struct Verdict<'a> {
+    /// Package group and vulnerability id; statements with equal keys are merged.
+    pub(crate) key: (String, String),
+    /// Snapshot date (`YYYY-MM-DD`) of the statement's feed, for ranking.
+    pub(crate) freshness: String,
+    pub(crate) candidate: Candidate,
+    pub(crate) group: String,
+    pub(crate) installed: String,
+    pub(crate) binaries: Vec<&'a Package>,
+    pub(crate) outcome: Outcome<'a>,
+    pub(crate) channel_note: Option<&'static str>,
+}
+
+/// Result of comparing one statement with the installed version.
+pub(crate) enum Outcome<'a> {
+    /// Older than the fixed version.
+    Below,
+    /// Older than the fixed version, but this fixed kernel image is installed.
+    RebootPending(&'a Package),
+    /// At or above the fixed version, or not affected.
+    Cleared,
+    /// Affected without a released fix, or unsupported: the vendor status decides.
+    VendorStatus,
+}
+
+impl Outcome<'_> {
+    pub(crate) fn is_finding(&self) -> bool {
+        !matches!(self, Outcome::Cleared)
+    }
+}
+
+impl Verdict<'_> {
+    /// Describes the comparison or vendor status that decided the verdict.
+    fn comparison(&self) -> String {
+        let installed = &self.installed;
+        let scheme = Scheme::Dpkg.name();
+        match (&self.candidate.affected.status, &self.outcome) {
+            (Status::Fixed { fixed }, Outcome::Below) => {
+                format!("installed {installed} < fixed {fixed} ({scheme} ordering)")
+            }
+            (Status::Fixed { fixed }, Outcome::RebootPending(image)) => format!(
+                "installed {installed} < fixed {fixed} ({scheme} ordering); installed kernel {} {} is fixed",
+                image.name, image.version
+            ),
+            (Status::Fixed { fixed }, _) => format!("installed {installed} >= fixed {fixed} ({scheme} ordering)"),
+            (Status::Affected, _) => "vendor status: affected, no fix released".into(),
+            (Status::WillNotFix, _) => "vendor status: will not fix".into(),
+            (Status::Postponed, _) => "vendor status: fix postponed".into(),
+            (Status::NotAffected, _) => "vendor status: not affected".into(),
+            (Status::Unsupported, _) => "vendor status: security support ended or limited".into(),
+        }
+    }
+
+    /// Formats one line naming the record and its verdict, for other records' evidence.
+    pub(crate) fn summary(&self) -> String {
+        let advisory = &self.candidate.advisory;
+        format!("{} {}: {}", advisory.source, advisory.id, self.comparison())
+    }
+
+    fn status(&self) -> Option<FindingStatus> {
+        let fixed = self.candidate.affected.status.fixed_version().map(String::from);
+        Some(match (&self.candidate.affected.status, &self.outcome, fixed) {
+            (_, Outcome::Cleared, _) => return None,
+            (_, Outcome::Below, Some(fixed)) => FindingStatus::FixAvailable { fixed },
+            (_, Outcome::RebootPending(_), Some(fixed)) => FindingStatus::FixedRebootPending { fixed },
+            (Status::WillNotFix, _, _) => FindingStatus::WillNotFix,
+            (Status::Postponed, _, _) => FindingStatus::Postponed,
+            (Status::Unsupported, _, _) => FindingStatus::Unsupported,
+            _ => FindingStatus::NoFixYet,
+        })
+    }
+
+    /// Builds the reported finding; `snapshot` is the feed's snapshot date.
+    pub(crate) fn into_finding(self, snapshot: &str) -> Finding {
+        let status = self.status().unwrap_or(FindingStatus::NoFixYet);
+        let comparison = self.comparison();
+        let advisory = &self.candidate.advisory;
+        let affected = &self.candidate.affected;
+        Finding {
+            id: self.key.1.clone(),
+            advisory_id: advisory.id.clone(),
+            source: advisory.source.clone(),
+            cves: advisory.cves.clone(),
+            title: advisory.title.clone(),
+            severity: advisory.severity,
+            severity_raw: advisory.severity_raw.clone(),
+            url: advisory.url.clone(),
+            package: affected.package_display(&self.group),
+            package_kind: affected.kind,
+            manager: PackageManager::Dpkg,
+            installed_version: self.installed.clone(),
+            binaries: self.binaries.iter().map(|p| installed_binary(p)).collect(),
+            status,
+            note: join_notes(affected.note.as_deref(), self.channel_note),
+            evidence: Evidence {
+                found_in: self.binaries.iter().map(|p| p.origin.clone()).collect(),
+                record: record_text(advisory, snapshot),
+                comparison,
+                other_records: Vec::new(),
+            },
+        }
+    }
+}
+
+trait PackageDisplay {
+    fn package_display(&self, group: &str) -> String;
+}
+
+impl PackageDisplay for vulnloop_advisory::Affected {
+    /// Names the finding after the installed package, not a pattern like `golang.*`.
+    fn package_display(&self, group: &str) -> String {
+        if self.is_pattern() {
+            group.to_string()
+        } else {
+            self.package.clone()
+        }
+    }
+}
+
+fn join_notes(vendor: Option<&str>, channel: Option<&str>) -> Option<String> {
+    match (vendor, channel) {
+        (Some(vendor), Some(channel)) => Some(format!("{vendor}; {channel}")),
+        (vendor, channel) => vendor.or(channel).map(String::from),
+    }
+}
+
+fn installed_binary(package: &Package) -> InstalledBinary {
+    InstalledBinary {
+        name: package.name.clone(),
+        version: package.version.clone(),
+        arch: package.arch.clone(),
+        origin: package.origin.clone(),
+    }
+}
+
+fn record_text(advisory: &Advisory, snapshot: &str) -> String {
+    let mut text = format!("{} {}", advisory.source, advisory.id);
+    match (&advisory.modified, snapshot) {
+        (Some(modified), _) => text.push_str(&format!(" (modified {modified})")),
+        (None, "") => {}
+        (None, snapshot) => text.push_str(&format!(" (feed snapshot {snapshot})")),
+    }
+    text
+}
+
