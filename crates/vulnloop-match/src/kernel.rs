@@ -86,6 +86,41 @@ pub fn release_matches(expression: &str, release: &str) -> Result<bool, regex::E
     Ok(anchored.is_match(release))
 }
 
+/// rpm packages that hold a bootable kernel (`kernel-devel`, `kernel-headers`
+/// and `kernel-tools` do not).
+const RPM_KERNELS: &[&str] = &[
+    "kernel", "kernel-core", "kernel-64k", "kernel-64k-core", "kernel-rt", "kernel-rt-core",
+    "kernel-uek", "kernel-uek-core", "kernel-default", "kernel-azure", "kernel-preempt", "kernel-lpae",
+];
+
+/// Returns whether an rpm package holds a bootable kernel.
+pub fn is_rpm_kernel(name: &str) -> bool {
+    RPM_KERNELS.contains(&name)
+}
+
+/// Returns whether an installed rpm kernel package is the kernel `uname -r` names.
+///
+/// Red Hat-family releases read `VERSION-RELEASE.ARCH`
+/// (`5.14.0-362.8.1.el9_3.x86_64`); SUSE's drop the last release component
+/// and append the flavour (`kernel-default` 5.14.21-150500.55.39.1 runs as
+/// `5.14.21-150500.55.39-default`).
+pub fn rpm_kernel_runs(package: &Package, running: &str) -> bool {
+    let evr = package.version.split_once(':').map_or(package.version.as_str(), |(_, rest)| rest);
+    if running == evr {
+        return true;
+    }
+    if let Some(arch) = &package.arch {
+        if running == format!("{evr}.{arch}") {
+            return true;
+        }
+    }
+    let flavour = package.name.strip_prefix("kernel-").unwrap_or("");
+    match evr.rsplit_once('.') {
+        Some((trimmed, _)) if !flavour.is_empty() => running == format!("{trimmed}-{flavour}"),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ mod index;
 mod kernel;
 mod channel;
 mod matcher;
+mod vendor;
 mod verdict;
 
 pub use finding::{Coverage, CoverageNote, Evidence, Finding, FindingStatus, InstalledBinary, MatchReport};

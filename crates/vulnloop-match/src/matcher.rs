@@ -11,6 +11,7 @@ use crate::finding::{Coverage, CoverageNote, MatchReport};
 use crate::index::{AdvisoryIndex, Candidate};
 use crate::channel::{channel_rule, ChannelRule};
 use crate::kernel;
+use crate::vendor;
 use crate::verdict::{Outcome, Verdict};
 
 /// Errors of a matching pass: only the index can fail.
@@ -35,6 +36,7 @@ pub fn match_inventory<I: AdvisoryIndex>(
         pass.judge_source_groups()?;
         pass.judge_binaries()?;
         pass.judge_running_kernel()?;
+        pass.judge_rpm_kernels()?;
     }
     Ok(pass.finish())
 }
@@ -125,13 +127,41 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
         self.inventory.packages.iter().filter(|p| p.manager == PackageManager::Dpkg)
     }
 
+    /// Packages judged by name: every package except kernels, which only
+    /// count when they run, and rpm packages of other vendors.
+    fn ordinary_packages(&mut self) -> Vec<&'a Package> {
+        let os_id = self.inventory.host.os.id.clone();
+        let mut foreign = Vec::new();
+        let packages: Vec<&'a Package> = self
+            .inventory
+            .packages
+            .iter()
+            .filter(|p| !kernel::is_kernel_source(p.source_name()) && !kernel::is_rpm_kernel(&p.name))
+            .filter(|p| {
+                let ours = vendor::is_distribution_package(&os_id, p);
+                if !ours {
+                    foreign.push(*p);
+                }
+                ours
+            })
+            .collect();
+        if let Some(example) = foreign.first() {
+            let message = format!(
+                "{} packages from other vendors were not judged by {} advisories, for example {} ({})",
+                foreign.len(),
+                os_id,
+                example.name,
+                example.vendor.as_deref().unwrap_or("unknown vendor")
+            );
+            self.note(false, message);
+        }
+        packages
+    }
+
     /// Judges source-package statements against each (source, source version) group.
     fn judge_source_groups(&mut self) -> Result<(), MatchError> {
         let mut groups: BTreeMap<(&str, &str), Vec<&Package>> = BTreeMap::new();
-        for package in self.dpkg_packages() {
-            if kernel::is_kernel_source(package.source_name()) {
-                continue;
-            }
+        for package in self.ordinary_packages() {
             groups.entry((package.source_name(), package.source_version())).or_default().push(package);
         }
         let ecosystem = self.ecosystem.clone().expect("checked by can_judge");
@@ -154,10 +184,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
     /// Judges binary-package statements (Ubuntu USN OVAL) against each binary.
     fn judge_binaries(&mut self) -> Result<(), MatchError> {
         let ecosystem = self.ecosystem.clone().expect("checked by can_judge");
-        for package in self.dpkg_packages() {
-            if kernel::is_kernel_source(package.source_name()) {
-                continue;
-            }
+        for package in self.ordinary_packages() {
             let candidates = self
                 .index
                 .candidates(&ecosystem, PackageKind::Binary, &package.name)
@@ -228,6 +255,46 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
         Ok(())
     }
 
+    /// Judges rpm kernel packages: only the instance that runs, or the newest
+    /// one for a root filesystem scan; other instances can only make a fix
+    /// wait for a reboot.
+    fn judge_rpm_kernels(&mut self) -> Result<(), MatchError> {
+        let mut by_name: BTreeMap<&str, Vec<&'a Package>> = BTreeMap::new();
+        for package in &self.inventory.packages {
+            if package.manager == PackageManager::Rpm && kernel::is_rpm_kernel(&package.name) {
+                by_name.entry(&package.name).or_default().push(package);
+            }
+        }
+        let running = self.inventory.host.kernel.as_ref().map(|k| k.release.clone());
+        let ecosystem = self.ecosystem.clone().expect("checked by can_judge");
+        for (name, instances) in by_name {
+            let decisive = match &running {
+                Some(release) => instances.iter().copied().find(|p| kernel::rpm_kernel_runs(p, release)),
+                None => newest_instance(&instances),
+            };
+            let Some(decisive) = decisive else {
+                let message = match &running {
+                    Some(release) => format!(
+                        "the running kernel {release} is not an installed {name} package; its advisories were not evaluated"
+                    ),
+                    None => format!("no installed {name} package could be ordered; its advisories were not evaluated"),
+                };
+                self.note(false, message);
+                continue;
+            };
+            let others: Vec<&'a Package> = instances.iter().copied().filter(|p| !std::ptr::eq(*p, decisive)).collect();
+            let reboot_into = running.is_some().then_some(others.as_slice());
+            let candidates = self
+                .index
+                .candidates(&ecosystem, PackageKind::Binary, name)
+                .map_err(|e| index_error(&ecosystem, name, e))?;
+            for candidate in candidates {
+                self.judge(candidate, name, &decisive.version, &[decisive], reboot_into);
+            }
+        }
+        Ok(())
+    }
+
     /// Judges Ubuntu's running-kernel checks, which name a `uname -r` pattern
     /// and an ABI version instead of a package.
     fn judge_kernel_checks(&mut self, image: &'a Package, reboot_into: Option<&[&'a Package]>) {
@@ -272,8 +339,14 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
         binaries: &[&'a Package],
         reboot_into: Option<&[&'a Package]>,
     ) {
-        let scheme = Scheme::Dpkg;
-        let channel_note = match channel_rule(installed, candidate.affected.channel.as_deref()) {
+        let Some(first) = binaries.first() else { return };
+        let Some(scheme) = scheme_for(first.manager) else {
+            let message = format!("{:?} packages were not judged: no version ordering for them yet", first.manager);
+            self.note(true, message);
+            return;
+        };
+        let module = first.module.as_deref();
+        let channel_note = match channel_rule(installed, module, candidate.affected.channel.as_deref()) {
             ChannelRule::Applies => None,
             ChannelRule::AppliesWithNote(note) => Some(note),
             ChannelRule::Skip => return,
@@ -308,6 +381,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
             binaries: binaries.to_vec(),
             outcome,
             channel_note,
+            scheme,
         });
     }
 
@@ -381,6 +455,14 @@ fn vulnerability_id(advisory: &Advisory) -> String {
     }
 }
 
+/// Returns the version ordering of a package manager.
+fn scheme_for(manager: PackageManager) -> Option<Scheme> {
+    match manager {
+        PackageManager::Dpkg => Some(Scheme::Dpkg),
+        PackageManager::Rpm | PackageManager::Apk => None,
+    }
+}
+
 fn fixed_elsewhere<'p>(
     images: Option<&[&'p Package]>,
     fixed: &str,
@@ -390,6 +472,15 @@ fn fixed_elsewhere<'p>(
         .iter()
         .copied()
         .find(|image| matches!(scheme.compare(&image.version, fixed), Ok(Ordering::Greater | Ordering::Equal)))
+}
+
+/// Returns the newest instance of an rpm kernel package by rpm ordering.
+fn newest_instance<'p>(instances: &[&'p Package]) -> Option<&'p Package> {
+    let scheme = scheme_for(PackageManager::Rpm)?;
+    instances
+        .iter()
+        .copied()
+        .max_by(|a, b| scheme.compare(&a.version, &b.version).unwrap_or(Ordering::Equal))
 }
 
 fn newest_image<'p>(images: &[&'p Package]) -> Option<&'p Package> {

@@ -20,6 +20,8 @@ pub(crate) struct Verdict<'a> {
     pub(crate) binaries: Vec<&'a Package>,
     pub(crate) outcome: Outcome<'a>,
     pub(crate) channel_note: Option<&'static str>,
+    /// Ordering the comparison used, named in the evidence.
+    pub(crate) scheme: Scheme,
 }
 
 /// Result of comparing one statement with the installed version.
@@ -44,7 +46,7 @@ impl Verdict<'_> {
     /// Describes the comparison or vendor status that decided the verdict.
     fn comparison(&self) -> String {
         let installed = &self.installed;
-        let scheme = Scheme::Dpkg.name();
+        let scheme = self.scheme.name();
         match (&self.candidate.affected.status, &self.outcome) {
             (Status::Fixed { fixed }, Outcome::Below) => {
                 format!("installed {installed} < fixed {fixed} ({scheme} ordering)")
@@ -98,7 +100,7 @@ impl Verdict<'_> {
             url: advisory.url.clone(),
             package: affected.package_display(&self.group),
             package_kind: affected.kind,
-            manager: PackageManager::Dpkg,
+            manager: self.binaries.first().map_or(PackageManager::Dpkg, |p| p.manager),
             installed_version: self.installed.clone(),
             binaries: self.binaries.iter().map(|p| installed_binary(p)).collect(),
             status,

@@ -115,7 +115,7 @@ impl ScanReport {
             database,
             coverage: matched.coverage,
             summary,
-            packages: group(shown),
+            packages: group(shown, &inventory.host.os.id, inventory.host.os.version_id.as_deref()),
         }
     }
 
@@ -156,7 +156,7 @@ fn summarize(shown: &[Finding], total: usize) -> Summary {
     Summary { findings: shown.len(), packages: packages.len(), by_severity, by_status, hidden: total - shown.len() }
 }
 
-fn group(findings: Vec<Finding>) -> Vec<PackageGroup> {
+fn group(findings: Vec<Finding>, os_id: &str, os_version: Option<&str>) -> Vec<PackageGroup> {
     let mut groups: BTreeMap<(String, String), Vec<Finding>> = BTreeMap::new();
     for finding in findings {
         groups.entry((finding.package.clone(), finding.installed_version.clone())).or_default().push(finding);
@@ -174,7 +174,7 @@ fn group(findings: Vec<Finding>) -> Vec<PackageGroup> {
                 installed_version,
                 binaries,
                 fixed_version,
-                fix_command: fix_command(&findings),
+                fix_command: fix_command(&findings, os_id, os_version),
                 findings: findings
                     .into_iter()
                     .map(|finding| ReportFinding { fixed_version: finding.fixed_version().map(String::from), finding })
