@@ -340,11 +340,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
         reboot_into: Option<&[&'a Package]>,
     ) {
         let Some(first) = binaries.first() else { return };
-        let Some(scheme) = scheme_for(first.manager) else {
-            let message = format!("{:?} packages were not judged: no version ordering for them yet", first.manager);
-            self.note(true, message);
-            return;
-        };
+        let scheme = scheme_for(first.manager);
         let module = first.module.as_deref();
         let channel_note = match channel_rule(installed, module, candidate.affected.channel.as_deref()) {
             ChannelRule::Applies => None,
@@ -456,10 +452,11 @@ fn vulnerability_id(advisory: &Advisory) -> String {
 }
 
 /// Returns the version ordering of a package manager.
-fn scheme_for(manager: PackageManager) -> Option<Scheme> {
+pub fn scheme_for(manager: PackageManager) -> Scheme {
     match manager {
-        PackageManager::Dpkg => Some(Scheme::Dpkg),
-        PackageManager::Rpm | PackageManager::Apk => None,
+        PackageManager::Dpkg => Scheme::Dpkg,
+        PackageManager::Rpm => Scheme::Rpm,
+        PackageManager::Apk => Scheme::Apk,
     }
 }
 
@@ -476,7 +473,7 @@ fn fixed_elsewhere<'p>(
 
 /// Returns the newest instance of an rpm kernel package by rpm ordering.
 fn newest_instance<'p>(instances: &[&'p Package]) -> Option<&'p Package> {
-    let scheme = scheme_for(PackageManager::Rpm)?;
+    let scheme = scheme_for(PackageManager::Rpm);
     instances
         .iter()
         .copied()

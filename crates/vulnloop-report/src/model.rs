@@ -184,18 +184,14 @@ fn group(findings: Vec<Finding>, os_id: &str, os_version: Option<&str>) -> Vec<P
         .collect()
 }
 
-/// The highest fixed version in dpkg ordering; unparsable versions are ignored.
+/// Returns the highest fixed version in the package manager's ordering;
+/// unparsable versions are ignored.
 fn highest_fixed(findings: &[Finding]) -> Option<String> {
+    let scheme = vulnloop_match::scheme_for(findings.first()?.manager);
     findings
         .iter()
         .filter(|f| f.has_fix())
         .filter_map(|f| f.fixed_version())
-        .max_by(|a, b| {
-            vulnloop_version_compare(a, b)
-        })
+        .max_by(|a, b| scheme.compare(a, b).unwrap_or(std::cmp::Ordering::Equal))
         .map(String::from)
-}
-
-fn vulnloop_version_compare(a: &str, b: &str) -> std::cmp::Ordering {
-    vulnloop_version::Scheme::Dpkg.compare(a, b).unwrap_or(std::cmp::Ordering::Equal)
 }
