@@ -7,21 +7,20 @@ use std::path::Path;
 use crate::input::{self, split_compression};
 use crate::FeedKind;
 
-/// Bytes read from the start of a JSON file to recognize it.
+/// Bytes read from the start of a file with a generic name to recognize it.
 const SNIFF_BYTES: u64 = 64 * 1024;
 
 /// The verdict of the file name alone.
 enum Guess {
     Kind(FeedKind),
-    /// The name (`advisory.json`, `json`, `list`) fits several formats: look at the content.
+    /// The name (`advisory.json`, `json`, `list`, `updateinfo.xml`) fits several formats: look at the content.
     ReadContent,
 }
 
 /// Identifies a feed file by its name (and, where names are ambiguous, its first bytes).
 ///
 /// Returns `None` for files that are not a feed this crate reads, including
-/// OSV archives of other distributions (AlmaLinux, Rocky), Alpine secdb, NVD,
-/// KEV and zip or xz archives. A file that cannot be opened gives `None`
+/// NVD, KEV, OVAL of other vendors and zip or xz archives. A file that cannot be opened gives `None`
 /// when its name alone does not decide.
 pub fn detect(path: &Path) -> Option<FeedKind> {
     let name = path.file_name()?.to_str()?;
@@ -43,11 +42,16 @@ fn guess_from_name(name: &str) -> Option<Guess> {
         FeedKind::UbuntuOval
     } else if is_security_support_name(inner, packing.tar) {
         FeedKind::DebianSecuritySupport
-    } else if packing.tar
-        && inner.contains("osv")
-        && (inner.starts_with("debian") || inner.starts_with("ubuntu"))
-    {
+    } else if packing.tar && inner.contains("osv") && is_osv_distribution(inner) {
         FeedKind::Osv
+    } else if inner.starts_with("com.redhat.rhsa-") && inner.ends_with(".xml") {
+        FeedKind::RedHatOval
+    } else if inner.starts_with("org.rockylinux.rlsa-") && inner.ends_with(".xml") {
+        FeedKind::RockyOval
+    } else if inner.starts_with("com.oracle.elsa-") && inner.ends_with(".xml") {
+        FeedKind::OracleOval
+    } else if packing.tar && inner.starts_with("alpine-secdb") {
+        FeedKind::AlpineSecdb
     } else if inner.contains("security-tracker") && inner.ends_with(".json") {
         // A saved download of the tracker document, such as `debian-security-tracker.json`.
         FeedKind::DebianTracker
@@ -55,10 +59,20 @@ fn guess_from_name(name: &str) -> Option<Guess> {
         FeedKind::DebianAdvisoryList
     } else if inner.ends_with(".json") || inner == "json" || inner == "list" {
         return Some(Guess::ReadContent);
+    } else if inner.contains("updateinfo") && inner.ends_with(".xml") {
+        // Every yum repository names it so; only Amazon Linux's is read.
+        return Some(Guess::ReadContent);
     } else {
         return None;
     };
     Some(Guess::Kind(kind))
+}
+
+/// Recognizes the archive names of the OSV distributions this crate reads.
+fn is_osv_distribution(inner: &str) -> bool {
+    ["debian", "ubuntu", "almalinux", "rocky", "suse", "opensuse"]
+        .iter()
+        .any(|distribution| inner.starts_with(distribution))
 }
 
 /// Recognizes the list archive (`debian-security-support-12+….tar.zst`) and the lists themselves.
@@ -69,8 +83,9 @@ fn is_security_support_name(inner: &str, tar: bool) -> bool {
         || inner.starts_with("security-support-limited")
 }
 
-/// Reads the start of a file with a generic name and recognizes OSV records
-/// of Debian or Ubuntu, the security tracker's document or a DSA or DLA list.
+/// Reads the start of a file with a generic name and recognizes OSV records,
+/// Alpine secdb, Red Hat or SUSE CSAF, the security tracker's document, a DSA
+/// or DLA list, or Amazon Linux's updateinfo.
 fn detect_from_content(path: &Path, name: &str) -> Option<FeedKind> {
     let file = File::open(path).ok()?;
     let packing = input::packing(name).ok()?;
@@ -79,7 +94,15 @@ fn detect_from_content(path: &Path, name: &str) -> Option<FeedKind> {
     let mut head = Vec::new();
     reader.take(SNIFF_BYTES).read_to_end(&mut head).ok()?;
     let head = String::from_utf8_lossy(&head);
-    kind_of_json(&head).or_else(|| kind_of_list(&head))
+    kind_of_json(&head)
+        .or_else(|| kind_of_list(&head))
+        .or_else(|| kind_of_updateinfo(&head))
+}
+
+/// Recognizes Amazon Linux's `updateinfo.xml` by its collection names or ALAS ids.
+fn kind_of_updateinfo(head: &str) -> Option<FeedKind> {
+    let amazon = head.contains("short=\"amazon-linux") || head.contains("<id>ALAS");
+    (head.contains("<updates") && amazon).then_some(FeedKind::AmazonUpdateinfo)
 }
 
 /// Recognizes a DSA or DLA list from its first line, such as `[29 Mar 2023] DSA-5380-1 …`.
@@ -96,8 +119,25 @@ fn kind_of_json(head: &str) -> Option<FeedKind> {
         return None;
     }
     let has = |needle: &str| head.contains(needle);
-    if has("\"affected\"") && (has("\"Debian:") || has("\"Ubuntu:")) {
+    let osv_ecosystems = [
+        "\"Debian:",
+        "\"Ubuntu:",
+        "\"AlmaLinux:",
+        "\"Rocky Linux:",
+        "\"SUSE:",
+        "\"openSUSE:",
+    ];
+    if has("\"affected\"") && osv_ecosystems.iter().any(|ecosystem| has(ecosystem)) {
         return Some(FeedKind::Osv);
+    }
+    if has("\"csaf_version\"") && has("access.redhat.com") {
+        return Some(FeedKind::RedHatCsaf);
+    }
+    if has("\"csaf_version\"") && has("www.suse.com") {
+        return Some(FeedKind::SuseCsaf);
+    }
+    if has("\"distroversion\"") && has("\"secfixes\"") {
+        return Some(FeedKind::AlpineSecdb);
     }
     if has("\"releases\"")
         && has("\"status\"")
@@ -120,7 +160,15 @@ mod tests {
         let tracker = r#"{"pkg": {"CVE-2020-1": {"releases": {"bookworm": {"status": "open"}}}}}"#;
         assert_eq!(kind_of_json(tracker), Some(FeedKind::DebianTracker));
         let alma = r#"{"id": "ALSA-1", "affected": [{"package": {"ecosystem": "AlmaLinux:9"}}]}"#;
-        assert_eq!(kind_of_json(alma), None);
+        assert_eq!(kind_of_json(alma), Some(FeedKind::Osv));
+        let fedora = r#"{"id": "FEDORA-1", "affected": [{"package": {"ecosystem": "Fedora:39"}}]}"#;
+        assert_eq!(kind_of_json(fedora), None);
+        let red_hat = r#"{"document": {"csaf_version": "2.0", "references": [{"url": "https://access.redhat.com/errata/RHSA-2023:7435"}]}}"#;
+        assert_eq!(kind_of_json(red_hat), Some(FeedKind::RedHatCsaf));
+        let suse = r#"{"document": {"csaf_version": "2.0", "publisher": {"namespace": "https://www.suse.com/"}}}"#;
+        assert_eq!(kind_of_json(suse), Some(FeedKind::SuseCsaf));
+        let secdb = r#"{"distroversion": "v3.21", "packages": [{"pkg": {"secfixes": {}}}]}"#;
+        assert_eq!(kind_of_json(secdb), Some(FeedKind::AlpineSecdb));
         assert_eq!(kind_of_json("<xml/>"), None);
     }
 
@@ -146,11 +194,32 @@ mod tests {
             kind("security-support-limited"),
             Some(FeedKind::DebianSecuritySupport)
         );
-        assert_eq!(kind("almalinux9-osv.tar.zst"), None);
+        assert_eq!(kind("almalinux9-osv.tar.zst"), Some(FeedKind::Osv));
+        assert_eq!(
+            kind("com.redhat.rhsa-RHEL9.xml.zst"),
+            Some(FeedKind::RedHatOval)
+        );
+        assert_eq!(
+            kind("org.rockylinux.rlsa-8.xml.bz2"),
+            Some(FeedKind::RockyOval)
+        );
+        assert_eq!(
+            kind("com.oracle.elsa-all.xml.bz2"),
+            Some(FeedKind::OracleOval)
+        );
+        assert_eq!(kind("com.redhat.cve-RHEL9.xml"), None);
         assert!(matches!(
             guess_from_name("advisory.json"),
             Some(Guess::ReadContent)
         ));
+    }
+
+    #[test]
+    fn updateinfo_content_decides_vendor() {
+        let amazon = "<?xml version=\"1.0\"?>\n<updates>\n<update><id>ALAS2-2018-939</id>";
+        assert_eq!(kind_of_updateinfo(amazon), Some(FeedKind::AmazonUpdateinfo));
+        let rocky = "<?xml version=\"1.0\"?>\n<updates>\n<update><id>RLSA-2022:1</id>";
+        assert_eq!(kind_of_updateinfo(rocky), None);
     }
 
     #[test]

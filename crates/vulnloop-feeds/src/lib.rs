@@ -1,4 +1,4 @@
-//! Feed parsers: Debian and Ubuntu vulnerability feeds into advisory records.
+//! Feed parsers: Linux distribution vulnerability feeds into advisory records.
 //!
 //! Each module reads one feed format and hands every record to a sink as a
 //! [`vulnloop_advisory::Advisory`], keeping the vendor's status and wording.
@@ -10,6 +10,8 @@
 //! [`FeedSummary::skipped`]; only a file that cannot be read as a whole
 //! (wrong format, truncated, damaged) is a [`FeedError`].
 
+mod alpine_secdb;
+mod amazon_updateinfo;
 mod debian_advisory_list;
 mod debian_oval;
 mod debian_security_support;
@@ -19,8 +21,13 @@ mod dpkg;
 mod error;
 mod input;
 mod osv;
+mod osv_ecosystem;
 mod oval;
+mod redhat_csaf;
+mod redhat_oval;
+mod rpm;
 mod skipped;
+mod suse_csaf;
 mod ubuntu_oval;
 mod xml_node;
 
@@ -38,7 +45,8 @@ pub use vulnloop_advisory::{LIVEPATCH_MODULE_PREFIX, RUNNING_KERNEL_PREFIX};
 /// Kinds of feed this crate reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FeedKind {
-    /// OSV JSON records of the `Debian:N` and `Ubuntu:…` ecosystems.
+    /// OSV JSON records of the `Debian:N`, `Ubuntu:…`, `AlmaLinux:N` and
+    /// `Rocky Linux:N` ecosystems.
     Osv,
     /// Debian OVAL, one file per release.
     DebianOval,
@@ -50,17 +58,38 @@ pub enum FeedKind {
     DebianSecuritySupport,
     /// The security tracker's DSA and DLA lists (`data/DSA/list`, `data/DLA/list`).
     DebianAdvisoryList,
+    /// Alpine secdb JSON, one file per branch and repository, or a tar archive of them.
+    AlpineSecdb,
+    /// Red Hat's RHSA OVAL, one file per major release.
+    RedHatOval,
+    /// Rocky Linux's RLSA OVAL, one file per major release.
+    RockyOval,
+    /// Oracle Linux's ELSA OVAL, one file for all releases.
+    OracleOval,
+    /// Amazon Linux `updateinfo.xml` of one repository.
+    AmazonUpdateinfo,
+    /// Red Hat CSAF 2.0: one security advisory or one per-CVE VEX document.
+    RedHatCsaf,
+    /// SUSE CSAF 2.0 security advisories, one file or a tar archive of them.
+    SuseCsaf,
 }
 
 impl FeedKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [FeedKind; 6] = [
+    pub const ALL: [FeedKind; 13] = [
         FeedKind::Osv,
         FeedKind::DebianOval,
         FeedKind::UbuntuOval,
         FeedKind::DebianTracker,
         FeedKind::DebianSecuritySupport,
         FeedKind::DebianAdvisoryList,
+        FeedKind::AlpineSecdb,
+        FeedKind::RedHatOval,
+        FeedKind::RockyOval,
+        FeedKind::OracleOval,
+        FeedKind::AmazonUpdateinfo,
+        FeedKind::RedHatCsaf,
+        FeedKind::SuseCsaf,
     ];
 
     /// Returns the name stored as [`Advisory::source`] for this feed.
@@ -72,6 +101,13 @@ impl FeedKind {
             FeedKind::DebianTracker => "debian-tracker",
             FeedKind::DebianSecuritySupport => "debian-security-support",
             FeedKind::DebianAdvisoryList => "debian-advisory-list",
+            FeedKind::AlpineSecdb => "alpine-secdb",
+            FeedKind::RedHatOval => "redhat-oval",
+            FeedKind::RockyOval => "rocky-oval",
+            FeedKind::OracleOval => "oracle-oval",
+            FeedKind::AmazonUpdateinfo => "amazon-updateinfo",
+            FeedKind::RedHatCsaf => "redhat-csaf",
+            FeedKind::SuseCsaf => "suse-csaf",
         }
     }
 }
@@ -128,6 +164,8 @@ pub fn parse_reader(
 
     let summary = match kind {
         FeedKind::Osv => osv::parse(reader, name, packing.tar, sink)?,
+        FeedKind::AlpineSecdb => alpine_secdb::parse(reader, name, packing.tar, sink)?,
+        FeedKind::SuseCsaf => suse_csaf::parse(reader, name, packing.tar, sink)?,
         FeedKind::DebianSecuritySupport => {
             debian_security_support::parse(reader, name, packing.tar, sink)?
         }
@@ -138,6 +176,22 @@ pub fn parse_reader(
         FeedKind::DebianAdvisoryList => debian_advisory_list::parse(reader, name, sink)?,
         FeedKind::DebianOval => debian_oval::parse(&input::read_all(reader, name)?, name, sink)?,
         FeedKind::UbuntuOval => ubuntu_oval::parse(&input::read_all(reader, name)?, name, sink)?,
+        FeedKind::RedHatOval => {
+            let bytes = input::read_all(reader, name)?;
+            redhat_oval::parse(&bytes, name, redhat_oval::RED_HAT, sink)?
+        }
+        FeedKind::RockyOval => {
+            let bytes = input::read_all(reader, name)?;
+            redhat_oval::parse(&bytes, name, redhat_oval::ROCKY, sink)?
+        }
+        FeedKind::OracleOval => {
+            let bytes = input::read_all(reader, name)?;
+            redhat_oval::parse(&bytes, name, redhat_oval::ORACLE, sink)?
+        }
+        FeedKind::RedHatCsaf => redhat_csaf::parse(reader, name, sink)?,
+        FeedKind::AmazonUpdateinfo => {
+            amazon_updateinfo::parse(&input::read_all(reader, name)?, name, sink)?
+        }
     };
     tracing::debug!(
         feed = kind.source_name(),

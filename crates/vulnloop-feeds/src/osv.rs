@@ -1,7 +1,8 @@
 //! OSV JSON records (one JSON object per advisory), alone or in a tar archive.
 //!
-//! Only the Debian and Ubuntu ecosystems are read. Their package names are
-//! source packages:
+//! The Debian, Ubuntu, AlmaLinux, Rocky Linux, SUSE and openSUSE ecosystems
+//! are read. Debian
+//! and Ubuntu package names are source packages:
 //!
 //! - `Debian:12` gives `debian:12`. Old releases keep OSV's spelling
 //!   (`Debian:6.0` gives `debian:6.0`).
@@ -12,6 +13,32 @@
 //!   Entries marked "Livepatch subscription required" (LSN records) get
 //!   the channel `livepatch`, because their fix is a livepatch rather than
 //!   the package version.
+//!
+//! AlmaLinux and Rocky Linux records name binary packages with RPM EVRs:
+//!
+//! - `AlmaLinux:9` gives `almalinux:9` and `Rocky Linux:8` gives `rocky:8`.
+//! - Their records carry no severity field, so the severity is the word
+//!   before the first colon of the summary (`Important: openssl security update`).
+//! - They carry no module field either. When a fixed version is a module
+//!   build (its release contains `module`), the channel is
+//!   `module:NAME:STREAM` from the first `NAME:STREAM` word of the summary
+//!   (`Important: nodejs:20 security update`).
+//!
+//! SUSE records name a source package per product and list the binary
+//! packages of the update, with their versions, under
+//! `ecosystem_specific.binaries`. Each binary becomes a
+//! [`PackageKind::Binary`] entry fixed at its version. A record without that
+//! list keeps the source name as a source entry. Products map as follows:
+//!
+//! - `SUSE:Linux Enterprise Server 15 SP5` gives `sles:15.5` and a release
+//!   without a service pack (`… 12`) gives `sles:12`. `Server for SAP
+//!   Applications` gives `sles_sap`, `Desktop` gives `sled`, and the
+//!   `Module for …` repositories of a release give `sles`.
+//! - `SUSE:Package Hub 15 SP5` gives `sles:15.5` in the channel
+//!   `package-hub`, because Package Hub is a community repository.
+//! - `openSUSE:Leap 15.5` gives `opensuse-leap:15.5`.
+//! - Other products (Software Development Kit, Workstation Extension, Micro,
+//!   Tumbleweed) are skipped and counted.
 //!
 //! Affected entries of other ecosystems are skipped and counted, so the same
 //! parser can serve other distributions later.
@@ -24,11 +51,12 @@ use std::io::Read;
 
 use serde::Deserialize;
 use serde_json::Value;
-use vulnloop_advisory::{Advisory, Affected, Ecosystem, PackageKind, Severity, Status};
+use vulnloop_advisory::{Advisory, Affected, PackageKind, Severity, Status};
 
 use crate::input::{self, base_name};
+use crate::osv_ecosystem::placement;
 use crate::skipped::Skipped;
-use crate::{dpkg, FeedError, FeedKind, FeedSummary};
+use crate::{dpkg, rpm, FeedError, FeedKind, FeedSummary};
 
 const EXPECTED: &str = "OSV JSON";
 
@@ -223,8 +251,8 @@ pub(crate) fn parse_record(
         skipped.add("record lists no affected package", &raw.id);
     }
     for entry in &raw.affected {
-        match affected_entries(entry) {
-            Ok(entries) => advisory.affected.extend(entries),
+        match affected_entries(entry, raw.summary.as_deref().unwrap_or("")) {
+            Ok(entries) => push_new(&mut advisory.affected, entries),
             Err(reason) => skipped.add(reason, &raw.id),
         }
     }
@@ -232,6 +260,16 @@ pub(crate) fn parse_record(
         return Ok(None);
     }
     Ok(Some(advisory))
+}
+
+/// Appends the entries not already present; SUSE repeats one product's
+/// binary list in each of its source packages' entries.
+fn push_new(affected: &mut Vec<Affected>, entries: Vec<Affected>) {
+    for entry in entries {
+        if !affected.contains(&entry) {
+            affected.push(entry);
+        }
+    }
 }
 
 /// Collects CVE ids from the id, `aliases`, `related` and `upstream`.
@@ -277,63 +315,47 @@ fn severity(raw: &RawRecord) -> (Severity, Option<String>) {
         .max_by_key(|word| Severity::from_vendor(word));
     match highest {
         Some(word) => (Severity::from_vendor(word), Some(word.to_string())),
-        None => (Severity::Unknown, None),
+        None => summary_severity(raw.summary.as_deref()),
     }
 }
 
-/// Release key and channel that an OSV ecosystem string maps to.
-#[derive(Debug, PartialEq, Eq)]
-struct Placement {
-    ecosystem: Ecosystem,
-    channel: Option<String>,
-}
-
-/// Maps an OSV ecosystem to a release key and channel; `None` for ecosystems not read.
-fn placement(ecosystem: &str) -> Option<Placement> {
-    let mut parts = ecosystem.split(':');
-    match parts.next()? {
-        "Debian" => {
-            let release = parts.next().filter(|release| !release.is_empty())?;
-            Some(Placement {
-                ecosystem: Ecosystem::new("debian", release),
-                channel: None,
-            })
+/// Reads a Red Hat-style severity prefix of a summary, such as `Moderate` in
+/// `Moderate: thunderbird security update`.
+fn summary_severity(summary: Option<&str>) -> (Severity, Option<String>) {
+    let word = summary
+        .and_then(|summary| summary.split_once(':'))
+        .map(|(word, _)| word.trim());
+    match word.map(|word| (Severity::from_vendor(word), word)) {
+        Some((severity, word)) if severity != Severity::Unknown => {
+            (severity, Some(word.to_string()))
         }
-        "Ubuntu" => ubuntu_placement(parts.collect()),
-        _ => None,
+        _ => (Severity::Unknown, None),
     }
 }
 
-/// Reads `[Pro:[flavour:]]NN.NN[:LTS]`.
-fn ubuntu_placement(parts: Vec<&str>) -> Option<Placement> {
-    let release_at = parts.iter().position(|part| is_ubuntu_release(part))?;
-    let release = parts[release_at];
-    let channel = match parts[..release_at] {
-        [] => None,
-        ["Pro"] => Some("esm".to_string()),
-        ["Pro", flavour] => Some(flavour.to_ascii_lowercase()),
-        _ => return None,
+/// Returns the first `NAME:STREAM` word of a summary after its severity
+/// prefix, as the channel `module:NAME:STREAM`.
+///
+/// NOTE: a summary that names two modules (`virt:rhel and virt-devel:rhel`)
+/// gives every module build of the record the first one.
+fn summary_module(summary: &str) -> Option<String> {
+    let rest = match summary.split_once(": ") {
+        Some((prefix, rest))
+            if summary_severity(Some(summary)).0 != Severity::Unknown && !prefix.contains(' ') =>
+        {
+            rest
+        }
+        _ => summary,
     };
-    Some(Placement {
-        ecosystem: Ecosystem::new("ubuntu", release),
-        channel,
+    rest.split_whitespace().find_map(|word| {
+        let (name, stream) = word.split_once(':')?;
+        let valid = |part: &str| !part.is_empty() && !part.contains(':');
+        (valid(name) && valid(stream)).then(|| format!("module:{name}:{stream}"))
     })
 }
 
-fn is_ubuntu_release(part: &str) -> bool {
-    match part.split_once('.') {
-        Some((year, month)) => {
-            !year.is_empty()
-                && !month.is_empty()
-                && year.bytes().all(|byte| byte.is_ascii_digit())
-                && month.bytes().all(|byte| byte.is_ascii_digit())
-        }
-        None => false,
-    }
-}
-
 /// Reads one affected entry into zero or more model entries.
-fn affected_entries(entry: &RawAffected) -> Result<Vec<Affected>, String> {
+fn affected_entries(entry: &RawAffected, summary: &str) -> Result<Vec<Affected>, String> {
     let package = entry
         .package
         .as_ref()
@@ -345,12 +367,28 @@ fn affected_entries(entry: &RawAffected) -> Result<Vec<Affected>, String> {
     let base = Affected {
         ecosystem: placement.ecosystem,
         package: package.name.clone(),
-        kind: PackageKind::Source,
+        kind: placement.kind,
         status: Status::Affected,
         channel,
         note: None,
     };
 
+    if placement.kind == PackageKind::Binary {
+        if let Some(binaries) = suse_binaries(entry) {
+            return binaries
+                .into_iter()
+                .map(|(name, version)| {
+                    let fixed = rpm::fixed_version(&version)
+                        .map_err(|reason| format!("{name}: {reason}"))?;
+                    Ok(Affected {
+                        package: name,
+                        status: Status::Fixed { fixed },
+                        ..base.clone()
+                    })
+                })
+                .collect();
+        }
+    }
     let ranges: Vec<&RawRange> = entry
         .ranges
         .iter()
@@ -368,13 +406,17 @@ fn affected_entries(entry: &RawAffected) -> Result<Vec<Affected>, String> {
     }
     let mut entries = Vec::new();
     for range in ranges {
-        entries.extend(range_entries(range, &base)?);
+        entries.extend(range_entries(range, &base, summary)?);
     }
     Ok(entries)
 }
 
 /// Turns one `ECOSYSTEM` range into entries: one per `fixed` event, or one affected entry.
-fn range_entries(range: &RawRange, base: &Affected) -> Result<Vec<Affected>, String> {
+fn range_entries(
+    range: &RawRange,
+    base: &Affected,
+    summary: &str,
+) -> Result<Vec<Affected>, String> {
     let mut entries = Vec::new();
     let mut introduced: Option<&str> = None;
     for event in &range.events {
@@ -388,15 +430,27 @@ fn range_entries(range: &RawRange, base: &Affected) -> Result<Vec<Affected>, Str
             ));
         }
         if let Some(version) = &event.fixed {
-            let fixed = dpkg::fixed_version(version)
-                .map_err(|reason| format!("{}: {reason}", base.package))?;
-            entries.push(entry_with(base, Status::Fixed { fixed }, introduced.take()));
+            let fixed = fixed_version(base, version)?;
+            let mut entry = entry_with(base, Status::Fixed { fixed }, introduced.take());
+            if base.kind == PackageKind::Binary && version.contains("module") {
+                entry.channel = summary_module(summary);
+            }
+            entries.push(entry);
         }
     }
     if let Some(version) = introduced {
         entries.push(entry_with(base, Status::Affected, Some(version)));
     }
     Ok(entries)
+}
+
+/// Checks a fixed version by the ordering of the entry's release (dpkg or RPM).
+fn fixed_version(base: &Affected, version: &str) -> Result<String, String> {
+    let checked = match base.kind {
+        PackageKind::Binary => rpm::fixed_version(version),
+        PackageKind::Source => dpkg::fixed_version(version),
+    };
+    checked.map_err(|reason| format!("{}: {reason}", base.package))
 }
 
 fn entry_with(base: &Affected, status: Status, introduced: Option<&str>) -> Affected {
@@ -408,6 +462,22 @@ fn entry_with(base: &Affected, status: Status, introduced: Option<&str>) -> Affe
         note,
         ..base.clone()
     }
+}
+
+/// Reads SUSE's `ecosystem_specific.binaries`: a list of maps from binary package to version.
+fn suse_binaries(entry: &RawAffected) -> Option<Vec<(String, String)>> {
+    let lists = entry
+        .ecosystem_specific
+        .as_ref()?
+        .get("binaries")?
+        .as_array()?;
+    let mut binaries = Vec::new();
+    for list in lists {
+        for (name, version) in list.as_object()? {
+            binaries.push((name.clone(), version.as_str()?.to_string()));
+        }
+    }
+    Some(binaries)
 }
 
 /// Returns `livepatch` for entries whose fix needs a Livepatch subscription.
@@ -426,26 +496,17 @@ fn livepatch_channel(entry: &RawAffected) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn key(ecosystem: &str) -> Option<(String, Option<String>)> {
-        placement(ecosystem).map(|p| (p.ecosystem.to_string(), p.channel))
-    }
-
     #[test]
-    fn ecosystems_map_to_release_keys() {
-        assert_eq!(key("Debian:12"), Some(("debian:12".into(), None)));
-        assert_eq!(key("Ubuntu:22.04:LTS"), Some(("ubuntu:22.04".into(), None)));
-        assert_eq!(key("Ubuntu:24.10"), Some(("ubuntu:24.10".into(), None)));
+    fn summary_names_module_stream() {
+        let module = summary_module("Important: nodejs:20 security update");
+        assert_eq!(module.as_deref(), Some("module:nodejs:20"));
+        let first = summary_module("Moderate: virt:rhel and virt-devel:rhel security update");
+        assert_eq!(first.as_deref(), Some("module:virt:rhel"));
         assert_eq!(
-            key("Ubuntu:Pro:18.04:LTS"),
-            Some(("ubuntu:18.04".into(), Some("esm".into())))
+            summary_module("idm:DL1 bug fix update").as_deref(),
+            Some("module:idm:DL1")
         );
-        assert_eq!(
-            key("Ubuntu:Pro:FIPS-updates:20.04:LTS"),
-            Some(("ubuntu:20.04".into(), Some("fips-updates".into())))
-        );
-        assert_eq!(key("AlmaLinux:9"), None);
-        assert_eq!(key("Debian"), None);
-        assert_eq!(key("Ubuntu:LTS"), None);
+        assert_eq!(summary_module("Important: openssl security update"), None);
     }
 
     #[test]

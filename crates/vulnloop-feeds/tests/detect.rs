@@ -7,7 +7,7 @@ use std::path::Path;
 use vulnloop_feeds::{detect, FeedKind};
 
 /// Every file under the shared `feeds` directory, with the kind `detect` must return.
-const FEEDS: [(&str, Option<FeedKind>); 8] = [
+const FEEDS: [(&str, Option<FeedKind>); 14] = [
     (
         "debian/oval-definitions-bookworm.xml.bz2",
         Some(FeedKind::DebianOval),
@@ -36,7 +36,25 @@ const FEEDS: [(&str, Option<FeedKind>); 8] = [
         "debian/security-tracker-data-DLA-list.zst",
         Some(FeedKind::DebianAdvisoryList),
     ),
-    ("almalinux-osv/almalinux9-osv.tar.zst", None),
+    ("almalinux-osv/almalinux8-osv.tar.zst", Some(FeedKind::Osv)),
+    ("almalinux-osv/almalinux9-osv.tar.zst", Some(FeedKind::Osv)),
+    ("almalinux-osv/almalinux10-osv.tar.zst", Some(FeedKind::Osv)),
+    (
+        "alpine-secdb/alpine-secdb-v3.2-to-v3.21-and-edge.tar.zst",
+        Some(FeedKind::AlpineSecdb),
+    ),
+    (
+        "redhat-oval/com.redhat.rhsa-RHEL9.xml.zst",
+        Some(FeedKind::RedHatOval),
+    ),
+    (
+        "rocky-oval/org.rockylinux.rlsa-9.xml.zst",
+        Some(FeedKind::RockyOval),
+    ),
+    (
+        "rocky-oval/org.rockylinux.rlsa-8.xml.zst",
+        Some(FeedKind::RockyOval),
+    ),
 ];
 
 #[test]
