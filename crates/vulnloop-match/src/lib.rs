@@ -15,4 +15,4 @@ mod verdict;
 
 pub use finding::{Coverage, CoverageNote, Evidence, Finding, FindingStatus, InstalledBinary, MatchReport};
 pub use index::{AdvisoryIndex, Candidate, MemoryIndex, SourceInfo};
-pub use matcher::{match_inventory, scheme_for, MatchError};
+pub use matcher::{match_inventory, release_key, scheme_for, MatchError};

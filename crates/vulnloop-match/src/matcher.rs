@@ -98,7 +98,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
             );
             return Ok(());
         };
-        let ecosystem = Ecosystem::new(&os.id, release);
+        let ecosystem = Ecosystem::new(&os.id, &release_key(&os.id, release));
         let sources = self.index.sources_for(&ecosystem).map_err(|e| index_error(&ecosystem, "*", e))?;
         if sources.is_empty() {
             self.note(
@@ -448,6 +448,25 @@ fn vulnerability_id(advisory: &Advisory) -> String {
     match advisory.cves.as_slice() {
         [cve] if advisory.id.ends_with(cve.as_str()) => cve.clone(),
         _ => advisory.id.clone(),
+    }
+}
+
+/// Returns the release part of the advisory key for an os-release `VERSION_ID`.
+///
+/// Red Hat-family advisories are per major release (`9.3` → `9`), Alpine's
+/// per branch (`3.19.1` → `3.19`), and Amazon Linux 1 hosts report a date
+/// (`2018.03`) where advisories say `1`. Debian, Ubuntu and SUSE keep theirs.
+pub fn release_key(os_id: &str, version_id: &str) -> String {
+    let mut parts = version_id.split('.');
+    let major = parts.next().unwrap_or(version_id);
+    match os_id {
+        "rhel" | "centos" | "almalinux" | "rocky" | "ol" | "fedora" => major.to_string(),
+        "amzn" if major.len() == 4 && version_id.contains('.') => "1".to_string(),
+        "alpine" => match parts.next() {
+            Some(minor) => format!("{major}.{minor}"),
+            None => version_id.to_string(),
+        },
+        _ => version_id.to_string(),
     }
 }
 

@@ -288,3 +288,16 @@ fn ubuntu_kernel_check_fixed_abi_clean() {
     let report = run(&inventory, &[(check, "2023-10-09")]);
     assert!(report.findings.is_empty());
 }
+
+#[test]
+fn release_keys_follow_feed_naming() {
+    use vulnloop_match::release_key;
+    assert_eq!(release_key("almalinux", "9.3"), "9");
+    assert_eq!(release_key("ol", "8.10"), "8");
+    assert_eq!(release_key("alpine", "3.19.1"), "3.19");
+    assert_eq!(release_key("amzn", "2018.03"), "1");
+    assert_eq!(release_key("amzn", "2023"), "2023");
+    assert_eq!(release_key("debian", "12"), "12");
+    assert_eq!(release_key("ubuntu", "22.04"), "22.04");
+    assert_eq!(release_key("sles", "15.5"), "15.5");
+}
