@@ -58,4 +58,13 @@ pub enum CollectError {
         #[source]
         source: io::Error,
     },
+
+    /// The rpm database file exists but is damaged.
+    #[error("failed to read the rpm database of this {os} system")]
+    RpmDatabase {
+        /// Distribution id, such as `rhel`.
+        os: String,
+        #[source]
+        source: crate::rpm::RpmDatabaseError,
+    },
 }

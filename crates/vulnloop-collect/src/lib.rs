@@ -1,16 +1,20 @@
 //! The collector: reads a live host or a mounted root filesystem into an [`Inventory`].
 //!
 //! [`collect`] identifies the operating system, reads the package database of
-//! its family and, on the live system, the running kernel. Only the dpkg
-//! database (Debian, Ubuntu and derivatives) is read so far. For other
-//! families the inventory lists no packages, and a [`Problem`] records the reason.
+//! its family and, on the live system, the running kernel. It reads the dpkg
+//! database (Debian, Ubuntu and derivatives), the rpm database (the Red Hat
+//! and SUSE families, Amazon Linux, Azure Linux) and the apk database
+//! (Alpine). For other distributions the inventory lists no packages, and a
+//! [`Problem`] records the reason.
 
+mod apk;
 mod dpkg;
 mod error;
 mod host;
 mod kernel;
 mod os;
 mod rootfs;
+mod rpm;
 
 use std::path::PathBuf;
 
@@ -18,9 +22,14 @@ use chrono::{SecondsFormat, Utc};
 use vulnloop_inventory::{Host, Inventory, Problem, SCHEMA_VERSION};
 use vulnloop_platform::Family;
 
+pub use apk::{parse_apk_installed, ApkPackages, APK_INSTALLED_PATH};
 pub use dpkg::{parse_status, DpkgPackages, StatusFile, STATUS_D_PATH, STATUS_PATH};
 pub use error::CollectError;
 pub use os::{detect_os, DetectedOs, OS_OVERRIDE_SOURCE};
+pub use rpm::{
+    parse_header, parse_source_rpm, read_rpm_database, to_package, HeaderError, RpmBackend,
+    RpmDatabaseError, RpmHeader, RpmPackages, RPM_DATABASE_DIRS,
+};
 
 use rootfs::RootFs;
 
@@ -69,13 +78,22 @@ fn collect_packages(
             let database = dpkg::read_database(rootfs, &detected.os.id)?;
             Ok((database.packages, database.problems))
         }
-        Family::RedHat | Family::Suse | Family::Alpine | Family::Other => {
-            // TODO: read the rpm and apk databases; until then these hosts get no package findings.
+        Family::RedHat | Family::Suse => {
+            let database = rpm::read_database(rootfs, &detected.os.id)?;
+            Ok((database.packages, database.problems))
+        }
+        Family::Alpine => {
+            let database = apk::read_database(rootfs, &detected.os.id)?;
+            Ok((database.packages, database.problems))
+        }
+        Family::Other => {
+            // TODO: read the package databases of other distributions (Wolfi's apk, Photon's rpm);
+            // until then these hosts get no package findings.
             let problem = Problem {
                 location: detected.os.source.clone(),
                 message: format!(
-                    "reading the package database of {} is not supported yet (only dpkg is), so no packages \
-                     were collected",
+                    "reading the package database of {} is not supported yet (only dpkg, rpm and apk \
+                     on known distributions are), so no packages were collected",
                     detected.os.id
                 ),
             };

@@ -22,7 +22,7 @@ pub struct OsIdentity {
 pub enum Family {
     /// Debian, Ubuntu and their derivatives: dpkg.
     Debian,
-    /// Red Hat Enterprise Linux, its rebuilds, Fedora and Amazon Linux: rpm.
+    /// Red Hat Enterprise Linux, its rebuilds, Fedora, Amazon Linux and Azure Linux (CBL-Mariner): rpm.
     RedHat,
     /// SUSE Linux Enterprise and openSUSE: rpm.
     Suse,
@@ -42,6 +42,8 @@ const RED_HAT_IDS: &[&str] = &[
     "ol",
     "amzn",
     "scientific",
+    "mariner",
+    "azurelinux",
 ];
 const SUSE_IDS: &[&str] = &[
     "sles",
@@ -158,6 +160,12 @@ mod tests {
         assert_eq!(identity("sle-micro", &[]).family(), Family::Suse);
         assert_eq!(identity("alpine", &[]).family(), Family::Alpine);
         assert_eq!(identity("wolfi", &[]).family(), Family::Other);
+    }
+
+    #[test]
+    fn azure_linux_is_rpm_family() {
+        assert_eq!(identity("mariner", &[]).family(), Family::RedHat);
+        assert_eq!(identity("azurelinux", &[]).family(), Family::RedHat);
     }
 
     #[test]
