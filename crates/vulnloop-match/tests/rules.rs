@@ -301,3 +301,77 @@ fn release_keys_follow_feed_naming() {
     assert_eq!(release_key("ubuntu", "22.04"), "22.04");
     assert_eq!(release_key("sles", "15.5"), "15.5");
 }
+
+fn rpm_package(name: &str, version: &str) -> Package {
+    Package {
+        manager: PackageManager::Rpm,
+        arch: Some("x86_64".into()),
+        vendor: Some("AlmaLinux".into()),
+        ..package(name, version, None)
+    }
+}
+
+fn alma_host(packages: Vec<Package>, kernel: Option<&str>) -> Inventory {
+    let mut inventory = host(packages, kernel);
+    inventory.host.os.id = "almalinux".into();
+    inventory.host.os.version_id = Some("9.4".into());
+    inventory
+}
+
+fn alma_advisory(id: &str, package: &str, fixed_version: &str) -> Advisory {
+    let mut advisory = Advisory::new(id, "osv");
+    advisory.cves = vec!["CVE-2024-1086".into()];
+    advisory.affected.push(Affected {
+        ecosystem: Ecosystem::new("almalinux", "9"),
+        package: package.into(),
+        kind: PackageKind::Binary,
+        status: fixed(fixed_version),
+        channel: None,
+        note: None,
+    });
+    advisory
+}
+
+fn alma_kernels() -> Vec<Package> {
+    vec![
+        rpm_package("kernel-core", "5.14.0-362.8.1.el9_3"),
+        rpm_package("kernel-core", "5.14.0-427.13.1.el9_4"),
+        rpm_package("kernel-headers", "5.14.0-362.8.1.el9_3"),
+    ]
+}
+
+#[test]
+fn rpm_running_kernel_decides() {
+    let inventory = alma_host(alma_kernels(), Some("5.14.0-427.13.1.el9_4.x86_64"));
+    let report = run(&inventory, &[(alma_advisory("ALSA-2024:1249", "kernel-core", "5.14.0-362.24.1.el9_3"), "2026-08-21")]);
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+}
+
+#[test]
+fn rpm_fixed_kernel_not_running_pending() {
+    let inventory = alma_host(alma_kernels(), Some("5.14.0-362.8.1.el9_3.x86_64"));
+    let report = run(&inventory, &[(alma_advisory("ALSA-2024:1249", "kernel-core", "5.14.0-362.24.1.el9_3"), "2026-08-21")]);
+    assert_eq!(report.findings.len(), 1);
+    assert_eq!(report.findings[0].status, FindingStatus::FixedRebootPending { fixed: "5.14.0-362.24.1.el9_3".into() });
+}
+
+#[test]
+fn rpm_kernel_headers_not_judged() {
+    let inventory = alma_host(alma_kernels(), Some("5.14.0-427.13.1.el9_4.x86_64"));
+    let report = run(&inventory, &[(alma_advisory("ALSA-2024:9999", "kernel-headers", "5.14.0-500.el9"), "2026-08-21")]);
+    assert_eq!(report.findings.len(), 1, "headers are an ordinary package, judged by name");
+    assert_eq!(report.findings[0].package, "kernel-headers");
+}
+
+#[test]
+fn rpm_module_build_skips_main_stream() {
+    let mut nodejs = rpm_package("nodejs", "1:18.14.2-2.module_el9.1.0+15+3b7e0d07");
+    nodejs.module = Some("nodejs:18:9010020230215:rhel9".into());
+    let inventory = alma_host(vec![nodejs], None);
+    let main = alma_advisory("ALSA-2024:1", "nodejs", "1:20.0.0-1.el9");
+    let mut module = alma_advisory("ALSA-2024:2", "nodejs", "1:18.20.2-1.module_el9.4.0+97+a2a3e4a5");
+    module.affected[0].channel = Some("module:nodejs:18".into());
+    let report = run(&inventory, &[(main, "2026-08-21"), (module, "2026-08-21")]);
+    let ids: Vec<&str> = report.findings.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["ALSA-2024:2"]);
+}
