@@ -18,6 +18,23 @@ pub struct Builder {
     sources: BTreeMap<String, SourceTotals>,
     /// Records inserted since the last [`Builder::begin_file`].
     file_records: usize,
+    /// Base name of the feed file being imported.
+    file_name: String,
+    /// Feed files that failed, with whether earlier records of them were carried over.
+    failed_files: Vec<FailedFile>,
+    /// Whether the database being replaced is attached as `previous`.
+    has_previous: bool,
+}
+
+/// A feed file that failed in the update that built the database.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FailedFile {
+    /// Base name of the file.
+    pub file: String,
+    /// Feed it belongs to.
+    pub source: String,
+    /// Records of the file kept from the previous database (0 when there was none).
+    pub carried_over: u64,
 }
 
 #[derive(Default)]
@@ -46,8 +63,21 @@ impl Builder {
         conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA page_size = 4096;")
             .map_err(write_error)?;
         conn.execute_batch(CREATE).map_err(write_error)?;
+        // The database being replaced, for carrying over the records of feed
+        // files that fail this time. SQLite attaches only outside a transaction.
+        let has_previous = path.is_file()
+            && conn.execute("ATTACH DATABASE ?1 AS previous", [path.to_string_lossy()]).is_ok();
         conn.execute_batch("BEGIN").map_err(write_error)?;
-        Ok(Self { conn: Some(conn), temp: Some(temp), path: path.to_path_buf(), sources: BTreeMap::new(), file_records: 0 })
+        Ok(Self {
+            conn: Some(conn),
+            temp: Some(temp),
+            path: path.to_path_buf(),
+            sources: BTreeMap::new(),
+            file_records: 0,
+            file_name: String::new(),
+            failed_files: Vec::new(),
+            has_previous,
+        })
     }
 
     fn write_error(&self, source: rusqlite::Error) -> DbError {
@@ -59,8 +89,9 @@ impl Builder {
     }
 
     /// Marks the start of one feed file; [`Builder::abort_file`] undoes what follows.
-    pub fn begin_file(&mut self) -> Result<(), DbError> {
+    pub fn begin_file(&mut self, file_name: &str) -> Result<(), DbError> {
         self.file_records = 0;
+        self.file_name = file_name.to_string();
         self.conn().execute_batch("SAVEPOINT feed_file").map_err(|e| self.write_error(e))
     }
 
@@ -100,8 +131,8 @@ impl Builder {
         let write_error = |source| DbError::Write { path: self.path.clone(), source };
         let cves = serde_json::to_string(&advisory.cves).unwrap_or_else(|_| "[]".into());
         conn.prepare_cached(
-            "INSERT INTO advisories (source, advisory_id, cves, title, severity, severity_raw, published, modified, url)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO advisories (source, advisory_id, cves, title, severity, severity_raw, published, modified, url, file)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -113,7 +144,8 @@ impl Builder {
                 advisory.severity_raw,
                 advisory.published,
                 advisory.modified,
-                advisory.url
+                advisory.url,
+                self.file_name
             ])
         })
         .map_err(write_error)?;
@@ -143,6 +175,37 @@ impl Builder {
         Ok(())
     }
 
+    /// Copies the records of a failed feed file from the database being replaced.
+    ///
+    /// A feed that fails in this update then keeps its earlier records
+    /// instead of vanishing from the new database. Returns the number of
+    /// records copied, which is 0 when there is no previous database or it
+    /// lacks the file.
+    pub fn carry_over(&mut self, file_name: &str, source: &str) -> Result<u64, DbError> {
+        let copied = if self.has_previous { self.copy_file_records(file_name)? } else { 0 };
+        let failed = FailedFile { file: file_name.to_string(), source: source.to_string(), carried_over: copied };
+        self.failed_files.push(failed);
+        Ok(copied)
+    }
+
+    fn copy_file_records(&mut self, file_name: &str) -> Result<u64, DbError> {
+        let conn = self.conn.as_ref().expect("connection lives until commit");
+        let write_error = |source| DbError::Write { path: self.path.clone(), source };
+        conn.execute_batch("SAVEPOINT carry_over").map_err(write_error)?;
+        match copy_from_attached(conn, file_name) {
+            Ok(copied) => {
+                conn.execute_batch("RELEASE carry_over").map_err(write_error)?;
+                Ok(copied)
+            }
+            // A corrupt previous file or one of another layout carries nothing.
+            Err(error) => {
+                tracing::debug!(file = file_name, %error, "previous database records not carried over");
+                conn.execute_batch("ROLLBACK TO carry_over; RELEASE carry_over").map_err(write_error)?;
+                Ok(0)
+            }
+        }
+    }
+
     /// Returns whether no file was kept.
     pub fn is_empty(&self) -> bool {
         self.sources.is_empty()
@@ -153,6 +216,9 @@ impl Builder {
         self.write_summary()?;
         let conn = self.conn.take().expect("connection lives until commit");
         conn.execute_batch("COMMIT").map_err(|e| self.write_error(e))?;
+        if self.has_previous {
+            conn.execute_batch("DETACH DATABASE previous").map_err(|e| self.write_error(e))?;
+        }
         conn.execute_batch(CREATE_INDEXES).map_err(|e| self.write_error(e))?;
         // No ANALYZE: with the bundled SQLite's STAT4 statistics, every new
         // parameter value would re-prepare the lookup statement, which cost
@@ -182,6 +248,7 @@ impl Builder {
             ("schema_version", SCHEMA_VERSION.to_string()),
             ("built_at", now.clone()),
             ("built_by", format!("vulnloop {}", env!("CARGO_PKG_VERSION"))),
+            ("failed_files", serde_json::to_string(&self.failed_files).unwrap_or_else(|_| "[]".into())),
         ];
         for (key, value) in meta {
             conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![key, value]).map_err(write_error)?;
@@ -190,13 +257,13 @@ impl Builder {
             let files: BTreeSet<&String> = totals.files.iter().collect();
             let files = serde_json::to_string(&files).unwrap_or_else(|_| "[]".into());
             conn.execute(
-                "INSERT INTO sources (name, origin, files, snapshot, imported_at, records) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT OR REPLACE INTO sources (name, origin, files, snapshot, imported_at, records) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![name, totals.origin, files, totals.snapshot, now, totals.records],
             )
             .map_err(write_error)?;
             for (ecosystem, (records, snapshot)) in &totals.ecosystems {
                 conn.execute(
-                    "INSERT INTO coverage (source, ecosystem, snapshot, records) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT OR REPLACE INTO coverage (source, ecosystem, snapshot, records) VALUES (?1, ?2, ?3, ?4)",
                     params![name, ecosystem, snapshot, records],
                 )
                 .map_err(write_error)?;
@@ -204,6 +271,39 @@ impl Builder {
         }
         Ok(())
     }
+}
+
+/// Copies one feed file's records, and its feeds' coverage, from the attached
+/// `previous` database; returns the number of records copied.
+fn copy_from_attached(conn: &Connection, file_name: &str) -> Result<u64, rusqlite::Error> {
+    let version: String = conn.query_row("SELECT value FROM previous.meta WHERE key = 'schema_version'", [], |r| r.get(0))?;
+    if version != SCHEMA_VERSION.to_string() {
+        return Ok(0);
+    }
+    let offset: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM main.advisories", [], |r| r.get(0))?;
+    let copied = conn.execute(
+        "INSERT INTO main.advisories
+         SELECT id + ?1, source, file, advisory_id, cves, title, severity, severity_raw, published, modified, url
+         FROM previous.advisories WHERE file = ?2",
+        params![offset, file_name],
+    )?;
+    conn.execute(
+        "INSERT INTO main.affected
+         SELECT f.advisory + ?1, f.ecosystem, f.kind, f.package, f.status, f.fixed, f.channel, f.note, f.pattern
+         FROM previous.affected f JOIN previous.advisories a ON a.id = f.advisory WHERE a.file = ?2",
+        params![offset, file_name],
+    )?;
+    for table in ["coverage", "sources"] {
+        let key = if table == "coverage" { "source" } else { "name" };
+        conn.execute(
+            &format!(
+                "INSERT OR IGNORE INTO main.{table} SELECT * FROM previous.{table}
+                 WHERE {key} IN (SELECT DISTINCT source FROM previous.advisories WHERE file = ?1)"
+            ),
+            [file_name],
+        )?;
+    }
+    Ok(copied as u64)
 }
 
 /// Returns the later of two dates, comparing their `YYYY-MM-DD` prefixes.

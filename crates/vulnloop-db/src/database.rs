@@ -55,8 +55,11 @@ FROM affected f JOIN advisories a ON a.id = f.advisory
 impl Database {
     /// Opens a database file read-only and checks its schema version.
     pub fn open(path: &Path) -> Result<Self, DbError> {
-        if !path.is_file() {
+        if !path.exists() {
             return Err(DbError::Missing { path: path.to_path_buf() });
+        }
+        if !path.is_file() {
+            return Err(DbError::NotAFile { path: path.to_path_buf() });
         }
         let corrupt = |source| DbError::Corrupt { path: path.to_path_buf(), source };
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
@@ -101,6 +104,16 @@ impl Database {
             built_at: get("built_at")?,
             built_by: get("built_by")?,
         })
+    }
+
+    /// Lists the feed files that failed in the update that built the database.
+    pub fn failed_files(&self) -> Result<Vec<crate::FailedFile>, DbError> {
+        let text: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'failed_files'", [], |row| row.get(0))
+            .optional()
+            .map_err(|e| self.query_error(e))?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default())
     }
 
     /// Lists the feeds the database was built from.

@@ -3,10 +3,23 @@ use std::path::PathBuf;
 /// Errors of the advisory database.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("advisory database not found at {}; run `vulnloop db update` to build it", path.display())]
+    #[error(
+        "advisory database not found at {}; build it with `vulnloop db update --db {}` \
+         (add --from DIR or --mirror URL where the official feeds are out of reach)",
+        path.display(),
+        path.display()
+    )]
     Missing { path: PathBuf },
 
-    #[error("advisory database {} is unreadable or corrupt; run `vulnloop db update` to rebuild it", path.display())]
+    #[error("advisory database {} is not a file; pass the database file with --db", path.display())]
+    NotAFile { path: PathBuf },
+
+    #[error(
+        "advisory database {} is unreadable or corrupt; rebuild it with `vulnloop db update --db {}` \
+         (add --from DIR or --mirror URL where the official feeds are out of reach)",
+        path.display(),
+        path.display()
+    )]
     Corrupt {
         path: PathBuf,
         #[source]

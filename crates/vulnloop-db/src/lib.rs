@@ -12,7 +12,7 @@ mod schema;
 mod sources;
 mod update;
 
-pub use builder::Builder;
+pub use builder::{Builder, FailedFile};
 pub use database::{Database, Metadata, SourceRecord};
 pub use error::DbError;
 pub use schema::SCHEMA_VERSION;

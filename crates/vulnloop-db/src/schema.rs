@@ -27,9 +27,12 @@ CREATE TABLE coverage (
     records   INTEGER NOT NULL,
     PRIMARY KEY (source, ecosystem)
 );
+-- `file` is the base name of the feed file the record came from, so that a
+-- later update whose copy of that file fails can carry the records over.
 CREATE TABLE advisories (
     id           INTEGER PRIMARY KEY,
     source       TEXT NOT NULL,
+    file         TEXT NOT NULL,
     advisory_id  TEXT NOT NULL,
     cves         TEXT NOT NULL,
     title        TEXT,
@@ -54,6 +57,7 @@ CREATE TABLE affected (
 
 /// Indexes created after the bulk insert, which is faster than keeping them up to date.
 pub const CREATE_INDEXES: &str = "
+CREATE INDEX advisories_file ON advisories (file);
 CREATE INDEX affected_lookup ON affected (ecosystem, kind, package);
 CREATE INDEX affected_pattern ON affected (ecosystem) WHERE pattern = 1;
 ";

@@ -16,7 +16,7 @@ use crate::sources::official_feeds;
 /// Origin of the feed files.
 #[derive(Debug, Clone)]
 pub enum FeedOrigin {
-    /// A directory of feed files, searched recursively; archives are read as they are.
+    /// A directory of feed files, searched recursively, or one feed file; archives are read as they are.
     Directory(PathBuf),
     /// An HTTP(S) mirror: a base URL serving a `SHA256SUMS` index (the output
     /// of `sha256sum`) and the files it lists, relative to the base.
@@ -40,6 +40,8 @@ pub trait Progress {
 pub struct FeedFailure {
     /// File path or URL.
     pub file: String,
+    /// Records of this file kept from the previous database.
+    pub carried_over: u64,
     /// The error, with its causes.
     pub error: Box<dyn std::error::Error + Send + Sync>,
 }
@@ -71,9 +73,14 @@ pub fn update(db_path: &Path, origin: &FeedOrigin, progress: &mut dyn Progress) 
         FeedOrigin::Official => import_official(&mut builder, db_path, &mut report, progress)?,
     }
     if builder.is_empty() {
-        let reason = match report.failures.first() {
-            Some(failure) => format!("{}: {}", failure.file, failure.error),
-            None => "no recognized feed file was found".to_string(),
+        let reason = match (report.failures.first(), origin) {
+            (Some(failure), _) => format!("{}: {}", failure.file, failure.error),
+            (None, FeedOrigin::Directory(dir)) => format!(
+                "no feed file this version reads was found in {} (for example oval-definitions-bookworm.xml.bz2, \
+                 com.ubuntu.jammy.usn.oval.xml.bz2, an OSV archive, a secdb or a security-tracker JSON file)",
+                dir.display()
+            ),
+            (None, _) => "the mirror lists no feed file this version reads".to_string(),
         };
         return Err(DbError::NothingImported(reason));
     }
@@ -88,7 +95,11 @@ fn import_directory(
     progress: &mut dyn Progress,
 ) -> Result<(), DbError> {
     let mut files = Vec::new();
-    collect_files(dir, &mut files)?;
+    if dir.is_file() {
+        files.push(dir.to_path_buf());
+    } else {
+        collect_files(dir, &mut files)?;
+    }
     files.sort();
     for path in files {
         let display = path.display().to_string();
@@ -98,7 +109,7 @@ fn import_directory(
         };
         progress.file_started(&display, std::fs::metadata(&path).ok().map(|m| m.len()));
         let result = import_file(builder, &path, kind, "directory", &display);
-        record_result(result, &display, kind, report, progress)?;
+        record_result(builder, result, &display, kind, report, progress)?;
     }
     Ok(())
 }
@@ -128,7 +139,7 @@ fn import_file(
     origin: &str,
     display: &str,
 ) -> Result<Result<FeedSummary, Box<dyn std::error::Error + Send + Sync>>, DbError> {
-    builder.begin_file()?;
+    builder.begin_file(&base_name(path.to_string_lossy().as_ref()))?;
     let mut ecosystems: BTreeMap<String, u64> = BTreeMap::new();
     let mut insert_error = None;
     let parsed = vulnloop_feeds::parse_file(path, kind, &mut |advisory| {
@@ -161,6 +172,7 @@ fn import_file(
 }
 
 fn record_result(
+    builder: &mut Builder,
     result: Result<Result<FeedSummary, Box<dyn std::error::Error + Send + Sync>>, DbError>,
     display: &str,
     kind: FeedKind,
@@ -174,13 +186,19 @@ fn record_result(
             report.skipped_records.extend(summary.skipped.into_iter().map(|s| format!("{display}: {s}")));
         }
         Err(error) => {
+            let carried_over = builder.carry_over(&base_name(display), kind.source_name())?;
             let feed = display;
-            tracing::warn!(feed, error = %error, "feed file failed to import");
+            tracing::debug!(feed, carried_over, error = %error, "feed file failed to import");
             progress.file_finished(display, 0);
-            report.failures.push(FeedFailure { file: display.to_string(), error });
+            report.failures.push(FeedFailure { file: display.to_string(), carried_over, error });
         }
     }
     Ok(())
+}
+
+/// Returns the last path or URL segment, which identifies a feed file across origins.
+fn base_name(path_or_url: &str) -> String {
+    path_or_url.rsplit('/').next().unwrap_or(path_or_url).to_string()
 }
 
 fn http_agent() -> ureq::Agent {
@@ -253,7 +271,7 @@ fn import_download(
         Ok(()) => import_file(builder, &local, kind, origin, url),
         Err(error) => Ok(Err(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)),
     };
-    record_result(result, url, kind, report, progress)
+    record_result(builder, result, url, kind, report, progress)
 }
 
 /// Downloads `url` to `path`, checking the SHA-256 digest when one is given.

@@ -132,7 +132,10 @@ pub enum InventoryError {
         #[source]
         source: std::io::Error,
     },
-    #[error("inventory file {path} is not valid inventory JSON (line {line}, column {column}): {message}")]
+    #[error(
+        "inventory file {path} is not valid inventory JSON (line {line}, column {column}: {message}); \
+         write it with `vulnloop inventory --format json`"
+    )]
     Parse {
         path: String,
         line: usize,
@@ -161,7 +164,8 @@ impl Inventory {
                 path: origin.to_string(),
                 line: error.line(),
                 column: error.column(),
-                message: error.to_string(),
+                // serde_json's message ends with the position, which the error already names.
+                message: error.to_string().split(" at line ").next().unwrap_or_default().to_string(),
             })?;
         if inventory.schema_version != SCHEMA_VERSION {
             return Err(InventoryError::SchemaVersion {

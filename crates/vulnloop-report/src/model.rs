@@ -76,6 +76,9 @@ pub struct Summary {
     pub by_status: BTreeMap<String, usize>,
     /// Findings hidden by `--severity` or `--ignore-unfixed`.
     pub hidden: usize,
+    /// Hidden findings whose vendor gave no severity; a severity filter
+    /// hides them although they may be severe.
+    pub hidden_unknown_severity: usize,
 }
 
 /// The findings of one affected package, with the command that fixes them.
@@ -106,8 +109,11 @@ impl ScanReport {
     /// Builds the report from the pipeline's outputs, applying `filter`.
     pub fn new(inventory: &Inventory, matched: MatchReport, database: DatabaseInfo, filter: &Filter) -> Self {
         let total = matched.findings.len();
+        let total_unknown = matched.findings.iter().filter(|f| f.severity == Severity::Unknown).count();
         let shown: Vec<Finding> = matched.findings.into_iter().filter(|f| filter.keeps(f)).collect();
-        let summary = summarize(&shown, total);
+        let hidden_unknown_severity = total_unknown - shown.iter().filter(|f| f.severity == Severity::Unknown).count();
+        let mut summary = summarize(&shown, total);
+        summary.hidden_unknown_severity = hidden_unknown_severity;
         Self {
             schema_version: SCHEMA_VERSION,
             tool: format!("vulnloop {}", env!("CARGO_PKG_VERSION")),
@@ -153,7 +159,14 @@ fn summarize(shown: &[Finding], total: usize) -> Summary {
             packages.push(key);
         }
     }
-    Summary { findings: shown.len(), packages: packages.len(), by_severity, by_status, hidden: total - shown.len() }
+    Summary {
+        findings: shown.len(),
+        packages: packages.len(),
+        by_severity,
+        by_status,
+        hidden: total - shown.len(),
+        hidden_unknown_severity: 0,
+    }
 }
 
 fn group(findings: Vec<Finding>, os_id: &str, os_version: Option<&str>) -> Vec<PackageGroup> {

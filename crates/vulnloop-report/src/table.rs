@@ -92,11 +92,24 @@ fn write_summary(out: &mut String, report: &ScanReport) {
         .filter_map(|name| summary.by_severity.get(*name).map(|count| format!("{name} {count}")))
         .collect();
     let breakdown = if severities.is_empty() { String::new() } else { format!(" ({})", severities.join(", ")) };
-    let hidden = if summary.hidden > 0 { format!("; {} hidden by filters", summary.hidden) } else { String::new() };
+    let hidden = match (summary.hidden, summary.hidden_unknown_severity) {
+        (0, _) => String::new(),
+        (hidden, 0) => format!("; {hidden} hidden by filters"),
+        (hidden, unknown) => format!("; {hidden} hidden by filters, {unknown} of them without a vendor severity"),
+    };
     let verdict = if report.coverage.complete { "" } else { "; results incomplete, see coverage" };
     let _ = writeln!(
         out,
-        "{} vulnerabilities in {} packages{breakdown}{hidden}{verdict}",
-        summary.findings, summary.packages
+        "{} in {}{breakdown}{hidden}{verdict}",
+        count(summary.findings, "vulnerability", "vulnerabilities"),
+        count(summary.packages, "package", "packages")
     );
+}
+
+fn count(value: usize, one: &str, many: &str) -> String {
+    if value == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{value} {many}")
+    }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Host vulnerability management: find what is vulnerable, fix it, verify the fix.
+/// Host vulnerability scanner: find which installed packages are vulnerable and how to fix them.
 #[derive(Debug, Parser)]
 #[command(name = "vulnloop", version, about, propagate_version = true)]
 pub struct Cli {
@@ -34,7 +34,7 @@ pub enum Command {
 /// Source of the inventory.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// Scan the root filesystem mounted at DIR instead of the running system.
+    /// Read the root filesystem mounted at DIR instead of the running system.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
 
@@ -85,7 +85,9 @@ pub struct InventoryArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
-    /// Download or read the feeds and build a new database, replacing the old one atomically.
+    /// Build a new database from feed files and replace the old one atomically.
+    ///
+    /// Without --from or --mirror it downloads the official Debian and Ubuntu feeds.
     Update(UpdateArgs),
     /// Show the database's sources, snapshot dates and record counts.
     Status {

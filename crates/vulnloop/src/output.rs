@@ -29,3 +29,12 @@ pub fn print_error(error: &anyhow::Error) {
         }
     }
 }
+
+/// Formats a count with its noun, adding an `s` unless the count is one.
+pub fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}

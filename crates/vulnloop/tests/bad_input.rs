@@ -66,7 +66,7 @@ fn missing_database_says_update() {
 
     assert_no_panic(&output);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("run `vulnloop db update`"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("`vulnloop db update --db "), "{}", stderr(&output));
 }
 
 #[test]
@@ -79,7 +79,7 @@ fn corrupt_database_says_update() {
 
     assert_no_panic(&output);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("run `vulnloop db update`"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("`vulnloop db update --db "), "{}", stderr(&output));
 }
 
 #[test]
@@ -127,4 +127,64 @@ fn invalid_severity_rejected() {
 
     assert_eq!(code(&output), 2);
     assert!(stderr(&output).contains("invalid severity \"urgent\""), "{}", stderr(&output));
+}
+
+#[test]
+fn failed_feed_keeps_its_earlier_records() {
+    let host = ChangelogHost::new();
+    let feeds = feed_dir(&[CHANGELOG_OSV, "feeds/debian/debian-security-support-12+2026.06.30-lists.tar.zst"]);
+    let work = tempfile::tempdir().unwrap();
+    let db = build_db(feeds.path(), work.path());
+    let (_, before) = common::scan_json(host.root.path(), &db, &[]);
+    let broken = feed_dir(&["feeds/debian/debian-security-support-12+2026.06.30-lists.tar.zst"]);
+    std::fs::write(broken.path().join("debian12-changelog-osv.tar.zst"), b"not zstd").unwrap();
+
+    let update = vulnloop(&["db", "update", "--from", broken.path().to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    let (exit, after) = common::scan_json(host.root.path(), &db, &[]);
+
+    assert_no_panic(&update);
+    assert_eq!(code(&update), 2);
+    assert!(stderr(&update).contains("kept its 2299 records"), "{}", stderr(&update));
+    assert_eq!(exit, 1, "coverage: {}", after["coverage"]);
+    assert_eq!(common::findings(&after), common::findings(&before), "the failed feed's findings remain");
+    assert!(after["coverage"]["notes"].to_string().contains("failed in the last database update"), "{}", after["coverage"]);
+}
+
+#[test]
+fn failed_feed_without_earlier_records_is_incomplete() {
+    let host = ChangelogHost::new();
+    let feeds = feed_dir(&["feeds/debian/debian-security-support-12+2026.06.30-lists.tar.zst"]);
+    std::fs::write(feeds.path().join("debian12-changelog-osv.tar.zst"), b"not zstd").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let db = work.path().join("advisories.db");
+    let update = vulnloop(&["db", "update", "--from", feeds.path().to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    assert_eq!(code(&update), 2);
+
+    let (exit, report) = common::scan_json(host.root.path(), &db, &[]);
+
+    assert_eq!(exit, 2);
+    assert!(report["coverage"]["notes"].to_string().contains("records are missing"), "{}", report["coverage"]);
+}
+
+#[test]
+fn single_feed_file_accepted() {
+    let work = tempfile::tempdir().unwrap();
+    let db = work.path().join("advisories.db");
+    let file = vulnloop_testdata::data_file(CHANGELOG_OSV);
+
+    let output = vulnloop(&["db", "update", "--from", file.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+}
+
+#[test]
+fn empty_feed_directory_named() {
+    let work = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let db = work.path().join("advisories.db");
+
+    let output = vulnloop(&["db", "update", "--from", empty.path().to_str().unwrap(), "--db", db.to_str().unwrap()]);
+
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains(empty.path().to_str().unwrap()), "{}", stderr(&output));
 }

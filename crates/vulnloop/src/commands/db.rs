@@ -6,7 +6,7 @@ use vulnloop_db::{Database, FeedOrigin, Progress};
 
 use crate::cli::{InventoryFormat, UpdateArgs};
 use crate::exit::Code;
-use crate::output::print_stdout;
+use crate::output::{plural, print_stdout};
 
 /// `vulnloop db update`: build a new database and swap it in.
 pub fn update(args: &UpdateArgs, db_path: &Path) -> anyhow::Result<Code> {
@@ -21,19 +21,22 @@ pub fn update(args: &UpdateArgs, db_path: &Path) -> anyhow::Result<Code> {
 
     let records: usize = report.imported.iter().map(|(_, _, n)| n).sum();
     for (file, kind, count) in &report.imported {
-        eprintln!("imported {count} records from {file} ({kind})");
+        eprintln!("imported {} from {file} ({kind})", plural(*count, "record"));
     }
     for file in &report.unrecognized {
         tracing::info!(file, "not a feed format this version reads; skipped");
     }
     if !report.skipped_records.is_empty() {
-        eprintln!("skipped {} records inside imported feeds (run with -v to list them)", report.skipped_records.len());
+        eprintln!("some records inside imported feeds were skipped (run with -v to list them)");
         for skipped in &report.skipped_records {
             tracing::info!("{skipped}");
         }
     }
     for failure in &report.failures {
         eprintln!("error: feed {} was not imported: {}", failure.file, failure.error);
+        if failure.carried_over > 0 {
+            eprintln!("  kept its {} records from the previous database", failure.carried_over);
+        }
         let mut source = failure.error.source();
         while let Some(cause) = source {
             eprintln!("  Caused by: {cause}");
@@ -41,9 +44,10 @@ pub fn update(args: &UpdateArgs, db_path: &Path) -> anyhow::Result<Code> {
         }
     }
     eprintln!(
-        "database {} updated: {records} records from {} feed files",
+        "database {} updated: {} from {}",
         db_path.display(),
-        report.imported.len()
+        plural(records, "record"),
+        plural(report.imported.len(), "feed file")
     );
     Ok(if report.failures.is_empty() { Code::Clean } else { Code::Failure })
 }
@@ -62,15 +66,24 @@ pub fn status(format: InventoryFormat, db_path: &Path) -> anyhow::Result<Code> {
             let _ = writeln!(out, "database: {}", metadata.path.display());
             let _ = writeln!(out, "built: {} by {}", metadata.built_at, metadata.built_by);
             let _ = writeln!(out, "schema version: {}", metadata.schema_version);
-            let _ = writeln!(out, "{:<26} {:>8}  {:<25}  RELEASES", "SOURCE", "RECORDS", "SNAPSHOT");
+            let name_width = sources.iter().map(|s| s.name.len()).chain([6]).max().unwrap_or(6);
+            let snapshot_width = sources.iter().filter_map(|s| s.snapshot.as_ref()).map(String::len).chain([8]).max().unwrap_or(8);
+            let _ = writeln!(out, "{:<name_width$}  {:>8}  {:<snapshot_width$}  RELEASES", "SOURCE", "RECORDS", "SNAPSHOT");
             for source in &sources {
                 let _ = writeln!(
                     out,
-                    "{:<26} {:>8}  {:<25}  {}",
+                    "{:<name_width$}  {:>8}  {:<snapshot_width$}  {}",
                     source.name,
                     source.records,
                     source.snapshot.as_deref().unwrap_or("-"),
                     source.ecosystems.join(", ")
+                );
+            }
+            for failed in database.failed_files()? {
+                let _ = writeln!(
+                    out,
+                    "failed in the last update: {} ({}), {} records kept from the database before",
+                    failed.file, failed.source, failed.carried_over
                 );
             }
             out

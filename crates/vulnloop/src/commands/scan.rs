@@ -23,8 +23,9 @@ pub fn run(args: &ScanArgs, db_path: &Path) -> anyhow::Result<Code> {
     let mut matched = vulnloop_match::match_inventory(&inventory, &database)
         .with_context(|| format!("failed to match against {}", db_path.display()))?;
     let database_info = database_info(&database)?;
-    if let Some(note) = staleness(&database_info.built_at, args.max_db_age) {
-        matched.coverage.complete = false;
+    let notes = staleness(&database_info.built_at, args.max_db_age).into_iter().chain(failed_feed_notes(&database)?);
+    for note in notes {
+        matched.coverage.complete &= !note.incomplete;
         matched.coverage.notes.push(note);
     }
 
@@ -69,6 +70,36 @@ fn database_info(database: &Database) -> anyhow::Result<DatabaseInfo> {
         })
         .collect();
     Ok(DatabaseInfo { path: database.path().display().to_string(), built_at: metadata.built_at, sources })
+}
+
+/// Returns one coverage note per feed file that failed in the last update.
+///
+/// A file whose earlier records were carried over leaves the results complete
+/// but older for that feed; a file with nothing carried over leaves a gap.
+fn failed_feed_notes(database: &Database) -> anyhow::Result<Vec<CoverageNote>> {
+    let notes = database
+        .failed_files()?
+        .into_iter()
+        .map(|failed| match failed.carried_over {
+            0 => CoverageNote {
+                incomplete: true,
+                message: format!(
+                    "feed file {} ({}) failed in the last database update and its records are missing; \
+                     fix the file and run `vulnloop db update` again",
+                    failed.file, failed.source
+                ),
+            },
+            records => CoverageNote {
+                incomplete: false,
+                message: format!(
+                    "feed file {} ({}) failed in the last database update; its {records} records are \
+                     from the database before that update",
+                    failed.file, failed.source
+                ),
+            },
+        })
+        .collect();
+    Ok(notes)
 }
 
 /// Returns a coverage note when the database is older than `max_days` (0 disables the check).
