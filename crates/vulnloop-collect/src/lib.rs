@@ -50,7 +50,10 @@ pub struct CollectOptions {
 /// OS cannot be identified, or the package database is missing or unreadable.
 pub fn collect(options: &CollectOptions) -> Result<Inventory, CollectError> {
     let rootfs = RootFs::open(&options.root)?;
-    let detected = os::detect_in(&rootfs, options.os_override.as_deref())?;
+    let mut detected = os::detect_in(&rootfs, options.os_override.as_deref())?;
+    if detected.family() == Family::Alpine && options.os_override.is_none() {
+        apply_alpine_branch(&rootfs, &mut detected);
+    }
     let (packages, problems) = collect_packages(&rootfs, &detected)?;
 
     let host = Host {
@@ -66,6 +69,43 @@ pub fn collect(options: &CollectOptions) -> Result<Inventory, CollectError> {
         packages,
         problems,
     })
+}
+
+/// Sets the release of an Alpine host to the branch its repositories name.
+///
+/// The secdb is per branch, and the branch the packages come from is the one
+/// in `/etc/apk/repositories` (`…/alpine/v3.19/main`, `…/alpine/edge/main`),
+/// which can differ from os-release: an edge host reports `3.21_alpha…`.
+/// Several different branches leave os-release's version in place.
+fn apply_alpine_branch(rootfs: &RootFs, detected: &mut DetectedOs) {
+    let Ok(Some(bytes)) = rootfs.read("/etc/apk/repositories", 64 * 1024) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let mut branches: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(alpine_branch)
+        .collect();
+    branches.sort();
+    branches.dedup();
+    if let [branch] = branches.as_slice() {
+        detected.os.version_id = Some(branch.clone());
+        detected.os.source = format!("{}, /etc/apk/repositories", detected.os.source);
+    }
+}
+
+/// Returns the branch a repository line names: `3.19` for `…/alpine/v3.19/main`, or `edge`.
+fn alpine_branch(line: &str) -> Option<String> {
+    let rest = &line[line.find("/alpine/")? + "/alpine/".len()..];
+    let segment = rest.split('/').next()?;
+    if segment == "edge" {
+        return Some(segment.to_string());
+    }
+    let version = segment.strip_prefix('v')?;
+    let valid = version.split('.').count() == 2 && version.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    valid.then(|| version.to_string())
 }
 
 /// Reads the package database of the OS family.
@@ -99,5 +139,18 @@ fn collect_packages(
             };
             Ok((Vec::new(), vec![problem]))
         }
+    }
+}
+
+#[cfg(test)]
+mod alpine_branch_tests {
+    use super::alpine_branch;
+
+    #[test]
+    fn branch_read_from_repository_line() {
+        assert_eq!(alpine_branch("https://dl-cdn.alpinelinux.org/alpine/v3.19/main").as_deref(), Some("3.19"));
+        assert_eq!(alpine_branch("@testing https://dl-cdn.alpinelinux.org/alpine/edge/testing").as_deref(), Some("edge"));
+        assert_eq!(alpine_branch("https://example.org/packages/main"), None);
+        assert_eq!(alpine_branch("https://dl-cdn.alpinelinux.org/alpine/latest-stable/main"), None);
     }
 }

@@ -462,6 +462,8 @@ pub fn release_key(os_id: &str, version_id: &str) -> String {
     match os_id {
         "rhel" | "centos" | "almalinux" | "rocky" | "ol" | "fedora" => major.to_string(),
         "amzn" if major.len() == 4 && version_id.contains('.') => "1".to_string(),
+        // Edge reports the next release with a suffix (`3.21_alpha20241115`).
+        "alpine" if version_id.contains('_') => "edge".to_string(),
         "alpine" => match parts.next() {
             Some(minor) => format!("{major}.{minor}"),
             None => version_id.to_string(),

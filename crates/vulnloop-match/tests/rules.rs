@@ -295,6 +295,7 @@ fn release_keys_follow_feed_naming() {
     assert_eq!(release_key("almalinux", "9.3"), "9");
     assert_eq!(release_key("ol", "8.10"), "8");
     assert_eq!(release_key("alpine", "3.19.1"), "3.19");
+    assert_eq!(release_key("alpine", "3.21_alpha20241115"), "edge");
     assert_eq!(release_key("amzn", "2018.03"), "1");
     assert_eq!(release_key("amzn", "2023"), "2023");
     assert_eq!(release_key("debian", "12"), "12");

@@ -101,3 +101,22 @@ fn syft_alpine_3_19_database() {
         "v3.19",
     );
 }
+
+#[test]
+fn repositories_file_decides_branch() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("etc/apk")).unwrap();
+    std::fs::create_dir_all(root.path().join("lib/apk/db")).unwrap();
+    std::fs::write(root.path().join("etc/os-release"), "ID=alpine\nVERSION_ID=3.21_alpha20241115\n").unwrap();
+    std::fs::write(
+        root.path().join("etc/apk/repositories"),
+        "# mirrors\nhttps://dl-cdn.alpinelinux.org/alpine/v3.16/main\nhttps://dl-cdn.alpinelinux.org/alpine/v3.16/community\n",
+    )
+    .unwrap();
+    std::fs::write(root.path().join("lib/apk/db/installed"), "P:musl\nV:1.2.3-r0\nA:x86_64\no:musl\n").unwrap();
+
+    let output = common::vulnloop(&["inventory", "--root", root.path().to_str().unwrap(), "--format", "json"]);
+    let inventory: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    assert_eq!(inventory["host"]["os"]["version_id"], "3.16");
+}
