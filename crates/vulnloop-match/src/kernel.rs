@@ -86,14 +86,14 @@ pub fn release_matches(expression: &str, release: &str) -> Result<bool, regex::E
     Ok(anchored.is_match(release))
 }
 
-/// rpm packages that hold a bootable kernel (`kernel-devel`, `kernel-headers`
+/// rpm packages that contain a bootable kernel (`kernel-devel`, `kernel-headers`
 /// and `kernel-tools` do not).
 const RPM_KERNELS: &[&str] = &[
     "kernel", "kernel-core", "kernel-64k", "kernel-64k-core", "kernel-rt", "kernel-rt-core",
     "kernel-uek", "kernel-uek-core", "kernel-default", "kernel-azure", "kernel-preempt", "kernel-lpae",
 ];
 
-/// Returns whether an rpm package holds a bootable kernel.
+/// Returns whether an rpm package contains a bootable kernel.
 pub fn is_rpm_kernel(name: &str) -> bool {
     RPM_KERNELS.contains(&name)
 }

@@ -256,7 +256,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
     }
 
     /// Judges rpm kernel packages: only the instance that runs, or the newest
-    /// one for a root filesystem scan; other instances can only make a fix
+    /// one for a root filesystem scan. Other instances can only make a fix
     /// wait for a reboot.
     fn judge_rpm_kernels(&mut self) -> Result<(), MatchError> {
         let mut by_name: BTreeMap<&str, Vec<&'a Package>> = BTreeMap::new();
@@ -455,7 +455,7 @@ fn vulnerability_id(advisory: &Advisory) -> String {
 ///
 /// Red Hat-family advisories are per major release (`9.3` → `9`), Alpine's
 /// per branch (`3.19.1` → `3.19`), and Amazon Linux 1 hosts report a date
-/// (`2018.03`) where advisories say `1`. Debian, Ubuntu and SUSE keep theirs.
+/// (`2018.03`) where advisories use `1`. Debian, Ubuntu and SUSE keep theirs.
 pub fn release_key(os_id: &str, version_id: &str) -> String {
     let mut parts = version_id.split('.');
     let major = parts.next().unwrap_or(version_id);

@@ -75,7 +75,7 @@ fn database_info(database: &Database) -> anyhow::Result<DatabaseInfo> {
 /// Returns one coverage note per feed file that failed in the last update.
 ///
 /// A file whose earlier records were carried over leaves the results complete
-/// but older for that feed; a file with nothing carried over leaves a gap.
+/// but older for that feed. A file with nothing carried over leaves a gap.
 fn failed_feed_notes(database: &Database) -> anyhow::Result<Vec<CoverageNote>> {
     let notes = database
         .failed_files()?
