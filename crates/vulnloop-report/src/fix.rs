@@ -53,3 +53,72 @@ fn uses_yum(os_id: &str, os_version: Option<&str>) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use vulnloop_advisory::{PackageKind, Severity};
+    use vulnloop_match::{Evidence, FindingStatus, InstalledBinary};
+
+    use super::*;
+
+    fn finding(manager: PackageManager, advisory: &str, binaries: &[&str]) -> Finding {
+        Finding {
+            id: advisory.into(),
+            advisory_id: advisory.into(),
+            source: "osv".into(),
+            cves: vec!["CVE-2024-1".into(), "CVE-2024-2".into()],
+            title: None,
+            severity: Severity::High,
+            severity_raw: None,
+            url: None,
+            package: binaries[0].into(),
+            package_kind: PackageKind::Binary,
+            manager,
+            installed_version: "1.0-1".into(),
+            binaries: binaries
+                .iter()
+                .map(|name| InstalledBinary { name: (*name).into(), version: "1.0-1".into(), arch: None, origin: "db".into() })
+                .collect(),
+            status: FindingStatus::FixAvailable { fixed: "1.0-2".into() },
+            note: None,
+            evidence: Evidence { found_in: vec![], record: String::new(), comparison: String::new(), other_records: vec![] },
+        }
+    }
+
+    #[test]
+    fn dpkg_names_every_binary() {
+        let findings = [finding(PackageManager::Dpkg, "CVE-2024-1", &["openssl", "libssl3"])];
+        assert_eq!(fix_command(&findings, "debian", Some("12")).as_deref(), Some("apt-get install --only-upgrade libssl3 openssl"));
+    }
+
+    #[test]
+    fn dnf_names_advisories() {
+        let findings = [finding(PackageManager::Rpm, "ALSA-2024:2", &["openssl"]), finding(PackageManager::Rpm, "ALSA-2024:1", &["openssl"])];
+        assert_eq!(fix_command(&findings, "almalinux", Some("9.4")).as_deref(), Some("dnf upgrade --advisory=ALSA-2024:1,ALSA-2024:2"));
+    }
+
+    #[test]
+    fn yum_on_releases_before_dnf() {
+        let findings = [finding(PackageManager::Rpm, "ALAS2-2024-1", &["curl", "libcurl"])];
+        assert_eq!(fix_command(&findings, "amzn", Some("2")).as_deref(), Some("yum update curl libcurl"));
+    }
+
+    #[test]
+    fn zypper_names_cves() {
+        let findings = [finding(PackageManager::Rpm, "SUSE-SU-2024:1", &["openssl-3"])];
+        assert_eq!(fix_command(&findings, "sles", Some("15.5")).as_deref(), Some("zypper patch --cve=CVE-2024-1,CVE-2024-2"));
+    }
+
+    #[test]
+    fn apk_names_packages() {
+        let findings = [finding(PackageManager::Apk, "CVE-2024-1", &["libcrypto3", "libssl3"])];
+        assert_eq!(fix_command(&findings, "alpine", Some("3.19")).as_deref(), Some("apk add --upgrade libcrypto3 libssl3"));
+    }
+
+    #[test]
+    fn no_fix_no_command() {
+        let mut unfixed = finding(PackageManager::Dpkg, "CVE-2024-1", &["bash"]);
+        unfixed.status = FindingStatus::NoFixYet;
+        assert_eq!(fix_command(&[unfixed], "debian", Some("12")), None);
+    }
+}
