@@ -61,6 +61,9 @@ pub enum DbError {
     #[error("{url} is not a SHA256SUMS index (line {line}: {text:?}); a mirror must serve `sha256sum` output listing its feed files")]
     Index { url: String, line: usize, text: String },
 
+    #[error("{} is not a usable database bundle: {reason}; the current database was kept", path.display())]
+    Bundle { path: PathBuf, reason: String },
+
     #[error("no feed was imported: {0}; the previous database, if any, was kept")]
     NothingImported(String),
 }

@@ -6,6 +6,7 @@
 //! [`Database`] opens the file read-only and serves the matcher's lookups.
 
 mod builder;
+mod bundle;
 mod database;
 mod error;
 mod schema;
@@ -13,6 +14,7 @@ mod sources;
 mod update;
 
 pub use builder::{Builder, FailedFile};
+pub use bundle::{export, import, BundleManifest};
 pub use database::{Database, Metadata, SourceRecord};
 pub use error::DbError;
 pub use schema::SCHEMA_VERSION;

@@ -89,6 +89,18 @@ pub enum DbCommand {
     ///
     /// Without --from or --mirror it downloads the official Debian and Ubuntu feeds.
     Update(UpdateArgs),
+    /// Write the database as one compressed bundle, for sites without feed access.
+    Export {
+        /// Bundle file to write (a zstd-compressed tar archive).
+        #[arg(value_name = "FILE")]
+        bundle: PathBuf,
+    },
+    /// Replace the database with the one in a bundle written by `db export`.
+    Import {
+        /// Bundle file to read.
+        #[arg(value_name = "FILE")]
+        bundle: PathBuf,
+    },
     /// Show the database's sources, snapshot dates and record counts.
     Status {
         /// Output format.

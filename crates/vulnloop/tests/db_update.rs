@@ -151,3 +151,41 @@ fn directory_update_reports_counts() {
     assert!(status.contains("osv"), "{status}");
     assert!(status.contains("2299"), "all 2,299 records counted:\n{status}");
 }
+
+#[test]
+fn export_then_import_scans_alike() {
+    let host = common::ChangelogHost::new();
+    let feeds = common::feed_dir(&["feeds/debian12-changelog-osv/debian12-changelog-osv.tar.zst"]);
+    let work = tempfile::tempdir().unwrap();
+    let db = common::build_db(feeds.path(), work.path());
+    let bundle = work.path().join("vulnloop-db.tar.zst");
+    let imported = work.path().join("airgap/advisories.db");
+
+    let export = vulnloop(&["db", "export", bundle.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    let import = vulnloop(&["db", "import", bundle.to_str().unwrap(), "--db", imported.to_str().unwrap()]);
+    let (_, original) = common::scan_json(host.root.path(), &db, &[]);
+    let (_, copy) = common::scan_json(host.root.path(), &imported, &[]);
+
+    assert_eq!(code(&export), 0, "{}", stderr(&export));
+    assert_eq!(code(&import), 0, "{}", stderr(&import));
+    assert_eq!(common::findings(&copy), common::findings(&original));
+}
+
+#[test]
+fn damaged_bundle_keeps_current_database() {
+    let feeds = common::feed_dir(&["feeds/debian12-changelog-osv/debian12-changelog-osv.tar.zst"]);
+    let work = tempfile::tempdir().unwrap();
+    let db = common::build_db(feeds.path(), work.path());
+    let bundle = work.path().join("vulnloop-db.tar.zst");
+    let export = vulnloop(&["db", "export", bundle.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    assert_eq!(code(&export), 0, "{}", stderr(&export));
+    let bytes = std::fs::read(&bundle).unwrap();
+    std::fs::write(&bundle, &bytes[..bytes.len() / 2]).unwrap();
+    let before = std::fs::read(&db).unwrap();
+
+    let import = vulnloop(&["db", "import", bundle.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+
+    assert_eq!(code(&import), 2);
+    assert!(stderr(&import).contains("is not a usable database bundle"), "{}", stderr(&import));
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the current database is untouched");
+}

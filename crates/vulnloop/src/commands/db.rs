@@ -52,6 +52,26 @@ pub fn update(args: &UpdateArgs, db_path: &Path) -> anyhow::Result<Code> {
     Ok(if report.failures.is_empty() { Code::Clean } else { Code::Failure })
 }
 
+/// `vulnloop db export`: write the database as a bundle.
+pub fn export(bundle: &Path, db_path: &Path) -> anyhow::Result<Code> {
+    let manifest = vulnloop_db::export(db_path, bundle)?;
+    eprintln!(
+        "exported {} (built {}) to {}; SHA-256 of the database {}",
+        db_path.display(),
+        manifest.built_at,
+        bundle.display(),
+        manifest.sha256
+    );
+    Ok(Code::Clean)
+}
+
+/// `vulnloop db import`: replace the database with a bundle's.
+pub fn import(bundle: &Path, db_path: &Path) -> anyhow::Result<Code> {
+    let manifest = vulnloop_db::import(bundle, db_path)?;
+    eprintln!("imported {} into {} (database built {})", bundle.display(), db_path.display(), manifest.built_at);
+    Ok(Code::Clean)
+}
+
 /// `vulnloop db status`: sources, snapshot dates and counts.
 pub fn status(format: InventoryFormat, db_path: &Path) -> anyhow::Result<Code> {
     let database = Database::open(db_path)?;

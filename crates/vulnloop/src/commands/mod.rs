@@ -21,6 +21,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Inventory(args) => inventory::run(&args),
         Command::Db(DbCommand::Update(args)) => db::update(&args, &db_path),
         Command::Db(DbCommand::Status { format }) => db::status(format, &db_path),
+        Command::Db(DbCommand::Export { bundle }) => db::export(&bundle, &db_path),
+        Command::Db(DbCommand::Import { bundle }) => db::import(&bundle, &db_path),
     }
 }
 
