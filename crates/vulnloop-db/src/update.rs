@@ -61,9 +61,10 @@ pub struct UpdateReport {
 
 /// Builds a new database at `db_path` from `origin` and swaps it in.
 ///
-/// A file that fails is reported and left out; the other files are still
-/// imported. When no file at all could be imported, the old database stays
-/// and [`DbError::NothingImported`] is returned.
+/// A file that fails is reported, and its records in the database being
+/// replaced are carried over; the other files are still imported. When no
+/// file at all could be imported, the old database stays and
+/// [`DbError::NothingImported`] is returned.
 pub fn update(db_path: &Path, origin: &FeedOrigin, progress: &mut dyn Progress) -> Result<UpdateReport, DbError> {
     let mut builder = Builder::create(db_path)?;
     let mut report = UpdateReport::default();
