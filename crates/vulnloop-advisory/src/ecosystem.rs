@@ -27,17 +27,17 @@ impl Ecosystem {
         Some(Self::new(distro, release))
     }
 
-    /// The distribution id, such as `debian`.
+    /// Returns the distribution id, such as `debian`.
     pub fn distro(&self) -> &str {
         self.0.split_once(':').map_or(self.0.as_str(), |(d, _)| d)
     }
 
-    /// The release, such as `12`.
+    /// Returns the release, such as `12`.
     pub fn release(&self) -> &str {
         self.0.split_once(':').map_or("", |(_, r)| r)
     }
 
-    /// The key as stored, `distro:release`.
+    /// Returns the key as stored, `distro:release`.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -28,17 +28,17 @@ pub struct DpkgVersion {
 }
 
 impl DpkgVersion {
-    /// The epoch, 0 when absent.
+    /// Returns the epoch, 0 when absent.
     pub fn epoch(&self) -> u32 {
         self.epoch
     }
 
-    /// The upstream part.
+    /// Returns the upstream part.
     pub fn upstream(&self) -> &str {
         &self.upstream
     }
 
-    /// The Debian revision, empty when absent.
+    /// Returns the Debian revision, empty when absent.
     pub fn revision(&self) -> &str {
         &self.revision
     }

@@ -35,7 +35,7 @@ impl Scheme {
         }
     }
 
-    /// The name shown in evidence, such as `dpkg`.
+    /// Returns the name shown in evidence, such as `dpkg`.
     pub fn name(self) -> &'static str {
         match self {
             Scheme::Dpkg => "dpkg",
@@ -53,7 +53,7 @@ pub struct VersionError {
     pub scheme: &'static str,
     /// The rejected text.
     pub version: String,
-    /// Which rule was broken.
+    /// Rule that was broken.
     pub reason: &'static str,
 }
 
