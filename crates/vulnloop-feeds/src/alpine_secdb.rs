@@ -24,7 +24,7 @@ use std::io::Read;
 use serde::Deserialize;
 use vulnloop_advisory::{Advisory, Affected, Ecosystem, PackageKind, Status};
 
-use crate::input::{self, base_name};
+use crate::input;
 use crate::skipped::Skipped;
 use crate::{FeedError, FeedKind, FeedSummary};
 
@@ -69,7 +69,7 @@ pub(crate) fn parse(
 
     if tar {
         let mut json_entries = 0;
-        input::for_each_entry(reader, name, is_json_entry, |path, json| {
+        input::for_each_entry(reader, name, input::is_json_entry, |path, json| {
             json_entries += 1;
             let entry_name = format!("{name}: {path}");
             match parse_document(&json, &entry_name, &mut skipped) {
@@ -97,11 +97,6 @@ pub(crate) fn parse(
         records,
         skipped: skipped.into_lines(),
     })
-}
-
-fn is_json_entry(path: &str) -> bool {
-    let name = base_name(path);
-    name.to_ascii_lowercase().ends_with(".json") && !name.starts_with("._")
 }
 
 /// Reads one branch file into advisories, sorted by id.

@@ -123,6 +123,13 @@ pub(crate) fn for_each_entry(
     Ok(())
 }
 
+/// Returns whether an archive entry is a JSON document; macOS resource-fork
+/// entries (`._name.json`) are not.
+pub(crate) fn is_json_entry(path: &str) -> bool {
+    let name = base_name(path);
+    name.to_ascii_lowercase().ends_with(".json") && !name.starts_with("._")
+}
+
 /// Returns the last path component of an archive entry or file name.
 pub(crate) fn base_name(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)

@@ -53,7 +53,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use vulnloop_advisory::{Advisory, Affected, PackageKind, Severity, Status};
 
-use crate::input::{self, base_name};
+use crate::input;
 use crate::osv_ecosystem::placement;
 use crate::skipped::Skipped;
 use crate::{dpkg, rpm, FeedError, FeedKind, FeedSummary};
@@ -169,7 +169,7 @@ fn parse_archive(
     output: &mut Output<'_>,
 ) -> Result<(), FeedError> {
     let mut json_entries = 0;
-    input::for_each_entry(reader, name, is_json_entry, |path, json| {
+    input::for_each_entry(reader, name, input::is_json_entry, |path, json| {
         json_entries += 1;
         let entry_name = format!("{name}: {path}");
         match parse_record(&json, &entry_name, &mut output.skipped) {
@@ -186,11 +186,6 @@ fn parse_archive(
         ));
     }
     Ok(())
-}
-
-fn is_json_entry(path: &str) -> bool {
-    let name = base_name(path);
-    name.to_ascii_lowercase().ends_with(".json") && !name.starts_with("._")
 }
 
 /// Destination of parsed records, with the counts for the summary.

@@ -27,7 +27,7 @@ use std::io::Read;
 
 use vulnloop_advisory::{Advisory, Affected, Ecosystem, PackageKind, Severity, Status};
 
-use crate::input::{self, base_name};
+use crate::input;
 use crate::redhat_csaf::{Products, RawDocument, RawVulnerability};
 use crate::skipped::Skipped;
 use crate::{rpm, FeedError, FeedKind, FeedSummary};
@@ -59,7 +59,7 @@ pub(crate) fn parse(
     };
 
     if tar {
-        input::for_each_entry(reader, name, is_json_entry, |path, json| {
+        input::for_each_entry(reader, name, input::is_json_entry, |path, json| {
             let entry_name = format!("{name}: {path}");
             match parse_document(&json, &entry_name, &mut skipped) {
                 Ok(advisory) => advisory.into_iter().for_each(&mut emit),
@@ -79,11 +79,6 @@ pub(crate) fn parse(
         records,
         skipped: skipped.into_lines(),
     })
-}
-
-fn is_json_entry(path: &str) -> bool {
-    let name = base_name(path);
-    name.to_ascii_lowercase().ends_with(".json") && !name.starts_with("._")
 }
 
 /// Reads one document; `None` when no product maps to a release.

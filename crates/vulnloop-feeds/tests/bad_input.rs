@@ -133,7 +133,7 @@ fn truncated_xml_reports_a_line() {
 }
 
 #[test]
-fn json_where_xml_is_expected_is_not_a_feed() {
+fn json_named_as_xml_rejected() {
     let dir = temp_dir();
     let json = br#"{"id": "DSA-1", "affected": []}"#;
     for (name, kind) in [
@@ -290,7 +290,7 @@ fn missing_file_is_a_read_error() {
 }
 
 #[test]
-fn json_where_advisory_list_is_expected_is_not_a_feed() {
+fn json_named_as_advisory_list_rejected() {
     let dir = temp_dir();
     let path = write(dir.path(), "list", br#"{"id": "DSA-1", "affected": []}"#);
     let error = error_of(&path, FeedKind::DebianAdvisoryList);

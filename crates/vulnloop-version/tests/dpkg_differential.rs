@@ -17,7 +17,7 @@ use corpus::real_versions;
 use oracle::{dpkg_check, dpkg_compare, dpkg_verdicts};
 use pairs::draw_pairs;
 
-/// Fewest pairs that dpkg must judge for the comparison test to pass.
+/// Minimum number of pairs that dpkg must judge for the comparison test to pass.
 const MIN_PAIRS: usize = 5_000;
 
 /// Mismatches printed in full when a comparison test fails.
