@@ -6,10 +6,12 @@
 //! version alone cannot express "no fix yet" or "will not fix".
 
 mod ecosystem;
+mod enrichment;
 mod severity;
 mod status;
 
 pub use ecosystem::Ecosystem;
+pub use enrichment::{CveFacts, CveRecord, Cvss, CvssVersion, Enrichment, EpssScore, KevEntry};
 pub use severity::Severity;
 pub use status::Status;
 

@@ -68,6 +68,8 @@ pub fn collect(options: &CollectOptions) -> Result<Inventory, CollectError> {
         host,
         packages,
         problems,
+        // Filled in by the exposure collector on a live host.
+        runtime: None,
     })
 }
 

@@ -3,6 +3,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection};
 use vulnloop_advisory::Advisory;
+use vulnloop_feeds::{FeedKind, FeedSummary};
 
 use crate::error::DbError;
 use crate::schema::{CREATE, CREATE_INDEXES, SCHEMA_VERSION};
@@ -123,6 +124,46 @@ impl Builder {
             entry.1 = newest(entry.1.take(), snapshot);
         }
         Ok(())
+    }
+
+    /// Imports one file inside a savepoint, so a failure leaves no partial records.
+    pub(crate) fn import_file(
+            &mut self,
+        path: &Path,
+        kind: FeedKind,
+        origin: &str,
+        display: &str,
+    ) -> Result<Result<FeedSummary, Box<dyn std::error::Error + Send + Sync>>, DbError> {
+        self.begin_file(&crate::update::base_name(path.to_string_lossy().as_ref()))?;
+        let mut ecosystems: BTreeMap<String, u64> = BTreeMap::new();
+        let mut insert_error = None;
+        let parsed = vulnloop_feeds::parse_file(path, kind, &mut |advisory| {
+            if insert_error.is_some() {
+                return;
+            }
+            let releases: std::collections::BTreeSet<String> =
+                advisory.affected.iter().map(|a| a.ecosystem.to_string()).collect();
+            for ecosystem in releases {
+                *ecosystems.entry(ecosystem).or_default() += 1;
+            }
+            if let Err(error) = self.insert(&advisory) {
+                insert_error = Some(error);
+            }
+        });
+        if let Some(error) = insert_error {
+            self.abort_file()?;
+            return Err(error);
+        }
+        match parsed {
+            Ok(summary) => {
+                self.finish_file(kind.source_name(), origin, display, summary.snapshot.as_deref(), &ecosystems)?;
+                Ok(Ok(summary))
+            }
+            Err(error) => {
+                self.abort_file()?;
+                Ok(Err(Box::new(error)))
+            }
+        }
     }
 
     /// Inserts one advisory with its affected packages.

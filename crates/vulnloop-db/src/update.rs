@@ -1,7 +1,6 @@
 //! `vulnloop db update`: read feeds from a directory, a mirror or the
 //! official URLs into a new database.
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -109,7 +108,7 @@ fn import_directory(
             continue;
         };
         progress.file_started(&display, std::fs::metadata(&path).ok().map(|m| m.len()));
-        let result = import_file(builder, &path, kind, "directory", &display);
+        let result = builder.import_file(&path, kind, "directory", &display);
         record_result(builder, result, &display, kind, report, progress)?;
     }
     Ok(())
@@ -130,46 +129,6 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), DbError> {
         }
     }
     Ok(())
-}
-
-/// Imports one file inside a savepoint, so a failure leaves no partial records.
-fn import_file(
-    builder: &mut Builder,
-    path: &Path,
-    kind: FeedKind,
-    origin: &str,
-    display: &str,
-) -> Result<Result<FeedSummary, Box<dyn std::error::Error + Send + Sync>>, DbError> {
-    builder.begin_file(&base_name(path.to_string_lossy().as_ref()))?;
-    let mut ecosystems: BTreeMap<String, u64> = BTreeMap::new();
-    let mut insert_error = None;
-    let parsed = vulnloop_feeds::parse_file(path, kind, &mut |advisory| {
-        if insert_error.is_some() {
-            return;
-        }
-        let releases: std::collections::BTreeSet<String> =
-            advisory.affected.iter().map(|a| a.ecosystem.to_string()).collect();
-        for ecosystem in releases {
-            *ecosystems.entry(ecosystem).or_default() += 1;
-        }
-        if let Err(error) = builder.insert(&advisory) {
-            insert_error = Some(error);
-        }
-    });
-    if let Some(error) = insert_error {
-        builder.abort_file()?;
-        return Err(error);
-    }
-    match parsed {
-        Ok(summary) => {
-            builder.finish_file(kind.source_name(), origin, display, summary.snapshot.as_deref(), &ecosystems)?;
-            Ok(Ok(summary))
-        }
-        Err(error) => {
-            builder.abort_file()?;
-            Ok(Err(Box::new(error)))
-        }
-    }
 }
 
 fn record_result(
@@ -198,7 +157,7 @@ fn record_result(
 }
 
 /// Returns the last path or URL segment, which identifies a feed file across origins.
-fn base_name(path_or_url: &str) -> String {
+pub(crate) fn base_name(path_or_url: &str) -> String {
     path_or_url.rsplit('/').next().unwrap_or(path_or_url).to_string()
 }
 
@@ -269,7 +228,7 @@ fn import_download(
     let local = dir.path().join(&file_name);
     let downloaded = download(agent, url, &local, checksum, progress);
     let result = match downloaded {
-        Ok(()) => import_file(builder, &local, kind, origin, url),
+        Ok(()) => builder.import_file(&local, kind, origin, url),
         Err(error) => Ok(Err(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)),
     };
     record_result(builder, result, url, kind, report, progress)

@@ -27,6 +27,69 @@ pub struct Inventory {
     /// may be incomplete.
     #[serde(default)]
     pub problems: Vec<Problem>,
+    /// Processes running on the host and the packages whose files they map,
+    /// read from `/proc` on a live host. `None` when not collected (a root
+    /// filesystem, an older inventory): exposure is then unknown, not absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<Runtime>,
+}
+
+/// What runs on a live host, for judging exposure.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Runtime {
+    /// Running processes that map a file of an installed package.
+    pub processes: Vec<RunningProcess>,
+    /// Processes that could not be inspected (another user's, without
+    /// privileges), so their packages are not listed.
+    #[serde(default)]
+    pub uninspected: usize,
+}
+
+/// One running process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunningProcess {
+    /// Process id.
+    pub pid: u32,
+    /// Command name (`/proc/PID/comm`).
+    pub command: String,
+    /// Installed binary packages that own a file the process maps: its
+    /// executable and its shared libraries. Sorted, without duplicates.
+    pub packages: Vec<String>,
+    /// Sockets the process listens on.
+    #[serde(default)]
+    pub listening: Vec<Listener>,
+}
+
+/// A listening socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listener {
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    /// Local address (`0.0.0.0`, `::`, `127.0.0.1`).
+    pub address: String,
+    /// Local port.
+    pub port: u16,
+}
+
+impl Listener {
+    /// Returns whether the socket only accepts connections from this host.
+    pub fn is_loopback(&self) -> bool {
+        self.address
+            .parse::<std::net::IpAddr>()
+            .map(|address| address.is_loopback())
+            .unwrap_or(false)
+    }
+}
+
+impl std::fmt::Display for Listener {
+    /// Writes `tcp 0.0.0.0:22` or `udp [::1]:53`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.address.contains(':') {
+            write!(f, "{} [{}]:{}", self.protocol, self.address, self.port)
+        } else {
+            write!(f, "{} {}:{}", self.protocol, self.address, self.port)
+        }
+    }
 }
 
 /// Identity of a host.
@@ -215,7 +278,26 @@ mod tests {
                 repository: None,
             }],
             problems: Vec::new(),
+            runtime: Some(Runtime {
+                processes: vec![RunningProcess {
+                    pid: 812,
+                    command: "sshd".into(),
+                    packages: vec!["libssl3".into(), "openssh-server".into()],
+                    listening: vec![Listener { protocol: "tcp".into(), address: "::".into(), port: 22 }],
+                }],
+                uninspected: 0,
+            }),
         }
+    }
+
+    #[test]
+    fn listeners_display_and_loopback() {
+        let any = Listener { protocol: "tcp".into(), address: "::".into(), port: 22 };
+        let local = Listener { protocol: "udp".into(), address: "127.0.0.1".into(), port: 53 };
+        assert_eq!(any.to_string(), "tcp [::]:22");
+        assert_eq!(local.to_string(), "udp 127.0.0.1:53");
+        assert!(!any.is_loopback());
+        assert!(local.is_loopback());
     }
 
     #[test]
