@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection};
-use vulnloop_advisory::Advisory;
+use vulnloop_advisory::{Advisory, Enrichment};
 use vulnloop_feeds::{FeedKind, FeedSummary};
 
 use crate::error::DbError;
@@ -216,6 +216,16 @@ impl Builder {
         Ok(())
     }
 
+    /// Inserts one record of an enrichment feed (NVD, CVE JSON 5, KEV, EPSS),
+    /// merging it with what earlier files said about the same CVE.
+    pub fn insert_enrichment(&mut self, record: &Enrichment) -> Result<(), DbError> {
+        let conn = self.conn.as_ref().expect("connection lives until commit");
+        crate::enrichment::insert(conn, record, &self.file_name)
+            .map_err(|source| DbError::Write { path: self.path.clone(), source })?;
+        self.file_records += 1;
+        Ok(())
+    }
+
     /// Copies the records of a failed feed file from the database being replaced.
     ///
     /// A feed that fails in this update then keeps its earlier records
@@ -334,6 +344,7 @@ fn copy_from_attached(conn: &Connection, file_name: &str) -> Result<u64, rusqlit
          FROM previous.affected f JOIN previous.advisories a ON a.id = f.advisory WHERE a.file = ?2",
         params![offset, file_name],
     )?;
+    let copied = copied as u64 + crate::enrichment::copy_from_attached(conn, file_name)?;
     for table in ["coverage", "sources"] {
         let key = if table == "coverage" { "source" } else { "name" };
         conn.execute(
@@ -344,7 +355,7 @@ fn copy_from_attached(conn: &Connection, file_name: &str) -> Result<u64, rusqlit
             [file_name],
         )?;
     }
-    Ok(copied as u64)
+    Ok(copied)
 }
 
 /// Returns the later of two dates, comparing their `YYYY-MM-DD` prefixes.

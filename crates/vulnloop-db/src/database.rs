@@ -1,11 +1,11 @@
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use serde::Serialize;
-use vulnloop_advisory::{Advisory, Affected, Ecosystem, PackageKind, Severity, Status};
+use vulnloop_advisory::{Advisory, Affected, CveFacts, Ecosystem, PackageKind, Severity, Status};
 use vulnloop_match::{AdvisoryIndex, Candidate, SourceInfo};
 
 use crate::error::DbError;
@@ -146,6 +146,13 @@ impl Database {
             source.ecosystems = rows.collect::<Result<_, _>>().map_err(|e| self.query_error(e))?;
         }
         Ok(sources)
+    }
+
+    /// Reads what the enrichment feeds say about each of `ids` (CVSS, CWE,
+    /// description, references, KEV, EPSS); ids the feeds do not know are
+    /// left out of the map.
+    pub fn cve_facts(&self, ids: &[&str]) -> Result<BTreeMap<String, CveFacts>, DbError> {
+        crate::enrichment::facts(&self.conn, ids).map_err(|e| self.query_error(e))
     }
 
     fn query_candidates(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Candidate>, DbError> {

@@ -8,6 +8,7 @@
 mod builder;
 mod bundle;
 mod database;
+mod enrichment;
 mod error;
 mod schema;
 mod sources;

@@ -2,7 +2,7 @@
 //! other versions and ask for `vulnloop db update`.
 
 /// Version of the database layout written by this build.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Statements that create an empty database.
 pub const CREATE: &str = "
@@ -52,6 +52,38 @@ CREATE TABLE affected (
     channel   TEXT,
     note      TEXT,
     pattern   INTEGER NOT NULL
+);
+-- Facts keyed by CVE, merged over the files that state them. `files` is a
+-- JSON array of base names; `refs` holds one URL per line; `cwes` and `cvss`
+-- are JSON arrays.
+CREATE TABLE cve (
+    id          TEXT PRIMARY KEY,
+    sources     TEXT NOT NULL,
+    files       TEXT NOT NULL,
+    published   TEXT,
+    modified    TEXT,
+    description TEXT,
+    cwes        TEXT NOT NULL,
+    refs        TEXT NOT NULL,
+    cvss        TEXT NOT NULL
+);
+CREATE TABLE kev (
+    cve             TEXT PRIMARY KEY,
+    file            TEXT NOT NULL,
+    vendor          TEXT,
+    product         TEXT,
+    name            TEXT,
+    date_added      TEXT NOT NULL,
+    due_date        TEXT,
+    ransomware      INTEGER,
+    required_action TEXT
+);
+CREATE TABLE epss (
+    cve        TEXT PRIMARY KEY,
+    file       TEXT NOT NULL,
+    score      REAL NOT NULL,
+    percentile REAL,
+    date       TEXT
 );
 ";
 

@@ -30,6 +30,9 @@ pub struct Finding {
     pub severity_raw: Option<String>,
     /// Link to the vendor's page.
     pub url: Option<String>,
+    /// When the advisory was published, as the vendor dates it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
     /// Package the advisory names (source or binary).
     pub package: String,
     /// Whether `package` is a source or a binary package.

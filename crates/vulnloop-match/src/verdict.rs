@@ -95,6 +95,7 @@ impl Verdict<'_> {
             source: advisory.source.clone(),
             cves: advisory.cves.clone(),
             title: advisory.title.clone(),
+            published: advisory.published.clone(),
             severity: advisory.severity,
             severity_raw: advisory.severity_raw.clone(),
             url: advisory.url.clone(),

@@ -71,6 +71,7 @@ mod tests {
             severity: Severity::High,
             severity_raw: None,
             url: None,
+            published: None,
             package: binaries[0].into(),
             package_kind: PackageKind::Binary,
             manager,

@@ -4,27 +4,36 @@ use serde::Serialize;
 use vulnloop_advisory::Severity;
 use vulnloop_inventory::Inventory;
 use vulnloop_match::{Coverage, Finding, MatchReport};
+use vulnloop_priority::{Assessment, Context, PriorityLevel};
 
 use crate::fix::fix_command;
 
 /// Version of the JSON report layout. Adding a field keeps the version;
 /// renaming, removing or changing the meaning of one bumps it.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Filters the user requested.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// Show only these severities (`--severity`); empty shows all.
+    /// Show only these severities (`--severity`), compared with the
+    /// effective severity (the vendor's, else the CVSS rating); empty shows all.
     pub severities: Vec<Severity>,
     /// Hide findings that the vendor has not fixed (`--ignore-unfixed`).
     pub ignore_unfixed: bool,
+    /// Show only these priorities (`--priority`); empty shows all.
+    pub priorities: Vec<PriorityLevel>,
+    /// Show only findings with a CVE in CISA's KEV catalog (`--kev`).
+    pub kev_only: bool,
 }
 
 impl Filter {
-    fn keeps(&self, finding: &Finding) -> bool {
-        let severity_ok = self.severities.is_empty() || self.severities.contains(&finding.severity);
-        let fix_ok = !self.ignore_unfixed || !finding.status.is_unfixed();
-        severity_ok && fix_ok
+    fn keeps(&self, finding: &ReportFinding) -> bool {
+        let assessment = &finding.assessment;
+        let severity_ok = self.severities.is_empty() || self.severities.contains(&assessment.effective_severity);
+        let fix_ok = !self.ignore_unfixed || !finding.finding.status.is_unfixed();
+        let priority_ok = self.priorities.is_empty() || self.priorities.contains(&assessment.priority.level);
+        let kev_ok = !self.kev_only || assessment.intel.kev.is_some();
+        severity_ok && fix_ok && priority_ok && kev_ok
     }
 }
 
@@ -38,7 +47,8 @@ pub struct ScanReport {
     pub database: DatabaseInfo,
     pub coverage: Coverage,
     pub summary: Summary,
-    /// Findings grouped by affected package, sorted by package name.
+    /// Findings grouped by affected package, the most urgent priority
+    /// first, then by package name.
     pub packages: Vec<PackageGroup>,
 }
 
@@ -74,10 +84,14 @@ pub struct Summary {
     pub by_severity: BTreeMap<String, usize>,
     /// Shown findings per status name.
     pub by_status: BTreeMap<String, usize>,
-    /// Findings hidden by `--severity` or `--ignore-unfixed`.
+    /// Shown findings per priority (`fix-now`, `fix-later`, `no-need-to-fix`).
+    pub by_priority: BTreeMap<String, usize>,
+    /// Shown findings with a CVE in CISA's KEV catalog.
+    pub known_exploited: usize,
+    /// Findings hidden by `--severity`, `--ignore-unfixed`, `--priority` or `--kev`.
     pub hidden: usize,
-    /// Hidden findings whose vendor gave no severity; a severity filter
-    /// hides them although they may be severe.
+    /// Hidden findings with no severity from the vendor nor CVSS; a
+    /// severity filter hides them although they may be severe.
     pub hidden_unknown_severity: usize,
 }
 
@@ -93,6 +107,8 @@ pub struct PackageGroup {
     pub fixed_version: Option<String>,
     /// Command that installs the fixes, when the vendor released one.
     pub fix_command: Option<String>,
+    /// The most urgent priority among the findings.
+    pub priority: Option<PriorityLevel>,
     pub findings: Vec<ReportFinding>,
 }
 
@@ -103,15 +119,30 @@ pub struct ReportFinding {
     pub finding: Finding,
     /// Fixed version, repeated from `status` for easy filtering.
     pub fixed_version: Option<String>,
+    /// Enrichment facts, exposure and priority.
+    #[serde(flatten)]
+    pub assessment: Assessment,
 }
 
 impl ScanReport {
-    /// Builds the report from the pipeline's outputs, applying `filter`.
-    pub fn new(inventory: &Inventory, matched: MatchReport, database: DatabaseInfo, filter: &Filter) -> Self {
+    /// Builds the report from the pipeline's outputs: ranks every finding
+    /// with `context`, then applies `filter`.
+    pub fn new(matched: MatchReport, database: DatabaseInfo, context: &Context<'_>, filter: &Filter) -> Self {
+        let inventory = context.inventory;
         let total = matched.findings.len();
-        let total_unknown = matched.findings.iter().filter(|f| f.severity == Severity::Unknown).count();
-        let shown: Vec<Finding> = matched.findings.into_iter().filter(|f| filter.keeps(f)).collect();
-        let hidden_unknown_severity = total_unknown - shown.iter().filter(|f| f.severity == Severity::Unknown).count();
+        let assessed: Vec<ReportFinding> = matched
+            .findings
+            .into_iter()
+            .map(|finding| ReportFinding {
+                fixed_version: finding.fixed_version().map(String::from),
+                assessment: vulnloop_priority::assess(&finding, context),
+                finding,
+            })
+            .collect();
+        let unknown = |f: &&ReportFinding| f.assessment.effective_severity == Severity::Unknown;
+        let total_unknown = assessed.iter().filter(unknown).count();
+        let shown: Vec<ReportFinding> = assessed.into_iter().filter(|f| filter.keeps(f)).collect();
+        let hidden_unknown_severity = total_unknown - shown.iter().filter(unknown).count();
         let mut summary = summarize(&shown, total);
         summary.hidden_unknown_severity = hidden_unknown_severity;
         Self {
@@ -147,12 +178,18 @@ fn host_info(inventory: &Inventory) -> HostInfo {
     }
 }
 
-fn summarize(shown: &[Finding], total: usize) -> Summary {
+fn summarize(shown: &[ReportFinding], total: usize) -> Summary {
     let mut by_severity = BTreeMap::new();
     let mut by_status = BTreeMap::new();
+    let mut by_priority = BTreeMap::new();
+    let mut known_exploited = 0;
     let mut packages: Vec<(&str, &str)> = Vec::new();
-    for finding in shown {
-        *by_severity.entry(finding.severity.as_str().to_string()).or_insert(0) += 1;
+    for shown in shown {
+        let assessment = &shown.assessment;
+        *by_severity.entry(assessment.effective_severity.as_str().to_string()).or_insert(0) += 1;
+        *by_priority.entry(assessment.priority.level.as_str().to_string()).or_insert(0) += 1;
+        known_exploited += usize::from(assessment.intel.kev.is_some());
+        let finding = &shown.finding;
         *by_status.entry(finding.status.as_str().to_string()).or_insert(0) += 1;
         let key = (finding.package.as_str(), finding.installed_version.as_str());
         if !packages.contains(&key) {
@@ -164,37 +201,41 @@ fn summarize(shown: &[Finding], total: usize) -> Summary {
         packages: packages.len(),
         by_severity,
         by_status,
+        by_priority,
+        known_exploited,
         hidden: total - shown.len(),
         hidden_unknown_severity: 0,
     }
 }
 
-fn group(findings: Vec<Finding>, os_id: &str, os_version: Option<&str>) -> Vec<PackageGroup> {
-    let mut groups: BTreeMap<(String, String), Vec<Finding>> = BTreeMap::new();
-    for finding in findings {
-        groups.entry((finding.package.clone(), finding.installed_version.clone())).or_default().push(finding);
+fn group(findings: Vec<ReportFinding>, os_id: &str, os_version: Option<&str>) -> Vec<PackageGroup> {
+    let mut groups: BTreeMap<(String, String), Vec<ReportFinding>> = BTreeMap::new();
+    for shown in findings {
+        let key = (shown.finding.package.clone(), shown.finding.installed_version.clone());
+        groups.entry(key).or_default().push(shown);
     }
-    groups
+    let mut groups: Vec<PackageGroup> = groups
         .into_iter()
         .map(|((package, installed_version), findings)| {
+            let plain: Vec<Finding> = findings.iter().map(|f| f.finding.clone()).collect();
             let mut binaries: Vec<String> =
-                findings.iter().flat_map(|f| f.binaries.iter().map(|b| b.name.clone())).collect();
+                plain.iter().flat_map(|f| f.binaries.iter().map(|b| b.name.clone())).collect();
             binaries.sort();
             binaries.dedup();
-            let fixed_version = highest_fixed(&findings);
             PackageGroup {
                 package,
                 installed_version,
                 binaries,
-                fixed_version,
-                fix_command: fix_command(&findings, os_id, os_version),
-                findings: findings
-                    .into_iter()
-                    .map(|finding| ReportFinding { fixed_version: finding.fixed_version().map(String::from), finding })
-                    .collect(),
+                fixed_version: highest_fixed(&plain),
+                fix_command: fix_command(&plain, os_id, os_version),
+                priority: findings.iter().map(|f| f.assessment.priority.level).max(),
+                findings,
             }
         })
-        .collect()
+        .collect();
+    // Most urgent first; the sort is stable, so names order each level.
+    groups.sort_by(|a, b| b.priority.cmp(&a.priority));
+    groups
 }
 
 /// Returns the highest fixed version in the package manager's ordering;

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use vulnloop_match::FindingStatus;
 
-use crate::model::{PackageGroup, ScanReport};
+use crate::model::{PackageGroup, ReportFinding, ScanReport};
 
 /// Renders the report as text.
 pub fn render_table(report: &ScanReport) -> String {
@@ -40,26 +40,73 @@ fn write_group(out: &mut String, group: &PackageGroup) {
     let target = group.fixed_version.as_deref().map(|v| format!(" -> {v}")).unwrap_or_default();
     let _ = writeln!(out, "{} {}{target}  (installed: {})", group.package, group.installed_version, group.binaries.join(", "));
 
-    let rows: Vec<[String; 4]> = group
-        .findings
-        .iter()
-        .map(|f| {
-            let finding = &f.finding;
-            [finding.id.clone(), finding.severity.to_string(), status_text(&finding.status), finding.advisory_id.clone()]
-        })
-        .collect();
-    let header = ["VULNERABILITY", "SEVERITY", "STATUS", "ADVISORY"].map(String::from);
-    let widths: Vec<usize> = (0..4)
+    let rows: Vec<[String; 7]> = group.findings.iter().map(row).collect();
+    let header = ["PRIORITY", "VULNERABILITY", "SEVERITY", "CVSS", "EXPLOIT", "STATUS", "ADVISORY"].map(String::from);
+    let widths: Vec<usize> = (0..header.len())
         .map(|i| rows.iter().chain(std::iter::once(&header)).map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
-    for row in std::iter::once(&header).chain(rows.iter()) {
+    let line = |row: &[String; 7]| {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
-        let _ = writeln!(out, "  {}", cells.join("  ").trim_end());
+        format!("  {}", cells.join("  ").trim_end())
+    };
+    let _ = writeln!(out, "{}", line(&header));
+    for (row, finding) in rows.iter().zip(&group.findings) {
+        let _ = writeln!(out, "{}", line(row));
+        let _ = writeln!(out, "    why: {}", why(finding));
     }
     if let Some(command) = &group.fix_command {
         let _ = writeln!(out, "  fix: {command}");
     }
     let _ = writeln!(out);
+}
+
+fn row(shown: &ReportFinding) -> [String; 7] {
+    let finding = &shown.finding;
+    let assessment = &shown.assessment;
+    let cvss = assessment.intel.cvss.as_ref().map(|c| format!("{:.1}", c.cvss.base_score)).unwrap_or_else(|| "-".into());
+    [
+        assessment.priority.level.as_str().to_string(),
+        finding.id.clone(),
+        assessment.effective_severity.to_string(),
+        cvss,
+        exploit_text(shown),
+        status_text(&finding.status),
+        finding.advisory_id.clone(),
+    ]
+}
+
+/// `KEV` when CISA lists a CVE, then the EPSS score when known.
+fn exploit_text(shown: &ReportFinding) -> String {
+    let intel = &shown.assessment.intel;
+    let mut parts = Vec::new();
+    if intel.kev.is_some() {
+        parts.push("KEV".to_string());
+    }
+    if let Some(epss) = &intel.epss {
+        parts.push(format!("EPSS {:.2}", epss.score));
+    }
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The reasons that moved the score, without the points.
+fn why(shown: &ReportFinding) -> String {
+    let reasons: Vec<&str> = shown
+        .assessment
+        .priority
+        .reasons
+        .iter()
+        .filter(|r| !r.starts_with("0 "))
+        .map(String::as_str)
+        .collect();
+    if reasons.is_empty() {
+        "no fact moved the score".into()
+    } else {
+        reasons.join("; ")
+    }
 }
 
 fn status_text(status: &FindingStatus) -> String {
@@ -97,10 +144,19 @@ fn write_summary(out: &mut String, report: &ScanReport) {
         (hidden, 0) => format!("; {hidden} hidden by filters"),
         (hidden, unknown) => format!("; {hidden} hidden by filters, {unknown} of them without a vendor severity"),
     };
+    let priorities: Vec<String> = ["fix-now", "fix-later", "no-need-to-fix"]
+        .iter()
+        .filter_map(|name| summary.by_priority.get(*name).map(|count| format!("{name} {count}")))
+        .collect();
+    let priorities = if priorities.is_empty() { String::new() } else { format!("; {}", priorities.join(", ")) };
+    let exploited = match summary.known_exploited {
+        0 => String::new(),
+        n => format!("; {n} known exploited (KEV)"),
+    };
     let verdict = if report.coverage.complete { "" } else { "; results incomplete, see coverage" };
     let _ = writeln!(
         out,
-        "{} in {}{breakdown}{hidden}{verdict}",
+        "{} in {}{breakdown}{priorities}{exploited}{hidden}{verdict}",
         count(summary.findings, "vulnerability", "vulnerabilities"),
         count(summary.packages, "package", "packages")
     );

@@ -64,6 +64,18 @@ pub struct ScanArgs {
     #[arg(long)]
     pub ignore_unfixed: bool,
 
+    /// Show only these priorities (comma-separated: fix-now,fix-later,no-need-to-fix).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub priority: Vec<String>,
+
+    /// Show only vulnerabilities in CISA's Known Exploited Vulnerabilities catalog.
+    #[arg(long)]
+    pub kev: bool,
+
+    /// How much this host matters to you (low, normal, high); raises or lowers every priority by one point.
+    #[arg(long, default_value = "normal", env = "VULNLOOP_ASSET_IMPORTANCE", value_name = "LEVEL")]
+    pub asset_importance: String,
+
     /// Exit code when findings are shown [0 to always succeed on findings].
     #[arg(long, default_value_t = 1, value_name = "CODE")]
     pub exit_code: u8,

@@ -210,7 +210,7 @@ fn json_report_lists_evidence() {
     let db = build_db(feeds.path(), work.path());
 
     let (_, report) = scan_json(host.root.path(), &db, &[]);
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
     let group = report["packages"].as_array().unwrap().iter().find(|g| g["package"] == "expat").unwrap();
     let finding = &group["findings"][0];
     let evidence = &finding["evidence"];

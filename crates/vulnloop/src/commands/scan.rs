@@ -1,10 +1,11 @@
 use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::{bail, Context as _};
 use vulnloop_advisory::Severity;
 use vulnloop_db::Database;
 use vulnloop_inventory::Inventory;
 use vulnloop_match::CoverageNote;
+use vulnloop_priority::{AssetImportance, Context, PriorityLevel};
 use vulnloop_report::{DatabaseInfo, Filter, ScanReport};
 
 use crate::cli::{ReportFormat, ScanArgs};
@@ -29,7 +30,17 @@ pub fn run(args: &ScanArgs, db_path: &Path) -> anyhow::Result<Code> {
         matched.coverage.notes.push(note);
     }
 
-    let report = ScanReport::new(&inventory, matched, database_info, &filter);
+    let mut cves: Vec<&str> = matched.findings.iter().flat_map(|f| f.cves.iter().map(String::as_str)).collect();
+    cves.sort_unstable();
+    cves.dedup();
+    let facts = database.cve_facts(&cves)?;
+    let context = Context {
+        inventory: &inventory,
+        facts: &facts,
+        importance: asset_importance(&args.asset_importance)?,
+        today: chrono::Utc::now().date_naive(),
+    };
+    let report = ScanReport::new(matched, database_info, &context, &filter);
     let text = match args.format {
         ReportFormat::Table => vulnloop_report::render_table(&report),
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
@@ -56,7 +67,19 @@ fn filter(args: &ScanArgs) -> anyhow::Result<Filter> {
             ),
         }
     }
-    Ok(Filter { severities, ignore_unfixed: args.ignore_unfixed })
+    let mut priorities = Vec::new();
+    for name in &args.priority {
+        match PriorityLevel::parse(name) {
+            Some(level) => priorities.push(level),
+            None => bail!("invalid priority {name:?} in --priority; use fix-now, fix-later or no-need-to-fix"),
+        }
+    }
+    Ok(Filter { severities, ignore_unfixed: args.ignore_unfixed, priorities, kev_only: args.kev })
+}
+
+fn asset_importance(text: &str) -> anyhow::Result<AssetImportance> {
+    AssetImportance::parse(text)
+        .with_context(|| format!("invalid asset importance {text:?} in --asset-importance; use low, normal or high"))
 }
 
 fn database_info(database: &Database) -> anyhow::Result<DatabaseInfo> {
