@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-use crate::input::{self, split_compression};
+use crate::input::{self, split_compression, Compression};
 use crate::FeedKind;
 
 /// Bytes read from the start of a file with a generic name to recognize it.
@@ -19,15 +19,24 @@ enum Guess {
 
 /// Identifies a feed file by its name (and, where names are ambiguous, its first bytes).
 ///
+/// Enrichment feeds are recognized too: NVD JSON 1.1 and 2.0 feed files by
+/// their `nvdcve-1.1-` and `nvdcve-2.0-` names (the `.meta` files beside
+/// them are not feeds), NVD API pages and CVE JSON 5 records by content,
+/// CVE JSON 5 JSON Lines (`*cve*.jsonl`) and cvelistV5 archives, the KEV
+/// catalog (not its `_schema.json`) and `epss_scores-*.csv` files.
+///
 /// Returns `None` for files that are not a feed this crate reads, including
-/// NVD, KEV, OVAL of other vendors and zip or xz archives. A file that cannot be opened gives `None`
-/// when its name alone does not decide.
+/// OVAL of other vendors, xz archives and zip archives of advisory feeds
+/// (only enrichment feeds are read from a zip). A file that cannot be
+/// opened gives `None` when its name alone does not decide.
 pub fn detect(path: &Path) -> Option<FeedKind> {
     let name = path.file_name()?.to_str()?;
-    match guess_from_name(name)? {
-        Guess::Kind(kind) => Some(kind),
-        Guess::ReadContent => detect_from_content(path, name),
-    }
+    let kind = match guess_from_name(name)? {
+        Guess::Kind(kind) => kind,
+        Guess::ReadContent => detect_from_content(path, name)?,
+    };
+    let zip = input::packing(name).ok()?.compression == Compression::Zip;
+    (kind.is_enrichment() || !zip).then_some(kind)
 }
 
 fn guess_from_name(name: &str) -> Option<Guess> {
@@ -35,8 +44,14 @@ fn guess_from_name(name: &str) -> Option<Guess> {
     let packing = input::packing(&lower).ok()?;
     let (_, inner) = split_compression(&lower);
     let usn_name = inner.strip_prefix("oci.").unwrap_or(inner);
+    if inner.ends_with("_schema.json") {
+        // A JSON Schema, such as the KEV catalog's, describes a feed but is not one.
+        return None;
+    }
 
-    let kind = if inner.starts_with("oval-definitions-") && inner.ends_with(".xml") {
+    let kind = if let Some(kind) = enrichment_kind_of_name(inner, packing.tar) {
+        kind
+    } else if inner.starts_with("oval-definitions-") && inner.ends_with(".xml") {
         FeedKind::DebianOval
     } else if usn_name.starts_with("com.ubuntu.") && usn_name.ends_with(".usn.oval.xml") {
         FeedKind::UbuntuOval
@@ -68,6 +83,30 @@ fn guess_from_name(name: &str) -> Option<Guess> {
     Some(Guess::Kind(kind))
 }
 
+/// Recognizes the names of enrichment feeds whose name decides.
+fn enrichment_kind_of_name(inner: &str, tar: bool) -> Option<FeedKind> {
+    let kind = if inner.starts_with("nvdcve-1.1-") && inner.ends_with(".json") {
+        FeedKind::NvdJson11
+    } else if inner.starts_with("nvdcve-2.0-") && inner.ends_with(".json") {
+        FeedKind::NvdCve2
+    } else if inner == "known_exploited_vulnerabilities.json" {
+        FeedKind::CisaKev
+    } else if inner.starts_with("epss_scores") && inner.ends_with(".csv") {
+        FeedKind::Epss
+    } else if is_cve5_name(inner, tar) {
+        FeedKind::Cve5
+    } else {
+        return None;
+    };
+    Some(kind)
+}
+
+/// Recognizes CVE JSON 5 JSON Lines (`cve5-vulnrichment.jsonl`) and cvelistV5 archives.
+fn is_cve5_name(inner: &str, tar: bool) -> bool {
+    let json_lines = inner.ends_with(".jsonl") || inner.ends_with(".ndjson");
+    (json_lines && inner.contains("cve")) || (tar && inner.starts_with("cvelistv5"))
+}
+
 /// Recognizes the archive names of the OSV distributions this crate reads.
 fn is_osv_distribution(inner: &str) -> bool {
     ["debian", "ubuntu", "almalinux", "rocky", "suse", "opensuse"]
@@ -89,10 +128,14 @@ fn is_security_support_name(inner: &str, tar: bool) -> bool {
 fn detect_from_content(path: &Path, name: &str) -> Option<FeedKind> {
     let file = File::open(path).ok()?;
     let packing = input::packing(name).ok()?;
-    let reader =
-        input::decompress(Box::new(BufReader::new(file)), name, packing.compression).ok()?;
-    let mut head = Vec::new();
-    reader.take(SNIFF_BYTES).read_to_end(&mut head).ok()?;
+    let reader = Box::new(BufReader::new(file));
+    let head = input::with_decompressed(reader, name, packing.compression, |reader| {
+        let mut head = Vec::new();
+        let read = reader.take(SNIFF_BYTES).read_to_end(&mut head);
+        read.map_err(|error| crate::FeedError::read(name, error))?;
+        Ok(head)
+    })
+    .ok()?;
     let head = String::from_utf8_lossy(&head);
     kind_of_json(&head)
         .or_else(|| kind_of_list(&head))
@@ -136,6 +179,18 @@ fn kind_of_json(head: &str) -> Option<FeedKind> {
     if has("\"csaf_version\"") && has("www.suse.com") {
         return Some(FeedKind::SuseCsaf);
     }
+    if has("\"NVD_CVE\"") && has("\"vulnerabilities\"") {
+        return Some(FeedKind::NvdCve2);
+    }
+    if has("\"CVE_Items\"") || has("\"CVE_data_numberOfCVEs\"") {
+        return Some(FeedKind::NvdJson11);
+    }
+    if has("\"cveMetadata\"") && (has("\"CVE_RECORD\"") || has("\"containers\"")) {
+        return Some(FeedKind::Cve5);
+    }
+    if has("\"catalogVersion\"") && has("\"cveID\"") {
+        return Some(FeedKind::CisaKev);
+    }
     if has("\"distroversion\"") && has("\"secfixes\"") {
         return Some(FeedKind::AlpineSecdb);
     }
@@ -170,6 +225,12 @@ mod tests {
         let secdb = r#"{"distroversion": "v3.21", "packages": [{"pkg": {"secfixes": {}}}]}"#;
         assert_eq!(kind_of_json(secdb), Some(FeedKind::AlpineSecdb));
         assert_eq!(kind_of_json("<xml/>"), None);
+        let nvd = r#"{"resultsPerPage": 3, "format": "NVD_CVE", "vulnerabilities": [{"cve": {}}]}"#;
+        assert_eq!(kind_of_json(nvd), Some(FeedKind::NvdCve2));
+        let cve5 = r#"{"dataType": "CVE_RECORD", "cveMetadata": {"cveId": "CVE-2023-0001"}}"#;
+        assert_eq!(kind_of_json(cve5), Some(FeedKind::Cve5));
+        let kev = r#"{"title": "CISA Catalog", "catalogVersion": "2022.08.18", "vulnerabilities": [{"cveID": "CVE-2022-1"}]}"#;
+        assert_eq!(kind_of_json(kev), Some(FeedKind::CisaKev));
     }
 
     #[test]
@@ -208,6 +269,21 @@ mod tests {
             Some(FeedKind::OracleOval)
         );
         assert_eq!(kind("com.redhat.cve-RHEL9.xml"), None);
+        assert_eq!(kind("nvdcve-1.1-2014.json.gz"), Some(FeedKind::NvdJson11));
+        assert_eq!(
+            kind("nvdcve-1.1-2019.snapshot-2020-03-01.json.zip"),
+            Some(FeedKind::NvdJson11)
+        );
+        assert_eq!(kind("nvdcve-1.1-modified.meta"), None);
+        assert_eq!(kind("nvdcve-2.0-2021.json.gz"), Some(FeedKind::NvdCve2));
+        assert_eq!(kind("cve5-vulnrichment.jsonl.zst"), Some(FeedKind::Cve5));
+        assert_eq!(kind("cvelistV5-main.tar.gz"), Some(FeedKind::Cve5));
+        assert_eq!(
+            kind("known_exploited_vulnerabilities.json.gz"),
+            Some(FeedKind::CisaKev)
+        );
+        assert!(guess_from_name("known_exploited_vulnerabilities_schema.json").is_none());
+        assert_eq!(kind("epss_scores-2023-03-07.csv.gz"), Some(FeedKind::Epss));
         assert!(matches!(
             guess_from_name("advisory.json"),
             Some(Guess::ReadContent)

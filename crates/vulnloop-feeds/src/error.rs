@@ -83,6 +83,19 @@ pub enum FeedError {
         message: String,
     },
 
+    /// A line of a CSV feed (EPSS scores) does not parse.
+    #[error(
+        "{file} line {line}: invalid EPSS CSV: {message}; check the file or download it again"
+    )]
+    Csv {
+        /// File name or path as given.
+        file: String,
+        /// Line of the error, counted from 1.
+        line: usize,
+        /// What is wrong with the line.
+        message: String,
+    },
+
     /// Neither the name nor the content of a file names its release.
     #[error("cannot tell which {distribution} release {file} is for: {reason}")]
     UnknownRelease {

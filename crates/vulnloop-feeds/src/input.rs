@@ -1,7 +1,7 @@
 //! Opening feed files: the decompressor is chosen by the file name's
 //! extension, and tar archives are walked entry by entry.
 
-use std::io::Read;
+use std::io::{Cursor, Read};
 
 use crate::FeedError;
 
@@ -12,6 +12,8 @@ pub(crate) enum Compression {
     Zstd,
     Gzip,
     Bzip2,
+    /// A zip archive of one file, read by [`with_decompressed`] only.
+    Zip,
 }
 
 /// The packing of a file (compression and tar), read from its name.
@@ -25,7 +27,7 @@ pub(crate) struct Packing {
 /// Reads the packing from a file name, rejecting formats this crate does not read.
 pub(crate) fn packing(name: &str) -> Result<Packing, FeedError> {
     let lower = name.to_ascii_lowercase();
-    for (extension, format) in [(".zip", "zip"), (".xz", "xz"), (".7z", "7z")] {
+    for (extension, format) in [(".xz", "xz"), (".7z", "7z")] {
         if lower.ends_with(extension) {
             return Err(FeedError::UnsupportedFormat {
                 file: name.to_string(),
@@ -52,6 +54,7 @@ pub(crate) fn split_compression(lower: &str) -> (Compression, &str) {
         (".zst", Compression::Zstd),
         (".gz", Compression::Gzip),
         (".bz2", Compression::Bzip2),
+        (".zip", Compression::Zip),
     ] {
         if let Some(inner) = lower.strip_suffix(extension) {
             return (compression, inner);
@@ -75,11 +78,58 @@ pub(crate) fn decompress(
         // (pigz, pbzip2) write as several concatenated streams.
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
         Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(reader)),
+        Compression::Zip => {
+            return Err(FeedError::UnsupportedFormat {
+                file: name.to_string(),
+                format: "zip",
+            })
+        }
     })
 }
 
+/// Calls `read` with the decompressed content, zip archives of one file included.
+///
+/// A zip member's size is stored after its data and in the central
+/// directory at the end of the archive, so a zip cannot be read as a
+/// stream: its compressed bytes are held in memory while the member is
+/// decompressed as a stream. Other compressions stream as [`decompress`] does.
+pub(crate) fn with_decompressed<T>(
+    reader: Box<dyn Read>,
+    name: &str,
+    compression: Compression,
+    read: impl FnOnce(Box<dyn Read + '_>) -> Result<T, FeedError>,
+) -> Result<T, FeedError> {
+    if compression != Compression::Zip {
+        return read(decompress(reader, name, compression)?);
+    }
+    let zip_error = |error: zip::result::ZipError| FeedError::Archive {
+        file: name.to_string(),
+        source: std::io::Error::other(error),
+    };
+    let bytes = read_all(reader, name)?;
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(zip_error)?;
+    let files: Vec<usize> = (0..archive.len())
+        .filter(|&index| {
+            let path = archive.name_for_index(index);
+            path.is_some_and(|path| path.is_ok_and(|path| !path.ends_with('/')))
+        })
+        .collect();
+    let [index] = files[..] else {
+        return Err(FeedError::not_feed(
+            name,
+            "a zip archive of one file",
+            format!(
+                "the archive holds {} files; unpack it and pass each file",
+                files.len()
+            ),
+        ));
+    };
+    let member = archive.by_index(index).map_err(zip_error)?;
+    read(Box::new(member))
+}
+
 /// Reads the whole decompressed content into memory.
-pub(crate) fn read_all(mut reader: Box<dyn Read>, name: &str) -> Result<Vec<u8>, FeedError> {
+pub(crate) fn read_all(mut reader: Box<dyn Read + '_>, name: &str) -> Result<Vec<u8>, FeedError> {
     let mut bytes = Vec::new();
     reader
         .read_to_end(&mut bytes)
@@ -92,7 +142,7 @@ pub(crate) fn read_all(mut reader: Box<dyn Read>, name: &str) -> Result<Vec<u8>,
 ///
 /// Entries are read one at a time, so memory contains one entry's content.
 pub(crate) fn for_each_entry(
-    reader: Box<dyn Read>,
+    reader: Box<dyn Read + '_>,
     name: &str,
     wanted: impl Fn(&str) -> bool,
     mut visit: impl FnMut(&str, Vec<u8>) -> Result<(), FeedError>,
@@ -165,7 +215,14 @@ mod tests {
                 tar: true
             })
         );
-        assert!(packing("all.zip").is_err());
+        let zip = packing("nvdcve-1.1-2019.json.zip").ok();
+        assert_eq!(
+            zip,
+            Some(Packing {
+                compression: Compression::Zip,
+                tar: false
+            })
+        );
         assert!(packing("osv-all.tar.xz").is_err());
     }
 

@@ -1,10 +1,22 @@
-//! Feed parsers: Linux distribution vulnerability feeds into advisory records.
+//! Feed parsers: Linux distribution vulnerability feeds into advisory
+//! records, and CVE enrichment feeds into CVSS, CWE, KEV and EPSS facts.
 //!
-//! Each module reads one feed format and hands every record to a sink as a
-//! [`vulnloop_advisory::Advisory`], keeping the vendor's status and wording.
-//! [`detect`] recognizes the format of a file, and [`parse_file`] or
-//! [`parse_reader`] reads it, decompressing by extension (`.zst`, `.gz`,
-//! `.bz2`) and walking tar archives entry by entry.
+//! Advisory feeds (OSV, OVAL, CSAF, the Debian tracker and lists, Alpine
+//! secdb, Amazon updateinfo) give one [`vulnloop_advisory::Advisory`] per
+//! record, keeping the vendor's status and wording: [`parse_file`] or
+//! [`parse_reader`] reads them.
+//!
+//! Enrichment feeds (NVD JSON 1.1, NVD CVE 2.0, CVE JSON 5, CISA KEV, FIRST
+//! EPSS) give one [`vulnloop_advisory::Enrichment`] per record, with every
+//! CVSS vector scored: [`parse_enrichment_file`] or
+//! [`parse_enrichment_reader`] reads them. [`FeedKind::is_enrichment`] tells
+//! the two groups apart.
+//!
+//! [`detect`] recognizes the format of a file. Both groups decompress by
+//! extension (`.zst`, `.gz`, `.bz2`) and walk tar archives entry by entry;
+//! enrichment feeds may also be a `.zip` archive of one file. Large
+//! enrichment files (NVD yearly feeds, CVE JSON 5 JSON Lines) are streamed
+//! one record at a time.
 //!
 //! A record that cannot be read is skipped and listed in
 //! [`FeedSummary::skipped`]; only a file that cannot be read as a whole
@@ -12,14 +24,23 @@
 
 mod alpine_secdb;
 mod amazon_updateinfo;
+mod cisa_kev;
+mod cve5;
+mod cvss_score;
+mod cvss_v2;
 mod debian_advisory_list;
 mod debian_oval;
 mod debian_security_support;
 mod debian_tracker;
 mod detect;
 mod dpkg;
+mod enrichment;
+mod epss;
 mod error;
 mod input;
+mod json_stream;
+mod nvd_cve2;
+mod nvd_json11;
 mod osv;
 mod osv_ecosystem;
 mod oval;
@@ -35,7 +56,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-use vulnloop_advisory::Advisory;
+use vulnloop_advisory::{Advisory, Enrichment};
 
 pub use detect::detect;
 pub use error::FeedError;
@@ -72,11 +93,24 @@ pub enum FeedKind {
     RedHatCsaf,
     /// SUSE CSAF 2.0 security advisories, one file or a tar archive of them.
     SuseCsaf,
+    /// NVD JSON 1.1 feeds (`nvdcve-1.1-2014.json.gz`, `-modified`, `-recent`,
+    /// and `.json.zip` downloads); an enrichment feed.
+    NvdJson11,
+    /// NVD CVE API 2.0 response pages and NVD 2.0 feed files
+    /// (`nvdcve-2.0-2024.json.gz`); an enrichment feed.
+    NvdCve2,
+    /// CVE JSON 5 records: JSON Lines, one `CVE-*.json` record, or a tar
+    /// archive of records such as cvelistV5; an enrichment feed.
+    Cve5,
+    /// CISA's Known Exploited Vulnerabilities catalog; an enrichment feed.
+    CisaKev,
+    /// FIRST EPSS scores (`epss_scores-2024-01-31.csv.gz`); an enrichment feed.
+    Epss,
 }
 
 impl FeedKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [FeedKind; 13] = [
+    pub const ALL: [FeedKind; 18] = [
         FeedKind::Osv,
         FeedKind::DebianOval,
         FeedKind::UbuntuOval,
@@ -90,9 +124,16 @@ impl FeedKind {
         FeedKind::AmazonUpdateinfo,
         FeedKind::RedHatCsaf,
         FeedKind::SuseCsaf,
+        FeedKind::NvdJson11,
+        FeedKind::NvdCve2,
+        FeedKind::Cve5,
+        FeedKind::CisaKev,
+        FeedKind::Epss,
     ];
 
-    /// Returns the name stored as [`Advisory::source`] for this feed.
+    /// Returns the name stored as [`Advisory::source`] or
+    /// [`vulnloop_advisory::CveRecord::source`] for this feed. Both NVD
+    /// formats are `nvd`.
     pub fn source_name(self) -> &'static str {
         match self {
             FeedKind::Osv => "osv",
@@ -108,7 +149,24 @@ impl FeedKind {
             FeedKind::AmazonUpdateinfo => "amazon-updateinfo",
             FeedKind::RedHatCsaf => "redhat-csaf",
             FeedKind::SuseCsaf => "suse-csaf",
+            FeedKind::NvdJson11 | FeedKind::NvdCve2 => "nvd",
+            FeedKind::Cve5 => "cve5",
+            FeedKind::CisaKev => "cisa-kev",
+            FeedKind::Epss => "epss",
         }
+    }
+
+    /// Returns whether this feed gives [`Enrichment`] records (read with
+    /// [`parse_enrichment_file`]) rather than advisories (read with [`parse_file`]).
+    pub fn is_enrichment(self) -> bool {
+        matches!(
+            self,
+            FeedKind::NvdJson11
+                | FeedKind::NvdCve2
+                | FeedKind::Cve5
+                | FeedKind::CisaKev
+                | FeedKind::Epss
+        )
     }
 }
 
@@ -126,7 +184,7 @@ pub struct FeedSummary {
     pub kind: FeedKind,
     /// Generator timestamp or newest modified date, RFC 3339 or `YYYY-MM-DD`.
     pub snapshot: Option<String>,
-    /// Advisories handed to the sink.
+    /// Advisories or enrichment records handed to the sink.
     pub records: usize,
     /// Records skipped, one line per reason with a count and example ids.
     pub skipped: Vec<String>,
@@ -154,6 +212,9 @@ pub fn parse_reader(
     kind: FeedKind,
     sink: &mut dyn FnMut(Advisory),
 ) -> Result<FeedSummary, FeedError> {
+    if kind.is_enrichment() {
+        return Err(enrichment_kind_error(name, kind));
+    }
     let packing = input::packing(name)?;
     let reader = input::decompress(reader, name, packing.compression)?;
     let single_file = |reason| FeedError::WrongLayout {
@@ -192,6 +253,11 @@ pub fn parse_reader(
         FeedKind::AmazonUpdateinfo => {
             amazon_updateinfo::parse(&input::read_all(reader, name)?, name, sink)?
         }
+        FeedKind::NvdJson11
+        | FeedKind::NvdCve2
+        | FeedKind::Cve5
+        | FeedKind::CisaKev
+        | FeedKind::Epss => return Err(enrichment_kind_error(name, kind)),
     };
     tracing::debug!(
         feed = kind.source_name(),
@@ -199,6 +265,53 @@ pub fn parse_reader(
         records = summary.records,
         skipped = summary.skipped.len(),
         "read feed file"
+    );
+    Ok(summary)
+}
+
+fn enrichment_kind_error(name: &str, kind: FeedKind) -> FeedError {
+    FeedError::WrongLayout {
+        file: name.to_string(),
+        kind,
+        reason: "this is an enrichment feed; read it with parse_enrichment_file or \
+                 parse_enrichment_reader",
+    }
+}
+
+/// Parses one enrichment feed file (compressed or not, a `.zip` of one file
+/// or a tar archive of CVE JSON 5 records included) and hands each record
+/// to `sink`.
+pub fn parse_enrichment_file(
+    path: &Path,
+    kind: FeedKind,
+    sink: &mut dyn FnMut(Enrichment),
+) -> Result<FeedSummary, FeedError> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|error| FeedError::read(&name, error))?;
+    parse_enrichment_reader(Box::new(BufReader::new(file)), &name, kind, sink)
+}
+
+/// Parses an enrichment feed from a reader that yields the file's bytes.
+///
+/// `name` is the file name: its extension picks the decompressor and the
+/// layout (`.jsonl`, `.tar`), and errors and skipped records name it. An
+/// advisory kind is rejected with [`FeedError::WrongLayout`].
+pub fn parse_enrichment_reader(
+    reader: Box<dyn Read>,
+    name: &str,
+    kind: FeedKind,
+    sink: &mut dyn FnMut(Enrichment),
+) -> Result<FeedSummary, FeedError> {
+    let packing = input::packing(name)?;
+    let summary = input::with_decompressed(reader, name, packing.compression, |reader| {
+        enrichment::parse(reader, name, kind, packing.tar, sink)
+    })?;
+    tracing::debug!(
+        feed = kind.source_name(),
+        file = name,
+        records = summary.records,
+        skipped = summary.skipped.len(),
+        "read enrichment feed file"
     );
     Ok(summary)
 }
