@@ -127,8 +127,12 @@ impl Builder {
     }
 
     /// Imports one file inside a savepoint, so a failure leaves no partial records.
+    /// Imports one feed file inside a savepoint, so a failure leaves no
+    /// partial records. The outer error is a database failure that ends
+    /// the update; the inner one is this file's failure, which the caller
+    /// reports and survives.
     pub(crate) fn import_file(
-            &mut self,
+        &mut self,
         path: &Path,
         kind: FeedKind,
         origin: &str,
@@ -137,19 +141,24 @@ impl Builder {
         self.begin_file(&crate::update::base_name(path.to_string_lossy().as_ref()))?;
         let mut ecosystems: BTreeMap<String, u64> = BTreeMap::new();
         let mut insert_error = None;
-        let parsed = vulnloop_feeds::parse_file(path, kind, &mut |advisory| {
-            if insert_error.is_some() {
-                return;
-            }
-            let releases: std::collections::BTreeSet<String> =
-                advisory.affected.iter().map(|a| a.ecosystem.to_string()).collect();
-            for ecosystem in releases {
-                *ecosystems.entry(ecosystem).or_default() += 1;
-            }
-            if let Err(error) = self.insert(&advisory) {
-                insert_error = Some(error);
-            }
-        });
+        let parsed = if kind.is_enrichment() {
+            vulnloop_feeds::parse_enrichment_file(path, kind, &mut |record| {
+                if insert_error.is_none() {
+                    insert_error = self.insert_enrichment(&record).err();
+                }
+            })
+        } else {
+            vulnloop_feeds::parse_file(path, kind, &mut |advisory| {
+                if insert_error.is_some() {
+                    return;
+                }
+                let releases: BTreeSet<String> = advisory.affected.iter().map(|a| a.ecosystem.to_string()).collect();
+                for ecosystem in releases {
+                    *ecosystems.entry(ecosystem).or_default() += 1;
+                }
+                insert_error = self.insert(&advisory).err();
+            })
+        };
         if let Some(error) = insert_error {
             self.abort_file()?;
             return Err(error);
