@@ -42,6 +42,10 @@ pub(crate) struct Fetched {
 }
 
 /// The cache directory and its index.
+///
+/// NOTE: two updates of the same database at once do not lock the cache.
+/// The later index write wins, and a cached file that no longer matches its
+/// entry is only downloaded again in full on the next update.
 pub(crate) struct Cache {
     dir: PathBuf,
     index: CacheIndex,
