@@ -25,7 +25,7 @@ pub struct Builder {
     failed_files: Vec<FailedFile>,
     /// Whether the database being replaced is attached as `previous`.
     has_previous: bool,
-    /// Downloaded feed files by URL, with their SHA-256 (`None` when the download failed).
+    /// Downloaded feed files by URL, with their SHA-256 (`None` when the download or the import failed).
     source_files: Option<BTreeMap<String, Option<String>>>,
 }
 

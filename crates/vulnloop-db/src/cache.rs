@@ -188,6 +188,16 @@ impl Cache {
         }
     }
 
+    /// Drops the entry and file of `url`, so that the next update downloads it in full.
+    pub fn forget(&mut self, url: &str) -> Result<(), DbError> {
+        if self.index.entries.remove(url).is_some() {
+            // A file that cannot be removed only costs disk space.
+            let _ = std::fs::remove_dir_all(self.dir.join(url_key(url)));
+            self.save()?;
+        }
+        Ok(())
+    }
+
     /// Drops the entries and files of URLs that this update did not fetch.
     pub fn prune(&mut self) -> Result<(), DbError> {
         let unused: Vec<String> = self.index.entries.keys().filter(|url| !self.used.contains(*url)).cloned().collect();

@@ -139,8 +139,8 @@ impl Database {
     }
 
     /// Reads the downloads the database was built from: URL to SHA-256, or
-    /// `None` for a download that failed. Returns `None` for a database
-    /// built from a directory.
+    /// `None` for a file whose download or import failed. Returns `None` for
+    /// a database built from a directory.
     pub(crate) fn source_files(&self) -> Result<Option<BTreeMap<String, Option<String>>>, DbError> {
         let text: Option<String> = self
             .conn

@@ -96,6 +96,7 @@ pub struct UpdateReport {
 /// not rebuilt: see [`DatabaseChange`].
 pub fn update(db_path: &Path, origin: &FeedOrigin, progress: &mut dyn Progress) -> Result<UpdateReport, DbError> {
     let mut report = UpdateReport::default();
+    let mut cache;
     let downloads = match origin {
         FeedOrigin::Directory(dir) => {
             let mut builder = Builder::create(db_path)?;
@@ -104,19 +105,16 @@ pub fn update(db_path: &Path, origin: &FeedOrigin, progress: &mut dyn Progress) 
             return Ok(report);
         }
         FeedOrigin::Mirror(base) => {
-            let mut cache = Cache::open(db_path)?;
-            let downloads = fetch_mirror(&mut cache, base, &mut report, progress)?;
-            cache.prune()?;
-            downloads
+            cache = Cache::open(db_path)?;
+            fetch_mirror(&mut cache, base, &mut report, progress)?
         }
         FeedOrigin::Official => {
-            let mut cache = Cache::open(db_path)?;
-            let downloads = fetch_official(&mut cache, &mut report, progress);
-            cache.prune()?;
-            downloads
+            cache = Cache::open(db_path)?;
+            fetch_official(&mut cache, &mut report, progress)
         }
     };
-    let source_files: BTreeMap<String, Option<String>> =
+    cache.prune()?;
+    let mut source_files: BTreeMap<String, Option<String>> =
         downloads.iter().map(|d| (d.url.clone(), d.result.as_ref().ok().map(|f| f.sha256.clone()))).collect();
 
     if let Some(database) = current_database(db_path, &source_files)? {
@@ -126,7 +124,17 @@ pub fn update(db_path: &Path, origin: &FeedOrigin, progress: &mut dyn Progress) 
 
     let mut builder = Builder::create(db_path)?;
     for download in downloads {
-        import_download(&mut builder, download, &mut report, progress)?;
+        let url = download.url.clone();
+        let downloaded = download.result.is_ok();
+        let imported = import_download(&mut builder, download, &mut report, progress)?;
+        // A body cut short without an error (a server that closes the
+        // connection instead of sending a length) is only caught here. Such a
+        // file is not offered to the server again, and it is recorded as not
+        // built from, so the next update downloads it and rebuilds.
+        if downloaded && !imported {
+            cache.forget(&url)?;
+            source_files.insert(url, None);
+        }
     }
     builder.set_source_files(source_files);
     finish(builder, origin, &report)?;
@@ -241,12 +249,13 @@ fn record_result(
     kind: FeedKind,
     report: &mut UpdateReport,
     progress: &mut dyn Progress,
-) -> Result<(), DbError> {
+) -> Result<bool, DbError> {
     match result? {
         Ok(summary) => {
             progress.file_finished(display, summary.records);
             report.imported.push((display.to_string(), kind.source_name().to_string(), summary.records));
             report.skipped_records.extend(summary.skipped.into_iter().map(|s| format!("{display}: {s}")));
+            Ok(true)
         }
         Err(error) => {
             let carried_over = builder.carry_over(file_name, kind.source_name())?;
@@ -254,9 +263,9 @@ fn record_result(
             tracing::debug!(feed, carried_over, error = %error, "feed file failed to import");
             progress.file_finished(display, 0);
             report.failures.push(FeedFailure { file: display.to_string(), carried_over, error });
+            Ok(false)
         }
     }
-    Ok(())
 }
 
 /// Returns the last path or URL segment, which identifies a feed file across origins.
@@ -265,13 +274,13 @@ pub(crate) fn base_name(path_or_url: &str) -> String {
 }
 
 /// Imports a file from the download cache, or carries the file's records
-/// over when its download failed.
+/// over when its download failed. Returns whether the file was imported.
 fn import_download(
     builder: &mut Builder,
     download: Download,
     report: &mut UpdateReport,
     progress: &mut dyn Progress,
-) -> Result<(), DbError> {
+) -> Result<bool, DbError> {
     let Download { url, file_name, kind, origin, result } = download;
     let result = match result {
         Ok(fetched) => {

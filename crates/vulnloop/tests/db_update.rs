@@ -518,3 +518,27 @@ fn offline_missing_database_named() {
     assert!(stderr(&output).contains("advisory database not found at"), "{}", stderr(&output));
     assert!(!db.exists());
 }
+
+#[test]
+fn unreadable_download_not_cached() {
+    let dir = mirror_dir(&[CHANGELOG_OSV, ROCKY_9]);
+    // A zstd-compressed XML file where the name promises an OSV tar archive.
+    swap_served_file(dir.path(), CHANGELOG_OSV, ROCKY_8);
+    let mirror = Mirror::start(dir.path().to_path_buf(), Failure::None);
+    let work = tempfile::tempdir().unwrap();
+    let db = work.path().join("advisories.db");
+
+    let first = update_from(&mirror, &db);
+    mirror.take_served();
+    let second = update_from(&mirror, &db);
+    let served = mirror.take_served();
+
+    assert_eq!(code(&first), 2, "{}", stderr(&first));
+    assert!(stderr(&first).contains(&format!("feed {}/{CHANGELOG_OSV} was not imported", mirror.url)), "{}", stderr(&first));
+    let osv_url = format!("{}/{CHANGELOG_OSV}", mirror.url);
+    assert!(cache_index(&db)["entries"].get(&osv_url).is_none(), "{}", cache_index(&db));
+    let rocky_8_size = std::fs::metadata(vulnloop_testdata::data_file(ROCKY_8)).unwrap().len() as usize;
+    assert_eq!(body_bytes(&served, CHANGELOG_OSV), rocky_8_size, "downloaded in full again: {served:?}");
+    assert_eq!(body_bytes(&served, ROCKY_9), 0, "{served:?}");
+    assert_eq!(code(&second), 2, "{}", stderr(&second));
+}
