@@ -25,6 +25,8 @@ pub struct Builder {
     failed_files: Vec<FailedFile>,
     /// Whether the database being replaced is attached as `previous`.
     has_previous: bool,
+    /// Downloaded feed files by URL, with their SHA-256 (`None` when the download or the import failed).
+    source_files: Option<BTreeMap<String, Option<String>>>,
 }
 
 /// A feed file that failed in the update that built the database.
@@ -78,6 +80,7 @@ impl Builder {
             file_name: String::new(),
             failed_files: Vec::new(),
             has_previous,
+            source_files: None,
         })
     }
 
@@ -266,6 +269,12 @@ impl Builder {
         }
     }
 
+    /// Records the downloads the database is built from, so that a later
+    /// update can tell whether anything changed.
+    pub(crate) fn set_source_files(&mut self, files: BTreeMap<String, Option<String>>) {
+        self.source_files = Some(files);
+    }
+
     /// Returns whether no file was kept.
     pub fn is_empty(&self) -> bool {
         self.sources.is_empty()
@@ -310,7 +319,8 @@ impl Builder {
             ("built_by", format!("vulnloop {}", env!("CARGO_PKG_VERSION"))),
             ("failed_files", serde_json::to_string(&self.failed_files).unwrap_or_else(|_| "[]".into())),
         ];
-        for (key, value) in meta {
+        let source_files = self.source_files.as_ref().map(|files| ("source_files", serde_json::to_string(files).unwrap_or_default()));
+        for (key, value) in meta.into_iter().chain(source_files) {
             conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![key, value]).map_err(write_error)?;
         }
         for (name, totals) in &self.sources {

@@ -28,6 +28,20 @@ pub struct Metadata {
     pub built_at: String,
     /// Version of vulnloop that built it.
     pub built_by: String,
+    /// When an update last found that no feed file had changed (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<String>,
+}
+
+impl Metadata {
+    /// Returns the later of `built_at` and `checked_at`: the time the
+    /// database was last known to match its feeds, which staleness is measured from.
+    pub fn refreshed_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let parse = |text: &str| chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&chrono::Utc));
+        let built = parse(&self.built_at);
+        let checked = self.checked_at.as_deref().and_then(parse);
+        built.max(checked)
+    }
 }
 
 /// One feed as recorded in the database.
@@ -51,6 +65,23 @@ SELECT a.id, a.source, a.advisory_id, a.cves, a.title, a.severity, a.severity_ra
        a.modified, a.url, f.ecosystem, f.kind, f.package, f.status, f.fixed, f.channel, f.note
 FROM affected f JOIN advisories a ON a.id = f.advisory
 ";
+
+/// Records in the `meta` table of the database at `path` that an update
+/// found every feed file unchanged, and returns the time recorded.
+///
+/// This is one small write transaction on the existing file, which SQLite's
+/// rollback journal makes atomic.
+pub(crate) fn record_check(path: &Path) -> Result<String, DbError> {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let write_error = |source| DbError::Write { path: path.to_path_buf(), source };
+    let mut conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(write_error)?;
+    let transaction = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(write_error)?;
+    transaction
+        .execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('checked_at', ?1)", [&now])
+        .map_err(write_error)?;
+    transaction.commit().map_err(write_error)?;
+    Ok(now)
+}
 
 impl Database {
     /// Opens a database file read-only and checks its schema version.
@@ -103,7 +134,27 @@ impl Database {
             schema_version: SCHEMA_VERSION,
             built_at: get("built_at")?,
             built_by: get("built_by")?,
+            checked_at: Some(get("checked_at")?).filter(|text| !text.is_empty()),
         })
+    }
+
+    /// Reads the downloads the database was built from: URL to SHA-256, or
+    /// `None` for a file whose download or import failed. Returns `None` for
+    /// a database built from a directory.
+    pub(crate) fn source_files(&self) -> Result<Option<BTreeMap<String, Option<String>>>, DbError> {
+        let text: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'source_files'", [], |row| row.get(0))
+            .optional()
+            .map_err(|e| self.query_error(e))?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    /// Counts the records that came from the feed file with this base name.
+    pub(crate) fn records_of_file(&self, file_name: &str) -> Result<u64, DbError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM advisories WHERE file = ?1", [file_name], |row| row.get(0))
+            .map_err(|e| self.query_error(e))
     }
 
     /// Lists the feed files that failed in the update that built the database.

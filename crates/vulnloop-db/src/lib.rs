@@ -3,13 +3,17 @@
 //! [`update`] reads feeds from a directory, a mirror or the official URLs
 //! into a new file next to the old one and renames it into place only when
 //! the build succeeded, so a failed update never leaves a broken database.
+//! Downloads are cached beside the database and requested conditionally; an
+//! update in which no file changed keeps the database and records the check.
 //! [`Database`] opens the file read-only and serves the matcher's lookups.
 
 mod builder;
 mod bundle;
+mod cache;
 mod database;
 mod enrichment;
 mod error;
+mod remote;
 mod schema;
 mod sources;
 mod update;
@@ -20,7 +24,8 @@ pub use database::{Database, Metadata, SourceRecord};
 pub use error::DbError;
 pub use schema::SCHEMA_VERSION;
 pub use sources::{official_feeds, OfficialFeed};
-pub use update::{update, FeedFailure, FeedOrigin, Progress, UpdateReport};
+pub use cache::{cache_dir, FetchStatus};
+pub use update::{update, DatabaseChange, Fetch, FeedFailure, FeedOrigin, Progress, UpdateReport};
 
 use std::path::PathBuf;
 

@@ -1,16 +1,16 @@
 //! `vulnloop db update`: read feeds from a directory, a mirror or the
 //! official URLs into a new database.
 
-use std::io::{Read, Write};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use vulnloop_feeds::{FeedKind, FeedSummary};
 
 use crate::builder::Builder;
+use crate::cache::{Cache, FetchStatus};
+use crate::database::{record_check, Database};
 use crate::error::DbError;
-use crate::sources::official_feeds;
+use crate::remote::{fetch_mirror, fetch_official, Download};
 
 /// Origin of the feed files.
 #[derive(Debug, Clone)]
@@ -45,6 +45,27 @@ pub struct FeedFailure {
     pub error: Box<dyn std::error::Error + Send + Sync>,
 }
 
+/// Effect of an update on the database file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DatabaseChange {
+    /// A new database was built and renamed into place.
+    #[default]
+    Rebuilt,
+    /// Every download matched the files the database was built from, so it
+    /// was kept and the check time was recorded as `checked_at`.
+    UpToDate,
+    /// Some downloads failed and the others matched the files the database
+    /// was built from, so the database was left as it was, byte for byte.
+    Kept,
+}
+
+/// One download of an update, and what the server sent.
+#[derive(Debug, Clone)]
+pub struct Fetch {
+    pub url: String,
+    pub status: FetchStatus,
+}
+
 /// Outcome of an update.
 #[derive(Debug, Default)]
 pub struct UpdateReport {
@@ -56,6 +77,10 @@ pub struct UpdateReport {
     pub unrecognized: Vec<String>,
     /// Records skipped inside imported files, with why.
     pub skipped_records: Vec<String>,
+    /// Downloads from a mirror or the official URLs, in request order (empty for a directory).
+    pub fetches: Vec<Fetch>,
+    /// Effect on the database file.
+    pub database: DatabaseChange,
 }
 
 /// Builds a new database at `db_path` from `origin` and swaps it in.
@@ -64,14 +89,60 @@ pub struct UpdateReport {
 /// replaced are carried over; the other files are still imported. When no
 /// file at all could be imported, the old database stays and
 /// [`DbError::NothingImported`] is returned.
+///
+/// Downloads go through a cache beside the database (see [`crate::cache_dir`]) and
+/// are conditional. When every downloaded file matches the files the
+/// database was built from, by the same vulnloop version, the database is
+/// not rebuilt: see [`DatabaseChange`].
 pub fn update(db_path: &Path, origin: &FeedOrigin, progress: &mut dyn Progress) -> Result<UpdateReport, DbError> {
-    let mut builder = Builder::create(db_path)?;
     let mut report = UpdateReport::default();
-    match origin {
-        FeedOrigin::Directory(dir) => import_directory(&mut builder, dir, &mut report, progress)?,
-        FeedOrigin::Mirror(base) => import_mirror(&mut builder, db_path, base, &mut report, progress)?,
-        FeedOrigin::Official => import_official(&mut builder, db_path, &mut report, progress)?,
+    let mut cache;
+    let downloads = match origin {
+        FeedOrigin::Directory(dir) => {
+            let mut builder = Builder::create(db_path)?;
+            import_directory(&mut builder, dir, &mut report, progress)?;
+            finish(builder, origin, &report)?;
+            return Ok(report);
+        }
+        FeedOrigin::Mirror(base) => {
+            cache = Cache::open(db_path)?;
+            fetch_mirror(&mut cache, base, &mut report, progress)?
+        }
+        FeedOrigin::Official => {
+            cache = Cache::open(db_path)?;
+            fetch_official(&mut cache, &mut report, progress)
+        }
+    };
+    cache.prune()?;
+    let mut source_files: BTreeMap<String, Option<String>> =
+        downloads.iter().map(|d| (d.url.clone(), d.result.as_ref().ok().map(|f| f.sha256.clone()))).collect();
+
+    if let Some(database) = current_database(db_path, &source_files)? {
+        report.database = keep(database, db_path, downloads, &mut report)?;
+        return Ok(report);
     }
+
+    let mut builder = Builder::create(db_path)?;
+    for download in downloads {
+        let url = download.url.clone();
+        let downloaded = download.result.is_ok();
+        let imported = import_download(&mut builder, download, &mut report, progress)?;
+        // A body cut short without an error (a server that closes the
+        // connection instead of sending a length) is only caught here. Such a
+        // file is not offered to the server again, and it is recorded as not
+        // built from, so the next update downloads it and rebuilds.
+        if downloaded && !imported {
+            cache.forget(&url)?;
+            source_files.insert(url, None);
+        }
+    }
+    builder.set_source_files(source_files);
+    finish(builder, origin, &report)?;
+    Ok(report)
+}
+
+/// Commits the new database, or returns [`DbError::NothingImported`] when no file was kept.
+fn finish(builder: Builder, origin: &FeedOrigin, report: &UpdateReport) -> Result<(), DbError> {
     if builder.is_empty() {
         let reason = match (report.failures.first(), origin) {
             (Some(failure), _) => format!("{}: {}", failure.file, failure.error),
@@ -84,8 +155,47 @@ pub fn update(db_path: &Path, origin: &FeedOrigin, progress: &mut dyn Progress) 
         };
         return Err(DbError::NothingImported(reason));
     }
-    builder.commit()?;
-    Ok(report)
+    builder.commit()
+}
+
+/// Opens the database at `db_path` when it can stay: it was built by this
+/// version from exactly the listed URLs, and every file downloaded now has
+/// the digest it had then. Failed downloads bring nothing new, so they do
+/// not force a rebuild.
+fn current_database(db_path: &Path, source_files: &BTreeMap<String, Option<String>>) -> Result<Option<Database>, DbError> {
+    // A missing or unreadable database is simply rebuilt.
+    let Ok(database) = Database::open(db_path) else {
+        return Ok(None);
+    };
+    let built_by_this_version = database.metadata()?.built_by == format!("vulnloop {}", env!("CARGO_PKG_VERSION"));
+    let Some(built_from) = database.source_files()? else {
+        return Ok(None);
+    };
+    let same_urls = built_from.keys().eq(source_files.keys());
+    let same_files = source_files
+        .iter()
+        .all(|(url, sha256)| sha256.is_none() || built_from.get(url).is_some_and(|built| built == sha256));
+    Ok((built_by_this_version && same_urls && same_files).then_some(database))
+}
+
+/// Leaves the current database in place and reports the failed downloads.
+///
+/// Without failures the check time is recorded as `checked_at`. With
+/// failures nothing is written, because those files were not checked.
+fn keep(database: Database, db_path: &Path, downloads: Vec<Download>, report: &mut UpdateReport) -> Result<DatabaseChange, DbError> {
+    let mut change = DatabaseChange::UpToDate;
+    for download in downloads {
+        if let Err(error) = download.result {
+            change = DatabaseChange::Kept;
+            let carried_over = database.records_of_file(&download.file_name)?;
+            report.failures.push(FeedFailure { file: download.url, carried_over, error: Box::new(error) });
+        }
+    }
+    drop(database);
+    if change == DatabaseChange::UpToDate {
+        record_check(db_path)?;
+    }
+    Ok(change)
 }
 
 fn import_directory(
@@ -109,7 +219,7 @@ fn import_directory(
         };
         progress.file_started(&display, std::fs::metadata(&path).ok().map(|m| m.len()));
         let result = builder.import_file(&path, kind, "directory", &display);
-        record_result(builder, result, &display, kind, report, progress)?;
+        record_result(builder, result, &display, &base_name(&display), kind, report, progress)?;
     }
     Ok(())
 }
@@ -135,25 +245,27 @@ fn record_result(
     builder: &mut Builder,
     result: Result<Result<FeedSummary, Box<dyn std::error::Error + Send + Sync>>, DbError>,
     display: &str,
+    file_name: &str,
     kind: FeedKind,
     report: &mut UpdateReport,
     progress: &mut dyn Progress,
-) -> Result<(), DbError> {
+) -> Result<bool, DbError> {
     match result? {
         Ok(summary) => {
             progress.file_finished(display, summary.records);
             report.imported.push((display.to_string(), kind.source_name().to_string(), summary.records));
             report.skipped_records.extend(summary.skipped.into_iter().map(|s| format!("{display}: {s}")));
+            Ok(true)
         }
         Err(error) => {
-            let carried_over = builder.carry_over(&base_name(display), kind.source_name())?;
+            let carried_over = builder.carry_over(file_name, kind.source_name())?;
             let feed = display;
             tracing::debug!(feed, carried_over, error = %error, "feed file failed to import");
             progress.file_finished(display, 0);
             report.failures.push(FeedFailure { file: display.to_string(), carried_over, error });
+            Ok(false)
         }
     }
-    Ok(())
 }
 
 /// Returns the last path or URL segment, which identifies a feed file across origins.
@@ -161,161 +273,21 @@ pub(crate) fn base_name(path_or_url: &str) -> String {
     path_or_url.rsplit('/').next().unwrap_or(path_or_url).to_string()
 }
 
-fn http_agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout_connect(Duration::from_secs(15))
-        .timeout_read(Duration::from_secs(60))
-        .user_agent(concat!("vulnloop/", env!("CARGO_PKG_VERSION")))
-        .build()
-}
-
-fn import_mirror(
-    builder: &mut Builder,
-    db_path: &Path,
-    base: &str,
-    report: &mut UpdateReport,
-    progress: &mut dyn Progress,
-) -> Result<(), DbError> {
-    let agent = http_agent();
-    let base = base.trim_end_matches('/');
-    let index_url = format!("{base}/SHA256SUMS");
-    let index = fetch_text(&agent, &index_url)?;
-    let entries = parse_sha256sums(&index_url, &index)?;
-    for (checksum, relative) in entries {
-        let url = format!("{base}/{relative}");
-        let Some(kind) = vulnloop_feeds::detect(Path::new(&relative)) else {
-            report.unrecognized.push(url);
-            continue;
-        };
-        import_download(builder, db_path, &agent, &url, &relative, Some(&checksum), kind, "mirror", report, progress)?;
-    }
-    Ok(())
-}
-
-fn import_official(
-    builder: &mut Builder,
-    db_path: &Path,
-    report: &mut UpdateReport,
-    progress: &mut dyn Progress,
-) -> Result<(), DbError> {
-    let agent = http_agent();
-    for feed in official_feeds() {
-        let Some(kind) = vulnloop_feeds::detect(Path::new(feed.file_name)) else {
-            report.unrecognized.push(feed.url.to_string());
-            continue;
-        };
-        import_download(builder, db_path, &agent, feed.url, feed.file_name, None, kind, "official", report, progress)?;
-    }
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
+/// Imports a file from the download cache, or carries the file's records
+/// over when its download failed. Returns whether the file was imported.
 fn import_download(
     builder: &mut Builder,
-    db_path: &Path,
-    agent: &ureq::Agent,
-    url: &str,
-    relative: &str,
-    checksum: Option<&str>,
-    kind: FeedKind,
-    origin: &str,
+    download: Download,
     report: &mut UpdateReport,
     progress: &mut dyn Progress,
-) -> Result<(), DbError> {
-    let file_name = Path::new(relative).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let dir = tempfile::tempdir_in(db_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")))
-        .map_err(|source| DbError::Io { action: "create a download directory next to", path: db_path.to_path_buf(), source })?;
-    let local = dir.path().join(&file_name);
-    let downloaded = download(agent, url, &local, checksum, progress);
-    let result = match downloaded {
-        Ok(()) => builder.import_file(&local, kind, origin, url),
+) -> Result<bool, DbError> {
+    let Download { url, file_name, kind, origin, result } = download;
+    let result = match result {
+        Ok(fetched) => {
+            progress.file_started(&url, std::fs::metadata(&fetched.path).ok().map(|m| m.len()));
+            builder.import_file(&fetched.path, kind, origin, &url)
+        }
         Err(error) => Ok(Err(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)),
     };
-    record_result(builder, result, url, kind, report, progress)
-}
-
-/// Downloads `url` to `path`, checking the SHA-256 digest when one is given.
-fn download(
-    agent: &ureq::Agent,
-    url: &str,
-    path: &Path,
-    checksum: Option<&str>,
-    progress: &mut dyn Progress,
-) -> Result<(), DbError> {
-    let failed = |message: String| DbError::Download { url: url.to_string(), message };
-    let response = agent.get(url).call().map_err(|e| failed(e.to_string()))?;
-    let size = response.header("Content-Length").and_then(|v| v.parse().ok());
-    progress.file_started(url, size);
-    let mut reader = response.into_reader();
-    let mut file = std::fs::File::create(path).map_err(|source| DbError::Io { action: "create", path: path.to_path_buf(), source })?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let read = reader.read(&mut buffer).map_err(|e| failed(format!("connection failed mid-transfer: {e}")))?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-        file.write_all(&buffer[..read]).map_err(|source| DbError::Io { action: "write", path: path.to_path_buf(), source })?;
-        progress.bytes_downloaded(read as u64);
-    }
-    if let Some(expected) = checksum {
-        let actual = format!("{:x}", hasher.finalize());
-        if !actual.eq_ignore_ascii_case(expected) {
-            return Err(failed(format!("SHA-256 mismatch: the index lists {expected}, the download has {actual}")));
-        }
-    }
-    Ok(())
-}
-
-fn fetch_text(agent: &ureq::Agent, url: &str) -> Result<String, DbError> {
-    let failed = |message: String| DbError::Download { url: url.to_string(), message };
-    let response = agent.get(url).call().map_err(|e| failed(e.to_string()))?;
-    let mut text = String::new();
-    response.into_reader().take(16 * 1024 * 1024).read_to_string(&mut text).map_err(|e| failed(e.to_string()))?;
-    Ok(text)
-}
-
-/// Parses `sha256sum` output: `<64 hex digits>  <relative path>` per line.
-fn parse_sha256sums(url: &str, text: &str) -> Result<Vec<(String, String)>, DbError> {
-    let mut entries = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let invalid = || DbError::Index { url: url.to_string(), line: number + 1, text: line.chars().take(80).collect() };
-        let (digest, path) = line.split_once(char::is_whitespace).ok_or_else(invalid)?;
-        let path = path.trim_start().trim_start_matches('*');
-        let safe = !path.is_empty() && !path.starts_with('/') && !path.split('/').any(|part| part == "..");
-        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) || !safe {
-            return Err(invalid());
-        }
-        entries.push((digest.to_string(), path.to_string()));
-    }
-    Ok(entries)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sha256sums_parsed() {
-        let text = format!("{}  feeds/a.xml.bz2\n{} *b.json\n", "a".repeat(64), "B".repeat(64));
-        let entries = parse_sha256sums("u", &text).expect("valid index");
-        assert_eq!(entries[0].1, "feeds/a.xml.bz2");
-        assert_eq!(entries[1].1, "b.json");
-    }
-
-    #[test]
-    fn sha256sums_rejects_escape() {
-        let text = format!("{}  ../etc/passwd\n", "a".repeat(64));
-        assert!(parse_sha256sums("u", &text).is_err());
-    }
-
-    #[test]
-    fn sha256sums_rejects_html() {
-        let error = parse_sha256sums("http://x/SHA256SUMS", "<html>\n").expect_err("not an index");
-        assert!(error.to_string().contains("line 1"), "{error}");
-    }
+    record_result(builder, result, &url, &file_name, kind, report, progress)
 }

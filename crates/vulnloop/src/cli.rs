@@ -83,6 +83,9 @@ pub struct ScanArgs {
     /// Maximum age of the database in days before results count as incomplete (0: no limit).
     #[arg(long, default_value_t = 7, value_name = "DAYS")]
     pub max_db_age: u32,
+
+    #[command(flatten)]
+    pub auto_update: AutoUpdateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -123,13 +126,33 @@ pub enum DbCommand {
 
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
-    /// Read feed files from DIR (searched recursively; compressed files and archives as published).
-    #[arg(long, value_name = "DIR", conflicts_with = "mirror")]
+    /// Read feed files from DIR (searched recursively), from one FILE, or from a mirror URL.
+    /// Compressed files and archives are read as published. An http:// or https:// URL is a
+    /// mirror, as with --mirror.
+    #[arg(long, value_name = "DIR|FILE|URL", conflicts_with = "mirror")]
     pub from: Option<PathBuf>,
 
     /// Download from a mirror: a base URL that serves a SHA256SUMS index and the files it lists.
     #[arg(long, value_name = "URL")]
     pub mirror: Option<String>,
+}
+
+/// Refreshing the database before a scan.
+#[derive(Debug, Args)]
+pub struct AutoUpdateArgs {
+    /// Update the database before scanning when it was last refreshed more than HOURS ago
+    /// (0: check on every scan).
+    #[arg(long, env = "VULNLOOP_AUTO_UPDATE_AFTER", default_value_t = 24, value_name = "HOURS")]
+    pub auto_update_after: u32,
+
+    /// Feed source of the automatic update: a directory, a file or a mirror URL, as with
+    /// `db update --from` [default: the official feed URLs].
+    #[arg(long, env = "VULNLOOP_UPDATE_FROM", value_name = "DIR|URL")]
+    pub update_from: Option<PathBuf>,
+
+    /// Never update the database before scanning (VULNLOOP_OFFLINE=1 sets it too).
+    #[arg(long, env = "VULNLOOP_OFFLINE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub offline: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -1,5 +1,7 @@
 //! The exit code contract: 0 clean, 1 findings, 2 failure or incomplete coverage.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{build_db, code, feed_dir, findings, scan_json, stderr, stdout, vulnloop, ChangelogHost};
@@ -65,7 +67,9 @@ fn stale_database_exits_two() {
 
     assert_eq!(exit, 2);
     let notes = report["coverage"]["notes"].to_string();
-    assert!(notes.contains("run `vulnloop db update`"), "{notes}");
+    assert!(notes.contains(" days "), "{notes}");
+    assert!(notes.contains(" hours old (limit 7 days)"), "{notes}");
+    assert!(notes.contains("`vulnloop db update --db "), "{notes}");
     assert_eq!(unchecked, 1, "--max-db-age 0 disables the check");
 }
 

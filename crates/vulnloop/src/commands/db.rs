@@ -2,7 +2,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use vulnloop_db::{Database, FeedOrigin, Progress};
+use vulnloop_db::{Database, DatabaseChange, FeedOrigin, FetchStatus, Progress, UpdateReport};
 
 use crate::cli::{InventoryFormat, UpdateArgs};
 use crate::exit::Code;
@@ -11,7 +11,7 @@ use crate::output::{plural, print_stdout};
 /// `vulnloop db update`: build a new database and swap it in.
 pub fn update(args: &UpdateArgs, db_path: &Path) -> anyhow::Result<Code> {
     let origin = match (&args.from, &args.mirror) {
-        (Some(dir), _) => FeedOrigin::Directory(dir.clone()),
+        (Some(from), _) => feed_origin(from),
         (None, Some(url)) => FeedOrigin::Mirror(url.clone()),
         (None, None) => FeedOrigin::Official,
     };
@@ -19,6 +19,30 @@ pub fn update(args: &UpdateArgs, db_path: &Path) -> anyhow::Result<Code> {
     let report = vulnloop_db::update(db_path, &origin, &mut progress)?;
     progress.bar.finish_and_clear();
 
+    print_update_report(&report, db_path, "error")?;
+    Ok(if report.failures.is_empty() { Code::Clean } else { Code::Failure })
+}
+
+/// Reads `--from DIR|FILE|URL`: an `http://` or `https://` URL is a mirror, anything else a path.
+pub(super) fn feed_origin(from: &Path) -> FeedOrigin {
+    match from.to_str() {
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => FeedOrigin::Mirror(url.to_string()),
+        _ => FeedOrigin::Directory(from.to_path_buf()),
+    }
+}
+
+/// Prints what an update did on stderr: each download, each import, each failure and the outcome.
+///
+/// `failure_label` starts each failed feed's line: `error` for `db update`,
+/// `warning` before a scan, which goes on.
+pub(super) fn print_update_report(report: &UpdateReport, db_path: &Path, failure_label: &str) -> anyhow::Result<()> {
+    for fetch in &report.fetches {
+        match &fetch.status {
+            FetchStatus::Downloaded { bytes } => eprintln!("downloaded {} ({})", fetch.url, plural(*bytes as usize, "byte")),
+            FetchStatus::Unchanged => eprintln!("unchanged {} (304 Not Modified)", fetch.url),
+            FetchStatus::Failed(why) => eprintln!("failed {}: {why}", fetch.url),
+        }
+    }
     let records: usize = report.imported.iter().map(|(_, _, n)| n).sum();
     for (file, kind, count) in &report.imported {
         eprintln!("imported {} from {file} ({kind})", plural(*count, "record"));
@@ -33,7 +57,7 @@ pub fn update(args: &UpdateArgs, db_path: &Path) -> anyhow::Result<Code> {
         }
     }
     for failure in &report.failures {
-        eprintln!("error: feed {} was not imported: {}", failure.file, failure.error);
+        eprintln!("{failure_label}: feed {} was not imported: {}", failure.file, failure.error);
         if failure.carried_over > 0 {
             eprintln!("  kept its {} records from the previous database", failure.carried_over);
         }
@@ -43,13 +67,29 @@ pub fn update(args: &UpdateArgs, db_path: &Path) -> anyhow::Result<Code> {
             source = cause.source();
         }
     }
-    eprintln!(
-        "database {} updated: {} from {}",
-        db_path.display(),
-        plural(records, "record"),
-        plural(report.imported.len(), "feed file")
-    );
-    Ok(if report.failures.is_empty() { Code::Clean } else { Code::Failure })
+    match report.database {
+        DatabaseChange::Rebuilt => eprintln!(
+            "database {} updated: {} from {}",
+            db_path.display(),
+            plural(records, "record"),
+            plural(report.imported.len(), "feed file")
+        ),
+        DatabaseChange::UpToDate => {
+            let metadata = Database::open(db_path)?.metadata()?;
+            eprintln!(
+                "database {} is up to date: no feed file changed since it was built at {} (checked at {})",
+                db_path.display(),
+                metadata.built_at,
+                metadata.checked_at.as_deref().unwrap_or("-")
+            );
+        }
+        DatabaseChange::Kept => eprintln!(
+            "database {} kept as it was: the other feed files did not change, and the failed ones were not checked; \
+             run `vulnloop db update` again when the source is reachable",
+            db_path.display()
+        ),
+    }
+    Ok(())
 }
 
 /// `vulnloop db export`: write the database as a bundle.
@@ -85,6 +125,9 @@ pub fn status(format: InventoryFormat, db_path: &Path) -> anyhow::Result<Code> {
             let mut out = String::new();
             let _ = writeln!(out, "database: {}", metadata.path.display());
             let _ = writeln!(out, "built: {} by {}", metadata.built_at, metadata.built_by);
+            if let Some(checked_at) = &metadata.checked_at {
+                let _ = writeln!(out, "checked unchanged: {checked_at}");
+            }
             let _ = writeln!(out, "schema version: {}", metadata.schema_version);
             let name_width = sources.iter().map(|s| s.name.len()).chain([6]).max().unwrap_or(6);
             let snapshot_width = sources.iter().filter_map(|s| s.snapshot.as_ref()).map(String::len).chain([8]).max().unwrap_or(8);
@@ -114,12 +157,12 @@ pub fn status(format: InventoryFormat, db_path: &Path) -> anyhow::Result<Code> {
 }
 
 /// Draws feed progress on stderr; indicatif hides it when stderr is not a terminal.
-struct BarProgress {
-    bar: ProgressBar,
+pub(super) struct BarProgress {
+    pub(super) bar: ProgressBar,
 }
 
 impl BarProgress {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let bar = ProgressBar::new_spinner();
         bar.set_style(
             ProgressStyle::with_template("{spinner} {msg} {bytes}/{total_bytes}")

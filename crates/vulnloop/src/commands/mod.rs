@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod auto_update;
 mod db;
 mod inventory;
 mod scan;

@@ -15,6 +15,7 @@ use crate::output::print_stdout;
 /// `vulnloop scan`: collect → match → report, and the exit code.
 pub fn run(args: &ScanArgs, db_path: &Path) -> anyhow::Result<Code> {
     let filter = filter(args)?;
+    super::auto_update::refresh_if_due(&args.auto_update, db_path);
     let database = Database::open(db_path)?;
     let inventory = match &args.inventory {
         Some(path) => Inventory::read_json(path)?,
@@ -24,7 +25,8 @@ pub fn run(args: &ScanArgs, db_path: &Path) -> anyhow::Result<Code> {
     let mut matched = vulnloop_match::match_inventory(&inventory, &database)
         .with_context(|| format!("failed to match against {}", db_path.display()))?;
     let database_info = database_info(&database)?;
-    let notes = staleness(&database_info.built_at, args.max_db_age).into_iter().chain(failed_feed_notes(&database)?);
+    let refreshed_at = database.metadata()?.refreshed_at();
+    let notes = staleness(refreshed_at, args.max_db_age, db_path).into_iter().chain(failed_feed_notes(&database)?);
     for note in notes {
         matched.coverage.complete &= !note.incomplete;
         matched.coverage.notes.push(note);
@@ -125,18 +127,21 @@ fn failed_feed_notes(database: &Database) -> anyhow::Result<Vec<CoverageNote>> {
     Ok(notes)
 }
 
-/// Returns a coverage note when the database is older than `max_days` (0 disables the check).
-fn staleness(built_at: &str, max_days: u32) -> Option<CoverageNote> {
+/// Returns a coverage note when the database was last refreshed (built, or
+/// checked unchanged by `db update`) more than `max_days` ago (0 disables the check).
+fn staleness(refreshed_at: Option<chrono::DateTime<chrono::Utc>>, max_days: u32, db_path: &Path) -> Option<CoverageNote> {
     if max_days == 0 {
         return None;
     }
-    let built = chrono::DateTime::parse_from_rfc3339(built_at).ok()?;
-    let age = chrono::Utc::now().signed_duration_since(built);
+    let age = chrono::Utc::now().signed_duration_since(refreshed_at?);
     (age.num_days() > i64::from(max_days)).then(|| CoverageNote {
         incomplete: true,
         message: format!(
-            "the advisory database was built {} days ago (limit {max_days}); run `vulnloop db update`",
-            age.num_days()
+            "the advisory database is {} days {} hours old (limit {max_days} days); refresh it with \
+             `vulnloop db update --db {}` (add --from DIR|URL where the official feeds are out of reach)",
+            age.num_days(),
+            age.num_hours() % 24,
+            db_path.display()
         ),
     })
 }

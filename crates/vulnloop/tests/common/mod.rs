@@ -9,14 +9,31 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 /// Runs the binary with `args`, with a clean environment for its own variables.
+///
+/// `VULNLOOP_OFFLINE=1` turns off the automatic update before a scan, so
+/// that no test ever downloads from the official feed URLs.
 pub fn vulnloop(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vulnloop"))
-        .args(args)
-        .env_remove("VULNLOOP_DB")
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("failed to start the vulnloop binary")
+    command(args).env("VULNLOOP_OFFLINE", "1").output().expect("failed to start the vulnloop binary")
+}
+
+/// Runs the binary with the automatic update before a scan allowed.
+///
+/// `args` must contain `--update-from` with a loopback URL or a local path,
+/// because the default source is the official feed URLs.
+pub fn vulnloop_auto_update(args: &[&str]) -> Output {
+    let from = args.iter().position(|a| *a == "--update-from").and_then(|i| args.get(i + 1));
+    let local = from.is_some_and(|from| from.starts_with("http://127.0.0.1:") || Path::new(from).is_absolute());
+    assert!(local, "an automatic update test must pass --update-from with a loopback URL or a local path: {args:?}");
+    command(args).output().expect("failed to start the vulnloop binary")
+}
+
+fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vulnloop"));
+    command.args(args).env("NO_COLOR", "1");
+    for variable in ["VULNLOOP_DB", "RUST_LOG", "VULNLOOP_OFFLINE", "VULNLOOP_UPDATE_FROM", "VULNLOOP_AUTO_UPDATE_AFTER"] {
+        command.env_remove(variable);
+    }
+    command
 }
 
 pub fn stdout(output: &Output) -> String {
