@@ -288,6 +288,7 @@ impl Builder {
         if self.has_previous {
             conn.execute_batch("DETACH DATABASE previous").map_err(|e| self.write_error(e))?;
         }
+        crate::enrichment::compress_all(&conn).map_err(|e| self.write_error(e))?;
         conn.execute_batch(CREATE_INDEXES).map_err(|e| self.write_error(e))?;
         // No ANALYZE: with the bundled SQLite's STAT4 statistics, every new
         // parameter value would re-prepare the lookup statement, which cost

@@ -1,10 +1,11 @@
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use serde::Serialize;
+use zstd::dict::DecoderDictionary;
 use vulnloop_advisory::{Advisory, Affected, CveFacts, Ecosystem, PackageKind, Severity, Status};
 use vulnloop_match::{AdvisoryIndex, Candidate, SourceInfo};
 
@@ -17,6 +18,8 @@ pub struct Database {
     conn: Connection,
     /// Advisory metadata by row id, shared by the lookups of one scan.
     advisories: RefCell<HashMap<i64, Arc<Advisory>>>,
+    /// The dictionary of the `cve` records, read on the first lookup.
+    dictionary: OnceCell<Option<DecoderDictionary<'static>>>,
 }
 
 /// Facts about the database file as a whole.
@@ -108,7 +111,12 @@ impl Database {
         // which cost more system time than the lookups themselves. `db update`
         // replaces the file by renaming, so the open file never changes.
         conn.execute_batch("PRAGMA mmap_size = 268435456; BEGIN").map_err(corrupt)?;
-        Ok(Self { path: path.to_path_buf(), conn, advisories: RefCell::new(HashMap::new()) })
+        Ok(Self {
+            path: path.to_path_buf(),
+            conn,
+            advisories: RefCell::new(HashMap::new()),
+            dictionary: OnceCell::new(),
+        })
     }
 
     /// Returns the database file's path.
@@ -203,7 +211,12 @@ impl Database {
     /// description, references, KEV, EPSS); ids the feeds do not know are
     /// left out of the map.
     pub fn cve_facts(&self, ids: &[&str]) -> Result<BTreeMap<String, CveFacts>, DbError> {
-        crate::enrichment::facts(&self.conn, ids).map_err(|e| self.query_error(e))
+        if self.dictionary.get().is_none() {
+            let stored = crate::enrichment::dictionary(&self.conn, "main").map_err(|e| self.query_error(e))?;
+            let _ = self.dictionary.set(stored.map(|bytes| DecoderDictionary::copy(&bytes)));
+        }
+        let dictionary = self.dictionary.get().and_then(Option::as_ref);
+        crate::enrichment::facts(&self.conn, dictionary, ids).map_err(|e| self.query_error(e))
     }
 
     fn query_candidates(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Candidate>, DbError> {

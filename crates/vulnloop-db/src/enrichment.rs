@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
+use zstd::dict::DecoderDictionary;
 use vulnloop_advisory::{CveFacts, CveRecord, Cvss, Enrichment, EpssScore, KevEntry};
 
 /// Inserts one enrichment record, merging it with what earlier files said.
@@ -21,79 +22,102 @@ pub(crate) fn insert(conn: &Connection, record: &Enrichment, file: &str) -> Resu
 
 fn insert_cve(conn: &Connection, incoming: &CveRecord, file: &str) -> Result<(), rusqlite::Error> {
     let existing = conn
-        .prepare_cached(
-            "SELECT sources, files, published, modified, description, cwes, refs, cvss FROM cve WHERE id = ?1",
-        )?
-        .query_row([&incoming.id], |row| {
-            let stored = StoredCve {
-                sources: row.get(0)?,
-                files: row.get(1)?,
-                published: row.get(2)?,
-                modified: row.get(3)?,
-                description: row.get(4)?,
-                cwes: row.get(5)?,
-                refs: row.get(6)?,
-                cvss: row.get(7)?,
-            };
-            Ok(stored)
-        })
+        .prepare_cached("SELECT files, record FROM cve WHERE id = ?1")?
+        .query_row([&incoming.id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?)))
         .optional()?;
     let (record, files) = match existing {
         None => (incoming.clone(), vec![file.to_string()]),
-        Some(stored) => {
-            let mut files: Vec<String> = serde_json::from_str(&stored.files).unwrap_or_default();
+        Some((files, stored)) => {
+            let mut files: Vec<String> = serde_json::from_str(&files).unwrap_or_default();
             if !files.iter().any(|f| f == file) {
                 files.push(file.to_string());
             }
-            (merge(stored.into_record(&incoming.id), incoming.clone()), files)
+            match decode(&stored, None) {
+                Some(previous) => (merge(previous, incoming.clone()), files),
+                None => (incoming.clone(), files),
+            }
         }
     };
     let files = serde_json::to_string(&files).unwrap_or_else(|_| "[]".into());
-    let cwes = serde_json::to_string(&record.cwes).unwrap_or_else(|_| "[]".into());
-    let cvss = serde_json::to_string(&record.cvss).unwrap_or_else(|_| "[]".into());
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO cve (id, sources, files, published, modified, description, cwes, refs, cvss)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
-        record.id,
-        record.source,
-        files,
-        record.published,
-        record.modified,
-        record.description,
-        cwes,
-        record.references.join("\n"),
-        cvss
-    ])?;
+    conn.prepare_cached("INSERT OR REPLACE INTO cve (id, files, record) VALUES (?1, ?2, ?3)")?
+        .execute(params![record.id, files, encode(&record)])?;
     Ok(())
 }
 
-/// A `cve` row as stored.
-struct StoredCve {
-    sources: String,
-    files: String,
-    published: Option<String>,
-    modified: Option<String>,
-    description: Option<String>,
-    cwes: String,
-    refs: String,
-    cvss: String,
+/// Compression level of the stored records.
+const RECORD_LEVEL: i32 = 9;
+/// Size of the zstd dictionary trained on the records of one database.
+const DICTIONARY_SIZE: usize = 112 * 1024;
+/// Records the dictionary is trained on, spread over the table.
+const DICTIONARY_SAMPLES: i64 = 8_000;
+/// Records compressed per batch at commit.
+const BATCH: i64 = 4_096;
+
+/// Serializes a record as JSON. While the database is built, records stay
+/// plain JSON, so merging a record read back is cheap; [`compress_all`]
+/// compresses them once at the end.
+fn encode(record: &CveRecord) -> Vec<u8> {
+    serde_json::to_vec(record).unwrap_or_default()
 }
 
-impl StoredCve {
-    fn into_record(self, id: &str) -> CveRecord {
-        CveRecord {
-            id: id.to_string(),
-            source: self.sources,
-            published: self.published,
-            modified: self.modified,
-            description: self.description,
-            cwes: serde_json::from_str(&self.cwes).unwrap_or_default(),
-            references: self.refs.lines().filter(|l| !l.is_empty()).map(String::from).collect(),
-            cvss: serde_json::from_str(&self.cvss).unwrap_or_default(),
+/// Reads a stored record: plain JSON during the build, zstd-compressed with
+/// the database's dictionary after it. A damaged record reads as absent.
+fn decode(bytes: &[u8], dictionary: Option<&DecoderDictionary<'_>>) -> Option<CveRecord> {
+    if bytes.first() == Some(&b'{') {
+        return serde_json::from_slice(bytes).ok();
+    }
+    let decoder = match dictionary {
+        Some(dictionary) => zstd::stream::Decoder::with_prepared_dictionary(bytes, dictionary).ok()?,
+        None => zstd::stream::Decoder::with_buffer(bytes).ok()?,
+    };
+    serde_json::from_reader(decoder).ok()
+}
+
+/// Compresses every `cve` record with a zstd dictionary trained on a sample
+/// of them, and stores the dictionary in `cve_dictionary`.
+///
+/// A record is a few hundred bytes of JSON, too little for zstd to find
+/// much on its own. The dictionary carries what records share (field names,
+/// reference hosts, common phrases), so each compresses to about a third.
+pub(crate) fn compress_all(conn: &Connection) -> Result<(), rusqlite::Error> {
+    let rows: i64 = conn.query_row("SELECT COUNT(*) FROM cve", [], |row| row.get(0))?;
+    if rows == 0 {
+        return Ok(());
+    }
+    let step = (rows / DICTIONARY_SAMPLES).max(1);
+    let samples: Vec<Vec<u8>> = conn
+        .prepare("SELECT record FROM cve WHERE rowid % ?1 = 0")?
+        .query_map([step], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    // Training fails on too few or too similar samples; the records are
+    // then compressed without a dictionary.
+    let dictionary = zstd::dict::from_samples(&samples, DICTIONARY_SIZE).unwrap_or_default();
+    conn.execute("INSERT INTO cve_dictionary (id, dictionary) VALUES (1, ?1)", [&dictionary])?;
+
+    let failed = |error: std::io::Error| rusqlite::Error::ToSqlConversionFailure(Box::new(error));
+    let mut compressor = zstd::bulk::Compressor::with_dictionary(RECORD_LEVEL, &dictionary).map_err(failed)?;
+    let mut last = 0_i64;
+    loop {
+        let batch: Vec<(i64, Vec<u8>)> = conn
+            .prepare_cached("SELECT rowid, record FROM cve WHERE rowid > ?1 ORDER BY rowid LIMIT ?2")?
+            .query_map([last, BATCH], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let Some((end, _)) = batch.last() else {
+            break;
+        };
+        last = *end;
+        let mut update = conn.prepare_cached("UPDATE cve SET record = ?2 WHERE rowid = ?1")?;
+        for (rowid, json) in batch {
+            update.execute(params![rowid, compressor.compress(&json).map_err(failed)?])?;
         }
     }
+    Ok(())
+}
+
+/// Reads the dictionary the records of a database were compressed with.
+pub(crate) fn dictionary(conn: &Connection, schema: &str) -> Result<Option<Vec<u8>>, rusqlite::Error> {
+    conn.query_row(&format!("SELECT dictionary FROM {schema}.cve_dictionary WHERE id = 1"), [], |row| row.get(0))
+        .optional()
 }
 
 /// Merges two records of one CVE.
@@ -185,11 +209,24 @@ fn insert_epss(conn: &Connection, score: &EpssScore, file: &str) -> Result<(), r
 /// Copies the enrichment rows that came from `file` in the attached
 /// `previous` database and that the new database does not have yet.
 pub(crate) fn copy_from_attached(conn: &Connection, file: &str) -> Result<u64, rusqlite::Error> {
+    // Records of the previous database are compressed with its dictionary:
+    // they are decoded here and stored plain, like the records of this build.
+    let dictionary = dictionary(conn, "previous")?;
+    let prepared = dictionary.as_deref().map(DecoderDictionary::copy);
     let quoted = serde_json::to_string(file).unwrap_or_default();
-    let mut copied = conn.execute(
-        "INSERT OR IGNORE INTO main.cve SELECT * FROM previous.cve WHERE instr(files, ?1) > 0",
-        [&quoted],
-    )?;
+    let previous: Vec<(String, String, Vec<u8>)> = conn
+        .prepare("SELECT id, files, record FROM previous.cve WHERE instr(files, ?1) > 0")?
+        .query_map([&quoted], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut copied = 0;
+    for (id, files, stored) in previous {
+        let Some(record) = decode(&stored, prepared.as_ref()) else {
+            continue;
+        };
+        copied += conn
+            .prepare_cached("INSERT OR IGNORE INTO main.cve (id, files, record) VALUES (?1, ?2, ?3)")?
+            .execute(params![id, files, encode(&record)])?;
+    }
     for table in ["kev", "epss"] {
         copied += conn.execute(
             &format!("INSERT OR IGNORE INTO main.{table} SELECT * FROM previous.{table} WHERE file = ?1"),
@@ -200,27 +237,18 @@ pub(crate) fn copy_from_attached(conn: &Connection, file: &str) -> Result<u64, r
 }
 
 /// Reads what the database knows about each CVE of `ids`; unknown ids are left out.
-pub(crate) fn facts(conn: &Connection, ids: &[&str]) -> Result<BTreeMap<String, CveFacts>, rusqlite::Error> {
+pub(crate) fn facts(
+    conn: &Connection,
+    dictionary: Option<&DecoderDictionary<'_>>,
+    ids: &[&str],
+) -> Result<BTreeMap<String, CveFacts>, rusqlite::Error> {
     let mut found = BTreeMap::new();
     for &id in ids {
-        let record = conn
-            .prepare_cached(
-                "SELECT sources, files, published, modified, description, cwes, refs, cvss FROM cve WHERE id = ?1",
-            )?
-            .query_row([id], |row| {
-                Ok(StoredCve {
-                    sources: row.get(0)?,
-                    files: row.get(1)?,
-                    published: row.get(2)?,
-                    modified: row.get(3)?,
-                    description: row.get(4)?,
-                    cwes: row.get(5)?,
-                    refs: row.get(6)?,
-                    cvss: row.get(7)?,
-                })
-            })
-            .optional()?
-            .map(|stored| stored.into_record(id));
+        let record: Option<Vec<u8>> = conn
+            .prepare_cached("SELECT record FROM cve WHERE id = ?1")?
+            .query_row([id], |row| row.get(0))
+            .optional()?;
+        let record = record.and_then(|bytes| decode(&bytes, dictionary));
         let kev = conn
             .prepare_cached(
                 "SELECT vendor, product, name, date_added, due_date, ransomware, required_action FROM kev WHERE cve = ?1",
@@ -293,5 +321,39 @@ mod tests {
             assert_eq!(merged.cwes, ["CWE-8", "CWE-9"]);
             assert_eq!(merged.references.len(), 3);
         }
+    }
+
+    #[test]
+    fn stored_facts_read_back_merged() {
+        let conn = Connection::open_in_memory().expect("in-memory database");
+        conn.execute_batch(crate::schema::CREATE).expect("schema");
+        let old = record("cve5", "2024-02-01", "old text", &[("CISA-ADP", 9.8)]);
+        let new = record("nvd", "2024-03-01", "new text!", &[("nvd@nist.gov", 8.1)]);
+        insert(&conn, &Enrichment::Cve(old), "cve5.jsonl.zst").expect("insert");
+        insert(&conn, &Enrichment::Cve(new), "nvdcve-1.1-2024.json.gz").expect("insert");
+        let epss = EpssScore { cve: "CVE-2024-0001".into(), score: 0.5, percentile: Some(0.9), date: Some("2024-03-07".into()) };
+        let older_epss = EpssScore { score: 0.1, date: Some("2024-01-01".into()), ..epss.clone() };
+        insert(&conn, &Enrichment::Epss(epss), "epss_scores-2024-03-07.csv.gz").expect("insert");
+        insert(&conn, &Enrichment::Epss(older_epss), "epss_scores-2024-01-01.csv.gz").expect("insert");
+
+        let found = facts(&conn, None, &["CVE-2024-0001", "CVE-2099-0001"]).expect("query");
+        assert_eq!(found.len(), 1, "unknown ids are left out");
+        let facts = &found["CVE-2024-0001"];
+        assert_eq!(facts.records[0].source, "cve5,nvd");
+        assert_eq!(facts.records[0].description.as_deref(), Some("new text!"));
+        assert_eq!(facts.records[0].cvss.len(), 2);
+        assert_eq!(facts.epss.as_ref().map(|e| e.score), Some(0.5), "the latest score date wins");
+        assert!(facts.kev.is_none());
+        let files: String = conn.query_row("SELECT files FROM cve", [], |row| row.get(0)).expect("files");
+        assert_eq!(files, r#"["cve5.jsonl.zst","nvdcve-1.1-2024.json.gz"]"#);
+
+        // After compression the same facts read back through the dictionary.
+        compress_all(&conn).expect("compress");
+        let stored: Vec<u8> = conn.query_row("SELECT record FROM cve", [], |row| row.get(0)).expect("record");
+        assert_ne!(stored.first(), Some(&b'{'), "the record is compressed");
+        let trained = dictionary(&conn, "main").expect("dictionary").expect("stored");
+        let prepared = DecoderDictionary::copy(&trained);
+        let again = super::facts(&conn, Some(&prepared), &["CVE-2024-0001"]).expect("query");
+        assert_eq!(again["CVE-2024-0001"].records, facts.records);
     }
 }

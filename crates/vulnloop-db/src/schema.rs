@@ -54,18 +54,18 @@ CREATE TABLE affected (
     pattern   INTEGER NOT NULL
 );
 -- Facts keyed by CVE, merged over the files that state them. `files` is a
--- JSON array of base names; `refs` holds one URL per line; `cwes` and `cvss`
--- are JSON arrays.
+-- JSON array of base names; `record` is a CveRecord as JSON, zstd-compressed
+-- with the dictionary in `cve_dictionary`.
 CREATE TABLE cve (
-    id          TEXT PRIMARY KEY,
-    sources     TEXT NOT NULL,
-    files       TEXT NOT NULL,
-    published   TEXT,
-    modified    TEXT,
-    description TEXT,
-    cwes        TEXT NOT NULL,
-    refs        TEXT NOT NULL,
-    cvss        TEXT NOT NULL
+    id     TEXT PRIMARY KEY,
+    files  TEXT NOT NULL,
+    record BLOB NOT NULL
+);
+-- The zstd dictionary the `cve` records are compressed with (one row, id 1);
+-- empty when training failed and records are compressed without one.
+CREATE TABLE cve_dictionary (
+    id         INTEGER PRIMARY KEY,
+    dictionary BLOB NOT NULL
 );
 CREATE TABLE kev (
     cve             TEXT PRIMARY KEY,

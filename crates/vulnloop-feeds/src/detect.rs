@@ -103,8 +103,11 @@ fn enrichment_kind_of_name(inner: &str, tar: bool) -> Option<FeedKind> {
 
 /// Recognizes CVE JSON 5 JSON Lines (`cve5-vulnrichment.jsonl`) and cvelistV5 archives.
 fn is_cve5_name(inner: &str, tar: bool) -> bool {
+    // `cve` alone is too wide: other JSON Lines files, such as Wordfence's
+    // WordPress records, carry it in their names.
     let json_lines = inner.ends_with(".jsonl") || inner.ends_with(".ndjson");
-    (json_lines && inner.contains("cve")) || (tar && inner.starts_with("cvelistv5"))
+    let named = inner.contains("cve5") || inner.contains("cvelist");
+    (json_lines && named) || (tar && inner.starts_with("cvelistv5"))
 }
 
 /// Recognizes the archive names of the OSV distributions this crate reads.
@@ -278,6 +281,7 @@ mod tests {
         assert_eq!(kind("nvdcve-2.0-2021.json.gz"), Some(FeedKind::NvdCve2));
         assert_eq!(kind("cve5-vulnrichment.jsonl.zst"), Some(FeedKind::Cve5));
         assert_eq!(kind("cvelistV5-main.tar.gz"), Some(FeedKind::Cve5));
+        assert_eq!(kind("wordfence-vulns-from-nuclei-wordfence-cve.jsonl.zst"), None);
         assert_eq!(
             kind("known_exploited_vulnerabilities.json.gz"),
             Some(FeedKind::CisaKev)

@@ -14,7 +14,7 @@ use crate::intel::{intel_of, Intel};
 
 /// The three priority levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "kebab-case")]
 pub enum PriorityLevel {
     /// Risk is low enough to accept for now.
     NoNeedToFix,
@@ -37,7 +37,8 @@ impl PriorityLevel {
         }
     }
 
-    /// Parses a name written by [`PriorityLevel::as_str`]; `_` may stand for `-`.
+    /// Parses a name written by [`PriorityLevel::as_str`] (also its serde
+    /// form); `_` may stand for `-`.
     pub fn parse(text: &str) -> Option<Self> {
         let text = text.trim().to_ascii_lowercase().replace('_', "-");
         Self::ALL.into_iter().find(|level| level.as_str() == text)

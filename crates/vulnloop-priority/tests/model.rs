@@ -243,3 +243,14 @@ fn several_cves_take_the_strongest_facts() {
     assert_eq!(intel.epss.map(|e| e.score), Some(0.3));
     assert_eq!(intel.unknown_cves, ["CVE-2099-0404"]);
 }
+
+#[test]
+fn level_names_agree_everywhere() {
+    for level in PriorityLevel::ALL {
+        let json = serde_json::to_value(level).expect("serializes");
+        assert_eq!(json, level.as_str());
+        assert_eq!(PriorityLevel::parse(level.as_str()), Some(level));
+        assert_eq!(PriorityLevel::parse(&level.as_str().replace('-', "_")), Some(level));
+    }
+    assert_eq!(PriorityLevel::parse("urgent"), None);
+}
