@@ -123,7 +123,7 @@ struct RawCvssData {
     vector_string: Option<String>,
 }
 
-/// Reads one CVE JSON 5 file in the layout its name gives; returns the snapshot.
+/// Reads one CVE JSON 5 file in the layout its name gives and returns the snapshot.
 pub(crate) fn parse(
     reader: Box<dyn Read + '_>,
     name: &str,

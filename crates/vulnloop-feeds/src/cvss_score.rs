@@ -38,7 +38,8 @@ pub(crate) fn score(declared: CvssVersion, vector: &str, scored_by: &str) -> Res
     })
 }
 
-/// Base metrics every v3.x vector must carry; the `cvss` crate parses a vector without some of them.
+/// Base metrics every v3.x vector must carry, checked here because the `cvss`
+/// crate parses a vector that lacks some of them.
 const V3_BASE_METRICS: [&str; 8] = ["AV", "AC", "PR", "UI", "S", "C", "I", "A"];
 
 /// Base metrics every v4.0 vector must carry.
