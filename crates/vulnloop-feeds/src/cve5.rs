@@ -190,13 +190,12 @@ fn parse_lines(
                 );
             }
             Err(error) => {
-                return Err(FeedError::Json {
-                    file: name.to_string(),
-                    expected: EXPECTED,
-                    line: number,
-                    column: error.column(),
-                    message: format!("{error}"),
-                })
+                // serde_json counts lines within the one line it was given.
+                let mut failure = FeedError::json(name, EXPECTED, error);
+                if let FeedError::Json { line, .. } = &mut failure {
+                    *line = number;
+                }
+                return Err(failure);
             }
         }
     }

@@ -17,6 +17,8 @@ pub(crate) fn score(declared: CvssVersion, vector: &str, scored_by: &str) -> Res
     } else if vector.starts_with("CVSS:3.1/") {
         (CvssVersion::V3_1, score_v3(vector)?)
     } else if vector.starts_with("CVSS:4.0/") {
+        // NOTE: a v4 vector that carries threat or environmental metrics is
+        // scored with them (CVSS-BT, CVSS-BE), as the `cvss` crate does.
         require_base_metrics(vector, &V4_BASE_METRICS)?;
         let parsed: cvss::v4::Vector = vector.parse().map_err(|error| invalid(vector, error))?;
         (CvssVersion::V4_0, parsed.score().value())
