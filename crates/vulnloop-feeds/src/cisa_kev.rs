@@ -3,7 +3,7 @@
 //! `vulnerabilities`.
 //!
 //! `knownRansomwareCampaignUse` maps `Known` to `Some(true)` and `Unknown`
-//! to `Some(false)`; any other value or none gives `None`. An entry without
+//! to `Some(false)`. Any other value, or none, gives `None`. An entry without
 //! a CVE id or `dateAdded` is skipped and counted. The snapshot is
 //! `dateReleased`, else `catalogVersion`.
 //!
@@ -38,7 +38,7 @@ struct RawEntry {
     required_action: Option<String>,
 }
 
-/// Reads the catalog's entries; returns the release time or catalog version.
+/// Reads the catalog's entries and returns the release time or catalog version.
 pub(crate) fn parse(
     reader: Box<dyn Read + '_>,
     name: &str,

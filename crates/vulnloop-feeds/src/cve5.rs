@@ -123,7 +123,7 @@ struct RawCvssData {
     vector_string: Option<String>,
 }
 
-/// Reads one CVE JSON 5 file in the layout its name gives; returns the snapshot.
+/// Reads one CVE JSON 5 file in the layout its name gives and returns the snapshot.
 pub(crate) fn parse(
     reader: Box<dyn Read + '_>,
     name: &str,
@@ -190,13 +190,12 @@ fn parse_lines(
                 );
             }
             Err(error) => {
-                return Err(FeedError::Json {
-                    file: name.to_string(),
-                    expected: EXPECTED,
-                    line: number,
-                    column: error.column(),
-                    message: format!("{error}"),
-                })
+                // serde_json counts lines within the one line it was given.
+                let mut failure = FeedError::json(name, EXPECTED, error);
+                if let FeedError::Json { line, .. } = &mut failure {
+                    *line = number;
+                }
+                return Err(failure);
             }
         }
     }

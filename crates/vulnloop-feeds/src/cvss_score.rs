@@ -17,6 +17,8 @@ pub(crate) fn score(declared: CvssVersion, vector: &str, scored_by: &str) -> Res
     } else if vector.starts_with("CVSS:3.1/") {
         (CvssVersion::V3_1, score_v3(vector)?)
     } else if vector.starts_with("CVSS:4.0/") {
+        // NOTE: a v4 vector that carries threat or environmental metrics is
+        // scored with them (CVSS-BT, CVSS-BE), as the `cvss` crate does.
         require_base_metrics(vector, &V4_BASE_METRICS)?;
         let parsed: cvss::v4::Vector = vector.parse().map_err(|error| invalid(vector, error))?;
         (CvssVersion::V4_0, parsed.score().value())
@@ -38,7 +40,8 @@ pub(crate) fn score(declared: CvssVersion, vector: &str, scored_by: &str) -> Res
     })
 }
 
-/// Base metrics every v3.x vector must carry; the `cvss` crate parses a vector without some of them.
+/// Base metrics every v3.x vector must carry, checked here because the `cvss`
+/// crate parses a vector that lacks some of them.
 const V3_BASE_METRICS: [&str; 8] = ["AV", "AC", "PR", "UI", "S", "C", "I", "A"];
 
 /// Base metrics every v4.0 vector must carry.

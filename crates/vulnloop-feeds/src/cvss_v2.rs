@@ -1,9 +1,9 @@
 //! CVSS v2.0 base scores, from the base equation of the FIRST CVSS v2
 //! guide, section 3.2.1 (<https://www.first.org/cvss/v2/guide>).
 //!
-//! The `cvss` crate scores versions 3.0, 3.1 and 4.0 for this crate; v2 is
-//! computed here so that the old NVD scores are checked by a second,
-//! independent reading of the specification.
+//! The `cvss` crate scores versions 3.0, 3.1 and 4.0 for this crate.
+//! Version 2.0 is computed here, so the old NVD scores are checked by a
+//! second reading of the specification, independent of that crate.
 
 /// A parsed CVSS v2.0 base vector: the weights of its six base metrics.
 #[derive(Debug, Clone, Copy, PartialEq)]

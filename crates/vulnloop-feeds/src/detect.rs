@@ -19,11 +19,12 @@ enum Guess {
 
 /// Identifies a feed file by its name (and, where names are ambiguous, its first bytes).
 ///
-/// Enrichment feeds are recognized too: NVD JSON 1.1 and 2.0 feed files by
-/// their `nvdcve-1.1-` and `nvdcve-2.0-` names (the `.meta` files beside
-/// them are not feeds), NVD API pages and CVE JSON 5 records by content,
-/// CVE JSON 5 JSON Lines (`*cve*.jsonl`) and cvelistV5 archives, the KEV
-/// catalog (not its `_schema.json`) and `epss_scores-*.csv` files.
+/// Enrichment feeds are recognized too. NVD JSON 1.1 and 2.0 feed files go
+/// by their `nvdcve-1.1-` and `nvdcve-2.0-` names, and the `.meta` files
+/// beside them are not feeds. NVD API pages and single CVE JSON 5 records go
+/// by content, and so do CVE JSON 5 JSON Lines (`.jsonl`). cvelistV5
+/// archives, the KEV catalog (not its `_schema.json`) and
+/// `epss_scores-*.csv` files go by name.
 ///
 /// Returns `None` for files that are not a feed this crate reads, including
 /// OVAL of other vendors, xz archives and zip archives of advisory feeds
@@ -74,6 +75,9 @@ fn guess_from_name(name: &str) -> Option<Guess> {
         FeedKind::DebianAdvisoryList
     } else if inner.ends_with(".json") || inner == "json" || inner == "list" {
         return Some(Guess::ReadContent);
+    } else if inner.ends_with(".jsonl") || inner.ends_with(".ndjson") {
+        // JSON Lines of CVE JSON 5 records, recognized by the first line.
+        return Some(Guess::ReadContent);
     } else if inner.contains("updateinfo") && inner.ends_with(".xml") {
         // Every yum repository names it so; only Amazon Linux's is read.
         return Some(Guess::ReadContent);
@@ -93,21 +97,12 @@ fn enrichment_kind_of_name(inner: &str, tar: bool) -> Option<FeedKind> {
         FeedKind::CisaKev
     } else if inner.starts_with("epss_scores") && inner.ends_with(".csv") {
         FeedKind::Epss
-    } else if is_cve5_name(inner, tar) {
+    } else if tar && inner.starts_with("cvelistv5") {
         FeedKind::Cve5
     } else {
         return None;
     };
     Some(kind)
-}
-
-/// Recognizes CVE JSON 5 JSON Lines (`cve5-vulnrichment.jsonl`) and cvelistV5 archives.
-fn is_cve5_name(inner: &str, tar: bool) -> bool {
-    // `cve` alone is too wide: other JSON Lines files, such as Wordfence's
-    // WordPress records, carry it in their names.
-    let json_lines = inner.ends_with(".jsonl") || inner.ends_with(".ndjson");
-    let named = inner.contains("cve5") || inner.contains("cvelist");
-    (json_lines && named) || (tar && inner.starts_with("cvelistv5"))
 }
 
 /// Recognizes the archive names of the OSV distributions this crate reads.
@@ -127,7 +122,8 @@ fn is_security_support_name(inner: &str, tar: bool) -> bool {
 
 /// Reads the start of a file with a generic name and recognizes OSV records,
 /// Alpine secdb, Red Hat or SUSE CSAF, the security tracker's document, a DSA
-/// or DLA list, or Amazon Linux's updateinfo.
+/// or DLA list, Amazon Linux's updateinfo, or an enrichment feed: NVD JSON
+/// 1.1 or 2.0, CVE JSON 5 records and the KEV catalog.
 fn detect_from_content(path: &Path, name: &str) -> Option<FeedKind> {
     let file = File::open(path).ok()?;
     let packing = input::packing(name).ok()?;
@@ -188,7 +184,9 @@ fn kind_of_json(head: &str) -> Option<FeedKind> {
     if has("\"CVE_Items\"") || has("\"CVE_data_numberOfCVEs\"") {
         return Some(FeedKind::NvdJson11);
     }
-    if has("\"cveMetadata\"") && (has("\"CVE_RECORD\"") || has("\"containers\"")) {
+    // A long record can push `cveMetadata` past the sniffed bytes, but `dataType` comes first.
+    let cve_record = has("\"dataType\"") && has("\"CVE_RECORD\"");
+    if cve_record || (has("\"cveMetadata\"") && has("\"containers\"")) {
         return Some(FeedKind::Cve5);
     }
     if has("\"catalogVersion\"") && has("\"cveID\"") {
@@ -279,9 +277,11 @@ mod tests {
         );
         assert_eq!(kind("nvdcve-1.1-modified.meta"), None);
         assert_eq!(kind("nvdcve-2.0-2021.json.gz"), Some(FeedKind::NvdCve2));
-        assert_eq!(kind("cve5-vulnrichment.jsonl.zst"), Some(FeedKind::Cve5));
+        assert!(matches!(
+            guess_from_name("cve5-vulnrichment.jsonl.zst"),
+            Some(Guess::ReadContent)
+        ));
         assert_eq!(kind("cvelistV5-main.tar.gz"), Some(FeedKind::Cve5));
-        assert_eq!(kind("wordfence-vulns-from-nuclei-wordfence-cve.jsonl.zst"), None);
         assert_eq!(
             kind("known_exploited_vulnerabilities.json.gz"),
             Some(FeedKind::CisaKev)

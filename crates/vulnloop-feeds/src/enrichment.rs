@@ -111,7 +111,7 @@ impl CveBuilder {
             .map(|(_, value)| value.to_string());
     }
 
-    /// Adds a CWE id such as `CWE-787`; other words (`n/a`, NVD placeholders) are dropped.
+    /// Adds a CWE id such as `CWE-787`, dropping other words such as `n/a` and NVD's placeholders.
     pub(crate) fn cwe(&mut self, cwe: &str) {
         let cwe = cwe.trim();
         if !cwe.starts_with("CWE-") || CWE_PLACEHOLDERS.contains(&cwe) {
@@ -129,7 +129,7 @@ impl CveBuilder {
         }
     }
 
-    /// Scores a vector; one that does not parse is dropped and counted in `skipped`.
+    /// Scores a vector and adds it. A vector that does not parse is dropped and counted in `skipped`.
     pub(crate) fn cvss(
         &mut self,
         declared: CvssVersion,

@@ -6,10 +6,10 @@
 //! `cve,epss,percentile`. The score date comes from `score_date` in the
 //! comment, else from the `YYYY-MM-DD` in the file name.
 //!
-//! The files are generated whole, so a line that does not parse (wrong
-//! column count, a CVE id or number that is not valid, a probability
-//! outside 0 to 1) means the file is damaged: it fails the whole file with
-//! its line number instead of being skipped.
+//! The files are generated whole, so a line that does not parse means the
+//! file is damaged. Such a line (wrong column count, an invalid CVE id or
+//! number, a probability outside 0 to 1) fails the whole file with its line
+//! number instead of being skipped.
 
 use std::io::{BufRead, BufReader, Read};
 
@@ -18,7 +18,7 @@ use vulnloop_advisory::{Enrichment, EpssScore};
 use crate::enrichment::{is_cve_id, Output};
 use crate::{input, FeedError};
 
-/// Reads the scores; returns the score date as the snapshot.
+/// Reads the scores and returns the score date as the snapshot.
 pub(crate) fn parse(
     reader: Box<dyn Read + '_>,
     name: &str,

@@ -92,7 +92,7 @@ pub enum FeedError {
         file: String,
         /// Line of the error, counted from 1.
         line: usize,
-        /// What is wrong with the line.
+        /// The problem found in the line, with the offending value.
         message: String,
     },
 

@@ -1,6 +1,6 @@
-//! Streams the records of a large JSON document: the elements of one array
+//! Streams the records of a large JSON document. The elements of one array
 //! under the top-level object are deserialized one at a time, so memory
-//! holds one record, never the whole document.
+//! contains one record, never the whole document.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,7 +16,7 @@ use crate::FeedError;
 /// Size of the read buffer under the JSON reader.
 const BUFFER_BYTES: usize = 256 * 1024;
 
-/// The layout of a document: which array holds the records and which
+/// The layout of a document: which array contains the records and which
 /// top-level fields to keep.
 pub(crate) struct Layout {
     /// Format name for errors, such as `NVD JSON 1.1`.

@@ -9,8 +9,8 @@
 //! Enrichment feeds (NVD JSON 1.1, NVD CVE 2.0, CVE JSON 5, CISA KEV, FIRST
 //! EPSS) give one [`vulnloop_advisory::Enrichment`] per record, with every
 //! CVSS vector scored: [`parse_enrichment_file`] or
-//! [`parse_enrichment_reader`] reads them. [`FeedKind::is_enrichment`] tells
-//! the two groups apart.
+//! [`parse_enrichment_reader`] reads them. [`FeedKind::is_enrichment`]
+//! distinguishes the two groups.
 //!
 //! [`detect`] recognizes the format of a file. Both groups decompress by
 //! extension (`.zst`, `.gz`, `.bz2`) and walk tar archives entry by entry;
@@ -94,17 +94,17 @@ pub enum FeedKind {
     /// SUSE CSAF 2.0 security advisories, one file or a tar archive of them.
     SuseCsaf,
     /// NVD JSON 1.1 feeds (`nvdcve-1.1-2014.json.gz`, `-modified`, `-recent`,
-    /// and `.json.zip` downloads); an enrichment feed.
+    /// and `.json.zip` downloads), an enrichment feed.
     NvdJson11,
     /// NVD CVE API 2.0 response pages and NVD 2.0 feed files
-    /// (`nvdcve-2.0-2024.json.gz`); an enrichment feed.
+    /// (`nvdcve-2.0-2024.json.gz`), an enrichment feed.
     NvdCve2,
     /// CVE JSON 5 records: JSON Lines, one `CVE-*.json` record, or a tar
-    /// archive of records such as cvelistV5; an enrichment feed.
+    /// archive of records such as cvelistV5, an enrichment feed.
     Cve5,
-    /// CISA's Known Exploited Vulnerabilities catalog; an enrichment feed.
+    /// CISA's Known Exploited Vulnerabilities catalog, an enrichment feed.
     CisaKev,
-    /// FIRST EPSS scores (`epss_scores-2024-01-31.csv.gz`); an enrichment feed.
+    /// FIRST EPSS scores (`epss_scores-2024-01-31.csv.gz`), an enrichment feed.
     Epss,
 }
 

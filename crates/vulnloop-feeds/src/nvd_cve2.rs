@@ -100,7 +100,7 @@ struct RawReference {
     url: String,
 }
 
-/// Streams the records of one NVD 2.0 document; returns the snapshot time.
+/// Streams the records of one NVD 2.0 document and returns the snapshot time.
 pub(crate) fn parse(
     reader: Box<dyn Read + '_>,
     name: &str,

@@ -125,7 +125,7 @@ struct RawCvssData {
     vector_string: Option<String>,
 }
 
-/// Streams the items of one NVD JSON 1.1 document; returns the snapshot time.
+/// Streams the items of one NVD JSON 1.1 document and returns the snapshot time.
 pub(crate) fn parse(
     reader: Box<dyn Read + '_>,
     name: &str,
@@ -188,7 +188,7 @@ fn convert(item: RawItem, output: &mut Output<'_>) {
     let v2 = impact
         .as_ref()
         .and_then(|impact| impact.base_metric_v2.as_ref()?.cvss_v2.as_ref());
-    // A v3 vector names 3.0 or 3.1 in its prefix; the declared version only matters for a bare vector.
+    // A v3 vector names 3.0 or 3.1 in its prefix, so the declared version matters only without one.
     for (declared, data) in [(CvssVersion::V3_1, v3), (CvssVersion::V2, v2)] {
         if let Some(vector) = data.and_then(|data| data.vector_string.as_deref()) {
             builder.cvss(declared, vector, NVD_SCORER, &mut output.skipped);

@@ -1,6 +1,6 @@
-//! Differential test of CVSS scoring: every vector in the real NVD JSON 1.1
-//! files, the NVD 2.0 samples and the CVE JSON 5 JSON Lines is scored by the
-//! parsers, and the computed base score is compared with the score the feed
+//! Differential test of CVSS scoring. The parsers score every vector in the
+//! real NVD JSON 1.1 files, the NVD 2.0 samples and the CVE JSON 5 JSON
+//! Lines, and each computed base score is compared with the score the feed
 //! states. The stated scores are read here with separate serde structs.
 
 mod support;
@@ -198,11 +198,7 @@ fn nvd_11_scores_match_stated() {
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("cannot list {}: {error}", dir.display()))
         .filter_map(|entry| Some(entry.ok()?.path()))
-        .filter(|path| {
-            !path
-                .extension()
-                .is_some_and(|extension| extension == "meta")
-        })
+        .filter(|path| path.extension().is_none_or(|extension| extension != "meta"))
         .collect();
     paths.sort();
     assert_eq!(paths.len(), 21, "NVD JSON 1.1 files in {}", dir.display());

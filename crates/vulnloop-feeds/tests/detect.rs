@@ -1,4 +1,5 @@
-//! `detect` on every file name of the shared feed directory and on the format samples.
+//! `detect` on every file name of the shared feed directory (advisory and
+//! enrichment feeds) and on the format samples.
 
 mod support;
 
@@ -7,7 +8,7 @@ use std::path::Path;
 use vulnloop_feeds::{detect, FeedKind};
 
 /// Every file under the shared `feeds` directory, with the kind `detect` must return.
-const FEEDS: [(&str, Option<FeedKind>); 14] = [
+const FEEDS: [(&str, Option<FeedKind>); 38] = [
     (
         "debian/oval-definitions-bookworm.xml.bz2",
         Some(FeedKind::DebianOval),
@@ -55,6 +56,99 @@ const FEEDS: [(&str, Option<FeedKind>); 14] = [
         "rocky-oval/org.rockylinux.rlsa-8.xml.zst",
         Some(FeedKind::RockyOval),
     ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2002.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2003.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2004.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2005.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2006.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2007.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2008.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2009.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2010.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2011.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2012.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2013.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2014.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2015.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2016.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2017.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2019.snapshot-2020-03-01.json.zip",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2021.partial-snapshot-2021-10-05.json.zip",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-2022.partial-snapshot-2022-11-04.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-modified.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "nvd-json-1.1/nvdcve-1.1-recent.json.gz",
+        Some(FeedKind::NvdJson11),
+    ),
+    (
+        "cve5-vulnrichment/cve5-vulnrichment.jsonl.zst",
+        Some(FeedKind::Cve5),
+    ),
+    (
+        "cisa-kev/known_exploited_vulnerabilities.json.gz",
+        Some(FeedKind::CisaKev),
+    ),
+    ("cisa-kev/known_exploited_vulnerabilities_schema.json", None),
 ];
 
 #[test]
@@ -118,6 +212,22 @@ fn format_samples_are_classified_by_content() {
         (
             "pkg/fetch/ubuntu/cve/testdata/fixtures/happy/0_1.json",
             None,
+        ),
+        (
+            "pkg/fetch/nvd/api/cve/testdata/fixtures/3_items/0-3.json",
+            Some(FeedKind::NvdCve2),
+        ),
+        (
+            "pkg/fetch/nvd/api/cpematch/testdata/fixtures/3_items/0-3.json",
+            None,
+        ),
+        (
+            "pkg/fetch/cisa/kev/testdata/fixtures/known_exploited_vulnerabilities.json",
+            Some(FeedKind::CisaKev),
+        ),
+        (
+            "pkg/fetch/redhat/vex/v1/testdata/fixtures/2023/cve-2023-6212.json",
+            Some(FeedKind::RedHatCsaf),
         ),
     ];
     for (relative, expected) in cases {

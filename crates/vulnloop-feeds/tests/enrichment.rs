@@ -239,7 +239,7 @@ fn heartbleed_matches_raw_nvd_11() {
     assert_eq!(v2["baseScore"].as_f64(), Some(5.0));
 }
 
-/// The NVD 2.0 feed files and API pages of the format samples.
+/// Lists the NVD 2.0 feed files and API pages of the format samples.
 fn nvd_2_samples(dir: &tempfile::TempDir) -> Vec<PathBuf> {
     let mut paths = Vec::new();
     for relative in [
@@ -402,7 +402,7 @@ fn cve5_json_lines_parse() {
         "{scores:?}"
     );
 
-    // CVE-1999-0006 has no CNA score; CISA's ADP container adds CVSS 3.1 and a CWE.
+    // CVE-1999-0006 has no CNA score. CISA's ADP container adds CVSS 3.1 and a CWE.
     let qpopper = find(&records, "CVE-1999-0006");
     assert_eq!(qpopper.published.as_deref(), Some("1999-09-29T04:00:00"));
     assert_eq!(

@@ -26,7 +26,7 @@ fn expect_error(result: Result<FeedSummary, FeedError>) -> FeedError {
     }
 }
 
-/// The first `count` lines of the real CVE JSON 5 JSON Lines file.
+/// Reads the first `count` lines of the real CVE JSON 5 JSON Lines file.
 fn cve5_lines(count: usize) -> Vec<String> {
     let path = vulnloop_testdata::data_file("feeds/cve5-vulnrichment/cve5-vulnrichment.jsonl.zst");
     let reader = vulnloop_testdata::open_decompressed(&path)
