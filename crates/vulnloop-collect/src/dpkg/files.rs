@@ -7,6 +7,8 @@
 //! (`/var/lib/dpkg/diversions`) are not applied, so a diverted file is
 //! credited to the package whose list names the path.
 
+use std::collections::HashSet;
+
 use vulnloop_inventory::{Package, PackageManager};
 
 use crate::rootfs::RootFs;
@@ -21,22 +23,43 @@ const MAX_LIST_BYTES: u64 = 256 * 1024 * 1024;
 /// Records, for the dpkg packages among `packages`, which of them list a
 /// path that `owners` looks up.
 ///
-/// A package without a list (distroless `status.d` images keep none) or
-/// with an unreadable one is skipped with a warning in the log.
+/// A package without a list (distroless `status.d` images keep none) is
+/// skipped, and so is an unreadable list, with a warning in the log.
 pub(crate) fn record_owners(rootfs: &RootFs, packages: &[Package], owners: &mut FileOwners) {
     if owners.is_empty() {
         return;
     }
+    // Listing the directory once costs less than a failed open for each of
+    // the hundreds of library packages whose list carries the architecture.
+    let names: HashSet<String> = match rootfs.list_dir(INFO_PATH) {
+        Ok(Some(names)) => names.into_iter().collect(),
+        Ok(None) => {
+            tracing::warn!(path = %rootfs.display(INFO_PATH), "the dpkg info directory is missing, so processes are not linked to packages");
+            return;
+        }
+        Err(error) => {
+            tracing::warn!(path = %rootfs.display(INFO_PATH), %error, "failed to list the dpkg info directory, so processes are not linked to packages");
+            return;
+        }
+    };
+
     let mut missing = 0usize;
     for package in packages.iter().filter(|package| package.manager == PackageManager::Dpkg) {
-        match read_list(rootfs, package) {
-            Ok(Some(text)) => {
-                for path in text.lines() {
-                    owners.record(path, &package.name);
+        let Some(name) = list_name(package, &names) else {
+            missing += 1;
+            continue;
+        };
+        let path = format!("{INFO_PATH}/{name}");
+        match rootfs.read(&path, MAX_LIST_BYTES) {
+            Ok(Some(bytes)) => {
+                let text = String::from_utf8(bytes)
+                    .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
+                for line in text.lines() {
+                    owners.record(line, &package.name);
                 }
             }
             Ok(None) => missing += 1,
-            Err((path, error)) => {
+            Err(error) => {
                 tracing::warn!(path = %rootfs.display(&path), %error, "failed to read a dpkg file list, so processes mapping its files are not linked to the package");
             }
         }
@@ -46,24 +69,12 @@ pub(crate) fn record_owners(rootfs: &RootFs, packages: &[Package], owners: &mut 
     }
 }
 
-/// Reads the list of `package`: `NAME.list`, or else `NAME:ARCH.list`.
-///
-/// Most packages are not `Multi-Arch: same`, so the plain name is tried first.
-fn read_list(rootfs: &RootFs, package: &Package) -> Result<Option<String>, (String, std::io::Error)> {
-    let plain = format!("{INFO_PATH}/{}.list", package.name);
-    let qualified = package.arch.as_deref().map(|arch| format!("{INFO_PATH}/{}:{arch}.list", package.name));
-    for path in [plain].into_iter().chain(qualified) {
-        match rootfs.read(&path, MAX_LIST_BYTES) {
-            Ok(Some(bytes)) => {
-                let text = String::from_utf8(bytes)
-                    .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
-                return Ok(Some(text));
-            }
-            Ok(None) => continue,
-            Err(error) => return Err((path, error)),
-        }
-    }
-    Ok(None)
+/// Returns the file name of the list of `package` among `names`:
+/// `NAME:ARCH.list`, or else `NAME.list`.
+fn list_name(package: &Package, names: &HashSet<String>) -> Option<String> {
+    let qualified = package.arch.as_deref().map(|arch| format!("{}:{arch}.list", package.name));
+    let plain = format!("{}.list", package.name);
+    qualified.into_iter().chain([plain]).find(|name| names.contains(name))
 }
 
 #[cfg(test)]
