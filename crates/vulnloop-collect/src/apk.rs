@@ -7,11 +7,16 @@
 //! The file does not record which repository a package came from: the
 //! `@tag` pinning lives in `/etc/apk/world` and the repository list in
 //! `/etc/apk/repositories`, so `repository` stays empty.
+//!
+//! For runtime exposure, [`record_owners`] also reads each record's file
+//! list: an `F:` line names a directory relative to the root, and the `R:`
+//! lines after it name the files in that directory.
 
 use vulnloop_inventory::{Package, PackageManager, Problem};
 
 use crate::error::CollectError;
 use crate::rootfs::RootFs;
+use crate::runtime::FileOwners;
 
 /// Path of the apk database inside the system.
 pub const APK_INSTALLED_PATH: &str = "/lib/apk/db/installed";
@@ -169,11 +174,57 @@ fn excerpt(line: &str) -> String {
     line.chars().take(40).collect()
 }
 
+/// Records which packages of an apk `installed` file list a path that `owners` looks up.
+///
+/// A record's files are credited to its `P:` name wherever that line is in
+/// the record. A record without a name credits nobody.
+pub fn record_owners(bytes: &[u8], owners: &mut FileOwners) {
+    if owners.is_empty() {
+        return;
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let mut name: Option<&str> = None;
+    let mut directory = "";
+    let mut files: Vec<String> = Vec::new();
+
+    for raw_line in text.split('\n') {
+        let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
+        if line.trim().is_empty() {
+            credit(name.take(), &mut files, owners);
+            directory = "";
+            continue;
+        }
+        match split_line(line) {
+            Some(('P', value)) => name = Some(value),
+            Some(('F', value)) => directory = value.trim_matches('/'),
+            Some(('R', value)) if directory.is_empty() => files.push(format!("/{value}")),
+            Some(('R', value)) => files.push(format!("/{directory}/{value}")),
+            _ => {}
+        }
+    }
+    credit(name, &mut files, owners);
+}
+
+/// Records the files of one finished record for its package, and clears them.
+fn credit(name: Option<&str>, files: &mut Vec<String>, owners: &mut FileOwners) {
+    if let Some(name) = name.filter(|name| !name.is_empty()) {
+        for path in files.iter() {
+            owners.record(path, name);
+        }
+    }
+    files.clear();
+}
+
 /// Reads the apk database of the system under `rootfs`.
 ///
 /// Fails when the file is missing or unreadable; `os_id` names the
-/// distribution in that error.
-pub(crate) fn read_database(rootfs: &RootFs, os_id: &str) -> Result<ApkPackages, CollectError> {
+/// distribution in that error. When `owners` is given, the packages that
+/// list its paths are recorded in it.
+pub(crate) fn read_database(
+    rootfs: &RootFs,
+    os_id: &str,
+    owners: Option<&mut FileOwners>,
+) -> Result<ApkPackages, CollectError> {
     let database_error = |source| CollectError::PackageDatabase {
         manager: "apk",
         path: rootfs.display(APK_INSTALLED_PATH),
@@ -191,6 +242,9 @@ pub(crate) fn read_database(rootfs: &RootFs, os_id: &str) -> Result<ApkPackages,
         })?;
 
     let mut result = parse_apk_installed(&bytes, APK_INSTALLED_PATH);
+    if let Some(owners) = owners {
+        record_owners(&bytes, owners);
+    }
     if result.packages.is_empty() && result.problems.is_empty() {
         result.problems.push(Problem {
             location: APK_INSTALLED_PATH.to_string(),

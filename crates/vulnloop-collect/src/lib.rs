@@ -6,6 +6,10 @@
 //! and SUSE families, Amazon Linux, Azure Linux) and the apk database
 //! (Alpine). For other distributions the inventory lists no packages, and a
 //! [`Problem`] records the reason.
+//!
+//! On the live system it also reads the running processes from `/proc`, the
+//! packages whose files they map and the sockets they listen on, into
+//! [`Inventory::runtime`] (see the `runtime` module).
 
 mod apk;
 mod dpkg;
@@ -15,6 +19,7 @@ mod kernel;
 mod os;
 mod rootfs;
 mod rpm;
+mod runtime;
 
 use std::path::PathBuf;
 
@@ -22,14 +27,16 @@ use chrono::{SecondsFormat, Utc};
 use vulnloop_inventory::{Host, Inventory, Problem, SCHEMA_VERSION};
 use vulnloop_platform::Family;
 
-pub use apk::{parse_apk_installed, ApkPackages, APK_INSTALLED_PATH};
+pub use apk::{parse_apk_installed, record_owners as record_apk_owners, ApkPackages, APK_INSTALLED_PATH};
 pub use dpkg::{parse_status, DpkgPackages, StatusFile, STATUS_D_PATH, STATUS_PATH};
 pub use error::CollectError;
 pub use os::{detect_os, DetectedOs, OS_OVERRIDE_SOURCE};
 pub use rpm::{
-    parse_header, parse_source_rpm, read_rpm_database, to_package, HeaderError, RpmBackend,
-    RpmDatabaseError, RpmHeader, RpmPackages, RPM_DATABASE_DIRS,
+    parse_header, parse_source_rpm, read_file_paths, read_rpm_database, read_rpm_file_owners,
+    to_package, HeaderError, RpmBackend, RpmDatabaseError, RpmHeader, RpmPackages,
+    RPM_DATABASE_DIRS,
 };
+pub use runtime::FileOwners;
 
 use rootfs::RootFs;
 
@@ -48,13 +55,20 @@ pub struct CollectOptions {
 /// Returns `Ok` with problems in the inventory when parts of the package
 /// database could not be read. Fails when the root is not a directory, the
 /// OS cannot be identified, or the package database is missing or unreadable.
+/// The runtime is filled only when `root` is `/`.
 pub fn collect(options: &CollectOptions) -> Result<Inventory, CollectError> {
     let rootfs = RootFs::open(&options.root)?;
     let mut detected = os::detect_in(&rootfs, options.os_override.as_deref())?;
     if detected.family() == Family::Alpine && options.os_override.is_none() {
         apply_alpine_branch(&rootfs, &mut detected);
     }
-    let (packages, problems) = collect_packages(&rootfs, &detected)?;
+
+    // Processes are read first so that the package database reader looks up
+    // the owners of their files in the same pass.
+    let scan = runtime::scan(&rootfs);
+    let mut owners = scan.as_ref().map(|scan| scan.file_owners(&rootfs));
+    let (packages, problems) = collect_packages(&rootfs, &detected, owners.as_mut())?;
+    let runtime = scan.map(|scan| scan.into_runtime(&owners.unwrap_or_default()));
 
     let host = Host {
         hostname: host::hostname(&rootfs),
@@ -68,8 +82,7 @@ pub fn collect(options: &CollectOptions) -> Result<Inventory, CollectError> {
         host,
         packages,
         problems,
-        // Filled in by the exposure collector on a live host.
-        runtime: None,
+        runtime,
     })
 }
 
@@ -110,22 +123,27 @@ fn alpine_branch(line: &str) -> Option<String> {
     valid.then(|| version.to_string())
 }
 
-/// Reads the package database of the OS family.
+/// Reads the package database of the OS family, and records in `owners`
+/// the packages that own the paths it looks up.
 fn collect_packages(
     rootfs: &RootFs,
     detected: &DetectedOs,
+    owners: Option<&mut FileOwners>,
 ) -> Result<(Vec<vulnloop_inventory::Package>, Vec<Problem>), CollectError> {
     match detected.family() {
         Family::Debian => {
             let database = dpkg::read_database(rootfs, &detected.os.id)?;
+            if let Some(owners) = owners {
+                dpkg::record_owners(rootfs, &database.packages, owners);
+            }
             Ok((database.packages, database.problems))
         }
         Family::RedHat | Family::Suse => {
-            let database = rpm::read_database(rootfs, &detected.os.id)?;
+            let database = rpm::read_database(rootfs, &detected.os.id, owners)?;
             Ok((database.packages, database.problems))
         }
         Family::Alpine => {
-            let database = apk::read_database(rootfs, &detected.os.id)?;
+            let database = apk::read_database(rootfs, &detected.os.id, owners)?;
             Ok((database.packages, database.problems))
         }
         Family::Other => {

@@ -37,10 +37,13 @@ pub struct Inventory {
 /// What runs on a live host, for judging exposure.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Runtime {
-    /// Running processes that map a file of an installed package.
+    /// Running processes that map a file of an installed package or listen
+    /// on a socket, in pid order.
     pub processes: Vec<RunningProcess>,
-    /// Processes that could not be inspected (another user's, without
-    /// privileges), so their packages are not listed.
+    /// Processes that could not be inspected, so their packages are not
+    /// listed: another user's without privileges, processes that exited
+    /// while being read, and processes with another root filesystem (a
+    /// container or a chroot), whose files belong to another system.
     #[serde(default)]
     pub uninspected: usize,
 }
@@ -58,6 +61,11 @@ pub struct RunningProcess {
     /// Sockets the process listens on.
     #[serde(default)]
     pub listening: Vec<Listener>,
+    /// Packaged files the process maps that were deleted or replaced since
+    /// it mapped them, such as a shared library upgraded under a running
+    /// daemon: the process still runs the old code until it restarts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deleted_files: Vec<String>,
 }
 
 /// A listening socket.
@@ -284,6 +292,7 @@ mod tests {
                     command: "sshd".into(),
                     packages: vec!["libssl3".into(), "openssh-server".into()],
                     listening: vec![Listener { protocol: "tcp".into(), address: "::".into(), port: 22 }],
+                    deleted_files: vec!["/usr/lib/x86_64-linux-gnu/libssl.so.3".into()],
                 }],
                 uninspected: 0,
             }),

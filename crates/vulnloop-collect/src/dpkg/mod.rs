@@ -4,11 +4,13 @@
 //! that had to be skipped becomes a [`Problem`] naming the file and line,
 //! and the inventory then counts as incomplete.
 
+mod files;
 mod package;
 mod stanza;
 
 use vulnloop_inventory::{Package, Problem};
 
+pub(crate) use files::record_owners;
 pub use package::StatusFile;
 use package::{read_stanza, StanzaOutcome};
 use stanza::parse_stanzas;

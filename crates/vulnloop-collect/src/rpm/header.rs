@@ -9,6 +9,10 @@
 //! marks the immutable part of the header, the one the package was signed
 //! with. Entries after the region ("dribbles", added by rpm at install time)
 //! replace entries of the same tag inside it, so the last entry of a tag wins here.
+//!
+//! [`parse_header`] reads the package fields only. The file list, which is
+//! most of a header's data, is read by [`read_file_paths`] when runtime
+//! exposure needs it.
 
 /// Tags read from a header (rpm's `rpmtag.h`).
 mod tag {
@@ -22,6 +26,10 @@ mod tag {
     pub(super) const VENDOR: u32 = 1011;
     pub(super) const ARCH: u32 = 1022;
     pub(super) const SOURCERPM: u32 = 1044;
+    pub(super) const OLDFILENAMES: u32 = 1027;
+    pub(super) const DIRINDEXES: u32 = 1116;
+    pub(super) const BASENAMES: u32 = 1117;
+    pub(super) const DIRNAMES: u32 = 1118;
     pub(super) const MODULARITYLABEL: u32 = 5096;
 }
 
@@ -149,6 +157,44 @@ pub fn parse_header(bytes: &[u8]) -> Result<RpmHeader, HeaderError> {
     Ok(header)
 }
 
+/// Calls `visit` with the absolute path of each file the header lists.
+///
+/// Headers since rpm 4 store each path as `DIRNAMES[DIRINDEXES[i]]` (which
+/// ends with `/`) followed by `BASENAMES[i]`. Headers of older packages
+/// list whole paths in `OLDFILENAMES`. A header with neither lists no files.
+pub fn read_file_paths(bytes: &[u8], mut visit: impl FnMut(&str)) -> Result<(), HeaderError> {
+    let blob = split(bytes)?;
+    blob.check_region()?;
+
+    let last = |wanted: u32| blob.entries.iter().enumerate().rev().find(|(_, entry)| entry.tag == wanted);
+    if let Some((index, entry)) = last(tag::BASENAMES) {
+        let basenames = blob.strings(index, entry)?;
+        let (dir_index, dir_entry) = last(tag::DIRNAMES).ok_or(HeaderError::MissingTag("DIRNAMES"))?;
+        let dirnames = blob.strings(dir_index, dir_entry)?;
+        let (indexes_index, indexes_entry) = last(tag::DIRINDEXES).ok_or(HeaderError::MissingTag("DIRINDEXES"))?;
+        let indexes = blob.int32_array(indexes_index, indexes_entry)?;
+        if indexes.len() != basenames.len() {
+            return Err(blob.bad(indexes_index, indexes_entry, "DIRINDEXES and BASENAMES differ in length"));
+        }
+
+        let mut path = String::new();
+        for (basename, dir) in basenames.iter().zip(indexes) {
+            let dirname = dirnames
+                .get(dir as usize)
+                .ok_or(blob.bad(indexes_index, indexes_entry, "a directory index is beyond DIRNAMES"))?;
+            path.clear();
+            path.push_str(dirname);
+            path.push_str(basename);
+            visit(&path);
+        }
+    } else if let Some((index, entry)) = last(tag::OLDFILENAMES) {
+        for path in blob.strings(index, entry)? {
+            visit(&path);
+        }
+    }
+    Ok(())
+}
+
 /// Splits a blob into index entries and data store, checking both lengths.
 fn split(bytes: &[u8]) -> Result<Blob<'_>, HeaderError> {
     let truncated = |needed| HeaderError::Truncated {
@@ -266,6 +312,48 @@ impl Blob<'_> {
         };
         let text = rest.get(..end).unwrap_or_default();
         Ok(String::from_utf8_lossy(text).into_owned())
+    }
+
+    /// Reads all strings of a STRING_ARRAY entry.
+    fn strings(&self, index: usize, entry: &Entry) -> Result<Vec<String>, HeaderError> {
+        if entry.kind != kind::STRING_ARRAY {
+            return Err(self.bad(index, entry, "expected a string array"));
+        }
+        let mut rest = self.data.get(entry.offset as usize..).ok_or(self.bad(
+            index,
+            entry,
+            "data lies outside the data store",
+        ))?;
+        // Each string takes at least its NUL, so a count beyond the data is damage, not a reason to allocate.
+        if entry.count as usize > rest.len() {
+            return Err(self.bad(index, entry, "string count exceeds the data store"));
+        }
+        let mut strings = Vec::with_capacity(entry.count as usize);
+        for _ in 0..entry.count {
+            let end = rest.iter().position(|&byte| byte == 0).ok_or(self.bad(
+                index,
+                entry,
+                "string has no terminating NUL inside the data store",
+            ))?;
+            strings.push(String::from_utf8_lossy(rest.get(..end).unwrap_or_default()).into_owned());
+            rest = rest.get(end + 1..).unwrap_or_default();
+        }
+        Ok(strings)
+    }
+
+    /// Reads all values of an INT32 entry.
+    fn int32_array(&self, index: usize, entry: &Entry) -> Result<Vec<u32>, HeaderError> {
+        if entry.kind != kind::INT32 {
+            return Err(self.bad(index, entry, "expected 32-bit integers"));
+        }
+        let len = (entry.count as usize)
+            .checked_mul(4)
+            .ok_or(self.bad(index, entry, "data lies outside the data store"))?;
+        let bytes = self.slice(index, entry, len)?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|chunk| u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]))
+            .collect())
     }
 
     /// Reads the first value of an INT32 entry.
@@ -390,6 +478,92 @@ mod tests {
     fn missing_name_is_error() {
         let bytes = blob(&[VERSION, RELEASE]);
         assert_eq!(parse_header(&bytes), Err(HeaderError::MissingTag("NAME")));
+    }
+
+    fn files_of(bytes: &[u8]) -> Result<Vec<String>, HeaderError> {
+        let mut paths = Vec::new();
+        read_file_paths(bytes, |path| paths.push(path.to_string()))?;
+        Ok(paths)
+    }
+
+    fn int32s(values: &[u32]) -> Vec<u8> {
+        values.iter().flat_map(|value| value.to_be_bytes()).collect()
+    }
+
+    #[test]
+    fn file_paths_joined_from_dirnames() {
+        let indexes = int32s(&[0, 1, 1]);
+        let bytes = blob(&[
+            NAME,
+            VERSION,
+            RELEASE,
+            (tag::DIRINDEXES, kind::INT32, 3, &indexes),
+            (tag::BASENAMES, kind::STRING_ARRAY, 3, b"node\0libnode.so.108\0node_modules\0"),
+            (tag::DIRNAMES, kind::STRING_ARRAY, 2, b"/usr/bin/\0/usr/lib64/\0"),
+        ]);
+        assert_eq!(
+            files_of(&bytes).unwrap(),
+            ["/usr/bin/node", "/usr/lib64/libnode.so.108", "/usr/lib64/node_modules"]
+        );
+        // The package fields are read as before.
+        assert_eq!(parse_header(&bytes).unwrap().name, "nodejs");
+    }
+
+    #[test]
+    fn old_file_names_read() {
+        let bytes = blob(&[NAME, VERSION, RELEASE, (tag::OLDFILENAMES, kind::STRING_ARRAY, 2, b"/bin/sh\0/etc/profile\0")]);
+        assert_eq!(files_of(&bytes).unwrap(), ["/bin/sh", "/etc/profile"]);
+    }
+
+    #[test]
+    fn header_without_files_lists_none() {
+        let bytes = blob(&[NAME, VERSION, RELEASE]);
+        assert!(files_of(&bytes).unwrap().is_empty());
+    }
+
+    #[test]
+    fn directory_index_out_of_range_is_error() {
+        let indexes = int32s(&[0, 5]);
+        let bytes = blob(&[
+            NAME,
+            (tag::DIRINDEXES, kind::INT32, 2, &indexes),
+            (tag::BASENAMES, kind::STRING_ARRAY, 2, b"a\0b\0"),
+            (tag::DIRNAMES, kind::STRING_ARRAY, 1, b"/usr/bin/\0"),
+        ]);
+        let error = files_of(&bytes).unwrap_err();
+        assert!(error.to_string().contains("beyond DIRNAMES"), "{error}");
+    }
+
+    #[test]
+    fn file_list_count_mismatch_is_error() {
+        let indexes = int32s(&[0]);
+        let bytes = blob(&[
+            NAME,
+            (tag::DIRINDEXES, kind::INT32, 1, &indexes),
+            (tag::BASENAMES, kind::STRING_ARRAY, 2, b"a\0b\0"),
+            (tag::DIRNAMES, kind::STRING_ARRAY, 1, b"/usr/bin/\0"),
+        ]);
+        assert!(files_of(&bytes).is_err());
+    }
+
+    #[test]
+    fn huge_string_count_is_error() {
+        let indexes = int32s(&[0]);
+        let bytes = blob(&[
+            NAME,
+            (tag::DIRINDEXES, kind::INT32, 1, &indexes),
+            (tag::BASENAMES, kind::STRING_ARRAY, u32::MAX, b"a\0"),
+            (tag::DIRNAMES, kind::STRING_ARRAY, 1, b"/usr/bin/\0"),
+        ]);
+        let error = files_of(&bytes).unwrap_err();
+        assert!(error.to_string().contains("count exceeds"), "{error}");
+    }
+
+    #[test]
+    fn missing_dirnames_is_error() {
+        let indexes = int32s(&[0]);
+        let bytes = blob(&[NAME, (tag::DIRINDEXES, kind::INT32, 1, &indexes), (tag::BASENAMES, kind::STRING_ARRAY, 1, b"a\0")]);
+        assert_eq!(files_of(&bytes), Err(HeaderError::MissingTag("DIRNAMES")));
     }
 
     #[test]

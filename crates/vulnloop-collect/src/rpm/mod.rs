@@ -17,13 +17,14 @@ use std::path::Path;
 use vulnloop_inventory::{Package, Problem};
 
 pub use error::RpmDatabaseError;
-pub use header::{parse_header, HeaderError, RpmHeader};
+pub use header::{parse_header, read_file_paths, HeaderError, RpmHeader};
 pub use package::{parse_source_rpm, to_package};
 
 use sqlite::Access;
 
 use crate::error::CollectError;
 use crate::rootfs::RootFs;
+use crate::runtime::FileOwners;
 
 /// Directories where rpm keeps its database: the traditional one first, then
 /// the one Fedora 36+ and openSUSE use (where the first is often a symbolic link to it).
@@ -88,7 +89,20 @@ pub fn read_rpm_database(
     backend: RpmBackend,
     origin: &str,
 ) -> Result<RpmPackages, RpmDatabaseError> {
-    read_file(file, backend, origin, Access::AtRest)
+    read_file(file, backend, origin, Access::AtRest, None)
+}
+
+/// Reads the rpm database file `file` and records which packages list a
+/// path that `owners` looks up.
+///
+/// The database is read as by [`read_rpm_database`], whose result this returns.
+pub fn read_rpm_file_owners(
+    file: &Path,
+    backend: RpmBackend,
+    origin: &str,
+    owners: &mut FileOwners,
+) -> Result<RpmPackages, RpmDatabaseError> {
+    read_file(file, backend, origin, Access::AtRest, Some(owners))
 }
 
 fn read_file(
@@ -96,6 +110,7 @@ fn read_file(
     backend: RpmBackend,
     origin: &str,
     access: Access,
+    owners: Option<&mut FileOwners>,
 ) -> Result<RpmPackages, RpmDatabaseError> {
     let headers = match backend {
         RpmBackend::Sqlite => sqlite::read_sqlite(file, origin, access)?,
@@ -107,7 +122,7 @@ fn read_file(
             read_blobs(&bytes, backend, origin)?
         }
     };
-    Ok(convert(headers, origin))
+    Ok(convert(headers, origin, owners))
 }
 
 /// Splits the bytes of an NDB or Berkeley DB file into header blobs.
@@ -124,11 +139,21 @@ fn read_blobs(
 }
 
 /// Parses each header blob into a package, turning damaged blobs into problems.
-fn convert(headers: Vec<StoredHeader>, origin: &str) -> RpmPackages {
+///
+/// When `owners` looks up paths, each package's file list is read too.
+fn convert(headers: Vec<StoredHeader>, origin: &str, mut owners: Option<&mut FileOwners>) -> RpmPackages {
     let mut result = RpmPackages::default();
     for stored in headers {
         match parse_header(&stored.blob) {
-            Ok(header) => result.packages.extend(to_package(header, origin)),
+            Ok(header) => {
+                let Some(package) = to_package(header, origin) else {
+                    continue;
+                };
+                if let Some(owners) = owners.as_deref_mut().filter(|owners| !owners.is_empty()) {
+                    record_owners(&stored, &package.name, origin, owners);
+                }
+                result.packages.push(package);
+            }
             Err(error) => result.problems.push(Problem {
                 location: origin.to_string(),
                 message: format!("package record {}: {error}; skipped", stored.id),
@@ -147,11 +172,26 @@ fn convert(headers: Vec<StoredHeader>, origin: &str) -> RpmPackages {
     result
 }
 
+/// Records the paths of one header's file list that `owners` looks up.
+///
+/// A damaged file list only loses the link from processes to this package,
+/// not the package, so it is logged rather than made a problem.
+fn record_owners(stored: &StoredHeader, name: &str, origin: &str, owners: &mut FileOwners) {
+    if let Err(error) = read_file_paths(&stored.blob, |path| owners.record(path, name)) {
+        tracing::warn!(database = origin, record = stored.id, package = name, %error, "failed to read the file list of an rpm package, so processes mapping its files are not linked to it");
+    }
+}
+
 /// Finds and reads the rpm database of the system under `rootfs`.
 ///
 /// Fails when no database file exists or the file is damaged; `os_id`
-/// names the distribution in that error.
-pub(crate) fn read_database(rootfs: &RootFs, os_id: &str) -> Result<RpmPackages, CollectError> {
+/// names the distribution in that error. When `owners` is given, the
+/// packages that list its paths are recorded in it.
+pub(crate) fn read_database(
+    rootfs: &RootFs,
+    os_id: &str,
+    owners: Option<&mut FileOwners>,
+) -> Result<RpmPackages, CollectError> {
     let Some((inner, backend)) = find_database(rootfs) else {
         let names: Vec<&str> = RpmBackend::ALL
             .iter()
@@ -180,7 +220,7 @@ pub(crate) fn read_database(rootfs: &RootFs, os_id: &str) -> Result<RpmPackages,
     } else {
         Access::AtRest
     };
-    read_file(&file, backend, &inner, access).map_err(database_error)
+    read_file(&file, backend, &inner, access, owners).map_err(database_error)
 }
 
 /// Returns the inner path and backend of the first database file found.

@@ -1,0 +1,249 @@
+//! Processes read from `/proc/PID`: command name, mapped files and sockets.
+//!
+//! `maps` lists every file a process has mapped, which includes its
+//! executable and each shared library the dynamic loader or `dlopen` loaded.
+//! The `exe` link names the executable. Both paths are as the kernel
+//! resolved them when the file was opened, so they contain no symbolic
+//! links. A file deleted or replaced after it was mapped keeps its old
+//! path with ` (deleted)` appended.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use vulnloop_inventory::Listener;
+
+/// Suffix the kernel appends to the path of a mapped file that was unlinked.
+const DELETED_SUFFIX: &str = " (deleted)";
+
+/// Largest `maps` file read, so that a process with millions of mappings
+/// cannot exhaust the scanner's memory. Mappings past it are not seen.
+const MAX_MAPS_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A file a process maps, with whether it was deleted since.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct MappedFile {
+    pub(crate) path: String,
+    pub(crate) deleted: bool,
+}
+
+/// One process as read from `/proc/PID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ScannedProcess {
+    pub(crate) pid: u32,
+    pub(crate) command: String,
+    /// Mapped files and the executable, sorted, without duplicates.
+    pub(crate) files: Vec<MappedFile>,
+    /// Listening sockets the process holds, sorted, without duplicates.
+    pub(crate) listening: Vec<Listener>,
+}
+
+/// Result of inspecting one `/proc/PID`.
+#[derive(Debug)]
+pub(crate) enum Inspection {
+    /// A user-space process of the scanned root filesystem.
+    Process(ScannedProcess),
+    /// A kernel thread or a zombie: it maps nothing.
+    NoMappings,
+    /// Not readable, exited meanwhile, or running in another root filesystem.
+    Uninspected,
+}
+
+/// The identity of a root directory: device and inode.
+pub(crate) type RootId = (u64, u64);
+
+/// Returns the device and inode of the root directory that `/proc/PID/root` leads to.
+pub(crate) fn root_id(proc_dir: &Path) -> Option<RootId> {
+    let metadata = fs::metadata(proc_dir.join("root")).ok()?;
+    Some((metadata.dev(), metadata.ino()))
+}
+
+/// Lists the process ids in `/proc`, the numeric entries.
+pub(crate) fn list_pids() -> std::io::Result<Vec<u32>> {
+    let mut pids: Vec<u32> = fs::read_dir("/proc")?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    pids.sort_unstable();
+    Ok(pids)
+}
+
+/// Inspects `/proc/PID`, without its sockets (see [`read_listeners`]).
+///
+/// `own_root` is the root directory of the scanner: a process whose root is
+/// another directory (a container, a chroot) maps files of another system,
+/// which the scanned package database does not describe.
+pub(crate) fn inspect(pid: u32, own_root: RootId) -> Inspection {
+    let dir = Path::new("/proc").join(pid.to_string());
+
+    let maps = match read_limited(&dir.join("maps")) {
+        Ok(maps) => maps,
+        Err(error) => {
+            tracing::debug!(pid, %error, "process maps not readable");
+            return Inspection::Uninspected;
+        }
+    };
+    let mut files: BTreeSet<MappedFile> = maps.lines().filter_map(parse_maps_line).collect();
+    let exe = fs::read_link(dir.join("exe"))
+        .ok()
+        .and_then(|target| target.to_str().map(split_deleted));
+    if files.is_empty() && exe.is_none() {
+        return Inspection::NoMappings;
+    }
+    if root_id(&dir) != Some(own_root) {
+        return Inspection::Uninspected;
+    }
+    files.extend(exe.filter(|file| is_file_path(&file.path)));
+
+    let command = fs::read_to_string(dir.join("comm"))
+        .map(|text| text.trim_end_matches('\n').to_string())
+        .unwrap_or_default();
+    Inspection::Process(ScannedProcess {
+        pid,
+        command,
+        files: files.into_iter().collect(),
+        listening: Vec::new(),
+    })
+}
+
+/// Fills in the listeners of the sockets among the process's file descriptors.
+///
+/// `sockets` maps listening socket inodes to their listeners. Fails when
+/// `/proc/PID/fd` cannot be read.
+pub(crate) fn read_listeners(process: &mut ScannedProcess, sockets: &HashMap<u64, Vec<Listener>>) -> std::io::Result<()> {
+    let dir = Path::new("/proc").join(process.pid.to_string()).join("fd");
+    let mut listening = BTreeSet::new();
+    for entry in fs::read_dir(dir)? {
+        // A descriptor closed between listing and reading its link is skipped.
+        let Ok(target) = fs::read_link(entry?.path()) else {
+            continue;
+        };
+        let Some(inode) = target.to_str().and_then(socket_inode) else {
+            continue;
+        };
+        if let Some(listeners) = sockets.get(&inode) {
+            listening.extend(listeners.iter().map(|listener| {
+                (listener.protocol.clone(), listener.address.clone(), listener.port)
+            }));
+        }
+    }
+    process.listening = listening
+        .into_iter()
+        .map(|(protocol, address, port)| Listener { protocol, address, port })
+        .collect();
+    Ok(())
+}
+
+/// Reads a procfs text file, bounded by [`MAX_MAPS_BYTES`].
+fn read_limited(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    fs::File::open(path)?
+        .take(MAX_MAPS_BYTES)
+        .read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// Returns the inode of a `socket:[INODE]` descriptor link.
+fn socket_inode(target: &str) -> Option<u64> {
+    target.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+}
+
+/// Parses one `maps` line and returns the file it maps, or `None` for an
+/// anonymous mapping, a pseudo-file (`[heap]`, `[vdso]`) or a malformed line.
+///
+/// A line is `ADDRESS PERMS OFFSET DEV INODE PATH`. The path is the rest of
+/// the line after the inode and its padding, so it may contain spaces.
+pub(crate) fn parse_maps_line(line: &str) -> Option<MappedFile> {
+    let mut rest = line;
+    let mut inode = "";
+    for _ in 0..5 {
+        rest = rest.trim_start_matches(' ');
+        let end = rest.find(' ').unwrap_or(rest.len());
+        inode = &rest[..end];
+        rest = &rest[end..];
+    }
+    if inode == "0" || inode.is_empty() {
+        return None;
+    }
+    let path = rest.trim_start_matches(' ');
+    let file = split_deleted(path);
+    is_file_path(&file.path).then_some(file)
+}
+
+/// Splits the ` (deleted)` suffix off a path.
+fn split_deleted(path: &str) -> MappedFile {
+    match path.strip_suffix(DELETED_SUFFIX) {
+        Some(path) => MappedFile {
+            path: path.to_string(),
+            deleted: true,
+        },
+        None => MappedFile {
+            path: path.to_string(),
+            deleted: false,
+        },
+    }
+}
+
+/// Returns whether a path can name a file of an installed package.
+///
+/// `memfd_create` files appear as `/memfd:NAME` and System V shared memory
+/// as `/SYSV...`. Neither is a file that a package installs.
+fn is_file_path(path: &str) -> bool {
+    path.starts_with('/') && !path.starts_with("/memfd:") && !path.starts_with("/SYSV")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapped(path: &str, deleted: bool) -> Option<MappedFile> {
+        Some(MappedFile {
+            path: path.to_string(),
+            deleted,
+        })
+    }
+
+    #[test]
+    fn maps_library_line() {
+        let line = "7f3a1c200000-7f3a1c228000 r--p 00000000 fe:01 1837465                    /usr/lib/x86_64-linux-gnu/libc.so.6";
+        assert_eq!(parse_maps_line(line), mapped("/usr/lib/x86_64-linux-gnu/libc.so.6", false));
+    }
+
+    #[test]
+    fn maps_path_with_spaces() {
+        let line = "7f3a1c400000-7f3a1c401000 r-xp 00001000 fe:01 2231  /opt/Vendor App/lib/lib plugin.so";
+        assert_eq!(parse_maps_line(line), mapped("/opt/Vendor App/lib/lib plugin.so", false));
+    }
+
+    #[test]
+    fn maps_deleted_library() {
+        let line = "7f3a1c600000-7f3a1c7b5000 r-xp 00028000 fe:01 1837470                    /usr/lib/x86_64-linux-gnu/libssl.so.3 (deleted)";
+        assert_eq!(parse_maps_line(line), mapped("/usr/lib/x86_64-linux-gnu/libssl.so.3", true));
+    }
+
+    #[test]
+    fn maps_pseudo_and_anonymous_skipped() {
+        for line in [
+            "55d0c2a1e000-55d0c2a3f000 rw-p 00000000 00:00 0                          [heap]",
+            "7ffd2b3e1000-7ffd2b402000 rw-p 00000000 00:00 0                          [stack]",
+            "7ffd2b5f2000-7ffd2b5f4000 r-xp 00000000 00:00 0                          [vdso]",
+            "7f3a1c9f0000-7f3a1c9f4000 rw-p 00000000 00:00 0 ",
+            "7f3a1c9f0000-7f3a1c9f4000 rw-p 00000000 00:00 0",
+            "7f3a1ca00000-7f3a1ca10000 rw-s 00000000 00:01 4120                       /memfd:wayland-shm (deleted)",
+            "7f3a1ca10000-7f3a1ca20000 rw-s 00000000 00:01 32769                      /SYSV00000000 (deleted)",
+            "garbage",
+            "",
+        ] {
+            assert_eq!(parse_maps_line(line), None, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn socket_link_inode() {
+        assert_eq!(socket_inode("socket:[23456]"), Some(23456));
+        assert_eq!(socket_inode("pipe:[23456]"), None);
+        assert_eq!(socket_inode("/dev/null"), None);
+        assert_eq!(socket_inode("socket:[x]"), None);
+    }
+}
