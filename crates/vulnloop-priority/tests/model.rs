@@ -80,6 +80,7 @@ fn sshd(address: &str) -> Runtime {
             command: "sshd".into(),
             packages: vec!["libc6".into(), "openssh-server".into()],
             listening: vec![Listener { protocol: "tcp".into(), address: address.into(), port: 22 }],
+            deleted_files: vec![],
         }],
         uninspected: 0,
     }
