@@ -69,13 +69,12 @@ pub(crate) fn fetch_official(cache: &mut Cache, report: &mut UpdateReport, progr
     let agent = http_agent();
     let mut downloads = Vec::new();
     for feed in official_feeds() {
-        let Some(kind) = vulnloop_feeds::detect(Path::new(feed.file_name)) else {
-            report.unrecognized.push(feed.url.to_string());
+        let Some(kind) = vulnloop_feeds::detect(Path::new(&feed.file_name)) else {
+            report.unrecognized.push(feed.url);
             continue;
         };
-        let result = fetch_recorded(cache, &agent, feed.url, feed.file_name, None, report, progress);
-        let url = feed.url.to_string();
-        downloads.push(Download { url, file_name: feed.file_name.to_string(), kind, origin: "official", result });
+        let result = fetch_recorded(cache, &agent, &feed.url, &feed.file_name, None, report, progress);
+        downloads.push(Download { url: feed.url, file_name: feed.file_name, kind, origin: "official", result });
     }
     downloads
 }

@@ -102,7 +102,7 @@ pub struct InventoryArgs {
 pub enum DbCommand {
     /// Build a new database from feed files and replace the old one atomically.
     ///
-    /// Without --from or --mirror it downloads the official Debian and Ubuntu feeds.
+    /// Without --from or --mirror it downloads the official feeds: Debian and Ubuntu advisories, NVD, CISA KEV and EPSS.
     Update(UpdateArgs),
     /// Write the database as one compressed bundle, for sites without feed access.
     Export {
