@@ -234,7 +234,7 @@ fn group(findings: Vec<ReportFinding>, os_id: &str, os_version: Option<&str>) ->
         })
         .collect();
     // Most urgent first; the sort is stable, so names order each level.
-    groups.sort_by(|a, b| b.priority.cmp(&a.priority));
+    groups.sort_by_key(|group| std::cmp::Reverse(group.priority));
     groups
 }
 

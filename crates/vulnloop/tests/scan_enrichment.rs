@@ -6,6 +6,8 @@
 //! that the July 2023 bookworm OVAL reports well-known CVEs (Shellshock,
 //! Heartbleed, PwnKit) that CISA's KEV catalog and NVD's yearly files list.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -177,7 +179,7 @@ fn old_debian_packages_show_cvss_kev_and_priority() {
 }
 
 #[test]
-fn listening_service_is_fix_now() {
+fn listening_service_raises_priority() {
     let host = ChangelogHost::new();
     let status = lower_versions(&host.status_text(), &[("openssh", "1:7.9p1-10")]);
     std::fs::write(host.root.path().join("var/lib/dpkg/status"), status).unwrap();
@@ -201,16 +203,43 @@ fn listening_service_is_fix_now() {
     let file = work.path().join("inventory.json");
     std::fs::write(&file, serde_json::to_vec(&inventory).unwrap()).unwrap();
 
-    let output = vulnloop(&["scan", "--inventory", file.to_str().unwrap(), "--db", db.to_str().unwrap(), "--format", "json"]);
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&output)));
-    let openssh = report["packages"].as_array().unwrap().iter().find(|g| g["package"] == "openssh").unwrap();
-    let findings = openssh["findings"].as_array().unwrap();
+    let scan = |extra: &[&str]| -> Value {
+        let mut args = vec!["scan", "--inventory", file.to_str().unwrap(), "--db", db.to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let output = vulnloop(&args);
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&output)))
+    };
+    let openssh_findings = |report: &Value| -> Vec<Value> {
+        let groups = report["packages"].as_array().unwrap();
+        let openssh = groups.iter().find(|g| g["package"] == "openssh").expect("openssh findings");
+        openssh["findings"].as_array().unwrap().clone()
+    };
+
+    // The bookworm OVAL gives no severity, so each finding counts as medium
+    // (2) plus 1 for the listening sshd: fix later on a normal host.
+    let normal = scan(&[]);
+    let findings = openssh_findings(&normal);
     assert!(!findings.is_empty());
-    for finding in findings {
+    for finding in &findings {
         let exposure = &finding["exposure"];
         assert_eq!(exposure["kind"], "listening", "{finding}");
         assert_eq!(exposure["sockets"][0], "tcp 0.0.0.0:22");
         let reasons = finding["priority"]["reasons"].as_array().unwrap();
         assert!(reasons.iter().any(|r| r.as_str().unwrap().starts_with("+1 used by sshd (pid 812)")), "{reasons:?}");
+        assert_eq!(finding["priority"]["level"], "fix-later", "{}", finding["priority"]);
     }
+
+    // The same host declared important: one more point makes them fix now.
+    let important = scan(&["--asset-importance", "high"]);
+    for finding in openssh_findings(&important) {
+        assert_eq!(finding["priority"]["level"], "fix-now", "{}", finding["priority"]);
+    }
+
+    // --priority keeps only the levels asked for, and the summary counts the rest as hidden.
+    let all = every_finding(&important).len();
+    let urgent = scan(&["--asset-importance", "high", "--priority", "fix-now"]);
+    let shown = every_finding(&urgent);
+    assert!(!shown.is_empty());
+    assert!(shown.iter().all(|f| f["priority"]["level"] == "fix-now"));
+    assert_eq!(urgent["summary"]["hidden"].as_u64().unwrap() as usize, all - shown.len());
 }
