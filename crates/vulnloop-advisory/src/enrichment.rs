@@ -20,7 +20,7 @@ pub enum Enrichment {
 }
 
 impl Enrichment {
-    /// The CVE id the record is about.
+    /// Returns the CVE id the record is about.
     pub fn cve(&self) -> &str {
         match self {
             Enrichment::Cve(record) => &record.id,
@@ -60,12 +60,12 @@ pub struct Cvss {
     pub vector: String,
     /// Base score computed from the vector.
     pub base_score: f64,
-    /// Who scored it: `nvd@nist.gov`, `CISA-ADP`, a CNA's short name.
+    /// Scoring party: `nvd@nist.gov`, `CISA-ADP`, a CNA's short name.
     pub scored_by: String,
 }
 
 impl Cvss {
-    /// The qualitative rating of the base score in this version's scale.
+    /// Returns the qualitative rating of the base score in this version's scale.
     ///
     /// CVSS v2 has no *critical*; its ratings stop at *high* (7.0–10.0).
     pub fn severity(&self) -> Severity {
@@ -134,10 +134,10 @@ pub struct KevEntry {
     pub date_added: String,
     /// Date by which US federal agencies must act (`YYYY-MM-DD`).
     pub due_date: Option<String>,
-    /// `Some(true)` when CISA knows of use in ransomware campaigns,
+    /// `Some(true)` when CISA lists use in ransomware campaigns,
     /// `Some(false)` for `Unknown`, `None` when the entry does not say.
     pub known_ransomware_use: Option<bool>,
-    /// What CISA asks agencies to do.
+    /// Action CISA requires of agencies.
     pub required_action: Option<String>,
 }
 
@@ -184,7 +184,7 @@ impl CveFacts {
             })
     }
 
-    /// The earliest publication date any source gives.
+    /// Returns the earliest publication date any source gives.
     pub fn published(&self) -> Option<&str> {
         self.records.iter().filter_map(|r| r.published.as_deref()).min()
     }

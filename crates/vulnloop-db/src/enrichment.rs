@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use zstd::dict::DecoderDictionary;
 use vulnloop_advisory::{CveFacts, CveRecord, Cvss, Enrichment, EpssScore, KevEntry};
 
-/// Inserts one enrichment record, merging it with what earlier files said.
+/// Inserts one enrichment record, merged with the records of earlier files.
 pub(crate) fn insert(conn: &Connection, record: &Enrichment, file: &str) -> Result<(), rusqlite::Error> {
     match record {
         Enrichment::Cve(incoming) => insert_cve(conn, incoming, file),
@@ -122,9 +122,9 @@ pub(crate) fn dictionary(conn: &Connection, schema: &str) -> Result<Option<Vec<u
 
 /// Merges two records of one CVE.
 ///
-/// The record modified last (by its `modified` date; the incoming one on a
-/// tie) wins each conflict: the description, and the score of a CVSS vector
-/// that the same party scored in the same version. CWEs and references are
+/// The record modified last wins each conflict, and the incoming one wins a
+/// tie of `modified` dates. Conflicts are the description and the score of a
+/// CVSS vector that the same party scored in the same version. CWEs and references are
 /// the union of both, CVSS scores of different parties or versions are all
 /// kept, the publication date is the earlier one and `source` lists both
 /// sources (`cve5,nvd`).
@@ -236,7 +236,7 @@ pub(crate) fn copy_from_attached(conn: &Connection, file: &str) -> Result<u64, r
     Ok(copied as u64)
 }
 
-/// Reads what the database knows about each CVE of `ids`; unknown ids are left out.
+/// Reads the stored facts of each CVE of `ids`. Ids without facts are left out.
 pub(crate) fn facts(
     conn: &Connection,
     dictionary: Option<&DecoderDictionary<'_>>,
@@ -308,7 +308,7 @@ mod tests {
     }
 
     #[test]
-    fn newer_record_wins_conflicts_and_the_rest_is_kept() {
+    fn merge_prefers_newer_record() {
         let old = record("cve5", "2024-02-01", "old text", &[("CISA-ADP", 9.8), ("nvd@nist.gov", 7.5)]);
         let new = record("nvd", "2024-03-01", "new text!", &[("nvd@nist.gov", 8.1)]);
         for merged in [merge(old.clone(), new.clone()), merge(new, old)] {

@@ -49,10 +49,11 @@ const DISTRIBUTION_FEEDS: &[StaticFeed] = &[
 /// First year of NVD's yearly CVE files.
 const NVD_FIRST_YEAR: i32 = 2002;
 
-/// Returns the feeds read when no directory or mirror is given: the
-/// distributions' advisories, then the enrichment feeds (NVD's CVE 2.0
-/// files for every year up to this one plus its `modified` file, CISA's KEV
-/// catalog and the current FIRST EPSS scores).
+/// Returns the feeds read when no directory or mirror is given.
+///
+/// The list starts with the distributions' advisories. The enrichment feeds
+/// follow: NVD's CVE 2.0 files for every year up to this one and its
+/// `modified` file, CISA's KEV catalog and the current FIRST EPSS scores.
 pub fn official_feeds() -> Vec<OfficialFeed> {
     let mut feeds: Vec<OfficialFeed> = DISTRIBUTION_FEEDS
         .iter()

@@ -34,7 +34,7 @@ pub struct Inventory {
     pub runtime: Option<Runtime>,
 }
 
-/// What runs on a live host, for judging exposure.
+/// Processes of a live host, for judging exposure.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Runtime {
     /// Running processes that map a file of an installed package or listen

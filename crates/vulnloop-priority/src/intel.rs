@@ -6,7 +6,7 @@ use serde::Serialize;
 use vulnloop_advisory::{CveFacts, Cvss, EpssScore, KevEntry};
 use vulnloop_match::Finding;
 
-/// What the enrichment feeds say about a finding's CVEs.
+/// Enrichment facts of a finding's CVEs.
 ///
 /// An advisory may name several CVEs (a USN, an errata); the finding is as
 /// urgent as its most urgent CVE, so each fact is the strongest over them.
@@ -33,7 +33,7 @@ pub struct Intel {
     /// Reference URLs of the CVEs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
-    /// CVEs of the finding that no enrichment feed knows.
+    /// CVEs of the finding that no enrichment feed lists.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_cves: Vec<String>,
 }

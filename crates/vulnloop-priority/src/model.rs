@@ -28,7 +28,7 @@ impl PriorityLevel {
     /// Every level, most urgent first.
     pub const ALL: [PriorityLevel; 3] = [PriorityLevel::FixNow, PriorityLevel::FixLater, PriorityLevel::NoNeedToFix];
 
-    /// The name used in output and on the command line (`fix-now`).
+    /// Returns the name used in output and on the command line (`fix-now`).
     pub fn as_str(self) -> &'static str {
         match self {
             PriorityLevel::FixNow => "fix-now",
@@ -69,7 +69,7 @@ impl AssetImportance {
     }
 }
 
-/// What the model needs besides the finding.
+/// Inputs of the model besides the finding.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
     /// The scanned host, for its kernel and runtime data.

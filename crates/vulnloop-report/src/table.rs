@@ -92,7 +92,7 @@ fn exploit_text(shown: &ReportFinding) -> String {
     }
 }
 
-/// The reasons that moved the score, without the points.
+/// Joins the reasons that moved the score, without the points.
 fn why(shown: &ReportFinding) -> String {
     let reasons: Vec<&str> = shown
         .assessment
