@@ -3,6 +3,7 @@
 mod auto_update;
 mod db;
 mod inventory;
+mod pipeline;
 mod scan;
 
 use std::path::PathBuf;
