@@ -1,10 +1,10 @@
 //! The upgrade tools and the argument vectors they run.
 //!
 //! An argument vector is passed to the program as is, without a shell, so
-//! no quoting is involved. What remains dangerous is a package name that
-//! the tool would read as an option (`--config=…`) or a name that is not a
-//! package at all, so every name is checked against the package manager's
-//! naming rules before it becomes an argument.
+//! no quoting is involved. A package name could still be read as an option
+//! (`--config=…`) or name something that is not a package. Every name is
+//! therefore checked against the package manager's naming rules before it
+//! becomes an argument.
 
 use std::collections::BTreeMap;
 
@@ -80,11 +80,11 @@ fn uses_yum(os_id: &str, os_version: Option<&str>) -> bool {
 impl FixStep {
     /// Builds the argument vector (program first) that performs this step.
     ///
-    /// apt names every binary package without a version: `pkg=version`
-    /// needs the exact candidate version, and the advisories only give the
-    /// lowest fixed one. dnf names the vendor advisories when every finding
-    /// has one (`RLSA-2024:1234`), else the packages; zypper names the CVEs
-    /// when every finding has one, else the packages. A name that occurs
+    /// apt names every binary package without a version, because
+    /// `pkg=version` needs the exact candidate version and the advisories
+    /// only give the lowest fixed one. dnf names the vendor advisories when
+    /// every finding has one (`RLSA-2024:1234`), else the packages. zypper
+    /// names the CVEs when every finding has one, else the packages. A name that occurs
     /// with several architectures is qualified (`libssl3:i386` for apt,
     /// `openssl-libs.i686` for rpm tools).
     ///
@@ -190,7 +190,7 @@ fn manager_name(manager: PackageManager) -> &'static str {
     }
 }
 
-/// Longest package name accepted; real names stay far below it.
+/// Maximum package name length accepted; real names stay far below it.
 const MAX_NAME_LEN: usize = 200;
 
 /// Checks a package name against the package manager's naming rules and
@@ -198,7 +198,7 @@ const MAX_NAME_LEN: usize = 200;
 ///
 /// dpkg: Debian Policy 5.6.1, lowercase letters, digits, `+`, `-` and `.`,
 /// at least two characters, starting with a letter or digit. rpm and apk
-/// allow upper case letters and `_` too; all three reject whitespace, shell
+/// allow upper case letters and `_` too. All three reject whitespace, shell
 /// metacharacters and a leading `-`, which a tool would read as an option.
 pub(crate) fn validate_package_name(manager: PackageManager, name: &str) -> Result<(), &'static str> {
     if name.is_empty() {

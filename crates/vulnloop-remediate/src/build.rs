@@ -30,22 +30,22 @@ struct Assessed<'a> {
 /// name breaks its package manager's naming rules or a fixed version cannot
 /// be ordered.
 pub fn plan(findings: &[Finding], context: &Context<'_>, filter: &PlanFilter) -> Result<FixPlan, PlanError> {
-    let mut kept = Vec::new();
+    let mut selected = Vec::new();
     for finding in findings {
         let assessment = vulnloop_priority::assess(finding, context);
         let level = assessment.priority.level;
         if filter.keeps(finding, level) {
             let running_kernel = assessment.exposure == Exposure::RunningKernel;
-            kept.push(Assessed { finding, level, running_kernel });
+            selected.push(Assessed { finding, level, running_kernel });
         }
     }
-    let filtered_out = findings.len() - kept.len();
+    let filtered_out = findings.len() - selected.len();
 
     let mut upgrades: BTreeMap<(Tool, &str, &str), Vec<&Assessed>> = BTreeMap::new();
     let mut pending: BTreeMap<(&str, &str), Vec<&Assessed>> = BTreeMap::new();
     let mut not_fixable = Vec::new();
     let os = &context.inventory.host.os;
-    for assessed in &kept {
+    for assessed in &selected {
         let finding = assessed.finding;
         let key = (finding.package.as_str(), finding.installed_version.as_str());
         match &finding.status {
@@ -136,11 +136,11 @@ fn highest_fixed(group: &[&Assessed]) -> Result<String, PlanError> {
 /// Returns every installed binary the group's findings name, with its target.
 ///
 /// A binary advisory's fixed version is the binary's own. A source
-/// advisory's fixed version is the source's; a binary whose version equals
-/// its installed source version gets the same version from the fixed source
-/// (or a later one, after a binNMU `+bN`), while other binaries (a binNMU
-/// now, or a binary versioned apart from its source) can only be described
-/// as built from the fixed source version.
+/// advisory's fixed version is the source's. A binary whose version equals
+/// its installed source version gets that version from the fixed source, or
+/// a later one after a binNMU (`+bN`). Other binaries, such as a binNMU now or
+/// a binary versioned apart from its source, can only be described as built
+/// from the fixed source version.
 fn planned_packages(group: &[&Assessed], target: &str) -> Vec<PlannedPackage> {
     let first = group[0].finding;
     let mut packages: Vec<PlannedPackage> = Vec::new();
@@ -171,8 +171,8 @@ fn planned_packages(group: &[&Assessed], target: &str) -> Vec<PlannedPackage> {
 /// or Ubuntu kernel step.
 ///
 /// Those distributions ship most kernel fixes as a new image package with a
-/// new ABI in its name (`linux-image-6.1.0-29-amd64`), which upgrading the
-/// running image's package cannot install; the metapackage depends on it.
+/// new ABI in its name (`linux-image-6.1.0-29-amd64`). Upgrading the running
+/// image's package cannot install it, but the metapackage depends on it.
 fn add_kernel_metapackages(packages: &mut Vec<PlannedPackage>, notes: &mut Vec<String>, inventory: &Inventory) {
     let images: Vec<String> =
         packages.iter().filter(|p| vulnloop_match::is_kernel_image(&p.name)).map(|p| p.name.clone()).collect();

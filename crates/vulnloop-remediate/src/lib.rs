@@ -2,9 +2,9 @@
 //!
 //! A [`FixPlan`] is data, never a shell string. [`plan`] groups the findings
 //! that a vendor upgrade fixes into one [`FixStep`] per affected package and
-//! package manager, with every installed binary package to upgrade, its
-//! installed and target versions, the findings the step closes, and whether
-//! a reboot or service restarts follow. Findings without a vendor fix go to
+//! package manager. A step lists every installed binary package to upgrade
+//! with its installed and target versions, the findings it closes, and
+//! whether a reboot or service restarts follow. Findings without a vendor fix go to
 //! the not-fixable list, and a fixed kernel that waits for a reboot becomes a
 //! [`RebootAction`]. [`FixStep::argv`] builds the argument vector that an
 //! executor would run, after checking every package name against the package

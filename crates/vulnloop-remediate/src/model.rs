@@ -11,7 +11,7 @@ use crate::argv::Tool;
 /// keeps the version; renaming, removing or changing the meaning of one bumps it.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Which findings a plan covers. An empty list does not filter.
+/// Selection of the findings a plan covers. An empty list does not filter.
 #[derive(Debug, Clone, Default)]
 pub struct PlanFilter {
     /// Keep findings of these priorities (`--priority`).
@@ -97,7 +97,7 @@ pub struct FixStep {
     pub closes: Vec<ClosedFinding>,
     /// Whether the host must reboot after the step for the fix to take effect.
     pub reboot_needed: bool,
-    /// Why a reboot is needed.
+    /// Reason for the reboot.
     pub reboot_reason: Option<String>,
     /// Running processes that keep the old code until they restart.
     pub restart: Restart,

@@ -125,7 +125,8 @@ fn plan_names_every_binary_of_each_source() {
 
     let openssl = step_for(&plan, "openssl");
     let names: Vec<&str> = openssl["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"openssl") && names.contains(&"libssl3"), "{names:?}");
+    assert!(names.contains(&"openssl"), "{names:?}");
+    assert!(names.contains(&"libssl3"), "{names:?}");
 }
 
 #[test]
@@ -188,9 +189,9 @@ fn plan_targets_match_apt_candidates() {
     }
     // The derived record for python-xmltodict takes its fixed version from
     // the unstable NMU entry (0.13.0-1.1) that the bookworm backport's
-    // changelog repeats; the bookworm fix is 0.13.0-1.1~deb12u1, which sorts
-    // lower. The plan states the record's version; an executor that compares
-    // apt's candidate with the target must stop at this package.
+    // changelog repeats. The bookworm fix is 0.13.0-1.1~deb12u1, which sorts
+    // lower. The plan states the record's version, so an executor that
+    // compares apt's candidate with the target must stop at this package.
     assert_eq!(below_target, ["python3-xmltodict: candidate 0.13.0-1.1~deb12u1 < target 0.13.0-1.1"]);
 }
 

@@ -13,7 +13,7 @@ use vulnloop_report::DatabaseInfo;
 
 use crate::cli::SourceArgs;
 
-/// What the pipeline hands to the report or the fix plan.
+/// Pipeline output for the report or the fix plan.
 pub struct Analysis {
     pub inventory: Inventory,
     /// Findings, and coverage including the database's staleness and failed feeds.
