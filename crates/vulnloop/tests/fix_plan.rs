@@ -334,3 +334,35 @@ fn hostile_inventory_name_rejected() {
     assert!(message.contains("invalid dpkg package name \"-oAPT::Update::Pre-Invoke::=reboot\""), "{message}");
     assert!(stdout(&output).is_empty(), "no plan is printed: {}", stdout(&output));
 }
+
+#[test]
+fn tracker_will_not_fix_is_not_fixable() {
+    let samples = vulnloop_testdata::unpack("feeds/format-samples/vuls-data-update-fetch-fixtures.tar.zst");
+    let feeds = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        samples.path().join("pkg/fetch/debian/tracker/api/testdata/fixtures/advisory.json"),
+        feeds.path().join("debian-security-tracker.json"),
+    )
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let db = build_db(feeds.path(), work.path());
+    let status = "Package: 389-ds-base\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.3.5.14-1\n";
+    let root = common::rootfs("ID=debian\nVERSION_ID=\"11\"\nVERSION_CODENAME=bullseye\n", status);
+
+    let output = vulnloop(&["fix", "--root", root.path().to_str().unwrap(), "--db", db.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let plan: Value = serde_json::from_str(&stdout(&output)).unwrap();
+
+    let steps = steps(&plan);
+    assert_eq!(steps.len(), 1);
+    let closed: Vec<&str> = steps[0]["closes"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(closed, ["CVE-2016-5405"]);
+    assert_eq!(steps[0]["target_version"], "1.3.5.15-1");
+    assert_eq!(strings(&steps[0]["command"]), ["apt-get", "install", "--only-upgrade", "-y", "389-ds-base"]);
+
+    let not_fixable = plan["plan"]["not_fixable"].as_array().unwrap();
+    assert_eq!(not_fixable.len(), 1);
+    assert_eq!(not_fixable[0]["id"], "CVE-2016-5416");
+    assert_eq!(not_fixable[0]["status"], "will_not_fix");
+    assert_eq!(not_fixable[0]["note"], "no-dsa: Minor issue");
+}
