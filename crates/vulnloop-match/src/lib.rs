@@ -15,4 +15,5 @@ mod verdict;
 
 pub use finding::{Coverage, CoverageNote, Evidence, Finding, FindingStatus, InstalledBinary, MatchReport};
 pub use index::{AdvisoryIndex, Candidate, MemoryIndex, SourceInfo};
+pub use kernel::{is_kernel_image, is_rpm_kernel};
 pub use matcher::{match_inventory, release_key, scheme_for, MatchError};

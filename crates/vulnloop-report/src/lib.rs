@@ -10,6 +10,6 @@ mod table;
 
 pub use fix::fix_command;
 pub use model::{
-    DatabaseInfo, Filter, HostInfo, PackageGroup, ReportFinding, ScanReport, Summary, SCHEMA_VERSION,
+    host_info, DatabaseInfo, Filter, HostInfo, PackageGroup, ReportFinding, ScanReport, Summary, SCHEMA_VERSION,
 };
 pub use table::render_table;

@@ -162,7 +162,8 @@ impl ScanReport {
     }
 }
 
-fn host_info(inventory: &Inventory) -> HostInfo {
+/// Describes the scanned host as reports and fix plans show it.
+pub fn host_info(inventory: &Inventory) -> HostInfo {
     let os = &inventory.host.os;
     HostInfo {
         hostname: inventory.host.hostname.clone(),

@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Scan this host, a root filesystem or an inventory file for vulnerabilities.
     Scan(ScanArgs),
+    /// Plan the upgrades that fix the findings (a dry run: prints the plan and runs nothing).
+    Fix(FixArgs),
     /// Print what the collector finds: OS identity, packages and kernel.
     Inventory(InventoryArgs),
     /// Build, update and inspect the advisory database.
@@ -86,6 +88,40 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub auto_update: AutoUpdateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Plan for an inventory JSON file written by `vulnloop inventory --format json` or an agent.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["root", "os"])]
+    pub inventory: Option<PathBuf>,
+
+    /// Output format (the JSON layout is described in docs/fix-plan.md).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+
+    /// Plan only for findings of these priorities (comma-separated: fix-now,fix-later,no-need-to-fix).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub priority: Vec<String>,
+
+    /// Plan only for these vulnerabilities (comma-separated CVE, vulnerability or advisory ids).
+    #[arg(long = "cve", value_delimiter = ',', value_name = "LIST")]
+    pub cves: Vec<String>,
+
+    /// Plan only for these packages (comma-separated source or binary package names).
+    #[arg(long = "package", value_delimiter = ',', value_name = "LIST")]
+    pub packages: Vec<String>,
+
+    /// How much this host matters to you (low, normal, high); raises or lowers every priority by one point.
+    #[arg(long, default_value = "normal", env = "VULNLOOP_ASSET_IMPORTANCE", value_name = "LEVEL")]
+    pub asset_importance: String,
+
+    /// Maximum age of the database in days before the plan counts as incomplete (0: no limit).
+    #[arg(long, default_value_t = 7, value_name = "DAYS")]
+    pub max_db_age: u32,
 }
 
 #[derive(Debug, Args)]

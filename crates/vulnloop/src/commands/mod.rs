@@ -2,7 +2,9 @@
 
 mod auto_update;
 mod db;
+mod fix;
 mod inventory;
+mod pipeline;
 mod scan;
 
 use std::path::PathBuf;
@@ -19,6 +21,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
     let db_path = cli.db.clone().unwrap_or_else(vulnloop_db::default_path);
     match cli.command {
         Command::Scan(args) => scan::run(&args, &db_path),
+        Command::Fix(args) => fix::run(&args, &db_path),
         Command::Inventory(args) => inventory::run(&args),
         Command::Db(DbCommand::Update(args)) => db::update(&args, &db_path),
         Command::Db(DbCommand::Status { format }) => db::status(format, &db_path),

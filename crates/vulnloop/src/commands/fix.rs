@@ -1,0 +1,116 @@
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::bail;
+use serde::Serialize;
+use vulnloop_match::Coverage;
+use vulnloop_priority::{Context, PriorityLevel};
+use vulnloop_remediate::{FixPlan, PlanFilter};
+use vulnloop_report::{DatabaseInfo, HostInfo};
+
+use crate::cli::{FixArgs, ReportFormat};
+use crate::exit::Code;
+use crate::output::print_stdout;
+
+use super::{pipeline, scan};
+
+/// The JSON document of `vulnloop fix --format json`, described in `docs/fix-plan.md`.
+#[derive(Debug, Serialize)]
+struct FixPlanDocument<'a> {
+    schema_version: u32,
+    /// `vulnloop <version>`.
+    tool: String,
+    /// Always `true`: this build prints plans and never runs them.
+    dry_run: bool,
+    host: HostInfo,
+    database: &'a DatabaseInfo,
+    coverage: &'a Coverage,
+    filter: FilterEcho,
+    plan: &'a FixPlan,
+}
+
+/// The filters as the user gave them, so a plan can be read on its own.
+#[derive(Debug, Serialize)]
+struct FilterEcho {
+    priorities: Vec<PriorityLevel>,
+    ids: Vec<String>,
+    packages: Vec<String>,
+}
+
+/// `vulnloop fix`: collect → match → rank → plan, printed as a dry run.
+///
+/// Exits 0 with a complete plan and 2 when coverage is incomplete, because
+/// a plan for partly matched packages may miss upgrades.
+pub fn run(args: &FixArgs, db_path: &Path) -> anyhow::Result<Code> {
+    let filter = PlanFilter {
+        priorities: scan::priorities(&args.priority)?,
+        ids: names(&args.cves, "--cve")?,
+        packages: names(&args.packages, "--package")?,
+    };
+    let importance = scan::asset_importance(&args.asset_importance)?;
+    let analysis = pipeline::analyze(&args.source, args.inventory.as_deref(), db_path, args.max_db_age)?;
+
+    let context = Context {
+        inventory: &analysis.inventory,
+        facts: &analysis.facts,
+        importance,
+        today: chrono::Utc::now().date_naive(),
+    };
+    let plan = vulnloop_remediate::plan(&analysis.matched.findings, &context, &filter)?;
+    let coverage = &analysis.matched.coverage;
+    let host = vulnloop_report::host_info(&analysis.inventory);
+    let text = match args.format {
+        ReportFormat::Table => render(&host, &analysis.database_info, coverage, &plan),
+        ReportFormat::Json => {
+            let document = FixPlanDocument {
+                schema_version: vulnloop_remediate::SCHEMA_VERSION,
+                tool: format!("vulnloop {}", env!("CARGO_PKG_VERSION")),
+                dry_run: true,
+                host,
+                database: &analysis.database_info,
+                coverage,
+                filter: FilterEcho { priorities: filter.priorities.clone(), ids: filter.ids.clone(), packages: filter.packages.clone() },
+                plan: &plan,
+            };
+            serde_json::to_string_pretty(&document)? + "\n"
+        }
+    };
+    print_stdout(&text)?;
+    Ok(if coverage.complete { Code::Clean } else { Code::Failure })
+}
+
+/// Trims the values of a list option and rejects empty ones.
+fn names(values: &[String], option: &str) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for value in values {
+        let value = value.trim();
+        if value.is_empty() {
+            bail!("invalid empty value in {option}; give a comma-separated list without empty entries");
+        }
+        names.push(value.to_string());
+    }
+    Ok(names)
+}
+
+fn render(host: &HostInfo, database: &DatabaseInfo, coverage: &Coverage, plan: &FixPlan) -> String {
+    let mut out = String::new();
+    let name = host.hostname.as_deref().or(host.root.as_deref()).unwrap_or("host");
+    let os = host.os_pretty_name.as_deref().unwrap_or(&host.os);
+    let kernel = host.kernel.as_deref().map(|k| format!(", kernel {k}")).unwrap_or_default();
+    let _ = writeln!(out, "fix plan for {name}: {os}, {} packages{kernel}", host.packages);
+    let _ = writeln!(out, "database: {} (built {}; {})", database.path, database.built_at, database.sources.join(", "));
+    let _ = writeln!(out, "dry run: nothing is installed; an executor runs each command as shown, without a shell");
+    out.push('\n');
+    out.push_str(&vulnloop_remediate::render_table(plan));
+    if !coverage.notes.is_empty() {
+        let _ = writeln!(out, "coverage:");
+        for note in &coverage.notes {
+            let mark = if note.incomplete { "incomplete" } else { "note" };
+            let _ = writeln!(out, "  {mark}: {}", note.message);
+        }
+    }
+    if !coverage.complete {
+        let _ = writeln!(out, "the plan is incomplete: see coverage");
+    }
+    out
+}
