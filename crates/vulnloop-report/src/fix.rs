@@ -1,5 +1,5 @@
-use vulnloop_inventory::PackageManager;
 use vulnloop_match::Finding;
+use vulnloop_remediate::Tool;
 
 /// Returns the command that installs the fixed versions of a package group's
 /// binaries, or `None` when no finding in the group has a released fix.
@@ -17,15 +17,15 @@ pub fn fix_command<'a>(
     let fixable: Vec<&Finding> = findings.into_iter().filter(|f| f.has_fix()).collect();
     let manager = fixable.first()?.manager;
     let names = sorted_unique(fixable.iter().flat_map(|f| f.binaries.iter().map(|b| b.name.as_str())));
-    Some(match manager {
-        PackageManager::Dpkg => format!("apt-get install --only-upgrade {}", names.join(" ")),
-        PackageManager::Apk => format!("apk add --upgrade {}", names.join(" ")),
-        PackageManager::Rpm if is_suse(os_id) => {
+    Some(match Tool::for_host(manager, os_id, os_version) {
+        Tool::Apt => format!("apt-get install --only-upgrade {}", names.join(" ")),
+        Tool::Apk => format!("apk add --upgrade {}", names.join(" ")),
+        Tool::Zypper => {
             let cves = sorted_unique(fixable.iter().flat_map(|f| f.cves.iter().map(String::as_str)));
             format!("zypper patch --cve={}", cves.join(","))
         }
-        PackageManager::Rpm if uses_yum(os_id, os_version) => format!("yum update {}", names.join(" ")),
-        PackageManager::Rpm => {
+        Tool::Yum => format!("yum update {}", names.join(" ")),
+        Tool::Dnf => {
             let advisories = sorted_unique(fixable.iter().map(|f| f.advisory_id.as_str()));
             format!("dnf upgrade --advisory={}", advisories.join(","))
         }
@@ -39,24 +39,10 @@ fn sorted_unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     items
 }
 
-fn is_suse(os_id: &str) -> bool {
-    os_id == "sles" || os_id == "sled" || os_id.starts_with("opensuse")
-}
-
-/// Returns whether the release's package manager is yum: Amazon Linux 2 and
-/// the 7 releases of the Red Hat family.
-fn uses_yum(os_id: &str, os_version: Option<&str>) -> bool {
-    let major = os_version.and_then(|v| v.split('.').next()).unwrap_or("");
-    match os_id {
-        "amzn" => major == "2",
-        "rhel" | "centos" | "ol" => major == "7" || major == "6",
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use vulnloop_advisory::{PackageKind, Severity};
+    use vulnloop_inventory::PackageManager;
     use vulnloop_match::{Evidence, FindingStatus, InstalledBinary};
 
     use super::*;
