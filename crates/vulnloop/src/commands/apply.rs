@@ -145,6 +145,12 @@ pub fn run(args: &FixArgs, plan: &FixPlan, inventory: &Inventory, plan_text: &st
 /// Reads `--root` and checks that the steps can run there.
 fn target(args: &FixArgs) -> anyhow::Result<Target> {
     let os_override = args.source.os.clone();
+    if !execute::is_root() {
+        bail!(
+            "applying fixes needs root, because apt-get installs packages and chroot enters --root; \
+             run vulnloop as root (for example with sudo), or leave out --apply to print the plan"
+        );
+    }
     let Some(root) = &args.source.root else {
         return Ok(Target { root: PathBuf::from("/"), os_override });
     };
@@ -153,12 +159,6 @@ fn target(args: &FixArgs) -> anyhow::Result<Target> {
         .with_context(|| format!("invalid --root {}: the directory is missing or unreadable", root.display()))?;
     if !root.is_dir() {
         bail!("invalid --root {}: it is not a directory", root.display());
-    }
-    if root != Path::new("/") && !execute::is_root() {
-        bail!(
-            "applying fixes inside --root {} runs them with chroot, which needs root; run vulnloop as root (for example with sudo)",
-            root.display()
-        );
     }
     Ok(Target { root, os_override })
 }
@@ -420,7 +420,100 @@ fn now() -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use vulnloop_advisory::PackageKind;
+    use vulnloop_priority::PriorityLevel;
+    use vulnloop_remediate::{PlannedPackage, Restart};
+
     use super::*;
+
+    /// Builds an inventory with `vulnloop-demo` at `version`, built from source version `source_version`.
+    fn inventory(version: &str, source_version: &str) -> Inventory {
+        let json = serde_json::json!({
+            "schema_version": vulnloop_inventory::SCHEMA_VERSION,
+            "collected_at": "2026-12-04T00:00:00Z",
+            "host": { "hostname": null, "root": "/srv/root", "kernel": null,
+                      "os": { "id": "debian", "version_id": "12", "codename": "bookworm", "pretty_name": null,
+                              "source": "/etc/os-release" } },
+            "packages": [{ "manager": "dpkg", "name": "vulnloop-demo", "version": version, "arch": "amd64",
+                           "source_name": "vulnloop-demo", "source_version": source_version,
+                           "origin": "/var/lib/dpkg/status:1" }],
+            "problems": []
+        });
+        Inventory::from_json(&json.to_string(), "test").unwrap()
+    }
+
+    fn step(target: &str, package_target: Option<&str>) -> FixStep {
+        FixStep {
+            tool: Tool::Apt,
+            package: "vulnloop-demo".into(),
+            package_kind: PackageKind::Source,
+            installed_version: "1.0-1".into(),
+            target_version: target.into(),
+            priority: PriorityLevel::FixLater,
+            packages: vec![PlannedPackage {
+                name: "vulnloop-demo".into(),
+                arch: Some("amd64".into()),
+                installed_version: "1.0-1".into(),
+                target_version: package_target.map(String::from),
+                target_source_version: Some(target.into()),
+            }],
+            closes: vec![],
+            reboot_needed: false,
+            reboot_reason: None,
+            restart: Restart::Unknown,
+            command: vec![],
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn check_step_accepts_older_package() {
+        assert_eq!(check_step(&step("1.0-2", Some("1.0-2")), &inventory("1.0-1", "1.0-1")), Ok(()));
+    }
+
+    #[test]
+    fn check_step_rejects_bad_states() {
+        let error = check_step(&step("1.0-1", Some("1.0-1")), &inventory("1.0-1", "1.0-1")).unwrap_err();
+        assert!(error.contains("is not newer than the installed version 1.0-1"), "{error}");
+
+        let error = check_step(&step("1.0-2", Some("1.0-2")), &inventory("1.0-2", "1.0-2")).unwrap_err();
+        assert!(error.contains("already at 1.0-2"), "{error}");
+
+        let mut other = step("1.0-2", Some("1.0-2"));
+        other.packages[0].name = "vulnloop-other".into();
+        let error = check_step(&other, &inventory("1.0-1", "1.0-1")).unwrap_err();
+        assert_eq!(error, "package vulnloop-other is not installed");
+
+        let error = check_step(&step("1.0-2", Some("not a version!")), &inventory("1.0-1", "1.0-1")).unwrap_err();
+        assert!(error.contains("failed to compare the versions"), "{error}");
+    }
+
+    #[test]
+    fn below_target_by_kind_of_target() {
+        let after = inventory("1.0-2+b1", "1.0-2");
+        let with_target = changes(&step("1.0-2", Some("1.0-2")), &inventory("1.0-1", "1.0-1"), Some(&after));
+        assert_eq!(below_target(&with_target[0], &after), None, "1.0-2+b1 is at least 1.0-2");
+
+        let stayed = inventory("1.0-1", "1.0-1");
+        let unchanged = changes(&step("1.0-2", Some("1.0-2")), &stayed, Some(&stayed));
+        let reason = below_target(&unchanged[0], &stayed).unwrap();
+        assert_eq!(reason, "vulnloop-demo is at 1.0-1, below the target 1.0-2");
+
+        let binnmu = changes(&step("1.0-3", None), &stayed, Some(&after));
+        let reason = below_target(&binnmu[0], &after).unwrap();
+        assert!(reason.contains("built from source version 1.0-2, below the target 1.0-3"), "{reason}");
+
+        let removed = changes(&step("1.0-2", Some("1.0-2")), &stayed, Some(&inventory_without_packages()));
+        assert_eq!(below_target(&removed[0], &stayed).unwrap(), "vulnloop-demo is no longer installed");
+    }
+
+    fn inventory_without_packages() -> Inventory {
+        let mut inventory = inventory("1.0-1", "1.0-1");
+        inventory.packages.clear();
+        inventory
+    }
 
     #[test]
     fn lock_messages_recognized() {
