@@ -287,6 +287,17 @@ fn apply_upgrades_and_verify_reports_fixed() {
     assert_eq!(findings[0]["verdict"], "fixed");
     assert_eq!(findings[0]["id"], ADVISORY);
 
+    let db = chroot.db.to_str().unwrap();
+    let journal_dir = chroot.journal_dir.to_str().unwrap();
+    let output = vulnloop(&["verify", "--db", db, "--journal-dir", journal_dir]);
+    assert_eq!(code(&output), 0, "verify without --root rescans the journal's root: {}", stderr(&output));
+    assert!(stdout(&output).contains("1 fixed, 0 fixed with a restart pending, 0 fix failed"), "{}", stdout(&output));
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    let output = vulnloop(&["verify", "--root", elsewhere.path().to_str().unwrap(), "--db", db, "--journal-dir", journal_dir]);
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(stderr(&output).contains(&format!("records a run in {}", chroot.root())), "{}", stderr(&output));
+
     let journal = chroot.journal();
     assert_eq!(journal.len(), 3, "run, step and end records: {journal:?}");
     assert_eq!(journal[0]["record"], "run");
