@@ -134,7 +134,7 @@ pub struct FixArgs {
     pub yes: bool,
 
     /// Time limit of each upgrade command in seconds; the command is killed when it expires.
-    #[arg(long, default_value_t = 1800, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS", requires = "apply", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
 
     /// Directory of the apply journals [default: ~/.local/state/vulnloop/journal].
@@ -144,7 +144,7 @@ pub struct FixArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Rescan the root filesystem mounted at DIR [default: the root the journal names].
+    /// Root filesystem to rescan; it must be the root the journal records [default: that root].
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
 
