@@ -141,7 +141,7 @@ fn render_summary(out: &mut String, plan: &FixPlan) {
     let reboots: usize = plan.steps().filter(|s| s.reboot_needed).count() + plan.reboots.len();
     let _ = write!(
         out,
-        "dry run: {} to upgrade {}, closing {}; {}; {} not fixable by upgrade",
+        "plan: {} to upgrade {}, closing {}; {}; {} not fixable by upgrade",
         count(steps, "step"),
         count(packages, "package"),
         count(closed, "finding"),

@@ -24,8 +24,10 @@ pub struct Cli {
 pub enum Command {
     /// Scan this host, a root filesystem or an inventory file for vulnerabilities.
     Scan(ScanArgs),
-    /// Plan the upgrades that fix the findings (a dry run: prints the plan and runs nothing).
+    /// Plan the upgrades that fix the findings; a dry run unless --apply is given.
     Fix(FixArgs),
+    /// Rescan the packages of the last `fix --apply` run and report which findings it fixed.
+    Verify(VerifyArgs),
     /// Print what the collector finds: OS identity, packages and kernel.
     Inventory(InventoryArgs),
     /// Build, update and inspect the advisory database.
@@ -122,6 +124,41 @@ pub struct FixArgs {
     /// Maximum age of the database in days before the plan counts as incomplete (0: no limit).
     #[arg(long, default_value_t = 7, value_name = "DAYS")]
     pub max_db_age: u32,
+
+    /// Run the plan's upgrade commands (apt only), inside --root with chroot when it is given.
+    #[arg(long, conflicts_with_all = ["inventory", "format"])]
+    pub apply: bool,
+
+    /// Apply without asking for confirmation on the terminal.
+    #[arg(long, requires = "apply")]
+    pub yes: bool,
+
+    /// Time limit of each upgrade command in seconds; the command is killed when it expires.
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS", requires = "apply", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+
+    /// Directory of the apply journals [default: ~/.local/state/vulnloop/journal].
+    #[arg(long, env = "VULNLOOP_JOURNAL_DIR", value_name = "DIR")]
+    pub journal_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Root filesystem to rescan; it must be the root the journal records [default: that root].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Journal of the run to verify [default: the newest journal in --journal-dir].
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+
+    /// Directory of the apply journals [default: ~/.local/state/vulnloop/journal].
+    #[arg(long, env = "VULNLOOP_JOURNAL_DIR", value_name = "DIR", conflicts_with = "journal")]
+    pub journal_dir: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Args)]

@@ -12,7 +12,10 @@ use crate::cli::{FixArgs, ReportFormat};
 use crate::exit::Code;
 use crate::output::print_stdout;
 
-use super::{pipeline, scan};
+use super::{apply, pipeline, scan};
+
+const DRY_RUN_NOTE: &str =
+    "dry run: nothing is installed; `vulnloop fix --apply` runs each command as shown, without a shell";
 
 /// The JSON document of `vulnloop fix --format json`, described in `docs/fix-plan.md`.
 #[derive(Debug, Serialize)]
@@ -20,7 +23,7 @@ struct FixPlanDocument<'a> {
     schema_version: u32,
     /// `vulnloop <version>`.
     tool: String,
-    /// Always `true`: this build prints plans and never runs them.
+    /// Always `true`: the JSON plan is printed only by a dry run, never with `--apply`.
     dry_run: bool,
     host: HostInfo,
     database: &'a DatabaseInfo,
@@ -37,10 +40,12 @@ struct FilterEcho {
     packages: Vec<String>,
 }
 
-/// `vulnloop fix`: collect → match → rank → plan, printed as a dry run.
+/// `vulnloop fix`: collect → match → rank → plan, printed as a dry run or
+/// applied with `--apply`.
 ///
-/// Exits 0 with a complete plan and 2 when coverage is incomplete, because
-/// a plan for partly matched packages may miss upgrades.
+/// A dry run exits 0 with a complete plan and 2 when coverage is incomplete,
+/// because a plan for partly matched packages may miss upgrades. `--apply`
+/// exits as [`apply::run`] describes.
 pub fn run(args: &FixArgs, db_path: &Path) -> anyhow::Result<Code> {
     let filter = PlanFilter {
         priorities: scan::priorities(&args.priority)?,
@@ -59,8 +64,16 @@ pub fn run(args: &FixArgs, db_path: &Path) -> anyhow::Result<Code> {
     let plan = vulnloop_remediate::plan(&analysis.matched.findings, &context, &filter)?;
     let coverage = &analysis.matched.coverage;
     let host = vulnloop_report::host_info(&analysis.inventory);
+    if args.apply {
+        if !coverage.complete {
+            eprintln!("warning: coverage is incomplete, so the plan may miss upgrades; see coverage below the plan");
+        }
+        let mode = "apply: each command below runs as shown, without a shell, after the checks before each step";
+        let text = render(&host, &analysis.database_info, coverage, &plan, mode);
+        return apply::run(args, &plan, &analysis.inventory, &text);
+    }
     let text = match args.format {
-        ReportFormat::Table => render(&host, &analysis.database_info, coverage, &plan),
+        ReportFormat::Table => render(&host, &analysis.database_info, coverage, &plan, DRY_RUN_NOTE),
         ReportFormat::Json => {
             let document = FixPlanDocument {
                 schema_version: vulnloop_remediate::SCHEMA_VERSION,
@@ -92,14 +105,15 @@ fn names(values: &[String], option: &str) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
-fn render(host: &HostInfo, database: &DatabaseInfo, coverage: &Coverage, plan: &FixPlan) -> String {
+/// Renders the plan as a table; `mode` is the line that states whether anything runs.
+fn render(host: &HostInfo, database: &DatabaseInfo, coverage: &Coverage, plan: &FixPlan, mode: &str) -> String {
     let mut out = String::new();
     let name = host.hostname.as_deref().or(host.root.as_deref()).unwrap_or("host");
     let os = host.os_pretty_name.as_deref().unwrap_or(&host.os);
     let kernel = host.kernel.as_deref().map(|k| format!(", kernel {k}")).unwrap_or_default();
     let _ = writeln!(out, "fix plan for {name}: {os}, {} packages{kernel}", host.packages);
     let _ = writeln!(out, "database: {} (built {}; {})", database.path, database.built_at, database.sources.join(", "));
-    let _ = writeln!(out, "dry run: nothing is installed; an executor runs each command as shown, without a shell");
+    let _ = writeln!(out, "{mode}");
     out.push('\n');
     out.push_str(&vulnloop_remediate::render_table(plan));
     if !coverage.notes.is_empty() {

@@ -1,11 +1,15 @@
 //! One module per subcommand.
 
+mod apply;
 mod auto_update;
 mod db;
+mod execute;
 mod fix;
 mod inventory;
+mod journal;
 mod pipeline;
 mod scan;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -22,6 +26,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
     match cli.command {
         Command::Scan(args) => scan::run(&args, &db_path),
         Command::Fix(args) => fix::run(&args, &db_path),
+        Command::Verify(args) => verify::run(&args, &db_path),
         Command::Inventory(args) => inventory::run(&args),
         Command::Db(DbCommand::Update(args)) => db::update(&args, &db_path),
         Command::Db(DbCommand::Status { format }) => db::status(format, &db_path),

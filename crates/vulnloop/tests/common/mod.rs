@@ -30,7 +30,7 @@ pub fn vulnloop_auto_update(args: &[&str]) -> Output {
 fn command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_vulnloop"));
     command.args(args).env("NO_COLOR", "1");
-    for variable in ["VULNLOOP_DB", "RUST_LOG", "VULNLOOP_OFFLINE", "VULNLOOP_UPDATE_FROM", "VULNLOOP_AUTO_UPDATE_AFTER"] {
+    for variable in ["VULNLOOP_DB", "RUST_LOG", "VULNLOOP_OFFLINE", "VULNLOOP_UPDATE_FROM", "VULNLOOP_AUTO_UPDATE_AFTER", "VULNLOOP_JOURNAL_DIR"] {
         command.env_remove(variable);
     }
     command

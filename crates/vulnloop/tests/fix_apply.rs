@@ -1,0 +1,405 @@
+//! Acceptance tests of `vulnloop fix --apply` and `vulnloop verify` with
+//! the real apt-get and dpkg inside a Debian bookworm chroot.
+//!
+//! Each test unpacks a fresh chroot from the tarball that
+//! `scripts/debian-chroot.sh` caches, whose path is in `VULNLOOP_TEST_CHROOT`.
+//! It builds two versions of a tiny `vulnloop-demo` package with `dpkg-deb`
+//! and serves them from a flat apt repository on the chroot's filesystem.
+//! It installs 1.0-1 and builds a database from one OSV record that names
+//! 1.0-2 as the fix. Nothing leaves the machine. The tests need root,
+//! because chroot and dpkg do.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use common::{code, scan_json, stderr, stdout, vulnloop};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+
+const CHROOT_VARIABLE: &str = "VULNLOOP_TEST_CHROOT";
+const DEMO: &str = "vulnloop-demo";
+const ADVISORY: &str = "VULNLOOP-TEST-2026-0001";
+/// Directory of the flat apt repository, inside the chroot.
+const REPOSITORY: &str = "srv/vulnloop-repo";
+const CHROOT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A chroot with `vulnloop-demo` 1.0-1 installed, its repository, and a database.
+struct Chroot {
+    _dir: TempDir,
+    root: PathBuf,
+    db: PathBuf,
+    journal_dir: PathBuf,
+}
+
+impl Chroot {
+    /// Sets up the chroot; `repository_versions` are the versions the apt repository offers.
+    fn new(repository_versions: &[&str]) -> Self {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "the fix --apply tests need root, because chroot and dpkg do; run them as root (CI does)"
+        );
+        let tarball = chroot_tarball();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let work = dir.path().join("work");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        run(Command::new("tar").arg("-C").arg(&root).args(["--numeric-owner", "-I", "zstd", "-xf"]).arg(&tarball));
+
+        for version in ["1.0-1", "1.0-2"] {
+            build_deb(&work, version);
+        }
+        write_repository(&root, &work, repository_versions);
+        std::fs::copy(work.join(deb_name("1.0-1")), root.join("tmp").join(deb_name("1.0-1"))).unwrap();
+        run(&mut in_chroot(&root, &["dpkg", "-i", &format!("/tmp/{}", deb_name("1.0-1"))]));
+        run(&mut in_chroot(&root, &["apt-get", "update"]));
+
+        let feeds = work.join("feeds");
+        std::fs::create_dir_all(&feeds).unwrap();
+        std::fs::write(feeds.join(format!("{ADVISORY}.json")), osv_record()).unwrap();
+        let db = common::build_db(&feeds, &work);
+        let journal_dir = work.join("journal");
+        Self { _dir: dir, root, db, journal_dir }
+    }
+
+    fn root(&self) -> &str {
+        self.root.to_str().unwrap()
+    }
+
+    /// Runs `vulnloop fix --apply --yes` in the chroot.
+    fn apply(&self) -> std::process::Output {
+        vulnloop(&[
+            "fix",
+            "--apply",
+            "--yes",
+            "--root",
+            self.root(),
+            "--db",
+            self.db.to_str().unwrap(),
+            "--journal-dir",
+            self.journal_dir.to_str().unwrap(),
+            "--timeout",
+            "300",
+        ])
+    }
+
+    /// Runs `vulnloop verify --format json` on the chroot and returns the exit code and document.
+    fn verify(&self) -> (i32, Value) {
+        let output = vulnloop(&[
+            "verify",
+            "--root",
+            self.root(),
+            "--db",
+            self.db.to_str().unwrap(),
+            "--journal-dir",
+            self.journal_dir.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        let document = serde_json::from_str(&stdout(&output))
+            .unwrap_or_else(|e| panic!("verify printed no JSON ({e}); stderr: {}", stderr(&output)));
+        (code(&output), document)
+    }
+
+    /// Returns the version of `vulnloop-demo` that dpkg has installed in the chroot.
+    fn installed_version(&self) -> String {
+        let output = run(&mut in_chroot(&self.root, &["dpkg-query", "-W", "-f=${Version}", DEMO]));
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn dpkg_status(&self) -> String {
+        std::fs::read_to_string(self.root.join("var/lib/dpkg/status")).unwrap()
+    }
+
+    /// Returns the records of the only journal in the journal directory.
+    fn journal(&self) -> Vec<Value> {
+        let entries: Vec<PathBuf> =
+            std::fs::read_dir(&self.journal_dir).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(entries.len(), 1, "one run writes one journal: {entries:?}");
+        let text = std::fs::read_to_string(&entries[0]).unwrap();
+        text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+    }
+}
+
+/// Returns the cached chroot tarball, failing with how to make one when it is missing.
+fn chroot_tarball() -> PathBuf {
+    let instructions = format!(
+        "build it as root with `scripts/debian-chroot.sh DIR` (needs debootstrap and Debian's archive) \
+         and set {CHROOT_VARIABLE} to the tarball path it prints; .ci/run does both"
+    );
+    let Some(path) = std::env::var_os(CHROOT_VARIABLE) else {
+        panic!("{CHROOT_VARIABLE} is not set, so there is no Debian chroot to test in: {instructions}");
+    };
+    let path = PathBuf::from(path);
+    assert!(path.is_file(), "the chroot tarball {} is missing: {instructions}", path.display());
+    path
+}
+
+/// Returns a command that runs `argv` inside `root` as apt runs there.
+fn in_chroot(root: &Path, argv: &[&str]) -> Command {
+    let mut command = Command::new("chroot");
+    command.arg(root).args(argv).env("PATH", CHROOT_PATH).env("DEBIAN_FRONTEND", "noninteractive");
+    command
+}
+
+/// Runs a setup command and fails the test with its output when it fails.
+fn run(command: &mut Command) -> std::process::Output {
+    let output = command.output().unwrap_or_else(|e| panic!("failed to start {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed with {}:\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn deb_name(version: &str) -> String {
+    format!("{DEMO}_{version}_all.deb")
+}
+
+fn control(version: &str) -> String {
+    format!(
+        "Package: {DEMO}\nVersion: {version}\nArchitecture: all\nMaintainer: vulnloop tests <tests@localhost>\n\
+         Description: package for the vulnloop fix tests\n"
+    )
+}
+
+/// Builds `vulnloop-demo_VERSION_all.deb` in `work` with one small file.
+fn build_deb(work: &Path, version: &str) {
+    let tree = work.join(format!("tree-{version}"));
+    std::fs::create_dir_all(tree.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(tree.join("usr/share/vulnloop-demo")).unwrap();
+    std::fs::write(tree.join("DEBIAN/control"), control(version)).unwrap();
+    std::fs::write(tree.join("usr/share/vulnloop-demo/VERSION"), format!("{version}\n")).unwrap();
+    run(Command::new("dpkg-deb").arg("--root-owner-group").arg("--build").arg(&tree).arg(work.join(deb_name(version))));
+}
+
+/// Writes a flat repository with the given versions and points the chroot's apt at it.
+fn write_repository(root: &Path, work: &Path, versions: &[&str]) {
+    let repository = root.join(REPOSITORY);
+    std::fs::create_dir_all(&repository).unwrap();
+    let mut index = String::new();
+    for version in versions {
+        let deb = std::fs::read(work.join(deb_name(version))).unwrap();
+        std::fs::write(repository.join(deb_name(version)), &deb).unwrap();
+        let sha256: String = Sha256::digest(&deb).iter().map(|b| format!("{b:02x}")).collect();
+        index.push_str(&control(version));
+        index.push_str(&format!("Filename: ./{}\nSize: {}\nSHA256: {sha256}\n\n", deb_name(version), deb.len()));
+    }
+    std::fs::write(repository.join("Packages"), index).unwrap();
+
+    std::fs::write(root.join("etc/apt/sources.list"), format!("deb [trusted=yes] file:/{REPOSITORY} ./\n")).unwrap();
+    let sources_dir = root.join("etc/apt/sources.list.d");
+    if sources_dir.is_dir() {
+        for entry in std::fs::read_dir(&sources_dir).unwrap() {
+            std::fs::remove_file(entry.unwrap().path()).unwrap();
+        }
+    }
+    std::fs::write(
+        root.join("etc/apt/apt.conf.d/99vulnloop-test"),
+        "Acquire::Languages \"none\";\nAPT::Install-Recommends \"false\";\n",
+    )
+    .unwrap();
+}
+
+fn osv_record() -> String {
+    serde_json::json!({
+        "schema_version": "1.6.0",
+        "id": ADVISORY,
+        "modified": "2026-12-04T00:00:00Z",
+        "summary": "test advisory: vulnloop-demo before 1.0-2 is vulnerable",
+        "affected": [{
+            "package": { "ecosystem": "Debian:12", "name": DEMO },
+            "ranges": [{ "type": "ECOSYSTEM", "events": [{ "introduced": "0" }, { "fixed": "1.0-2" }] }]
+        }]
+    })
+    .to_string()
+}
+
+/// A process that holds the chroot's dpkg frontend lock until dropped.
+struct LockHolder(Child);
+
+impl LockHolder {
+    /// Starts python3 to take an fcntl write lock, as apt does, and waits until it holds it.
+    fn start(lock: &Path) -> Self {
+        let script = "import fcntl, sys, time\n\
+                      f = open(sys.argv[1], 'a')\n\
+                      fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n\
+                      print('locked', flush=True)\n\
+                      time.sleep(600)\n";
+        let mut child = Command::new("python3")
+            .args(["-c", script])
+            .arg(lock)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("failed to start python3, which holds the lock in this test ({e}); install python3"));
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "locked", "python3 did not take the lock on {}", lock.display());
+        Self(child)
+    }
+
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        // Child::kill sends SIGKILL to this child's pid only.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn demo_findings(report: &Value) -> Vec<common::Seen> {
+    common::findings(report).into_iter().filter(|f| f.package == DEMO).collect()
+}
+
+#[test]
+fn apply_upgrades_and_verify_reports_fixed() {
+    let chroot = Chroot::new(&["1.0-1", "1.0-2"]);
+
+    let (_, report) = scan_json(&chroot.root, &chroot.db, &[]);
+    let found = demo_findings(&report);
+    assert_eq!(found.len(), 1, "the scan finds the demo package vulnerable: {found:?}");
+    assert_eq!(found[0].id, ADVISORY);
+    assert_eq!(found[0].installed, "1.0-1");
+    assert_eq!(found[0].fixed.as_deref(), Some("1.0-2"));
+
+    let output = chroot.apply();
+    assert_eq!(code(&output), 0, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
+    assert!(stdout(&output).contains("1 succeeded, 0 failed, 0 skipped"), "{}", stdout(&output));
+    assert_eq!(chroot.installed_version(), "1.0-2");
+
+    let (exit, verified) = chroot.verify();
+    assert_eq!(exit, 0, "{verified:#}");
+    let findings = verified["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{verified:#}");
+    assert_eq!(findings[0]["verdict"], "fixed");
+    assert_eq!(findings[0]["id"], ADVISORY);
+
+    let db = chroot.db.to_str().unwrap();
+    let journal_dir = chroot.journal_dir.to_str().unwrap();
+    let output = vulnloop(&["verify", "--db", db, "--journal-dir", journal_dir]);
+    assert_eq!(code(&output), 0, "verify without --root rescans the journal's root: {}", stderr(&output));
+    assert!(stdout(&output).contains("1 fixed, 0 fixed with a restart pending, 0 fix failed"), "{}", stdout(&output));
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    let output = vulnloop(&["verify", "--root", elsewhere.path().to_str().unwrap(), "--db", db, "--journal-dir", journal_dir]);
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(stderr(&output).contains(&format!("records a run in {}", chroot.root())), "{}", stderr(&output));
+
+    let journal = chroot.journal();
+    assert_eq!(journal.len(), 3, "run, step and end records: {journal:?}");
+    assert_eq!(journal[0]["record"], "run");
+    assert_eq!(journal[0]["root"], chroot.root().to_string());
+    let step = &journal[1];
+    assert_eq!(step["record"], "step");
+    assert_eq!(step["outcome"], "succeeded");
+    assert_eq!(step["exit_code"], 0);
+    let argv: Vec<&str> = step["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(argv, ["chroot", chroot.root(), "apt-get", "install", "--only-upgrade", "-y", DEMO]);
+    assert_eq!(step["packages"][0]["name"], DEMO);
+    assert_eq!(step["packages"][0]["before"], "1.0-1");
+    assert_eq!(step["packages"][0]["after"], "1.0-2");
+    assert!(step["started_at"].as_str().unwrap() <= step["ended_at"].as_str().unwrap());
+    assert_eq!(journal[2]["record"], "end");
+    assert_eq!(journal[2]["succeeded"], 1);
+}
+
+#[test]
+fn apply_without_fixed_version_fails_cleanly() {
+    let chroot = Chroot::new(&["1.0-1"]);
+    let status_before = chroot.dpkg_status();
+
+    let output = chroot.apply();
+    let text = stdout(&output);
+    assert_eq!(code(&output), 1, "a failed step exits 1; stdout: {text}\nstderr: {}", stderr(&output));
+    assert!(text.contains("0 succeeded, 1 failed"), "{text}");
+    assert!(text.contains("vulnloop-demo is already the newest version (1.0-1)"), "apt's message: {text}");
+    assert_eq!(chroot.installed_version(), "1.0-1");
+    assert_eq!(chroot.dpkg_status(), status_before, "the failed run changed the chroot's dpkg status");
+
+    let journal = chroot.journal();
+    assert_eq!(journal[1]["outcome"], "failed");
+    assert_eq!(journal[1]["packages"][0]["before"], "1.0-1");
+    assert_eq!(journal[1]["packages"][0]["after"], "1.0-1");
+
+    let (exit, verified) = chroot.verify();
+    assert_eq!(exit, 1, "{verified:#}");
+    let finding = &verified["findings"][0];
+    assert_eq!(finding["verdict"], "fix_failed");
+    let detail = finding["detail"].as_str().unwrap();
+    assert!(detail.contains("already the newest version"), "{detail}");
+}
+
+#[test]
+fn apply_refuses_held_dpkg_lock() {
+    let chroot = Chroot::new(&["1.0-1", "1.0-2"]);
+    let status_before = chroot.dpkg_status();
+    let holder = LockHolder::start(&chroot.root.join("var/lib/dpkg/lock-frontend"));
+
+    let output = chroot.apply();
+    let pid = holder.pid();
+    drop(holder);
+
+    let message = stderr(&output);
+    assert_eq!(code(&output), 2, "stderr: {message}");
+    assert!(message.contains("the package manager is busy"), "{message}");
+    assert!(message.contains(&format!("held by process {pid}")), "{message}");
+    assert!(message.contains("nothing was applied"), "{message}");
+    assert_eq!(chroot.installed_version(), "1.0-1");
+    assert_eq!(chroot.dpkg_status(), status_before);
+    assert!(!chroot.journal_dir.exists(), "a refused run writes no journal");
+}
+
+#[test]
+fn apply_without_terminal_needs_yes() {
+    let feeds = tempfile::tempdir().unwrap();
+    std::fs::write(feeds.path().join(format!("{ADVISORY}.json")), osv_record()).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let db = common::build_db(feeds.path(), work.path());
+    let status = format!(
+        "Package: {DEMO}\nStatus: install ok installed\nArchitecture: all\nVersion: 1.0-1\nMaintainer: tests\n\
+         Description: test\n\n"
+    );
+    let root = common::rootfs("ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n", &status);
+    let journal_dir = work.path().join("journal");
+
+    let output = vulnloop(&[
+        "fix",
+        "--apply",
+        "--root",
+        root.path().to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--journal-dir",
+        journal_dir.to_str().unwrap(),
+    ]);
+    let message = stderr(&output);
+    assert_eq!(code(&output), 2, "stderr: {message}");
+    assert!(message.contains("stdin is not a terminal"), "{message}");
+    assert!(message.contains("pass --yes"), "{message}");
+    assert!(stdout(&output).contains(DEMO), "the plan is shown before the refusal: {}", stdout(&output));
+    assert!(!journal_dir.exists(), "a refused run writes no journal");
+}
+
+#[test]
+fn verify_without_journal_fails() {
+    let work = tempfile::tempdir().unwrap();
+    let journal_dir = work.path().join("journal");
+    std::fs::create_dir_all(&journal_dir).unwrap();
+    let output = vulnloop(&["verify", "--journal-dir", journal_dir.to_str().unwrap()]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("no journal in"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("fix --apply"), "{}", stderr(&output));
+}
