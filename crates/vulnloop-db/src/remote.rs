@@ -1,6 +1,8 @@
 //! Downloads from a mirror or the official URLs into the download cache.
 
 use std::io::Read;
+
+use sha2::Digest as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -73,10 +75,67 @@ pub(crate) fn fetch_official(cache: &mut Cache, report: &mut UpdateReport, progr
             report.unrecognized.push(feed.url);
             continue;
         };
-        let result = fetch_recorded(cache, &agent, &feed.url, &feed.file_name, None, report, progress);
+        let mut result = fetch_recorded(cache, &agent, &feed.url, &feed.file_name, None, report, progress);
+        if let (Ok(fetched), Some(meta_url)) = (&result, nvd_meta_url(&feed.url)) {
+            if let Err(error) = check_nvd_meta(cache, &agent, &meta_url, &fetched.path, report, progress) {
+                // A file that fails its digest must not be offered again as cached.
+                if let Err(forget_error) = cache.forget(&feed.url) {
+                    tracing::warn!(url = feed.url, error = %forget_error, "failed to drop a download from the cache");
+                }
+                result = Err(error);
+            }
+        }
         downloads.push(Download { url: feed.url, file_name: feed.file_name, kind, origin: "official", result });
     }
     downloads
+}
+
+/// Returns the URL of the `.meta` file that NVD publishes beside a
+/// `nvdcve-*.json.gz` feed file, or `None` for other URLs.
+fn nvd_meta_url(url: &str) -> Option<String> {
+    let name = url.rsplit('/').next()?;
+    let stem = name.strip_prefix("nvdcve-")?.strip_suffix(".json.gz")?;
+    let base = &url[..url.len() - name.len()];
+    Some(format!("{base}nvdcve-{stem}.meta"))
+}
+
+/// Fetches the `.meta` file of an NVD feed file and checks the feed against it.
+fn check_nvd_meta(
+    cache: &mut Cache,
+    agent: &ureq::Agent,
+    meta_url: &str,
+    feed: &Path,
+    report: &mut UpdateReport,
+    progress: &mut dyn Progress,
+) -> Result<(), DbError> {
+    let meta_name = crate::update::base_name(meta_url);
+    let meta = fetch_recorded(cache, agent, meta_url, &meta_name, None, report, progress)?;
+    let text = read_index(meta_url, &meta.path)?;
+    verify_nvd_meta(meta_url, &text, feed)
+}
+
+/// Checks a gzip-compressed NVD feed file against its `.meta` file, whose
+/// `sha256:` line is the SHA-256 of the uncompressed JSON.
+pub(crate) fn verify_nvd_meta(meta_url: &str, meta: &str, feed: &Path) -> Result<(), DbError> {
+    let failed = |message: String| DbError::Download { url: meta_url.to_string(), message };
+    let expected = meta
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("sha256:"))
+        .map(str::trim)
+        .filter(|digest| digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or_else(|| failed("the .meta file has no valid sha256: line".into()))?;
+    let file = std::fs::File::open(feed).map_err(|source| DbError::Io { action: "open", path: feed.to_path_buf(), source })?;
+    let mut decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
+    let mut hasher = sha2::Sha256::new();
+    std::io::copy(&mut decoder, &mut hasher)
+        .map_err(|e| failed(format!("failed to decompress {} to check it: {e}", feed.display())))?;
+    let actual = format!("{:x}", sha2::Digest::finalize(hasher));
+    if !actual.eq_ignore_ascii_case(expected) {
+        return Err(failed(format!(
+            "SHA-256 mismatch: the .meta file lists {expected} for the uncompressed JSON, the download has {actual}"
+        )));
+    }
+    Ok(())
 }
 
 /// Fetches one URL through the cache and adds the outcome to `report.fetches`.
@@ -148,5 +207,30 @@ mod tests {
     fn sha256sums_rejects_html() {
         let error = parse_sha256sums("http://x/SHA256SUMS", "<html>\n").expect_err("not an index");
         assert!(error.to_string().contains("line 1"), "{error}");
+    }
+
+    #[test]
+    fn meta_url_sits_beside_the_feed() {
+        assert_eq!(
+            nvd_meta_url("https://nvd.nist.gov/feeds/json/cve/2.0/nvdcve-2.0-2024.json.gz").as_deref(),
+            Some("https://nvd.nist.gov/feeds/json/cve/2.0/nvdcve-2.0-2024.meta")
+        );
+        assert_eq!(nvd_meta_url("https://nvd.nist.gov/feeds/json/cve/2.0/nvdcve-2.0-modified.meta"), None);
+        assert_eq!(nvd_meta_url("https://www.cisa.gov/known_exploited_vulnerabilities.json"), None);
+    }
+
+    #[test]
+    fn nvd_feed_matches_its_meta() {
+        let feed = vulnloop_testdata::data_file("feeds/nvd-json-1.1/nvdcve-1.1-recent.json.gz");
+        let meta = std::fs::read_to_string(vulnloop_testdata::data_file("feeds/nvd-json-1.1/nvdcve-1.1-recent.meta"))
+            .expect("meta file");
+        verify_nvd_meta("u", &meta, &feed).expect("NVD's own digest matches");
+
+        let other = std::fs::read_to_string(vulnloop_testdata::data_file("feeds/nvd-json-1.1/nvdcve-1.1-modified.meta"))
+            .expect("meta file");
+        let error = verify_nvd_meta("u", &other, &feed).expect_err("another file's digest");
+        assert!(error.to_string().contains("SHA-256 mismatch"), "{error}");
+        let error = verify_nvd_meta("u", "lastModifiedDate:2025\n", &feed).expect_err("no digest");
+        assert!(error.to_string().contains("no valid sha256"), "{error}");
     }
 }
