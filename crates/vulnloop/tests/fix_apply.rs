@@ -28,6 +28,8 @@ const ADVISORY: &str = "VULNLOOP-TEST-2026-0001";
 /// Directory of the flat apt repository, inside the chroot.
 const REPOSITORY: &str = "srv/vulnloop-repo";
 const CHROOT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// Executable that `vulnloop-demo` installs, inside the chroot: a copy of `sleep`.
+const DEMO_SLEEP: &str = "/usr/lib/vulnloop-demo/demo-sleep";
 
 /// A chroot with `vulnloop-demo` 1.0-1 installed, its repository, and a database.
 struct Chroot {
@@ -53,7 +55,7 @@ impl Chroot {
         run(Command::new("tar").arg("-C").arg(&root).args(["--numeric-owner", "-I", "zstd", "-xf"]).arg(&tarball));
 
         for version in ["1.0-1", "1.0-2"] {
-            build_deb(&work, version);
+            build_deb(&root, &work, version);
         }
         write_repository(&root, &work, repository_versions);
         std::fs::copy(work.join(deb_name("1.0-1")), root.join("tmp").join(deb_name("1.0-1"))).unwrap();
@@ -172,13 +174,16 @@ fn control(version: &str) -> String {
     )
 }
 
-/// Builds `vulnloop-demo_VERSION_all.deb` in `work` with one small file.
-fn build_deb(work: &Path, version: &str) {
+/// Builds `vulnloop-demo_VERSION_all.deb` in `work` with a version file and
+/// [`DEMO_SLEEP`], a copy of the chroot's own `sleep`.
+fn build_deb(root: &Path, work: &Path, version: &str) {
     let tree = work.join(format!("tree-{version}"));
     std::fs::create_dir_all(tree.join("DEBIAN")).unwrap();
     std::fs::create_dir_all(tree.join("usr/share/vulnloop-demo")).unwrap();
+    std::fs::create_dir_all(tree.join("usr/lib/vulnloop-demo")).unwrap();
     std::fs::write(tree.join("DEBIAN/control"), control(version)).unwrap();
     std::fs::write(tree.join("usr/share/vulnloop-demo/VERSION"), format!("{version}\n")).unwrap();
+    std::fs::copy(root.join("usr/bin/sleep"), tree.join(DEMO_SLEEP.trim_start_matches('/'))).unwrap();
     run(Command::new("dpkg-deb").arg("--root-owner-group").arg("--build").arg(&tree).arg(work.join(deb_name(version))));
 }
 
@@ -260,6 +265,38 @@ impl Drop for LockHolder {
     }
 }
 
+/// A process running [`DEMO_SLEEP`] inside the chroot, killed by its pid when dropped.
+struct DemoProcess(Child);
+
+impl DemoProcess {
+    /// Starts `chroot ROOT demo-sleep 300` and waits until chroot has executed demo-sleep,
+    /// which keeps the pid of the chroot process.
+    fn start(root: &Path) -> Self {
+        let child = in_chroot(root, &[DEMO_SLEEP, "300"]).stdin(Stdio::null()).spawn().unwrap();
+        let process = Self(child);
+        let exe = PathBuf::from(format!("/proc/{}/exe", process.pid()));
+        let expected = root.join(DEMO_SLEEP.trim_start_matches('/'));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::fs::read_link(&exe).ok().as_deref() != Some(expected.as_path()) {
+            assert!(std::time::Instant::now() < deadline, "{} did not start inside the chroot", expected.display());
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        process
+    }
+
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for DemoProcess {
+    fn drop(&mut self) {
+        // Child::kill sends SIGKILL to this child's pid only.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn demo_findings(report: &Value) -> Vec<common::Seen> {
     common::findings(report).into_iter().filter(|f| f.package == DEMO).collect()
 }
@@ -314,6 +351,43 @@ fn apply_upgrades_and_verify_reports_fixed() {
     assert!(step["started_at"].as_str().unwrap() <= step["ended_at"].as_str().unwrap());
     assert_eq!(journal[2]["record"], "end");
     assert_eq!(journal[2]["succeeded"], 1);
+}
+
+#[test]
+fn verify_names_process_of_replaced_file() {
+    let chroot = Chroot::new(&["1.0-1", "1.0-2"]);
+    let process = DemoProcess::start(&chroot.root);
+
+    let output = chroot.apply();
+    assert_eq!(code(&output), 0, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
+    assert_eq!(chroot.installed_version(), "1.0-2");
+
+    let (exit, verified) = chroot.verify();
+    assert_eq!(exit, 0, "a pending restart counts as fixed: {verified:#}");
+    let finding = &verified["findings"][0];
+    assert_eq!(finding["verdict"], "fixed_restart_pending", "{verified:#}");
+    assert_eq!(finding["id"], ADVISORY);
+    let expected = format!("restart demo-sleep ({})", process.pid());
+    assert_eq!(finding["detail"], expected.as_str(), "{verified:#}");
+
+    let output = vulnloop(&[
+        "inventory",
+        "--root",
+        chroot.root(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let inventory: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let processes = inventory["runtime"]["processes"].as_array().unwrap();
+    assert_eq!(processes.len(), 1, "only the process inside the chroot: {processes:?}");
+    assert_eq!(processes[0]["pid"], process.pid());
+    assert_eq!(processes[0]["deleted_files"][0], DEMO_SLEEP, "the path inside the chroot: {processes:?}");
+    drop(process);
+
+    let (exit, verified) = chroot.verify();
+    assert_eq!(exit, 0, "{verified:#}");
+    assert_eq!(verified["findings"][0]["verdict"], "fixed", "no process runs in the chroot any more: {verified:#}");
 }
 
 #[test]

@@ -3,9 +3,11 @@
 //!
 //! A vulnerable package matters more when its code is loaded in a running
 //! process, and more still when that process accepts connections from other
-//! hosts. Only the live system (`/`) has running processes; for a root
-//! filesystem given with `--root`, the runtime is not collected and
-//! exposure stays unknown.
+//! hosts. The live system (`/`) has running processes. A root filesystem
+//! given with `--root` has them only when it is the root directory of some
+//! process, such as a chroot or a container's root, and only root can read
+//! them. Without root, or when no process runs in it, the runtime is not
+//! collected and exposure stays unknown.
 //!
 //! The collection runs in three steps:
 //!
@@ -25,12 +27,13 @@ mod owners;
 mod proc;
 
 use std::collections::{BTreeSet, HashMap};
+use std::os::unix::fs::MetadataExt;
 
 use vulnloop_inventory::{RunningProcess, Runtime};
 
 pub use owners::FileOwners;
 pub(crate) use owners::UsrMerge;
-use proc::{Inspection, ScannedProcess};
+use proc::{Inspection, ScannedProcess, ScannedRoot};
 
 use crate::rootfs::RootFs;
 
@@ -41,25 +44,43 @@ pub(crate) struct ProcessScan {
     uninspected: usize,
 }
 
-/// Reads the running processes of the live system, or returns `None` for a
-/// root filesystem that is not running.
+/// Reads the running processes of the root filesystem, or returns `None`
+/// when it has none that the scanner can read.
 ///
-/// The scanner's own process is left out. Processes that map nothing are
-/// kernel threads or zombies and are left out too.
+/// For the live system, processes in another root directory count as
+/// uninspected. For a `--root` directory, only the processes whose
+/// `/proc/PID/root` is that directory (same device and inode) are read,
+/// and only when the scanner runs as root, because they belong to other
+/// users. The scanner's own process is left out. Processes that map
+/// nothing are kernel threads or zombies and are left out too.
 pub(crate) fn scan(rootfs: &RootFs) -> Option<ProcessScan> {
-    if !rootfs.is_live() {
-        return None;
-    }
+    let root_id = if rootfs.is_live() {
+        let Some(own_root) = proc::root_id(std::path::Path::new("/proc/self")) else {
+            tracing::warn!("failed to read /proc/self/root, so running processes are not collected");
+            return None;
+        };
+        own_root
+    } else {
+        if !nix::unistd::geteuid().is_root() {
+            tracing::debug!("not running as root, so the processes inside --root are not collected");
+            return None;
+        }
+        let metadata = match std::fs::metadata(rootfs.path()) {
+            Ok(metadata) => metadata,
+            Err(error) => {
+                tracing::warn!(%error, root = %rootfs.path().display(), "failed to read the root directory, so its processes are not collected");
+                return None;
+            }
+        };
+        (metadata.dev(), metadata.ino())
+    };
+    let root = ScannedRoot { id: root_id, path: rootfs.path() };
     let pids = match proc::list_pids() {
         Ok(pids) => pids,
         Err(error) => {
             tracing::warn!(%error, "failed to list /proc, so running processes are not collected");
             return None;
         }
-    };
-    let Some(own_root) = proc::root_id(std::path::Path::new("/proc/self")) else {
-        tracing::warn!("failed to read /proc/self/root, so running processes are not collected");
-        return None;
     };
 
     // Reading the socket tables takes milliseconds of kernel time (see
@@ -69,10 +90,13 @@ pub(crate) fn scan(rootfs: &RootFs) -> Option<ProcessScan> {
         let sockets = scope.spawn(net::read_listening_sockets);
         let mut result = ProcessScan::default();
         for pid in pids.into_iter().filter(|pid| *pid != own_pid) {
-            match proc::inspect(pid, own_root) {
+            match proc::inspect(pid, root) {
                 Inspection::Process(process) => result.processes.push(process),
                 Inspection::NoMappings => {}
-                Inspection::Uninspected => result.uninspected += 1,
+                // In a --root scan, run as root, a process is unreadable
+                // only when it exited meanwhile, and its root is unknown.
+                Inspection::Uninspected | Inspection::OtherRoot if rootfs.is_live() => result.uninspected += 1,
+                Inspection::Uninspected | Inspection::OtherRoot => {}
             }
         }
         let sockets = sockets.join().unwrap_or_else(|_| {
@@ -92,6 +116,11 @@ pub(crate) fn scan(rootfs: &RootFs) -> Option<ProcessScan> {
             }
         });
         result.uninspected += before - result.processes.len();
+    }
+    if !rootfs.is_live() && result.processes.is_empty() && result.uninspected == 0 {
+        // A directory no process runs in is an image or a stopped system:
+        // whether its packages will run is unknown, not "never".
+        return None;
     }
     Some(result)
 }

@@ -6,6 +6,11 @@
 //! resolved them when the file was opened, so they contain no symbolic
 //! links. A file deleted or replaced after it was mapped keeps its old
 //! path with ` (deleted)` appended.
+//!
+//! The kernel writes those paths relative to the root directory of the
+//! process that reads them, not of the inspected process. For a process
+//! chrooted into `/srv/root`, the scanner reads `/srv/root/usr/bin/sleep`,
+//! and [`inspect`] strips that prefix again.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
@@ -46,8 +51,10 @@ pub(crate) enum Inspection {
     Process(ScannedProcess),
     /// A kernel thread or a zombie: it maps nothing.
     NoMappings,
-    /// Not readable, exited meanwhile, or running in another root filesystem.
+    /// Not readable, or exited meanwhile.
     Uninspected,
+    /// A process whose root directory is not the scanned root filesystem.
+    OtherRoot,
 }
 
 /// The identity of a root directory: device and inode.
@@ -68,12 +75,22 @@ pub(crate) fn list_pids() -> std::io::Result<Vec<u32>> {
     Ok(pids)
 }
 
+/// The root filesystem whose processes are inspected.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScannedRoot<'a> {
+    /// Device and inode of the root directory.
+    pub(crate) id: RootId,
+    /// Path of the root directory in the scanner's own root: `/` for the
+    /// live system, else the canonical `--root` directory.
+    pub(crate) path: &'a Path,
+}
+
 /// Inspects `/proc/PID`, without its sockets (see [`read_listeners`]).
 ///
-/// `own_root` is the root directory of the scanner: a process whose root is
-/// another directory (a container, a chroot) maps files of another system,
-/// which the scanned package database does not describe.
-pub(crate) fn inspect(pid: u32, own_root: RootId) -> Inspection {
+/// A process whose root is another directory than `root` (a container, a
+/// chroot) maps files of another system, which the scanned package
+/// database does not describe, so it is reported as [`Inspection::OtherRoot`].
+pub(crate) fn inspect(pid: u32, root: ScannedRoot<'_>) -> Inspection {
     let dir = Path::new("/proc").join(pid.to_string());
 
     let maps = match read_limited(&dir.join("maps")) {
@@ -90,10 +107,13 @@ pub(crate) fn inspect(pid: u32, own_root: RootId) -> Inspection {
     if files.is_empty() && exe.is_none() {
         return Inspection::NoMappings;
     }
-    if root_id(&dir) != Some(own_root) {
-        return Inspection::Uninspected;
+    match root_id(&dir) {
+        Some(id) if id == root.id => {}
+        Some(_) => return Inspection::OtherRoot,
+        None => return Inspection::Uninspected,
     }
     files.extend(exe.filter(|file| is_file_path(&file.path)));
+    let files = files.into_iter().filter_map(|file| inside_root(file, root.path)).collect::<BTreeSet<_>>();
 
     let command = fs::read_to_string(dir.join("comm"))
         .map(|text| text.trim_end_matches('\n').to_string())
@@ -142,6 +162,18 @@ fn read_limited(path: &Path) -> std::io::Result<String> {
         .take(MAX_MAPS_BYTES)
         .read_to_string(&mut text)?;
     Ok(text)
+}
+
+/// Rewrites a path in the scanner's root to the path inside `root`
+/// (`/srv/root/usr/bin/sleep` to `/usr/bin/sleep`), or returns `None` for a
+/// file outside `root`, which no package of that root installs.
+fn inside_root(file: MappedFile, root: &Path) -> Option<MappedFile> {
+    if root == Path::new("/") {
+        return Some(file);
+    }
+    let inner = Path::new(&file.path).strip_prefix(root).ok()?;
+    let path = format!("/{}", inner.to_str()?);
+    Some(MappedFile { path, deleted: file.deleted })
 }
 
 /// Returns the inode of a `socket:[INODE]` descriptor link.
@@ -237,6 +269,20 @@ mod tests {
         ] {
             assert_eq!(parse_maps_line(line), None, "{line:?}");
         }
+    }
+
+    #[test]
+    fn paths_inside_scanned_root() {
+        let root = Path::new("/srv/root");
+        let file = |path: &str, deleted| MappedFile { path: path.to_string(), deleted };
+        assert_eq!(
+            inside_root(file("/srv/root/usr/lib/demo/demo-sleep", true), root),
+            Some(file("/usr/lib/demo/demo-sleep", true))
+        );
+        assert_eq!(inside_root(file("/srv/root", false), root), Some(file("/", false)));
+        assert_eq!(inside_root(file("/srv/rootfs/usr/bin/sleep", false), root), None, "a sibling directory");
+        assert_eq!(inside_root(file("/usr/lib/libc.so.6", false), root), None, "a file of the host");
+        assert_eq!(inside_root(file("/usr/lib/libc.so.6", false), Path::new("/")), Some(file("/usr/lib/libc.so.6", false)));
     }
 
     #[test]
