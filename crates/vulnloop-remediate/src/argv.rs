@@ -200,7 +200,7 @@ const MAX_NAME_LEN: usize = 200;
 /// at least two characters, starting with a letter or digit. rpm and apk
 /// allow upper case letters and `_` too. All three reject whitespace, shell
 /// metacharacters and a leading `-`, which a tool would read as an option.
-pub(crate) fn validate_package_name(manager: PackageManager, name: &str) -> Result<(), &'static str> {
+pub fn validate_package_name(manager: PackageManager, name: &str) -> Result<(), &'static str> {
     if name.is_empty() {
         return Err("the name is empty");
     }
@@ -226,7 +226,8 @@ pub(crate) fn validate_package_name(manager: PackageManager, name: &str) -> Resu
     Ok(())
 }
 
-fn is_valid_arch(arch: &str) -> bool {
+/// Returns whether `arch` is a valid architecture name (`amd64`, `arm64`, `x86_64`).
+pub fn is_valid_arch(arch: &str) -> bool {
     !arch.is_empty()
         && arch.len() <= 32
         && arch.starts_with(|c: char| c.is_ascii_alphanumeric())

@@ -15,7 +15,7 @@ mod build;
 mod model;
 mod table;
 
-pub use argv::Tool;
+pub use argv::{is_valid_arch, validate_package_name, Tool};
 pub use build::plan;
 pub use model::{
     ClosedFinding, FixPlan, FixStep, ManagerPlan, NotFixable, PlanError, PlanFilter, PlannedPackage, ProcessRef,

@@ -93,6 +93,7 @@ pub struct ScanArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("change").args(["apply", "rollback"])))]
 pub struct FixArgs {
     #[command(flatten)]
     pub source: SourceArgs,
@@ -129,12 +130,21 @@ pub struct FixArgs {
     #[arg(long, conflicts_with_all = ["inventory", "format"])]
     pub apply: bool,
 
-    /// Apply without asking for confirmation on the terminal.
-    #[arg(long, requires = "apply")]
+    /// Return the packages of the last applied run (or of --journal) to their versions before it,
+    /// in the root the journal records.
+    #[arg(long, conflicts_with_all = ["inventory", "format", "priority", "cves", "packages"])]
+    pub rollback: bool,
+
+    /// Journal of the applied run to roll back [default: the newest apply journal in --journal-dir].
+    #[arg(long, value_name = "FILE", requires = "rollback")]
+    pub journal: Option<PathBuf>,
+
+    /// Apply or roll back without asking for confirmation on the terminal.
+    #[arg(long, requires = "change")]
     pub yes: bool,
 
-    /// Time limit of each upgrade command in seconds; the command is killed when it expires.
-    #[arg(long, default_value_t = 1800, value_name = "SECONDS", requires = "apply", value_parser = clap::value_parser!(u64).range(1..))]
+    /// Time limit of each upgrade or rollback command in seconds; the command is killed when it expires.
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS", requires = "change", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
 
     /// Directory of the apply journals [default: ~/.local/state/vulnloop/journal].
@@ -148,7 +158,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
 
-    /// Journal of the run to verify [default: the newest journal in --journal-dir].
+    /// Journal of the run to verify [default: the newest apply journal in --journal-dir].
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
 

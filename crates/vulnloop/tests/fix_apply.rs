@@ -35,6 +35,8 @@ const DEMO_SLEEP: &str = "/usr/lib/vulnloop-demo/demo-sleep";
 struct Chroot {
     _dir: TempDir,
     root: PathBuf,
+    /// Directory of the built packages and the database, outside the chroot.
+    work: PathBuf,
     db: PathBuf,
     journal_dir: PathBuf,
 }
@@ -67,7 +69,7 @@ impl Chroot {
         std::fs::write(feeds.join(format!("{ADVISORY}.json")), osv_record()).unwrap();
         let db = common::build_db(&feeds, &work);
         let journal_dir = work.join("journal");
-        Self { _dir: dir, root, db, journal_dir }
+        Self { _dir: dir, root, work, db, journal_dir }
     }
 
     fn root(&self) -> &str {
@@ -89,6 +91,25 @@ impl Chroot {
             "--timeout",
             "300",
         ])
+    }
+
+    /// Runs `vulnloop fix --rollback --yes` on the newest apply journal.
+    fn rollback(&self) -> std::process::Output {
+        vulnloop(&[
+            "fix",
+            "--rollback",
+            "--yes",
+            "--journal-dir",
+            self.journal_dir.to_str().unwrap(),
+            "--timeout",
+            "300",
+        ])
+    }
+
+    /// Makes the chroot's apt repository offer only `versions`.
+    fn set_repository(&self, versions: &[&str]) {
+        write_repository(&self.root, &self.work, versions);
+        run(&mut in_chroot(&self.root, &["apt-get", "update"]));
     }
 
     /// Runs `vulnloop verify --format json` on the chroot and returns the exit code and document.
@@ -121,11 +142,25 @@ impl Chroot {
 
     /// Returns the records of the only journal in the journal directory.
     fn journal(&self) -> Vec<Value> {
-        let entries: Vec<PathBuf> =
+        let mut journals = self.journals();
+        assert_eq!(journals.len(), 1, "one run writes one journal: {journals:?}");
+        journals.remove(0)
+    }
+
+    /// Returns the records of every journal, oldest first, with its path.
+    fn journals(&self) -> Vec<Vec<Value>> {
+        let mut entries: Vec<PathBuf> =
             std::fs::read_dir(&self.journal_dir).unwrap().map(|e| e.unwrap().path()).collect();
-        assert_eq!(entries.len(), 1, "one run writes one journal: {entries:?}");
-        let text = std::fs::read_to_string(&entries[0]).unwrap();
-        text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+        entries.sort();
+        entries
+            .iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(path).unwrap();
+                let mut records: Vec<Value> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+                records[0]["path"] = Value::from(path.to_str().unwrap());
+                records
+            })
+            .collect()
     }
 }
 
@@ -476,4 +511,70 @@ fn verify_without_journal_fails() {
     assert_eq!(code(&output), 2);
     assert!(stderr(&output).contains("no journal in"), "{}", stderr(&output));
     assert!(stderr(&output).contains("fix --apply"), "{}", stderr(&output));
+}
+
+#[test]
+fn rollback_restores_previous_version() {
+    let chroot = Chroot::new(&["1.0-1", "1.0-2"]);
+    let output = chroot.apply();
+    assert_eq!(code(&output), 0, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
+    assert_eq!(chroot.installed_version(), "1.0-2");
+
+    let output = chroot.rollback();
+    let text = stdout(&output);
+    assert_eq!(code(&output), 0, "stdout: {text}\nstderr: {}", stderr(&output));
+    assert!(text.contains("1 succeeded, 0 failed, 0 skipped"), "{text}");
+    assert_eq!(chroot.installed_version(), "1.0-1");
+
+    let journals = chroot.journals();
+    assert_eq!(journals.len(), 2, "the apply and the rollback journal: {journals:?}");
+    let (applied, rollback) = (&journals[0], &journals[1]);
+    assert_eq!(applied[0]["kind"], "apply");
+    assert_eq!(rollback[0]["kind"], "rollback");
+    assert_eq!(rollback[0]["rolls_back"], applied[0]["path"]);
+    assert_eq!(rollback[0]["root"], chroot.root().to_string());
+    let step = &rollback[1];
+    assert_eq!(step["outcome"], "succeeded");
+    let argv: Vec<&str> = step["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    let expected = ["apt-get", "install", "-y", "--allow-downgrades", "--no-remove", "vulnloop-demo=1.0-1"];
+    assert_eq!(argv[..2], ["chroot", chroot.root()]);
+    assert_eq!(argv[2..], expected);
+    assert_eq!(step["packages"][0]["before"], "1.0-2");
+    assert_eq!(step["packages"][0]["after"], "1.0-1");
+    assert_eq!(rollback[2]["record"], "end");
+    assert_eq!(rollback[2]["succeeded"], 1);
+
+    let (exit, verified) = chroot.verify();
+    assert_eq!(exit, 1, "verify checks the apply journal, whose fix is undone: {verified:#}");
+    assert_eq!(verified["journal"], applied[0]["path"]);
+    assert_eq!(verified["findings"][0]["verdict"], "fix_failed");
+
+    let output = chroot.rollback();
+    let text = stdout(&output);
+    assert_eq!(code(&output), 1, "a second rollback skips the step: {text}\nstderr: {}", stderr(&output));
+    assert!(text.contains("0 succeeded, 0 failed, 1 skipped"), "{text}");
+    assert!(text.contains("package vulnloop-demo is at 1.0-1, but the apply run left 1.0-2"), "{text}");
+    assert_eq!(chroot.installed_version(), "1.0-1");
+}
+
+#[test]
+fn rollback_without_old_version_fails() {
+    let chroot = Chroot::new(&["1.0-1", "1.0-2"]);
+    let output = chroot.apply();
+    assert_eq!(code(&output), 0, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
+    chroot.set_repository(&["1.0-2"]);
+    let status_before = chroot.dpkg_status();
+
+    let output = chroot.rollback();
+    let text = stdout(&output);
+    assert_eq!(code(&output), 1, "a failed step exits 1; stdout: {text}\nstderr: {}", stderr(&output));
+    assert!(text.contains("0 succeeded, 1 failed, 0 skipped"), "{text}");
+    assert!(text.contains("E: Version '1.0-1' for 'vulnloop-demo' was not found"), "apt's message: {text}");
+    assert_eq!(chroot.installed_version(), "1.0-2");
+    assert_eq!(chroot.dpkg_status(), status_before, "the failed rollback changed the chroot's dpkg status");
+
+    let rollback = &chroot.journals()[1];
+    assert_eq!(rollback[1]["outcome"], "failed");
+    assert_eq!(rollback[1]["exit_code"], 100);
+    assert_eq!(rollback[1]["packages"][0]["after"], "1.0-2");
 }

@@ -25,25 +25,38 @@ use crate::output::{plural, print_stdout};
 
 use super::execute::{self, Finished};
 use super::journal::{
-    ClosedId, EndRecord, JournalWriter, Outcome, PackageChange, Record, RunRecord, StepRecord, JOURNAL_VERSION,
+    ClosedId, EndRecord, JournalWriter, Outcome, PackageChange, Record, RunKind, RunRecord, StepRecord,
+    JOURNAL_VERSION,
 };
 
 /// The lock files apt and dpkg take, relative to the root, in the order apt takes them.
 const DPKG_LOCKS: [&str; 2] = ["var/lib/dpkg/lock-frontend", "var/lib/dpkg/lock"];
 
 /// PATH inside a chroot: the host's PATH names the host's directories.
-const CHROOT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(super) const CHROOT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The root filesystem that the steps run in.
-struct Target {
+pub(super) struct Target {
     /// `/` for the running system, else the directory given with `--root`.
-    root: PathBuf,
-    os_override: Option<String>,
+    pub(super) root: PathBuf,
+    pub(super) os_override: Option<String>,
 }
 
 impl Target {
     fn is_host(&self) -> bool {
         self.root == Path::new("/")
+    }
+
+    /// Runs `argv` in the root, as `chroot ROOT argv…` for a root other than
+    /// `/`, and returns the argument vector as run with how it finished.
+    pub(super) fn run(&self, argv: &[String], timeout: Duration) -> anyhow::Result<(Vec<String>, Finished)> {
+        let command = self.command(argv);
+        let mut environment = vec![("DEBIAN_FRONTEND", "noninteractive")];
+        if !self.is_host() {
+            environment.push(("PATH", CHROOT_PATH));
+        }
+        let finished = execute::run(&command, &environment, timeout)?;
+        Ok((command, finished))
     }
 
     /// Returns the argument vector that runs `argv` in the root.
@@ -56,7 +69,7 @@ impl Target {
         command
     }
 
-    fn collect(&self) -> anyhow::Result<Inventory> {
+    pub(super) fn collect(&self) -> anyhow::Result<Inventory> {
         let options = CollectOptions { root: self.root.clone(), os_override: self.os_override.clone() };
         vulnloop_collect::collect(&options)
             .with_context(|| format!("failed to read the installed packages of {}", self.root.display()))
@@ -93,7 +106,8 @@ pub fn run(args: &FixArgs, plan: &FixPlan, inventory: &Inventory, plan_text: &st
     }
 
     print_stdout(plan_text)?;
-    if !args.yes && !confirm(steps.len(), &target.root)? {
+    let question = format!("apply {} to {}?", plural(steps.len(), "step"), target.root.display());
+    if !args.yes && !confirm(&question, "apply the plan above")? {
         eprintln!("nothing applied: the run was not confirmed");
         return Ok(Code::Failure);
     }
@@ -106,6 +120,8 @@ pub fn run(args: &FixArgs, plan: &FixPlan, inventory: &Inventory, plan_text: &st
         started_at: now(),
         root: target.root.display().to_string(),
         steps: steps.len(),
+        kind: RunKind::Apply,
+        rolls_back: None,
     }))?;
 
     let timeout = Duration::from_secs(args.timeout);
@@ -165,7 +181,7 @@ fn target(args: &FixArgs) -> anyhow::Result<Target> {
 
 /// Returns `PATH is held by process PID` for the first dpkg lock file in
 /// `root` that another process holds, or `None` when both are free.
-fn held_lock(root: &Path) -> anyhow::Result<Option<String>> {
+pub(super) fn held_lock(root: &Path) -> anyhow::Result<Option<String>> {
     for lock in DPKG_LOCKS {
         let path = root.join(lock);
         if let Some(pid) = execute::lock_holder(&path)? {
@@ -175,15 +191,16 @@ fn held_lock(root: &Path) -> anyhow::Result<Option<String>> {
     Ok(None)
 }
 
-/// Asks on the terminal whether to apply. Fails when stdin is not a terminal.
-fn confirm(steps: usize, root: &Path) -> anyhow::Result<bool> {
+/// Asks `question` on the terminal. Fails when stdin is not a terminal,
+/// with a message that suggests `--yes` to `action` without asking.
+pub(super) fn confirm(question: &str, action: &str) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!(
             "confirmation required, but stdin is not a terminal, so nothing was applied; \
-             pass --yes to apply the plan above without asking"
+             pass --yes to {action} without asking"
         );
     }
-    eprint!("apply {} to {}? [y/N] ", plural(steps, "step"), root.display());
+    eprint!("{question} [y/N] ");
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).context("failed to read the confirmation from stdin")?;
@@ -229,13 +246,8 @@ fn run_step(
         return Ok((record, None));
     }
 
-    let command = target.command(argv);
-    eprintln!("running step {index}: {}", command.join(" "));
-    let mut environment = vec![("DEBIAN_FRONTEND", "noninteractive")];
-    if !target.is_host() {
-        environment.push(("PATH", CHROOT_PATH));
-    }
-    let finished = execute::run(&command, &environment, timeout)?;
+    eprintln!("running step {index}: {}", target.command(argv).join(" "));
+    let (command, finished) = target.run(argv, timeout)?;
     let after = target.collect()?;
 
     record.argv = command;
@@ -280,7 +292,7 @@ fn check_step(step: &FixStep, inventory: &Inventory) -> Result<(), String> {
     Ok(())
 }
 
-fn find_package<'a>(inventory: &'a Inventory, name: &str, arch: Option<&str>) -> Option<&'a Package> {
+pub(super) fn find_package<'a>(inventory: &'a Inventory, name: &str, arch: Option<&str>) -> Option<&'a Package> {
     inventory.packages.iter().find(|p| p.name == name && (arch.is_none() || p.arch.as_deref() == arch))
 }
 
@@ -364,7 +376,7 @@ fn below_target(change: &PackageChange, after: &Inventory) -> Option<String> {
 /// Picks the package manager's own explanation from the output tails: apt's
 /// `E:` and `W:` lines, and the lines that name a package of the step
 /// (`vulnloop-demo is already the newest version (1.0-1).`).
-fn package_manager_messages(finished: &Finished, changes: &[PackageChange]) -> Vec<String> {
+pub(super) fn package_manager_messages(finished: &Finished, changes: &[PackageChange]) -> Vec<String> {
     let errors = finished.stderr_tail.lines().filter(|line| line.starts_with("E: ") || line.starts_with("W: "));
     let about_packages = finished
         .stdout_tail
@@ -377,7 +389,7 @@ fn package_manager_messages(finished: &Finished, changes: &[PackageChange]) -> V
 }
 
 /// Returns whether apt's message reports that another process holds the dpkg lock.
-fn is_lock_message(text: &str) -> bool {
+pub(super) fn is_lock_message(text: &str) -> bool {
     text.contains("Could not get lock") || text.contains("is held by process")
 }
 
@@ -414,7 +426,7 @@ fn summary(records: &[StepRecord], end: &EndRecord, root: &Path, journal: &Path)
     out
 }
 
-fn now() -> String {
+pub(super) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 

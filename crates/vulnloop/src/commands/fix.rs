@@ -12,7 +12,7 @@ use crate::cli::{FixArgs, ReportFormat};
 use crate::exit::Code;
 use crate::output::print_stdout;
 
-use super::{apply, pipeline, scan};
+use super::{apply, pipeline, rollback, scan};
 
 const DRY_RUN_NOTE: &str =
     "dry run: nothing is installed; `vulnloop fix --apply` runs each command as shown, without a shell";
@@ -41,12 +41,15 @@ struct FilterEcho {
 }
 
 /// `vulnloop fix`: collect → match → rank → plan, printed as a dry run or
-/// applied with `--apply`.
+/// applied with `--apply`; or `--rollback` of an applied run.
 ///
 /// A dry run exits 0 with a complete plan and 2 when coverage is incomplete,
 /// because a plan for partly matched packages may miss upgrades. `--apply`
-/// exits as [`apply::run`] describes.
+/// and `--rollback` exit as [`apply::run`] and [`rollback::run`] describe.
 pub fn run(args: &FixArgs, db_path: &Path) -> anyhow::Result<Code> {
+    if args.rollback {
+        return rollback::run(args);
+    }
     let filter = PlanFilter {
         priorities: scan::priorities(&args.priority)?,
         ids: names(&args.cves, "--cve")?,

@@ -1,4 +1,5 @@
-//! The apply journal: one JSON Lines file per `vulnloop fix --apply` run.
+//! The apply journal: one JSON Lines file per `vulnloop fix --apply` or
+//! `vulnloop fix --rollback` run.
 //!
 //! The first line is a [`RunRecord`], then one [`StepRecord`] per step in
 //! the order the steps ran, then an [`EndRecord`] when the run finished.
@@ -47,6 +48,24 @@ pub struct RunRecord {
     pub root: String,
     /// Number of steps in the plan.
     pub steps: usize,
+    /// Kind of run. Journals written before rollbacks existed lack the
+    /// field and are apply runs.
+    #[serde(default)]
+    pub kind: RunKind,
+    /// Path of the journal whose run a rollback undid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolls_back: Option<String>,
+}
+
+/// Kind of a journaled run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunKind {
+    /// `vulnloop fix --apply`: the plan's upgrades.
+    #[default]
+    Apply,
+    /// `vulnloop fix --rollback`: downgrades to the versions before an apply run.
+    Rollback,
 }
 
 /// One step: the command, its outcome and the package versions around it.
@@ -201,22 +220,33 @@ impl Journal {
         Ok(Self { path: path.to_path_buf(), run, steps, end })
     }
 
-    /// Returns the newest journal in `dir`: file names start with the start time, so the greatest name wins.
-    pub fn newest_in(dir: &Path) -> anyhow::Result<PathBuf> {
+    /// Reads the newest journal of an apply run in `dir`, passing over
+    /// rollback journals. File names start with the start time, so the
+    /// greatest name is the newest.
+    pub fn newest_apply_in(dir: &Path) -> anyhow::Result<Self> {
+        for path in Self::list(dir)?.into_iter().rev() {
+            let journal = Self::read(&path)?;
+            if journal.run.kind == RunKind::Apply {
+                return Ok(journal);
+            }
+        }
+        bail!("no journal in {} records an apply run; run `vulnloop fix --apply` first or pass --journal FILE", dir.display())
+    }
+
+    /// Lists the journal files in `dir`, oldest first.
+    fn list(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         let entries = std::fs::read_dir(dir).with_context(|| {
             format!("failed to read the journal directory {}; run `vulnloop fix --apply` first or pass --journal FILE", dir.display())
         })?;
-        let mut newest: Option<PathBuf> = None;
+        let mut journals = Vec::new();
         for entry in entries {
             let path = entry.with_context(|| format!("failed to read the journal directory {}", dir.display()))?.path();
-            let is_journal = path.extension().is_some_and(|ext| ext == "jsonl");
-            if is_journal && newest.as_ref().is_none_or(|current| path.file_name() > current.file_name()) {
-                newest = Some(path);
+            if path.extension().is_some_and(|ext| ext == "jsonl") {
+                journals.push(path);
             }
         }
-        newest.with_context(|| {
-            format!("no journal in {}; run `vulnloop fix --apply` first or pass --journal FILE", dir.display())
-        })
+        journals.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+        Ok(journals)
     }
 }
 
@@ -233,6 +263,8 @@ mod tests {
             started_at: "2026-12-04T00:00:00Z".into(),
             root: "/".into(),
             steps: 1,
+            kind: RunKind::Apply,
+            rolls_back: None,
         }
     }
 
@@ -268,7 +300,7 @@ mod tests {
         assert_eq!(journal.steps.len(), 1);
         assert_eq!(journal.steps[0].outcome, Outcome::Failed);
         assert!(journal.end.is_none(), "an interrupted run has no end record");
-        assert_eq!(Journal::newest_in(dir.path()).unwrap(), path);
+        assert_eq!(Journal::newest_apply_in(dir.path()).unwrap().path, path);
     }
 
     #[test]
@@ -290,9 +322,41 @@ mod tests {
     }
 
     #[test]
+    fn newest_apply_skips_rollbacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, kind: RunKind| {
+            let run = RunRecord { kind, ..run_record() };
+            let line = serde_json::to_string(&Record::Run(run)).unwrap();
+            std::fs::write(dir.path().join(name), line + "\n").unwrap();
+        };
+        write("20261205T000000.000Z-1.jsonl", RunKind::Apply);
+        write("20261205T000100.000Z-2.jsonl", RunKind::Apply);
+        write("20261205T000200.000Z-3.jsonl", RunKind::Rollback);
+
+        let journal = Journal::newest_apply_in(dir.path()).unwrap();
+        assert_eq!(journal.path, dir.path().join("20261205T000100.000Z-2.jsonl"));
+
+        let rollbacks = tempfile::tempdir().unwrap();
+        let line = serde_json::to_string(&Record::Run(RunRecord { kind: RunKind::Rollback, ..run_record() })).unwrap();
+        std::fs::write(rollbacks.path().join("a.jsonl"), line + "\n").unwrap();
+        let error = Journal::newest_apply_in(rollbacks.path()).unwrap_err().to_string();
+        assert!(error.contains("records an apply run"), "{error}");
+    }
+
+    #[test]
+    fn run_record_without_kind_is_apply() {
+        let line = r#"{"record":"run","journal_version":1,"tool":"vulnloop 0.1.0","started_at":"2026-12-05T00:00:00Z","root":"/","steps":1}"#;
+        let Record::Run(run) = serde_json::from_str(line).unwrap() else {
+            panic!("not a run record: {line}");
+        };
+        assert_eq!(run.kind, RunKind::Apply);
+        assert_eq!(run.rolls_back, None);
+    }
+
+    #[test]
     fn newest_in_empty_dir_fails() {
         let dir = tempfile::tempdir().unwrap();
-        let error = Journal::newest_in(dir.path()).unwrap_err().to_string();
+        let error = Journal::newest_apply_in(dir.path()).unwrap_err().to_string();
         assert!(error.contains("no journal in"), "{error}");
     }
 }

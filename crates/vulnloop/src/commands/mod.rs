@@ -8,6 +8,7 @@ mod fix;
 mod inventory;
 mod journal;
 mod pipeline;
+mod rollback;
 mod scan;
 mod verify;
 

@@ -71,11 +71,11 @@ struct VerifyDocument<'a> {
 /// a fix failed, and 2 on errors or incomplete coverage, because a finding
 /// missing for lack of advisory data would look fixed.
 pub fn run(args: &VerifyArgs, db_path: &Path) -> anyhow::Result<Code> {
-    let path = match &args.journal {
-        Some(path) => path.clone(),
-        None => Journal::newest_in(&args.journal_dir.clone().unwrap_or_else(super::journal::default_dir))?,
+    let journal = match &args.journal {
+        Some(path) => Journal::read(path)?,
+        None => Journal::newest_apply_in(&args.journal_dir.clone().unwrap_or_else(super::journal::default_dir))?,
     };
-    let journal = Journal::read(&path)?;
+    let path = journal.path.clone();
     let root = root(args.root.as_deref(), &journal)?;
     if journal.end.is_none() {
         eprintln!("warning: journal {} has no end record: the run was interrupted", path.display());
@@ -111,7 +111,7 @@ pub fn run(args: &VerifyArgs, db_path: &Path) -> anyhow::Result<Code> {
 }
 
 /// Returns the root to rescan: the journal's, which `--root` may repeat but not change.
-fn root(requested: Option<&Path>, journal: &Journal) -> anyhow::Result<PathBuf> {
+pub(super) fn root(requested: Option<&Path>, journal: &Journal) -> anyhow::Result<PathBuf> {
     let recorded = PathBuf::from(&journal.run.root);
     let Some(requested) = requested else {
         return Ok(recorded);
