@@ -69,6 +69,9 @@ pub struct HostInfo {
 pub struct DatabaseInfo {
     pub path: String,
     pub built_at: String,
+    /// When an update last found every feed unchanged and kept the database.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<String>,
     /// Feeds and their snapshot dates, `name (snapshot)`.
     pub sources: Vec<String>,
 }

@@ -332,6 +332,8 @@ fn unchanged_mirror_transfers_nothing() {
     let (_, after) = common::scan_json(host.root.path(), &db, &[]);
     assert_eq!(common::findings(&after), common::findings(&before));
     assert!(!common::findings(&after).is_empty());
+    assert!(before["database"]["checked_at"].is_null(), "{}", before["database"]);
+    assert_eq!(after["database"]["checked_at"].as_str(), meta(&db, "checked_at").as_deref());
 }
 
 #[test]

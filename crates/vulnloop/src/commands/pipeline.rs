@@ -64,7 +64,12 @@ fn database_info(database: &Database) -> anyhow::Result<DatabaseInfo> {
             None => s.name,
         })
         .collect();
-    Ok(DatabaseInfo { path: database.path().display().to_string(), built_at: metadata.built_at, sources })
+    Ok(DatabaseInfo {
+        path: database.path().display().to_string(),
+        built_at: metadata.built_at,
+        checked_at: metadata.checked_at,
+        sources,
+    })
 }
 
 /// Returns one coverage note per feed file that failed in the last update.
