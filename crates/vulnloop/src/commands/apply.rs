@@ -403,23 +403,7 @@ fn summary(records: &[StepRecord], end: &EndRecord, root: &Path, journal: &Path)
         end.failed,
         end.skipped
     );
-    for record in records {
-        let outcome = match record.outcome {
-            Outcome::Succeeded => "succeeded",
-            Outcome::Failed => "failed",
-            Outcome::TimedOut => "timed out",
-            Outcome::Skipped => "skipped",
-        };
-        let _ = writeln!(out, "  step {}: {outcome}: {} {} -> {}", record.index, record.package, record.installed_version, record.target_version);
-        for change in &record.packages {
-            let before = change.before.as_deref().unwrap_or("not installed");
-            let after = change.after.as_deref().unwrap_or(if record.argv.is_empty() { "not run" } else { "not installed" });
-            let _ = writeln!(out, "    {}: {before} -> {after}", change.name);
-        }
-        if let Some(error) = &record.error {
-            let _ = writeln!(out, "    error: {error}");
-        }
-    }
+    super::journal::write_step_lines(&mut out, records);
     let _ = writeln!(out, "journal: {}", journal.display());
     let root_option = if root == Path::new("/") { String::new() } else { format!(" --root {}", root.display()) };
     let _ = writeln!(out, "check the result with: vulnloop verify{root_option} --journal {}", journal.display());

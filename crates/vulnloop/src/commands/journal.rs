@@ -108,6 +108,43 @@ pub enum Outcome {
     Skipped,
 }
 
+impl Outcome {
+    /// Returns the outcome as the run summary prints it (`timed out`).
+    pub fn as_text(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::TimedOut => "timed out",
+            Outcome::Skipped => "skipped",
+        }
+    }
+}
+
+/// Writes one summary block per step record: its outcome, each package's
+/// versions before and after, and the error. Apply and rollback share it.
+pub fn write_step_lines(out: &mut String, records: &[StepRecord]) {
+    use std::fmt::Write as _;
+    for record in records {
+        let _ = writeln!(
+            out,
+            "  step {}: {}: {} {} -> {}",
+            record.index,
+            record.outcome.as_text(),
+            record.package,
+            record.installed_version,
+            record.target_version
+        );
+        for change in &record.packages {
+            let before = change.before.as_deref().unwrap_or("not installed");
+            let after = change.after.as_deref().unwrap_or(if record.argv.is_empty() { "not run" } else { "not installed" });
+            let _ = writeln!(out, "    {}: {before} -> {after}", change.name);
+        }
+        if let Some(error) = &record.error {
+            let _ = writeln!(out, "    error: {error}");
+        }
+    }
+}
+
 /// Versions of one binary package before and after a step.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PackageChange {
