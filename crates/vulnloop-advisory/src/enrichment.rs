@@ -135,7 +135,7 @@ pub struct KevEntry {
     /// Date by which US federal agencies must act (`YYYY-MM-DD`).
     pub due_date: Option<String>,
     /// `Some(true)` when CISA lists use in ransomware campaigns,
-    /// `Some(false)` for `Unknown`, `None` when the entry does not say.
+    /// `Some(false)` for `Unknown`, `None` when the entry has no value.
     pub known_ransomware_use: Option<bool>,
     /// Action CISA requires of agencies.
     pub required_action: Option<String>,

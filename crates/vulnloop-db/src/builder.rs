@@ -229,7 +229,7 @@ impl Builder {
     }
 
     /// Inserts one record of an enrichment feed (NVD, CVE JSON 5, KEV, EPSS),
-    /// merging it with what earlier files said about the same CVE.
+    /// merging it with the records of earlier files about the same CVE.
     pub fn insert_enrichment(&mut self, record: &Enrichment) -> Result<(), DbError> {
         let conn = self.conn.as_ref().expect("connection lives until commit");
         crate::enrichment::insert(conn, record, &self.file_name)

@@ -207,9 +207,9 @@ impl Database {
         Ok(sources)
     }
 
-    /// Reads what the enrichment feeds say about each of `ids` (CVSS, CWE,
-    /// description, references, KEV, EPSS); ids the feeds do not know are
-    /// left out of the map.
+    /// Reads the enrichment facts of each of `ids` (CVSS, CWE, description,
+    /// references, KEV, EPSS). Ids that no enrichment feed lists are left
+    /// out of the map.
     pub fn cve_facts(&self, ids: &[&str]) -> Result<BTreeMap<String, CveFacts>, DbError> {
         if self.dictionary.get().is_none() {
             let stored = crate::enrichment::dictionary(&self.conn, "main").map_err(|e| self.query_error(e))?;

@@ -8,7 +8,7 @@ use vulnloop_match::Finding;
 
 /// Enrichment facts of a finding's CVEs.
 ///
-/// An advisory may name several CVEs (a USN, an errata); the finding is as
+/// An advisory may name several CVEs (a USN, an erratum). The finding is as
 /// urgent as its most urgent CVE, so each fact is the strongest over them.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Intel {

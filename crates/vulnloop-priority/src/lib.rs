@@ -4,7 +4,7 @@
 //! EPSS, publication date) and from its exposure on the host: a running
 //! process maps a file of the package, or also listens on the network. The
 //! importance the user gives the host counts too. The model is a small sum of
-//! points, documented in `docs/priority.md`; every point that counts is
+//! points, documented in `docs/priority.md`. Every point that counts is
 //! written down as a reason, so a user can check each verdict.
 
 mod exposure;

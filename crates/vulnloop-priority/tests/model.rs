@@ -1,5 +1,5 @@
-//! The priority model on hand-made findings: each rule of docs/priority.md
-//! moves the level the documented way, and says why.
+//! The priority model on hand-made findings: each documented rule moves
+//! the level as described and adds its reason.
 
 use std::collections::BTreeMap;
 
@@ -127,7 +127,7 @@ fn level(finding: &Finding, inventory: &Inventory, facts: &BTreeMap<String, CveF
 }
 
 #[test]
-fn high_severity_listening_on_the_network_is_fix_now() {
+fn listening_high_severity_is_fix_now() {
     let finding = finding(Severity::High, fixed(), &["openssh-server"]);
     let facts = facts(Some(8.1), false, None, "2024-07-01");
     let (listening, reasons) = level(&finding, &host(Some(sshd("::"))), &facts);
@@ -162,7 +162,7 @@ fn vendor_severity_decides_and_cvss_is_shown() {
     assert_eq!(assessment.priority.level, PriorityLevel::FixLater);
     assert!(assessment.priority.reasons[0].contains("vendor severity low (decides over CVSS 3.1 9.8 (critical"));
 
-    // Without a vendor severity, the CVSS rating stands in.
+    // Without a vendor severity, the CVSS rating is used instead.
     let unrated = self::finding(Severity::Unknown, fixed(), &["openssh-client"]);
     let assessment = assess(&unrated, &context);
     assert_eq!(assessment.effective_severity, Severity::Critical);
@@ -214,7 +214,7 @@ fn new_publications_and_important_hosts_count() {
 }
 
 #[test]
-fn the_running_kernel_is_exposed_and_headers_are_not() {
+fn running_kernel_exposed_headers_not() {
     let mut image = finding(Severity::Medium, fixed(), &["linux-image-6.1.0-28-amd64"]);
     image.package = "linux".into();
     let inventory = host(Some(sshd("::")));

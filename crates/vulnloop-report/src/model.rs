@@ -110,7 +110,7 @@ pub struct PackageGroup {
     pub fixed_version: Option<String>,
     /// Command that installs the fixes, when the vendor released one.
     pub fix_command: Option<String>,
-    /// The most urgent priority among the findings.
+    /// The maximum (most urgent) priority among the findings.
     pub priority: Option<PriorityLevel>,
     pub findings: Vec<ReportFinding>,
 }
