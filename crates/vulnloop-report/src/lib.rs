@@ -10,6 +10,6 @@ mod table;
 
 pub use fix::fix_command;
 pub use model::{
-    host_info, DatabaseInfo, Filter, HostInfo, PackageGroup, ReportFinding, ScanReport, Summary, SCHEMA_VERSION,
+    host_info, DatabaseInfo, Filter, HistoryInfo, HostInfo, IgnoredEntry, PackageGroup, ReportFinding, ScanReport, Summary, SCHEMA_VERSION,
 };
 pub use table::render_table;

@@ -50,6 +50,39 @@ pub struct ScanReport {
     /// Findings grouped by affected package, the most urgent priority
     /// first, then by package name.
     pub packages: Vec<PackageGroup>,
+    /// Findings that an ignore rule hides, with the rule's reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<IgnoredEntry>,
+    /// Where the scan was recorded in the local finding history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryInfo>,
+}
+
+/// A finding that an ignore rule hides.
+#[derive(Debug, Clone, Serialize)]
+pub struct IgnoredEntry {
+    pub id: String,
+    pub advisory_id: String,
+    pub package: String,
+    pub installed_version: String,
+    pub reason: String,
+    /// Last day the rule applies (`YYYY-MM-DD`).
+    pub expires: Option<String>,
+    /// Where the rule comes from: a numbered rule of the state database or an ignore file.
+    pub rule: String,
+}
+
+/// The scan's entry in the local finding history.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryInfo {
+    /// Number of the scan, as `vulnloop history` and `vulnloop diff` take it.
+    pub scan: i64,
+    /// Target name the history keeps the scan under.
+    pub target: String,
+    /// Findings the target's previous scan did not report.
+    pub new: usize,
+    /// Findings the target's previous scan reported and this one does not.
+    pub resolved: usize,
 }
 
 /// The scanned host.
@@ -93,6 +126,8 @@ pub struct Summary {
     pub known_exploited: usize,
     /// Findings hidden by `--severity`, `--ignore-unfixed`, `--priority` or `--kev`.
     pub hidden: usize,
+    /// Findings hidden by ignore rules, listed in the report's `ignored`.
+    pub ignored: usize,
     /// Hidden findings with no severity from the vendor nor CVSS; a
     /// severity filter hides them although they may be severe.
     pub hidden_unknown_severity: usize,
@@ -156,7 +191,15 @@ impl ScanReport {
             coverage: matched.coverage,
             summary,
             packages: group(shown, &inventory.host.os.id, inventory.host.os.version_id.as_deref()),
+            ignored: Vec::new(),
+            history: None,
         }
+    }
+
+    /// Adds the findings that ignore rules hid before the report was built.
+    pub fn set_ignored(&mut self, ignored: Vec<IgnoredEntry>) {
+        self.summary.ignored = ignored.len();
+        self.ignored = ignored;
     }
 
     /// Returns whether any finding is shown.
@@ -208,6 +251,7 @@ fn summarize(shown: &[ReportFinding], total: usize) -> Summary {
         by_priority,
         known_exploited,
         hidden: total - shown.len(),
+        ignored: 0,
         hidden_unknown_severity: 0,
     }
 }

@@ -16,8 +16,36 @@ pub fn render_table(report: &ScanReport) -> String {
         write_group(&mut out, group);
     }
     write_notes(&mut out, report);
+    write_ignored(&mut out, report);
     write_summary(&mut out, report);
+    write_history(&mut out, report);
     out
+}
+
+fn write_ignored(out: &mut String, report: &ScanReport) {
+    if report.ignored.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "ignored:");
+    for entry in &report.ignored {
+        let until = entry.expires.as_deref().map(|d| format!(" until {d}")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} in {} {}{until}: {} ({})",
+            entry.id, entry.package, entry.installed_version, entry.reason, entry.rule
+        );
+    }
+    let _ = writeln!(out);
+}
+
+fn write_history(out: &mut String, report: &ScanReport) {
+    if let Some(history) = &report.history {
+        let _ = writeln!(
+            out,
+            "recorded as scan {} of {}: {} new, {} resolved since its previous scan (`vulnloop diff` lists them)",
+            history.scan, history.target, history.new, history.resolved
+        );
+    }
 }
 
 fn write_header(out: &mut String, report: &ScanReport) {
@@ -153,10 +181,14 @@ fn write_summary(out: &mut String, report: &ScanReport) {
         0 => String::new(),
         n => format!("; {n} known exploited (KEV)"),
     };
+    let ignored = match summary.ignored {
+        0 => String::new(),
+        n => format!("; {n} ignored"),
+    };
     let verdict = if report.coverage.complete { "" } else { "; results incomplete, see coverage" };
     let _ = writeln!(
         out,
-        "{} in {}{breakdown}{priorities}{exploited}{hidden}{verdict}",
+        "{} in {}{breakdown}{priorities}{exploited}{hidden}{ignored}{verdict}",
         count(summary.findings, "vulnerability", "vulnerabilities"),
         count(summary.packages, "package", "packages")
     );

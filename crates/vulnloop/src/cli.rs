@@ -12,6 +12,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "VULNLOOP_DB", value_name = "FILE")]
     pub db: Option<PathBuf>,
 
+    /// Finding history file: scans, each finding's lifecycle and ignore rules
+    /// [default: ~/.local/state/vulnloop/state.db].
+    #[arg(long, global = true, env = "VULNLOOP_STATE", value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
     /// Log more (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -30,6 +35,13 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Print what the collector finds: OS identity, packages and kernel.
     Inventory(InventoryArgs),
+    /// Show the recorded scans, or the lifecycle of findings with --finding or --status.
+    History(HistoryArgs),
+    /// List the findings that are new or resolved between two recorded scans.
+    Diff(DiffArgs),
+    /// Accept findings with a reason and an optional expiry, so scans and fix plans leave them out.
+    #[command(subcommand)]
+    Ignore(IgnoreCommand),
     /// Build, update and inspect the advisory database.
     #[command(subcommand)]
     Db(DbCommand),
@@ -88,6 +100,11 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = 7, value_name = "DAYS")]
     pub max_db_age: u32,
 
+    /// Ignore file (TOML, `[[ignore]]` tables with id, reason and optional package, target,
+    /// expires); used together with the rules of `vulnloop ignore add`.
+    #[arg(long, env = "VULNLOOP_IGNORE_FILE", value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+
     #[command(flatten)]
     pub auto_update: AutoUpdateArgs,
 }
@@ -121,6 +138,11 @@ pub struct FixArgs {
     /// How much this host matters to you (low, normal, high); raises or lowers every priority by one point.
     #[arg(long, default_value = "normal", env = "VULNLOOP_ASSET_IMPORTANCE", value_name = "LEVEL")]
     pub asset_importance: String,
+
+    /// Ignore file (TOML, `[[ignore]]` tables with id, reason and optional package, target,
+    /// expires); its findings are left out of the plan, as are those of `vulnloop ignore add`.
+    #[arg(long, env = "VULNLOOP_IGNORE_FILE", value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
 
     /// Maximum age of the database in days before the plan counts as incomplete (0: no limit).
     #[arg(long, default_value_t = 7, value_name = "DAYS")]
@@ -179,6 +201,89 @@ pub struct InventoryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = InventoryFormat::Table)]
     pub format: InventoryFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Show only this target: a host name, or `host:root` for a root filesystem, as the scans list prints it.
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+
+    /// Show the lifecycle events of the findings with this vulnerability id or package name.
+    #[arg(long, value_name = "ID|PACKAGE", conflicts_with = "status")]
+    pub finding: Option<String>,
+
+    /// Show where each finding stands now.
+    #[arg(long)]
+    pub status: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Earlier scan number [default: the scan before TO of the same target].
+    #[arg(value_name = "FROM")]
+    pub from: Option<i64>,
+
+    /// Later scan number [default: the newest scan of --target, or the newest scan].
+    #[arg(value_name = "TO")]
+    pub to: Option<i64>,
+
+    /// Target whose newest scans to compare when no scan numbers are given.
+    #[arg(long, value_name = "TARGET", conflicts_with = "from")]
+    pub target: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IgnoreCommand {
+    /// Add an ignore rule to the state database.
+    Add(IgnoreAddArgs),
+    /// List the ignore rules of the state database, and of --ignore-file when given.
+    List {
+        /// Also list the rules of this ignore file.
+        #[arg(long, env = "VULNLOOP_IGNORE_FILE", value_name = "FILE")]
+        ignore_file: Option<PathBuf>,
+
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+    },
+    /// Remove the ignore rule with this number.
+    Remove {
+        /// Rule number, as `vulnloop ignore list` prints it.
+        #[arg(value_name = "NUMBER")]
+        number: i64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct IgnoreAddArgs {
+    /// CVE, vulnerability or advisory id to ignore.
+    #[arg(value_name = "ID")]
+    pub id: String,
+
+    /// Why the finding is accepted; shown in every report that hides it.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+
+    /// Last day the rule applies (YYYY-MM-DD); after it the findings show again.
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+
+    /// Ignore the id only in this source or binary package.
+    #[arg(long, value_name = "NAME")]
+    pub package: Option<String>,
+
+    /// Ignore the id only on this target (a host name also covers its root filesystems).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

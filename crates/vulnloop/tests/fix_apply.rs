@@ -39,6 +39,8 @@ struct Chroot {
     work: PathBuf,
     db: PathBuf,
     journal_dir: PathBuf,
+    /// Finding history of the scans, applies and verifies of this chroot.
+    state: PathBuf,
 }
 
 impl Chroot {
@@ -69,7 +71,8 @@ impl Chroot {
         std::fs::write(feeds.join(format!("{ADVISORY}.json")), osv_record()).unwrap();
         let db = common::build_db(&feeds, &work);
         let journal_dir = work.join("journal");
-        Self { _dir: dir, root, work, db, journal_dir }
+        let state = work.join("state.db");
+        Self { _dir: dir, root, work, db, journal_dir, state }
     }
 
     fn root(&self) -> &str {
@@ -88,9 +91,29 @@ impl Chroot {
             self.db.to_str().unwrap(),
             "--journal-dir",
             self.journal_dir.to_str().unwrap(),
+            "--state",
+            self.state(),
             "--timeout",
             "300",
         ])
+    }
+
+    fn state(&self) -> &str {
+        self.state.to_str().unwrap()
+    }
+
+    /// Scans the chroot, recording the scan in the chroot's history.
+    fn scan(&self) -> Value {
+        scan_json(&self.root, &self.db, &["--state", self.state()]).1
+    }
+
+    /// Returns the statuses the history recorded for the demo finding, oldest first.
+    fn lifecycle(&self) -> Vec<String> {
+        let output = vulnloop(&["history", "--state", self.state(), "--finding", ADVISORY, "--format", "json"]);
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        let document: Value = serde_json::from_str(&stdout(&output)).unwrap();
+        let events = document["events"].as_array().unwrap();
+        events.iter().map(|e| e["status"].as_str().unwrap().to_string()).collect()
     }
 
     /// Runs `vulnloop fix --rollback --yes` on the newest apply journal.
@@ -101,6 +124,8 @@ impl Chroot {
             "--yes",
             "--journal-dir",
             self.journal_dir.to_str().unwrap(),
+            "--state",
+            self.state(),
             "--timeout",
             "300",
         ])
@@ -122,6 +147,8 @@ impl Chroot {
             self.db.to_str().unwrap(),
             "--journal-dir",
             self.journal_dir.to_str().unwrap(),
+            "--state",
+            self.state(),
             "--format",
             "json",
         ]);
@@ -340,7 +367,7 @@ fn demo_findings(report: &Value) -> Vec<common::Seen> {
 fn apply_upgrades_and_verify_reports_fixed() {
     let chroot = Chroot::new(&["1.0-1", "1.0-2"]);
 
-    let (_, report) = scan_json(&chroot.root, &chroot.db, &[]);
+    let report = chroot.scan();
     let found = demo_findings(&report);
     assert_eq!(found.len(), 1, "the scan finds the demo package vulnerable: {found:?}");
     assert_eq!(found[0].id, ADVISORY);
@@ -386,6 +413,22 @@ fn apply_upgrades_and_verify_reports_fixed() {
     assert!(step["started_at"].as_str().unwrap() <= step["ended_at"].as_str().unwrap());
     assert_eq!(journal[2]["record"], "end");
     assert_eq!(journal[2]["succeeded"], 1);
+
+    assert_eq!(chroot.lifecycle(), ["unfixed", "fixing", "fixed", "verified"], "one verify with --state");
+    let report = chroot.scan();
+    assert!(demo_findings(&report).is_empty(), "{report:#}");
+    assert_eq!(report["history"]["resolved"], 1, "{report:#}");
+    let output = vulnloop(&["diff", "--state", chroot.state(), "--format", "json"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let diff: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let resolved: Vec<&str> = diff["resolved"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert!(resolved.contains(&ADVISORY), "{diff:#}");
+    assert_eq!(diff["new"].as_array().unwrap().len(), 0, "{diff:#}");
+
+    let output = vulnloop(&["history", "--state", chroot.state(), "--finding", ADVISORY]);
+    let text = stdout(&output);
+    assert!(text.contains(&format!("{ADVISORY} in {DEMO} on ")), "{text}");
+    assert!(text.contains("verified"), "{text}");
 }
 
 #[test]
@@ -449,6 +492,7 @@ fn apply_without_fixed_version_fails_cleanly() {
     assert_eq!(finding["verdict"], "fix_failed");
     let detail = finding["detail"].as_str().unwrap();
     assert!(detail.contains("already the newest version"), "{detail}");
+    assert_eq!(chroot.lifecycle(), ["fixing", "fix_failed", "fix_failed"], "no scan recorded before the apply");
 }
 
 #[test]
@@ -543,6 +587,7 @@ fn rollback_restores_previous_version() {
     assert_eq!(step["packages"][0]["after"], "1.0-1");
     assert_eq!(rollback[2]["record"], "end");
     assert_eq!(rollback[2]["succeeded"], 1);
+    assert_eq!(chroot.lifecycle(), ["fixing", "fixed", "unfixed"], "the rollback reopens the finding");
 
     let (exit, verified) = chroot.verify();
     assert_eq!(exit, 1, "verify checks the apply journal, whose fix is undone: {verified:#}");

@@ -23,7 +23,10 @@ use crate::cli::FixArgs;
 use crate::exit::Code;
 use crate::output::{plural, print_stdout};
 
+use vulnloop_state::{FindingKey, StateDb, Status};
+
 use super::execute::{self, Finished};
+use super::state;
 use super::journal::{
     ClosedId, EndRecord, JournalWriter, Outcome, PackageChange, Record, RunKind, RunRecord, StepRecord,
     JOURNAL_VERSION,
@@ -81,7 +84,16 @@ impl Target {
 /// `plan_text` is the plan as a table, shown before the confirmation.
 /// Returns [`Code::Clean`] when every step succeeded and `Findings(1)` when a
 /// step failed, timed out or was skipped.
-pub fn run(args: &FixArgs, plan: &FixPlan, inventory: &Inventory, plan_text: &str) -> anyhow::Result<Code> {
+///
+/// Each step moves the findings it closes to `fixing` in the finding
+/// history, then to `fixed` or `fix_failed`.
+pub fn run(
+    args: &FixArgs,
+    plan: &FixPlan,
+    inventory: &Inventory,
+    plan_text: &str,
+    mut state: Option<&mut StateDb>,
+) -> anyhow::Result<Code> {
     let target = target(args)?;
     let steps: Vec<&FixStep> = plan.steps().collect();
     if steps.is_empty() {
@@ -128,9 +140,21 @@ pub fn run(args: &FixArgs, plan: &FixPlan, inventory: &Inventory, plan_text: &st
     let mut records = Vec::new();
     let mut current = inventory.clone();
     let mut lock_error = None;
+    let target_name = state::target_of(inventory);
     for (index, (step, argv)) in steps.iter().zip(&argvs).enumerate() {
+        let keys: Vec<FindingKey> =
+            step.closes.iter().map(|c| FindingKey { id: c.id.clone(), package: step.package.clone() }).collect();
+        let started = format!("step {} started: {} {} -> {}", index + 1, step.package, step.installed_version, step.target_version);
+        state::set_status(state.as_deref_mut(), &target_name, &keys, Status::Fixing, &started, Some(journal.path()));
+
         let (record, after) = run_step(index + 1, step, argv, &target, &current, timeout)?;
         journal.append(&Record::Step(record.clone()))?;
+        let (status, detail) = match (&record.outcome, &record.error) {
+            (Outcome::Succeeded, _) => (Status::Fixed, format!("step {} succeeded", record.index)),
+            (outcome, Some(error)) => (Status::FixFailed, format!("step {} {}: {error}", record.index, outcome.as_text())),
+            (outcome, None) => (Status::FixFailed, format!("step {} {}", record.index, outcome.as_text())),
+        };
+        state::set_status(state.as_deref_mut(), &target_name, &keys, status, &detail, Some(journal.path()));
         let lock_held = record.error.as_deref().is_some_and(is_lock_message);
         records.push(record);
         if let Some(after) = after {

@@ -6,13 +6,13 @@ use serde::Serialize;
 use vulnloop_match::Coverage;
 use vulnloop_priority::{Context, PriorityLevel};
 use vulnloop_remediate::{FixPlan, PlanFilter};
-use vulnloop_report::{DatabaseInfo, HostInfo};
+use vulnloop_report::{DatabaseInfo, HostInfo, IgnoredEntry};
 
 use crate::cli::{FixArgs, ReportFormat};
 use crate::exit::Code;
 use crate::output::print_stdout;
 
-use super::{apply, pipeline, rollback, scan};
+use super::{apply, pipeline, rollback, scan, state};
 
 const DRY_RUN_NOTE: &str =
     "dry run: nothing is installed; `vulnloop fix --apply` runs each command as shown, without a shell";
@@ -30,6 +30,9 @@ struct FixPlanDocument<'a> {
     coverage: &'a Coverage,
     filter: FilterEcho,
     plan: &'a FixPlan,
+    /// Findings left out of the plan by ignore rules.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    ignored: &'a [IgnoredEntry],
 }
 
 /// The filters as the user gave them, so a plan can be read on its own.
@@ -46,9 +49,9 @@ struct FilterEcho {
 /// A dry run exits 0 with a complete plan and 2 when coverage is incomplete,
 /// because a plan for partly matched packages may miss upgrades. `--apply`
 /// and `--rollback` exit as [`apply::run`] and [`rollback::run`] describe.
-pub fn run(args: &FixArgs, db_path: &Path) -> anyhow::Result<Code> {
+pub fn run(args: &FixArgs, db_path: &Path, state_path: &Path) -> anyhow::Result<Code> {
     if args.rollback {
-        return rollback::run(args);
+        return rollback::run(args, state_path);
     }
     let filter = PlanFilter {
         priorities: scan::priorities(&args.priority)?,
@@ -58,13 +61,14 @@ pub fn run(args: &FixArgs, db_path: &Path) -> anyhow::Result<Code> {
     let importance = scan::asset_importance(&args.asset_importance)?;
     let analysis = pipeline::analyze(&args.source, args.inventory.as_deref(), db_path, args.max_db_age)?;
 
-    let context = Context {
-        inventory: &analysis.inventory,
-        facts: &analysis.facts,
-        importance,
-        today: chrono::Utc::now().date_naive(),
-    };
-    let plan = vulnloop_remediate::plan(&analysis.matched.findings, &context, &filter)?;
+    let today = chrono::Utc::now().date_naive();
+    let mut state = state::open(state_path);
+    let ignores = state::Ignores::load(state.as_ref(), args.ignore_file.as_deref(), today)?;
+    let (findings, ignored) = ignores.split(analysis.matched.findings.clone(), &state::target_of(&analysis.inventory));
+    let ignored: Vec<IgnoredEntry> = ignored.iter().map(scan::ignored_entry).collect();
+
+    let context = Context { inventory: &analysis.inventory, facts: &analysis.facts, importance, today };
+    let plan = vulnloop_remediate::plan(&findings, &context, &filter)?;
     let coverage = &analysis.matched.coverage;
     let host = vulnloop_report::host_info(&analysis.inventory);
     if args.apply {
@@ -72,11 +76,11 @@ pub fn run(args: &FixArgs, db_path: &Path) -> anyhow::Result<Code> {
             eprintln!("warning: coverage is incomplete, so the plan may miss upgrades; see coverage below the plan");
         }
         let mode = "apply: each command below runs as shown, without a shell, after the checks before each step";
-        let text = render(&host, &analysis.database_info, coverage, &plan, mode);
-        return apply::run(args, &plan, &analysis.inventory, &text);
+        let text = render(&host, &analysis.database_info, coverage, &plan, &ignored, mode);
+        return apply::run(args, &plan, &analysis.inventory, &text, state.as_mut());
     }
     let text = match args.format {
-        ReportFormat::Table => render(&host, &analysis.database_info, coverage, &plan, DRY_RUN_NOTE),
+        ReportFormat::Table => render(&host, &analysis.database_info, coverage, &plan, &ignored, DRY_RUN_NOTE),
         ReportFormat::Json => {
             let document = FixPlanDocument {
                 schema_version: vulnloop_remediate::SCHEMA_VERSION,
@@ -87,6 +91,7 @@ pub fn run(args: &FixArgs, db_path: &Path) -> anyhow::Result<Code> {
                 coverage,
                 filter: FilterEcho { priorities: filter.priorities.clone(), ids: filter.ids.clone(), packages: filter.packages.clone() },
                 plan: &plan,
+                ignored: &ignored,
             };
             serde_json::to_string_pretty(&document)? + "\n"
         }
@@ -109,7 +114,14 @@ fn names(values: &[String], option: &str) -> anyhow::Result<Vec<String>> {
 }
 
 /// Renders the plan as a table; `mode` is the line that states whether anything runs.
-fn render(host: &HostInfo, database: &DatabaseInfo, coverage: &Coverage, plan: &FixPlan, mode: &str) -> String {
+fn render(
+    host: &HostInfo,
+    database: &DatabaseInfo,
+    coverage: &Coverage,
+    plan: &FixPlan,
+    ignored: &[IgnoredEntry],
+    mode: &str,
+) -> String {
     let mut out = String::new();
     let name = host.hostname.as_deref().or(host.root.as_deref()).unwrap_or("host");
     let os = host.os_pretty_name.as_deref().unwrap_or(&host.os);
@@ -124,6 +136,12 @@ fn render(host: &HostInfo, database: &DatabaseInfo, coverage: &Coverage, plan: &
         for note in &coverage.notes {
             let mark = if note.incomplete { "incomplete" } else { "note" };
             let _ = writeln!(out, "  {mark}: {}", note.message);
+        }
+    }
+    if !ignored.is_empty() {
+        let _ = writeln!(out, "not planned, ignored by rules:");
+        for entry in ignored {
+            let _ = writeln!(out, "  {} in {}: {} ({})", entry.id, entry.package, entry.reason, entry.rule);
         }
     }
     if !coverage.complete {

@@ -5,11 +5,14 @@ mod auto_update;
 mod db;
 mod execute;
 mod fix;
+mod history;
+mod ignore;
 mod inventory;
 mod journal;
 mod pipeline;
 mod rollback;
 mod scan;
+mod state;
 mod verify;
 
 use std::path::PathBuf;
@@ -24,10 +27,14 @@ use crate::exit::Code;
 /// Runs the parsed command and returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<Code> {
     let db_path = cli.db.clone().unwrap_or_else(vulnloop_db::default_path);
+    let state_path = state::path(cli.state.as_deref());
     match cli.command {
-        Command::Scan(args) => scan::run(&args, &db_path),
-        Command::Fix(args) => fix::run(&args, &db_path),
-        Command::Verify(args) => verify::run(&args, &db_path),
+        Command::Scan(args) => scan::run(&args, &db_path, &state_path),
+        Command::Fix(args) => fix::run(&args, &db_path, &state_path),
+        Command::Verify(args) => verify::run(&args, &db_path, &state_path),
+        Command::History(args) => history::history(&args, &state_path),
+        Command::Diff(args) => history::diff(&args, &state_path),
+        Command::Ignore(command) => ignore::run(command, &state_path),
         Command::Inventory(args) => inventory::run(&args),
         Command::Db(DbCommand::Update(args)) => db::update(&args, &db_path),
         Command::Db(DbCommand::Status { format }) => db::status(format, &db_path),

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 use vulnloop_inventory::{Inventory, PackageManager};
+use vulnloop_state::{FindingKey, Status};
 use vulnloop_version::Scheme;
 
 use crate::cli::FixArgs;
@@ -26,7 +27,7 @@ use super::journal::{
     EndRecord, Journal, JournalWriter, Outcome, PackageChange, Record, RunKind, RunRecord, StepRecord,
     JOURNAL_VERSION,
 };
-use super::verify;
+use super::{state, verify};
 
 /// Maximum length of a version in a journal, as for package names.
 const MAX_VERSION_LEN: usize = 200;
@@ -61,7 +62,10 @@ struct RollbackStep {
 ///
 /// Returns [`Code::Clean`] when every package is back at its version before
 /// the run, and `Findings(1)` when a step failed, timed out or was skipped.
-pub fn run(args: &FixArgs) -> anyhow::Result<Code> {
+///
+/// The findings that a rolled-back step had closed return to `unfixed` in
+/// the finding history.
+pub fn run(args: &FixArgs, state_path: &Path) -> anyhow::Result<Code> {
     if !execute::is_root() {
         bail!(
             "rolling back needs root, because apt-get installs packages and chroot enters the journal's root; \
@@ -122,9 +126,16 @@ pub fn run(args: &FixArgs) -> anyhow::Result<Code> {
     let mut current = target.collect()?;
     let mut records = Vec::new();
     let mut lock_error = None;
+    let mut history = state::open(state_path);
+    let target_name = state::target_of(&current);
     for step in &steps {
         let (record, after) = run_step(step, &target, &current, timeout)?;
         writer.append(&Record::Step(record.clone()))?;
+        if record.outcome == Outcome::Succeeded {
+            let detail = format!("rolled back to {} {}", step.package, step.previous_version);
+            let keys = reopened_findings(&journal, step);
+            state::set_status(history.as_mut(), &target_name, &keys, Status::Unfixed, &detail, Some(writer.path()));
+        }
         let lock_held = record.error.as_deref().is_some_and(apply::is_lock_message);
         if lock_held {
             lock_error = record.error.clone();
@@ -152,6 +163,15 @@ pub fn run(args: &FixArgs) -> anyhow::Result<Code> {
         bail!("stopped the rollback because the package manager is locked: {error}; the journal is {}", writer.path().display());
     }
     Ok(if end.failed == 0 && end.skipped == 0 { Code::Clean } else { Code::Findings(1) })
+}
+
+/// Returns the findings that the apply step undone by `step` was to close.
+fn reopened_findings(journal: &Journal, step: &RollbackStep) -> Vec<FindingKey> {
+    let applied = journal.steps.iter().filter(|applied| applied.index == step.index);
+    applied
+        .flat_map(|applied| applied.closes.iter())
+        .map(|closed| FindingKey { id: closed.id.clone(), package: step.package.clone() })
+        .collect()
 }
 
 /// Builds the rollback of each journal step that changed an installed

@@ -3,27 +3,37 @@ use std::path::Path;
 use anyhow::{bail, Context as _};
 use vulnloop_advisory::Severity;
 use vulnloop_priority::{AssetImportance, Context, PriorityLevel};
-use vulnloop_report::{Filter, ScanReport};
+use vulnloop_match::Finding;
+use vulnloop_report::{Filter, HistoryInfo, IgnoredEntry, ScanReport};
+use vulnloop_state::{ScanFinding, ScanInput, StateDb};
 
 use crate::cli::{ReportFormat, ScanArgs};
 use crate::exit::Code;
 use crate::output::print_stdout;
 
-use super::pipeline;
+use super::{pipeline, state};
 
-/// `vulnloop scan`: collect → match → report, and the exit code.
-pub fn run(args: &ScanArgs, db_path: &Path) -> anyhow::Result<Code> {
+/// `vulnloop scan`: collect → match → ignore rules → record in the history
+/// → report, and the exit code.
+pub fn run(args: &ScanArgs, db_path: &Path, state_path: &Path) -> anyhow::Result<Code> {
     let filter = filter(args)?;
+    let importance = asset_importance(&args.asset_importance)?;
     super::auto_update::refresh_if_due(&args.auto_update, db_path);
-    let analysis = pipeline::analyze(&args.source, args.inventory.as_deref(), db_path, args.max_db_age)?;
+    let mut analysis = pipeline::analyze(&args.source, args.inventory.as_deref(), db_path, args.max_db_age)?;
 
-    let context = Context {
-        inventory: &analysis.inventory,
-        facts: &analysis.facts,
-        importance: asset_importance(&args.asset_importance)?,
-        today: chrono::Utc::now().date_naive(),
-    };
-    let report = ScanReport::new(analysis.matched, analysis.database_info, &context, &filter);
+    let today = chrono::Utc::now().date_naive();
+    let mut state = state::open(state_path);
+    let ignores = state::Ignores::load(state.as_ref(), args.ignore_file.as_deref(), today)?;
+    let target = state::target_of(&analysis.inventory);
+    let (shown, ignored) = ignores.split(std::mem::take(&mut analysis.matched.findings), &target);
+    analysis.matched.findings = shown;
+
+    let context = Context { inventory: &analysis.inventory, facts: &analysis.facts, importance, today };
+    let history = state.as_mut().and_then(|state| record(state, &target, &analysis, &ignored, &context));
+    let database_info = analysis.database_info;
+    let mut report = ScanReport::new(analysis.matched, database_info, &context, &filter);
+    report.set_ignored(ignored.iter().map(ignored_entry).collect());
+    report.history = history;
     let text = match args.format {
         ReportFormat::Table => vulnloop_report::render_table(&report),
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
@@ -37,6 +47,63 @@ pub fn run(args: &ScanArgs, db_path: &Path) -> anyhow::Result<Code> {
     } else {
         Code::Clean
     })
+}
+
+/// Records the scan in the finding history. Returns `None`, after a
+/// warning, when the history cannot be written.
+fn record(
+    state: &mut StateDb,
+    target: &str,
+    analysis: &pipeline::Analysis,
+    ignored: &[state::IgnoredFinding],
+    context: &Context<'_>,
+) -> Option<HistoryInfo> {
+    let entry = |finding: &Finding, ignored_by: Option<String>| {
+        let assessment = vulnloop_priority::assess(finding, context);
+        ScanFinding {
+            key: state::key_of(finding),
+            installed_version: finding.installed_version.clone(),
+            fixed_version: finding.fixed_version().map(String::from),
+            severity: assessment.effective_severity.as_str().to_string(),
+            priority: Some(assessment.priority.level.as_str().to_string()),
+            ignored_by,
+        }
+    };
+    let mut findings: Vec<ScanFinding> = analysis.matched.findings.iter().map(|f| entry(f, None)).collect();
+    findings.extend(ignored.iter().map(|i| entry(&i.finding, Some(i.rule.reason.clone()))));
+    let host = vulnloop_report::host_info(&analysis.inventory);
+    let input = ScanInput {
+        target: target.to_string(),
+        scanned_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        os: host.os,
+        database_built_at: Some(analysis.database_info.built_at.clone()),
+        complete: analysis.matched.coverage.complete,
+        findings,
+    };
+    match state.record_scan(&input) {
+        Ok(recorded) => Some(HistoryInfo {
+            scan: recorded.scan,
+            target: target.to_string(),
+            new: recorded.new,
+            resolved: recorded.resolved,
+        }),
+        Err(error) => {
+            eprintln!("warning: the scan is not recorded in the finding history: {error}");
+            None
+        }
+    }
+}
+
+pub(super) fn ignored_entry(ignored: &state::IgnoredFinding) -> IgnoredEntry {
+    IgnoredEntry {
+        id: ignored.finding.id.clone(),
+        advisory_id: ignored.finding.advisory_id.clone(),
+        package: ignored.finding.package.clone(),
+        installed_version: ignored.finding.installed_version.clone(),
+        reason: ignored.rule.reason.clone(),
+        expires: ignored.rule.expires.map(|d| d.to_string()),
+        rule: state::describe_source(&ignored.rule.source),
+    }
 }
 
 fn filter(args: &ScanArgs) -> anyhow::Result<Filter> {

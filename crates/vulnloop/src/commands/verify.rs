@@ -9,13 +9,14 @@ use anyhow::{bail, Context as _};
 use serde::Serialize;
 use vulnloop_inventory::Inventory;
 use vulnloop_match::{Coverage, Finding, FindingStatus};
+use vulnloop_state::{FindingKey, Status};
 
 use crate::cli::{ReportFormat, SourceArgs, VerifyArgs};
 use crate::exit::Code;
 use crate::output::print_stdout;
 
 use super::journal::{Journal, Outcome, StepRecord};
-use super::pipeline;
+use super::{pipeline, state};
 
 /// The verdict on one finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,7 +71,10 @@ struct VerifyDocument<'a> {
 /// Exits 0 when every finding is fixed (a pending restart included), 1 when
 /// a fix failed, and 2 on errors or incomplete coverage, because a finding
 /// missing for lack of advisory data would look fixed.
-pub fn run(args: &VerifyArgs, db_path: &Path) -> anyhow::Result<Code> {
+///
+/// Each verdict moves its finding in the finding history: fixed to
+/// `verified`, a pending restart to `restart_pending`, a failed fix to `fix_failed`.
+pub fn run(args: &VerifyArgs, db_path: &Path, state_path: &Path) -> anyhow::Result<Code> {
     let journal = match &args.journal {
         Some(path) => Journal::read(path)?,
         None => Journal::newest_apply_in(&args.journal_dir.clone().unwrap_or_else(super::journal::default_dir))?,
@@ -86,6 +90,11 @@ pub fn run(args: &VerifyArgs, db_path: &Path) -> anyhow::Result<Code> {
     let analysis = pipeline::analyze(&source, None, db_path, 0)?;
     let verified = verify(&journal.steps, &analysis.matched.findings, &analysis.inventory);
     let coverage = &analysis.matched.coverage;
+    if coverage.complete {
+        record(state_path, &state::target_of(&analysis.inventory), &verified, &path);
+    } else {
+        eprintln!("warning: the finding history is not updated, because coverage is incomplete");
+    }
 
     let text = match args.format {
         ReportFormat::Table => render(&journal, &verified, coverage),
@@ -111,6 +120,24 @@ pub fn run(args: &VerifyArgs, db_path: &Path) -> anyhow::Result<Code> {
 }
 
 /// Returns the root to rescan: the journal's, which `--root` may repeat but not change.
+/// Moves each verified finding to the status of its verdict in the finding history.
+fn record(state_path: &Path, target: &str, verified: &[Verified], journal: &Path) {
+    let mut history = state::open(state_path);
+    for entry in verified {
+        let status = match entry.verdict {
+            Verdict::Fixed => Status::Verified,
+            Verdict::FixedRestartPending => Status::RestartPending,
+            Verdict::FixFailed => Status::FixFailed,
+        };
+        let detail = match &entry.detail {
+            Some(detail) => format!("verify: {}: {detail}", entry.verdict.label()),
+            None => format!("verify: {}", entry.verdict.label()),
+        };
+        let key = FindingKey { id: entry.id.clone(), package: entry.package.clone() };
+        state::set_status(history.as_mut(), target, &[key], status, &detail, Some(journal));
+    }
+}
+
 pub(super) fn root(requested: Option<&Path>, journal: &Journal) -> anyhow::Result<PathBuf> {
     let recorded = PathBuf::from(&journal.run.root);
     let Some(requested) = requested else {

@@ -30,10 +30,29 @@ pub fn vulnloop_auto_update(args: &[&str]) -> Output {
 fn command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_vulnloop"));
     command.args(args).env("NO_COLOR", "1");
-    for variable in ["VULNLOOP_DB", "RUST_LOG", "VULNLOOP_OFFLINE", "VULNLOOP_UPDATE_FROM", "VULNLOOP_AUTO_UPDATE_AFTER", "VULNLOOP_JOURNAL_DIR"] {
+    let variables = [
+        "VULNLOOP_DB",
+        "RUST_LOG",
+        "VULNLOOP_OFFLINE",
+        "VULNLOOP_UPDATE_FROM",
+        "VULNLOOP_AUTO_UPDATE_AFTER",
+        "VULNLOOP_JOURNAL_DIR",
+        "VULNLOOP_IGNORE_FILE",
+    ];
+    for variable in variables {
         command.env_remove(variable);
     }
+    // Scans record their findings in the history; keep that out of the
+    // user's home. A test that checks the history passes its own --state.
+    command.env("VULNLOOP_STATE", shared_state_path());
     command
+}
+
+/// Returns the history file that the tests of one test binary share, in
+/// Cargo's scratch directory for integration tests.
+fn shared_state_path() -> PathBuf {
+    let binary = std::env::current_exe().ok().and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()));
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("state-{}.db", binary.unwrap_or_default()))
 }
 
 pub fn stdout(output: &Output) -> String {
