@@ -53,7 +53,7 @@ pub struct ScanReport {
     /// Findings that an ignore rule hides, with the rule's reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<IgnoredEntry>,
-    /// Where the scan was recorded in the local finding history.
+    /// Entry of the scan in the local finding history.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<HistoryInfo>,
 }
@@ -68,7 +68,7 @@ pub struct IgnoredEntry {
     pub reason: String,
     /// Last day the rule applies (`YYYY-MM-DD`).
     pub expires: Option<String>,
-    /// Where the rule comes from: a numbered rule of the state database or an ignore file.
+    /// Origin of the rule: a numbered rule of the state database or an ignore file.
     pub rule: String,
 }
 

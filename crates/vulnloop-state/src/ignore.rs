@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::StateError;
 
-/// Where a rule comes from.
+/// Origin of an ignore rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "path")]
 pub enum RuleSource {
@@ -71,15 +71,15 @@ impl IgnoreRule {
     pub fn matches(&self, ids: &[&str], packages: &[&str], target: &str) -> bool {
         let id_ok = ids.iter().any(|id| id.eq_ignore_ascii_case(&self.id));
         let package_ok = self.package.as_deref().is_none_or(|name| packages.contains(&name));
-        let target_ok = self.target.as_deref().is_none_or(|wanted| target_matches(wanted, target));
+        let target_ok = self.target.as_deref().is_none_or(|expected| target_matches(expected, target));
         id_ok && package_ok && target_ok
     }
 }
 
-/// Returns whether a rule's `wanted` target names `target`: the same string,
-/// or the host name part of a `host:root` target.
-fn target_matches(wanted: &str, target: &str) -> bool {
-    wanted == target || (!wanted.contains(':') && target.split_once(':').is_some_and(|(host, _)| host == wanted))
+/// Returns whether a rule's `expected` target names `target`: the same
+/// string, or the host name part of a `host:root` target.
+fn target_matches(expected: &str, target: &str) -> bool {
+    expected == target || (!expected.contains(':') && target.split_once(':').is_some_and(|(host, _)| host == expected))
 }
 
 /// The rules of one ignore file.

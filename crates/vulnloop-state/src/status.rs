@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-/// Where a finding stands in its lifecycle.
+/// Position of a finding in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -68,7 +68,7 @@ impl Status {
     }
 
     /// Returns the status after a scan that reports the finding, when it
-    /// changes; `ignored` says whether an ignore rule applies to it.
+    /// changes. `ignored` is true when an ignore rule applies to it.
     pub(crate) fn on_reported(self, ignored: bool) -> Option<Status> {
         let next = match (self, ignored) {
             (Status::Ignored, true) => return None,

@@ -128,7 +128,7 @@ pub struct StatusChange {
     pub to: Status,
 }
 
-/// What recording a scan did.
+/// Result of recording a scan.
 #[derive(Debug, Clone)]
 pub struct ScanRecorded {
     pub scan: i64,
@@ -168,7 +168,7 @@ pub struct Event {
     pub journal: Option<String>,
 }
 
-/// Where a finding stands now.
+/// Current status of a finding.
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingState {
     pub target: String,
@@ -434,7 +434,7 @@ impl StateDb {
         rows.collect::<Result<_, _>>().map_err(self.sql())
     }
 
-    /// Returns where each finding of `target` (or of every target) stands.
+    /// Returns the current status of each finding of `target` (or of every target).
     pub fn findings(&self, target: Option<&str>) -> Result<Vec<FindingState>, StateError> {
         let mut statement = self
             .connection

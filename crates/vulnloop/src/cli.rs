@@ -140,7 +140,7 @@ pub struct FixArgs {
     pub asset_importance: String,
 
     /// Ignore file (TOML, `[[ignore]]` tables with id, reason and optional package, target,
-    /// expires); its findings are left out of the plan, as are those of `vulnloop ignore add`.
+    /// expires). The plan leaves out its findings and those of `vulnloop ignore add`.
     #[arg(long, env = "VULNLOOP_IGNORE_FILE", value_name = "FILE")]
     pub ignore_file: Option<PathBuf>,
 
@@ -213,7 +213,7 @@ pub struct HistoryArgs {
     #[arg(long, value_name = "ID|PACKAGE", conflicts_with = "status")]
     pub finding: Option<String>,
 
-    /// Show where each finding stands now.
+    /// Show the current status of each finding.
     #[arg(long)]
     pub status: bool,
 
@@ -269,7 +269,7 @@ pub struct IgnoreAddArgs {
     #[arg(value_name = "ID")]
     pub id: String,
 
-    /// Why the finding is accepted; shown in every report that hides it.
+    /// Reason for accepting the finding, shown in every report that hides it.
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
 

@@ -85,8 +85,8 @@ impl Target {
 /// Returns [`Code::Clean`] when every step succeeded and `Findings(1)` when a
 /// step failed, timed out or was skipped.
 ///
-/// Each step moves the findings it closes to `fixing` in the finding
-/// history, then to `fixed` or `fix_failed`.
+/// Before each step, the findings it closes move to `fixing` in the
+/// finding history, and after it to `fixed` or `fix_failed`.
 pub fn run(
     args: &FixArgs,
     plan: &FixPlan,

@@ -40,7 +40,7 @@ struct FindingsDocument<'a> {
 }
 
 /// Prints the recorded scans, the events of some findings (`--finding`) or
-/// where each finding stands (`--status`).
+/// the current status of each finding (`--status`).
 pub fn history(args: &HistoryArgs, state_path: &Path) -> anyhow::Result<Code> {
     let state = open_existing(state_path)?;
     let target = args.target.as_deref();

@@ -59,10 +59,11 @@ pub struct IgnoredFinding {
 }
 
 impl Ignores {
-    /// Loads the rules of the state database and of `file`. An unreadable
-    /// or invalid ignore file is an error, because without it findings the
-    /// user accepted would show up as new; a state database that cannot be
-    /// opened only loses its own rules, with a warning.
+    /// Loads the rules of the state database and of `file`.
+    ///
+    /// An unreadable or invalid ignore file is an error, because without it
+    /// findings the user accepted would show up as new. A state database
+    /// that cannot be read only loses its own rules, with a warning.
     pub fn load(state: Option<&StateDb>, file: Option<&Path>, today: NaiveDate) -> anyhow::Result<Self> {
         let mut rules = match state.map(StateDb::ignores) {
             Some(Ok(rules)) => rules,

@@ -72,8 +72,8 @@ struct VerifyDocument<'a> {
 /// a fix failed, and 2 on errors or incomplete coverage, because a finding
 /// missing for lack of advisory data would look fixed.
 ///
-/// Each verdict moves its finding in the finding history: fixed to
-/// `verified`, a pending restart to `restart_pending`, a failed fix to `fix_failed`.
+/// The finding history records each verdict: fixed as `verified`, a
+/// pending restart as `restart_pending` and a failed fix as `fix_failed`.
 pub fn run(args: &VerifyArgs, db_path: &Path, state_path: &Path) -> anyhow::Result<Code> {
     let journal = match &args.journal {
         Some(path) => Journal::read(path)?,
