@@ -161,6 +161,11 @@ pub struct FixArgs {
     #[arg(long, value_name = "FILE", requires = "rollback")]
     pub journal: Option<PathBuf>,
 
+    /// Run `apt-get update` before the first step, so that fixes published since the
+    /// last update of the package index can be installed.
+    #[arg(long, requires = "apply")]
+    pub refresh: bool,
+
     /// Apply or roll back without asking for confirmation on the terminal.
     #[arg(long, requires = "change")]
     pub yes: bool,

@@ -81,7 +81,12 @@ impl Chroot {
 
     /// Runs `vulnloop fix --apply --yes` in the chroot.
     fn apply(&self) -> std::process::Output {
-        vulnloop(&[
+        self.apply_with(&[])
+    }
+
+    /// Runs `vulnloop fix --apply --yes` in the chroot with `extra` arguments.
+    fn apply_with(&self, extra: &[&str]) -> std::process::Output {
+        let mut args = vec![
             "fix",
             "--apply",
             "--yes",
@@ -95,7 +100,9 @@ impl Chroot {
             self.state(),
             "--timeout",
             "300",
-        ])
+        ];
+        args.extend_from_slice(extra);
+        vulnloop(&args)
     }
 
     fn state(&self) -> &str {
@@ -493,6 +500,53 @@ fn apply_without_fixed_version_fails_cleanly() {
     let detail = finding["detail"].as_str().unwrap();
     assert!(detail.contains("already the newest version"), "{detail}");
     assert_eq!(chroot.lifecycle(), ["fixing", "fix_failed", "fix_failed"], "no scan recorded before the apply");
+}
+
+#[test]
+fn refresh_finds_new_fixed_version() {
+    let chroot = Chroot::new(&["1.0-1"]);
+    // A second repository that apt has not read yet offers the fix. A change
+    // to the first one would show without an update, because apt reads the
+    // index of a file: source in place.
+    let updates = chroot.root.join("srv/vulnloop-updates");
+    std::fs::create_dir_all(&updates).unwrap();
+    let deb = deb_name("1.0-2");
+    let bytes = std::fs::read(chroot.work.join(&deb)).unwrap();
+    std::fs::write(updates.join(&deb), &bytes).unwrap();
+    let sha256: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let index = format!("{}Filename: ./{deb}\nSize: {}\nSHA256: {sha256}\n\n", control("1.0-2"), bytes.len());
+    std::fs::write(updates.join("Packages"), index).unwrap();
+    std::fs::write(
+        chroot.root.join("etc/apt/sources.list.d/updates.list"),
+        "deb [trusted=yes] file:/srv/vulnloop-updates ./\n",
+    )
+    .unwrap();
+
+    let output = chroot.apply();
+    assert_eq!(code(&output), 1, "apt's index does not list 1.0-2 yet: {}", stdout(&output));
+    assert_eq!(chroot.installed_version(), "1.0-1");
+
+    let output = chroot.apply_with(&["--refresh"]);
+    assert_eq!(code(&output), 0, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
+    assert!(stderr(&output).contains(&format!("refreshing the package index: chroot {} apt-get update", chroot.root())));
+    assert_eq!(chroot.installed_version(), "1.0-2");
+}
+
+#[test]
+fn failed_refresh_applies_nothing() {
+    let chroot = Chroot::new(&["1.0-1", "1.0-2"]);
+    let status_before = chroot.dpkg_status();
+    let sources = chroot.root.join("etc/apt/sources.list.d/broken.list");
+    std::fs::write(&sources, "deb [trusted=yes] file:/srv/missing-repository ./\n").unwrap();
+
+    let output = chroot.apply_with(&["--refresh"]);
+    assert_eq!(code(&output), 2, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains("apt-get update` failed"), "{message}");
+    assert!(message.contains("/srv/missing-repository"), "apt's message names the source: {message}");
+    assert!(message.contains("nothing was applied"), "{message}");
+    assert_eq!(chroot.dpkg_status(), status_before);
+    assert!(!chroot.journal_dir.exists(), "no run started, so no journal");
 }
 
 #[test]

@@ -123,6 +123,9 @@ pub fn run(
         eprintln!("nothing applied: the run was not confirmed");
         return Ok(Code::Failure);
     }
+    if args.refresh {
+        refresh_index(&target, Duration::from_secs(args.timeout))?;
+    }
 
     let journal_dir = args.journal_dir.clone().unwrap_or_else(super::journal::default_dir);
     let mut journal = JournalWriter::create(&journal_dir)?;
@@ -180,6 +183,38 @@ pub fn run(
         bail!("stopped the run because the package manager is locked: {error}; the journal is {}", journal.path().display());
     }
     Ok(if end.failed == 0 && end.skipped == 0 { Code::Clean } else { Code::Findings(1) })
+}
+
+/// Runs `apt-get update` in the target, so that apt knows the fixed
+/// versions published since its last update. Fails, before anything is
+/// installed, when the command fails or times out.
+fn refresh_index(target: &Target, timeout: Duration) -> anyhow::Result<()> {
+    let argv = ["apt-get", "update"].map(String::from);
+    eprintln!("refreshing the package index: {}", target.command(&argv).join(" "));
+    let (command, finished) = target.run(&argv, timeout)?;
+    if finished.timed_out {
+        bail!("`{}` timed out after {} s; nothing was applied", command.join(" "), timeout.as_secs());
+    }
+    if finished.exit_code != Some(0) {
+        let messages = package_manager_messages(&finished, &[]);
+        let message = if messages.is_empty() { finished.stderr_tail.trim().to_string() } else { messages.join(" ") };
+        bail!(
+            "`{}` failed ({}): {message}; nothing was applied. Fix the apt sources, or leave out --refresh \
+             to install from the current package index",
+            command.join(" "),
+            exit_text(&finished)
+        );
+    }
+    Ok(())
+}
+
+/// Describes how a command ended: `exit status N` or `signal N`.
+fn exit_text(finished: &Finished) -> String {
+    match (finished.exit_code, finished.signal) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => format!("signal {signal}"),
+        (None, None) => "no exit status".to_string(),
+    }
 }
 
 /// Reads `--root` and checks that the steps can run there.
