@@ -24,6 +24,9 @@ use tempfile::TempDir;
 
 const CHROOT_VARIABLE: &str = "VULNLOOP_TEST_CHROOT";
 const DEMO: &str = "vulnloop-demo";
+/// A package that no version of `vulnloop-demo` needs but [`DEPENDENT_VERSION`].
+const EXTRA: &str = "vulnloop-demo-extra";
+const DEPENDENT_VERSION: &str = "1.0-3";
 const ADVISORY: &str = "VULNLOOP-TEST-2026-0001";
 /// Directory of the flat apt repository, inside the chroot.
 const REPOSITORY: &str = "srv/vulnloop-repo";
@@ -236,11 +239,30 @@ fn deb_name(version: &str) -> String {
     format!("{DEMO}_{version}_all.deb")
 }
 
+/// Returns the control file of `vulnloop-demo` at `version`; version
+/// [`DEPENDENT_VERSION`] depends on [`EXTRA`], which earlier ones do not.
 fn control(version: &str) -> String {
+    let depends = if version == DEPENDENT_VERSION { format!("Depends: {EXTRA}\n") } else { String::new() };
     format!(
         "Package: {DEMO}\nVersion: {version}\nArchitecture: all\nMaintainer: vulnloop tests <tests@localhost>\n\
-         Description: package for the vulnloop fix tests\n"
+         {depends}Description: package for the vulnloop fix tests\n"
     )
+}
+
+/// Builds [`EXTRA`] 1.0-1, a package with one file, in `work` and returns its path.
+fn build_extra_deb(work: &Path) -> PathBuf {
+    let tree = work.join("tree-extra");
+    std::fs::create_dir_all(tree.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(tree.join("usr/share/vulnloop-demo-extra")).unwrap();
+    let control = format!(
+        "Package: {EXTRA}\nVersion: 1.0-1\nArchitecture: all\nMaintainer: vulnloop tests <tests@localhost>\n\
+         Description: dependency that vulnloop-demo {DEPENDENT_VERSION} adds\n"
+    );
+    std::fs::write(tree.join("DEBIAN/control"), control).unwrap();
+    std::fs::write(tree.join("usr/share/vulnloop-demo-extra/README"), "extra\n").unwrap();
+    let deb = work.join(format!("{EXTRA}_1.0-1_all.deb"));
+    run(Command::new("dpkg-deb").arg("--root-owner-group").arg("--build").arg(&tree).arg(&deb));
+    deb
 }
 
 /// Builds `vulnloop-demo_VERSION_all.deb` in `work` with a version file and
@@ -654,6 +676,62 @@ fn rollback_restores_previous_version() {
     assert!(text.contains("0 succeeded, 0 failed, 1 skipped"), "{text}");
     assert!(text.contains("package vulnloop-demo is at 1.0-1, but the apply run left 1.0-2"), "{text}");
     assert_eq!(chroot.installed_version(), "1.0-1");
+}
+
+#[test]
+fn rollback_removes_new_dependency() {
+    let chroot = Chroot::new(&["1.0-1"]);
+    build_deb(&chroot.root, &chroot.work, DEPENDENT_VERSION);
+    let extra = build_extra_deb(&chroot.work);
+    // Offer 1.0-1, the fix 1.0-3 and its new dependency.
+    let repository = chroot.root.join(REPOSITORY);
+    let mut index = String::new();
+    let debs = [
+        (control("1.0-1"), chroot.work.join(deb_name("1.0-1"))),
+        (control(DEPENDENT_VERSION), chroot.work.join(deb_name(DEPENDENT_VERSION))),
+        (std::fs::read_to_string(chroot.work.join("tree-extra/DEBIAN/control")).unwrap(), extra),
+    ];
+    for (control, deb) in &debs {
+        let bytes = std::fs::read(deb).unwrap();
+        let name = deb.file_name().unwrap().to_str().unwrap();
+        std::fs::write(repository.join(name), &bytes).unwrap();
+        let sha256: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        index.push_str(&format!("{control}Filename: ./{name}\nSize: {}\nSHA256: {sha256}\n\n", bytes.len()));
+    }
+    std::fs::write(repository.join("Packages"), index).unwrap();
+    run(&mut in_chroot(&chroot.root, &["apt-get", "update"]));
+    let status_before = chroot.dpkg_status();
+
+    let output = chroot.apply();
+    assert_eq!(code(&output), 0, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
+    assert_eq!(chroot.installed_version(), DEPENDENT_VERSION);
+    assert!(stdout(&output).contains(&format!("{EXTRA}: not installed -> 1.0-1 (not in the plan)")), "{}", stdout(&output));
+    let applied = chroot.journal();
+    let packages = applied[1]["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), 2, "the planned package and the new dependency: {packages:?}");
+    assert_eq!(packages[1]["name"], EXTRA);
+    assert_eq!(packages[1]["before"], Value::Null);
+    assert_eq!(packages[1]["after"], "1.0-1");
+    assert_eq!(packages[1]["side_effect"], true);
+
+    let output = chroot.rollback();
+    let text = stdout(&output);
+    assert_eq!(code(&output), 0, "stdout: {text}\nstderr: {}", stderr(&output));
+    assert!(text.contains("2 succeeded, 0 failed, 0 skipped"), "{text}");
+    assert!(text.contains(&format!("command: dpkg --remove {EXTRA}")), "{text}");
+    assert_eq!(chroot.installed_version(), "1.0-1");
+    let output = in_chroot(&chroot.root, &["dpkg-query", "-W", EXTRA]).output().unwrap();
+    assert!(!output.status.success(), "{EXTRA} is removed");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no packages found"), "without conffiles dpkg forgets it");
+    let status_after = chroot.dpkg_status();
+    let installed = |status: &str| -> Vec<String> {
+        status
+            .split("\n\n")
+            .filter(|p| p.contains("Status: install ok installed"))
+            .map(|p| p.lines().take(2).collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    assert_eq!(installed(&status_after), installed(&status_before), "the same packages as before the apply run");
 }
 
 #[test]

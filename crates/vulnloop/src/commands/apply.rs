@@ -8,6 +8,7 @@
 //! below its target fails the step even when apt-get exited 0.
 
 use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
@@ -312,8 +313,10 @@ fn run_step(
     record.argv = command;
     record.ended_at = now();
     record.exit_code = finished.exit_code;
-    record.packages = changes(step, before, Some(&after));
-    let (outcome, error) = judge(step, &finished, &record.packages, &after, timeout);
+    let planned = changes(step, before, Some(&after));
+    let (outcome, error) = judge(step, &finished, &planned, &after, timeout);
+    record.packages = planned;
+    record.packages.extend(side_effects(&record.packages, before, &after));
     record.outcome = outcome;
     record.error = error;
     record.stdout_tail = finished.stdout_tail;
@@ -355,6 +358,32 @@ pub(super) fn find_package<'a>(inventory: &'a Inventory, name: &str, arch: Optio
     inventory.packages.iter().find(|p| p.name == name && (arch.is_none() || p.arch.as_deref() == arch))
 }
 
+/// Lists the packages outside `planned` whose installed version the step
+/// changed: new dependencies, removed packages and upgraded ones.
+fn side_effects(planned: &[PackageChange], before: &Inventory, after: &Inventory) -> Vec<PackageChange> {
+    let key = |package: &Package| (package.name.clone(), package.arch.clone());
+    let versions = |inventory: &Inventory| -> BTreeMap<(String, Option<String>), String> {
+        inventory.packages.iter().map(|p| (key(p), p.version.clone())).collect()
+    };
+    let (old, new) = (versions(before), versions(after));
+    let mut names: BTreeSet<&(String, Option<String>)> = old.keys().collect();
+    names.extend(new.keys());
+    names
+        .into_iter()
+        .filter(|(name, arch)| !planned.iter().any(|c| &c.name == name && (c.arch.is_none() || &c.arch == arch)))
+        .filter(|name| old.get(*name) != new.get(*name))
+        .map(|(name, arch)| PackageChange {
+            name: name.clone(),
+            arch: arch.clone(),
+            before: old.get(&(name.clone(), arch.clone())).cloned(),
+            after: new.get(&(name.clone(), arch.clone())).cloned(),
+            target_version: None,
+            target_source_version: None,
+            side_effect: true,
+        })
+        .collect()
+}
+
 /// Lists the step's packages with their versions before and, when known, after the step.
 fn changes(step: &FixStep, before: &Inventory, after: Option<&Inventory>) -> Vec<PackageChange> {
     step.packages
@@ -370,6 +399,7 @@ fn changes(step: &FixStep, before: &Inventory, after: Option<&Inventory>) -> Vec
                 after: after.and_then(version_in),
                 target_version: planned.target_version.clone(),
                 target_source_version: planned.target_source_version.clone(),
+                side_effect: false,
             }
         })
         .collect()
@@ -433,10 +463,13 @@ fn below_target(change: &PackageChange, after: &Inventory) -> Option<String> {
 }
 
 /// Picks the package manager's own explanation from the output tails: apt's
-/// `E:` and `W:` lines, and the lines that name a package of the step
+/// `E:` and `W:` lines, dpkg's `dpkg:` lines, and the lines that name a package of the step
 /// (`vulnloop-demo is already the newest version (1.0-1).`).
 pub(super) fn package_manager_messages(finished: &Finished, changes: &[PackageChange]) -> Vec<String> {
-    let errors = finished.stderr_tail.lines().filter(|line| line.starts_with("E: ") || line.starts_with("W: "));
+    let errors = finished
+        .stderr_tail
+        .lines()
+        .filter(|line| line.starts_with("E: ") || line.starts_with("W: ") || line.starts_with("dpkg: "));
     let about_packages = finished
         .stdout_tail
         .lines()

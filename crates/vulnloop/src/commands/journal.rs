@@ -137,7 +137,8 @@ pub fn write_step_lines(out: &mut String, records: &[StepRecord]) {
         for change in &record.packages {
             let before = change.before.as_deref().unwrap_or("not installed");
             let after = change.after.as_deref().unwrap_or(if record.argv.is_empty() { "not run" } else { "not installed" });
-            let _ = writeln!(out, "    {}: {before} -> {after}", change.name);
+            let note = if change.side_effect { " (not in the plan)" } else { "" };
+            let _ = writeln!(out, "    {}: {before} -> {after}{note}", change.name);
         }
         if let Some(error) = &record.error {
             let _ = writeln!(out, "    error: {error}");
@@ -156,6 +157,11 @@ pub struct PackageChange {
     pub after: Option<String>,
     pub target_version: Option<String>,
     pub target_source_version: Option<String>,
+    /// True for a package the plan did not name that the step installed,
+    /// removed or upgraded, such as a new dependency. Such a change has no
+    /// target and does not decide the step's outcome.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub side_effect: bool,
 }
 
 /// A finding a step closes, by the ids a scan report shows.

@@ -3,11 +3,12 @@
 //!
 //! The versions come from the apply run's journal. Each journal step that
 //! changed a version becomes one `apt-get install --allow-downgrades` of
-//! `NAME=VERSION` arguments, run without a shell and, for a journal of
-//! another root, as `chroot ROOT argv…`. The steps run in reverse order.
+//! `NAME=VERSION` arguments, and the packages the step newly installed are
+//! then removed with `dpkg --remove`. Commands run without a shell and, for
+//! a journal of another root, as `chroot ROOT argv…`. The steps run in
+//! reverse order.
 //! The lock check, confirmation and time limit are those of `--apply`.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
@@ -39,8 +40,8 @@ struct Revert {
     arch: Option<String>,
     /// Version the apply run left, `None` when the run removed the package.
     applied: Option<String>,
-    /// Version before the apply run.
-    previous: String,
+    /// Version before the apply run, `None` when the run newly installed the package.
+    previous: Option<String>,
 }
 
 /// The rollback of one journal step.
@@ -89,10 +90,7 @@ pub fn run(args: &FixArgs, state_path: &Path) -> anyhow::Result<Code> {
     let root = verify::root(args.source.root.as_deref(), &journal)?;
     let target = Target { root, os_override: args.source.os.clone() };
 
-    let (steps, kept) = rollback_steps(&journal)?;
-    for (name, version) in &kept {
-        eprintln!("warning: {name} {version} was not installed before the run, so the rollback leaves it installed");
-    }
+    let steps = rollback_steps(&journal)?;
     if steps.is_empty() {
         eprintln!("nothing to roll back: no step of journal {} changed an installed version", journal.path.display());
         return Ok(Code::Clean);
@@ -175,14 +173,13 @@ fn reopened_findings(journal: &Journal, step: &RollbackStep) -> Vec<FindingKey> 
 }
 
 /// Builds the rollback of each journal step that changed an installed
-/// version, last step first, and lists the packages that a step newly
-/// installed, which a downgrade cannot undo.
+/// version, last step first: one step that reinstalls the previous versions,
+/// then one that removes the packages the apply step newly installed.
 ///
 /// Fails on a journal whose names or versions are not valid dpkg names and
-/// versions, because they become arguments of apt-get.
-fn rollback_steps(journal: &Journal) -> anyhow::Result<(Vec<RollbackStep>, Vec<(String, String)>)> {
+/// versions, because they become arguments of apt-get and dpkg.
+fn rollback_steps(journal: &Journal) -> anyhow::Result<Vec<RollbackStep>> {
     let mut steps = Vec::new();
-    let mut kept = Vec::new();
     for step in journal.steps.iter().rev() {
         if step.argv.is_empty() {
             continue;
@@ -201,31 +198,51 @@ fn rollback_steps(journal: &Journal) -> anyhow::Result<(Vec<RollbackStep>, Vec<(
             for version in change.before.iter().chain(&change.after) {
                 validate_version(version).map_err(|reason| invalid(format!("package {}: {reason}", change.name)))?;
             }
-            match (&change.before, &change.after) {
-                (Some(before), after) if after.as_ref() != Some(before) => packages.push(Revert {
+            if change.before != change.after {
+                packages.push(Revert {
                     name: change.name.clone(),
                     arch: change.arch.clone(),
-                    applied: after.clone(),
-                    previous: before.clone(),
-                }),
-                (None, Some(after)) => kept.push((change.name.clone(), after.clone())),
-                _ => {}
+                    applied: change.after.clone(),
+                    previous: change.before.clone(),
+                });
             }
         }
-        if packages.is_empty() {
-            continue;
+        let (reinstall, remove): (Vec<Revert>, Vec<Revert>) = packages.into_iter().partition(|p| p.previous.is_some());
+        for (packages, argv) in [(reinstall.clone(), rollback_argv(&reinstall)), (remove.clone(), removal_argv(&remove))] {
+            if packages.is_empty() {
+                continue;
+            }
+            steps.push(RollbackStep {
+                index: step.index,
+                package: step.package.clone(),
+                applied_version: step.target_version.clone(),
+                previous_version: step.installed_version.clone(),
+                packages,
+                argv,
+            });
         }
-        let argv = rollback_argv(&packages);
-        steps.push(RollbackStep {
-            index: step.index,
-            package: step.package.clone(),
-            applied_version: step.target_version.clone(),
-            previous_version: step.installed_version.clone(),
-            packages,
-            argv,
-        });
     }
-    Ok((steps, kept))
+    Ok(steps)
+}
+
+/// Returns `dpkg --remove NAME…` for packages an apply step newly installed.
+///
+/// dpkg, unlike apt-get, removes nothing else: when another package still
+/// depends on one of them, it fails and leaves every package installed.
+fn removal_argv(packages: &[Revert]) -> Vec<String> {
+    let mut argv: Vec<String> = ["dpkg", "--remove"].map(String::from).to_vec();
+    argv.extend(packages.iter().map(|package| qualified_name(package, packages)));
+    argv
+}
+
+/// Returns the package's name, with `:ARCH` where `packages` lists the name
+/// for several architectures.
+fn qualified_name(package: &Revert, packages: &[Revert]) -> String {
+    let repeated = packages.iter().filter(|other| other.name == package.name).count() > 1;
+    match (&package.arch, repeated) {
+        (Some(arch), true) if arch != "all" => format!("{}:{arch}", package.name),
+        _ => package.name.clone(),
+    }
 }
 
 /// Returns `apt-get install -y --allow-downgrades --no-remove NAME=VERSION…`.
@@ -234,19 +251,11 @@ fn rollback_steps(journal: &Journal) -> anyhow::Result<(Vec<RollbackStep>, Vec<(
 /// step lists it for several architectures. `--no-remove` makes apt-get stop
 /// instead of removing packages that conflict with an old version.
 fn rollback_argv(packages: &[Revert]) -> Vec<String> {
-    let mut arches_per_name: BTreeMap<&str, usize> = BTreeMap::new();
-    for package in packages {
-        *arches_per_name.entry(&package.name).or_default() += 1;
-    }
     let mut argv: Vec<String> =
         ["apt-get", "install", "-y", "--allow-downgrades", "--no-remove"].iter().map(|a| a.to_string()).collect();
     for package in packages {
-        let repeated = arches_per_name.get(package.name.as_str()).copied().unwrap_or(0) > 1;
-        let name = match (&package.arch, repeated) {
-            (Some(arch), true) if arch != "all" => format!("{}:{arch}", package.name),
-            _ => package.name.clone(),
-        };
-        argv.push(format!("{name}={}", package.previous));
+        let previous = package.previous.as_deref().unwrap_or_default();
+        argv.push(format!("{}={previous}", qualified_name(package, packages)));
     }
     argv
 }
@@ -318,7 +327,7 @@ fn run_step(
     record.ended_at = apply::now();
     record.exit_code = finished.exit_code;
     record.packages = changes(step, before, Some(&after));
-    let (outcome, error) = judge(&finished, &record.packages, timeout);
+    let (outcome, error) = judge(step.argv.first().map_or("apt-get", String::as_str), &finished, &record.packages, timeout);
     record.outcome = outcome;
     record.error = error;
     record.stdout_tail = finished.stdout_tail;
@@ -357,30 +366,32 @@ fn changes(step: &RollbackStep, before: &Inventory, after: Option<&Inventory>) -
                 arch: package.arch.clone(),
                 before: version_in(before),
                 after: after.and_then(version_in),
-                target_version: Some(package.previous.clone()),
+                target_version: package.previous.clone(),
                 target_source_version: None,
+                side_effect: false,
             }
         })
         .collect()
 }
 
 /// Decides a rollback step's outcome from the command's exit and the versions after it.
-fn judge(finished: &Finished, changes: &[PackageChange], timeout: Duration) -> (Outcome, Option<String>) {
+fn judge(program: &str, finished: &Finished, changes: &[PackageChange], timeout: Duration) -> (Outcome, Option<String>) {
+    let program = program.rsplit('/').next().unwrap_or(program);
     let messages = apply::package_manager_messages(finished, changes);
     let with_messages = |text: String| match messages.is_empty() {
         true => text,
         false => format!("{text}: {}", messages.join(" ")),
     };
     if finished.timed_out {
-        let error = format!("apt-get ran longer than the time limit of {} seconds and was killed", timeout.as_secs());
+        let error = format!("{program} ran longer than the time limit of {} seconds and was killed", timeout.as_secs());
         return (Outcome::TimedOut, Some(with_messages(error)));
     }
     match (finished.exit_code, finished.signal) {
         (Some(0), _) => {}
-        (Some(code), _) => return (Outcome::Failed, Some(with_messages(format!("apt-get exited with status {code}")))),
+        (Some(code), _) => return (Outcome::Failed, Some(with_messages(format!("{program} exited with status {code}")))),
         (None, signal) => {
             let signal = signal.map_or_else(|| "a signal".to_string(), |s| format!("signal {s}"));
-            return (Outcome::Failed, Some(with_messages(format!("apt-get was killed by {signal}"))));
+            return (Outcome::Failed, Some(with_messages(format!("{program} was killed by {signal}"))));
         }
     }
     let not_back: Vec<String> = changes
@@ -388,14 +399,16 @@ fn judge(finished: &Finished, changes: &[PackageChange], timeout: Duration) -> (
         .filter(|change| change.after != change.target_version)
         .map(|change| {
             let now = change.after.as_deref().map_or_else(|| "not installed".to_string(), |v| format!("at {v}"));
-            let previous = change.target_version.as_deref().unwrap_or("?");
-            format!("{} is {now}, not back at {previous}", change.name)
+            match change.target_version.as_deref() {
+                Some(previous) => format!("{} is {now}, not back at {previous}", change.name),
+                None => format!("{} is {now}, but it was not installed before the run", change.name),
+            }
         })
         .collect();
     if not_back.is_empty() {
         return (Outcome::Succeeded, None);
     }
-    (Outcome::Failed, Some(with_messages(format!("apt-get exited with status 0, but {}", not_back.join("; ")))))
+    (Outcome::Failed, Some(with_messages(format!("{program} exited with status 0, but {}", not_back.join("; ")))))
 }
 
 fn render_plan(journal: &Journal, steps: &[RollbackStep], target: &Target) -> String {
@@ -412,7 +425,8 @@ fn render_plan(journal: &Journal, steps: &[RollbackStep], target: &Target) -> St
         let _ = writeln!(out, "step {}: {} {} -> {}", step.index, step.package, step.applied_version, step.previous_version);
         for package in &step.packages {
             let applied = package.applied.as_deref().unwrap_or("not installed");
-            let _ = writeln!(out, "  {}: {applied} -> {}", package.name, package.previous);
+            let previous = package.previous.as_deref().unwrap_or("removed");
+            let _ = writeln!(out, "  {}: {applied} -> {previous}", package.name);
         }
         let _ = writeln!(out, "  command: {}", step.argv.join(" "));
     }
@@ -450,6 +464,7 @@ mod tests {
             after: after.map(String::from),
             target_version: Some("1.0-2".into()),
             target_source_version: None,
+            side_effect: false,
         }
     }
 
@@ -501,15 +516,16 @@ mod tests {
                 change("gone", Some("1:1.2-3"), None),
             ]),
         ]);
-        let (steps, kept) = rollback_steps(&journal).unwrap();
+        let steps = rollback_steps(&journal).unwrap();
         let indexes: Vec<usize> = steps.iter().map(|s| s.index).collect();
-        assert_eq!(indexes, [4, 1], "last step first; unchanged and skipped steps left out");
+        assert_eq!(indexes, [4, 4, 1], "last step first; unchanged and skipped steps left out");
         assert_eq!(
             steps[0].argv,
             ["apt-get", "install", "-y", "--allow-downgrades", "--no-remove", "libc6=2.36-9", "gone=1:1.2-3"]
         );
-        assert_eq!(steps[1].argv[5], "libdemo1=1.0-1");
-        assert_eq!(kept, [("linux-image-6.1.0-30-amd64".to_string(), "6.1.124-1".to_string())]);
+        assert_eq!(steps[1].argv, ["dpkg", "--remove", "linux-image-6.1.0-30-amd64"], "new packages removed after");
+        assert_eq!(steps[1].packages[0].applied.as_deref(), Some("6.1.124-1"));
+        assert_eq!(steps[2].argv[5], "libdemo1=1.0-1");
     }
 
     #[test]
@@ -517,7 +533,7 @@ mod tests {
         let mut i386 = change("libc6", Some("2.36-9"), Some("2.36-9+deb12u9"));
         i386.arch = Some("i386".into());
         let journal = journal(vec![step(1, &["apt-get"], vec![change("libc6", Some("2.36-9"), Some("2.36-9+deb12u9")), i386])]);
-        let (steps, _) = rollback_steps(&journal).unwrap();
+        let steps = rollback_steps(&journal).unwrap();
         assert_eq!(steps[0].argv[5..], ["libc6:amd64=2.36-9", "libc6:i386=2.36-9"]);
     }
 
@@ -552,17 +568,26 @@ mod tests {
         let mut back = change("demo", Some("1.0-2"), Some("1.0-1"));
         back.target_version = Some("1.0-1".into());
         let timeout = Duration::from_secs(60);
-        assert_eq!(judge(&finished(0, ""), std::slice::from_ref(&back), timeout), (Outcome::Succeeded, None));
+        assert_eq!(judge("apt-get", &finished(0, ""), std::slice::from_ref(&back), timeout), (Outcome::Succeeded, None));
 
         let missing = "E: Version '1.0-1' for 'demo' was not found\n";
-        let (outcome, error) = judge(&finished(100, missing), std::slice::from_ref(&back), timeout);
+        let (outcome, error) = judge("apt-get", &finished(100, missing), std::slice::from_ref(&back), timeout);
         assert_eq!(outcome, Outcome::Failed);
         assert_eq!(error.unwrap(), "apt-get exited with status 100: E: Version '1.0-1' for 'demo' was not found");
 
         let mut stayed = back.clone();
         stayed.after = Some("1.0-2".into());
-        let (outcome, error) = judge(&finished(0, ""), &[stayed], timeout);
+        let (outcome, error) = judge("apt-get", &finished(0, ""), &[stayed], timeout);
         assert_eq!(outcome, Outcome::Failed);
         assert_eq!(error.unwrap(), "apt-get exited with status 0, but demo is at 1.0-2, not back at 1.0-1");
+
+        let mut new = change("demo-extra", Some("1.0-2"), Some("1.0-2"));
+        new.target_version = None;
+        let depends = "dpkg: dependency problems prevent removal of demo-extra:\n";
+        let (outcome, error) = judge("dpkg", &finished(1, depends), std::slice::from_ref(&new), timeout);
+        assert_eq!(outcome, Outcome::Failed);
+        assert_eq!(error.unwrap(), "dpkg exited with status 1: dpkg: dependency problems prevent removal of demo-extra:");
+        new.after = None;
+        assert_eq!(judge("dpkg", &finished(0, ""), &[new], timeout), (Outcome::Succeeded, None));
     }
 }

@@ -317,6 +317,7 @@ mod tests {
                 after: Some("1.0-2".into()),
                 target_version: Some("1.0-2".into()),
                 target_source_version: Some("1.0-2".into()),
+                side_effect: false,
             }],
             closes: vec![ClosedId { id: "CVE-2026-0001".into(), advisory_id: "DSA-0001-1".into() }],
         }
