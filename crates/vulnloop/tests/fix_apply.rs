@@ -13,11 +13,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use common::{code, scan_json, stderr, stdout, vulnloop};
+use common::{code, scan_json, stderr, stdout, vulnloop, LockHolder};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
@@ -318,42 +317,6 @@ fn osv_record() -> String {
         }]
     })
     .to_string()
-}
-
-/// A process that holds the chroot's dpkg frontend lock until dropped.
-struct LockHolder(Child);
-
-impl LockHolder {
-    /// Starts python3 to take an fcntl write lock, as apt does, and waits until it holds it.
-    fn start(lock: &Path) -> Self {
-        let script = "import fcntl, sys, time\n\
-                      f = open(sys.argv[1], 'a')\n\
-                      fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n\
-                      print('locked', flush=True)\n\
-                      time.sleep(600)\n";
-        let mut child = Command::new("python3")
-            .args(["-c", script])
-            .arg(lock)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("failed to start python3, which holds the lock in this test ({e}); install python3"));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "locked", "python3 did not take the lock on {}", lock.display());
-        Self(child)
-    }
-
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for LockHolder {
-    fn drop(&mut self) {
-        // Child::kill sends SIGKILL to this child's pid only.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// A process running [`DEMO_SLEEP`] inside the chroot, killed by its pid when dropped.

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use vulnloop_collect::CollectOptions;
-use vulnloop_inventory::{Inventory, Package};
+use vulnloop_inventory::{Inventory, Package, PackageManager};
 use vulnloop_remediate::{FixPlan, FixStep, Tool};
 use vulnloop_version::Scheme;
 
@@ -36,14 +36,21 @@ use super::journal::{
 /// The lock files apt and dpkg take, relative to the root, in the order apt takes them.
 const DPKG_LOCKS: [&str; 2] = ["var/lib/dpkg/lock-frontend", "var/lib/dpkg/lock"];
 
+/// The lock file rpm takes in each place its database may be, relative to the root.
+const RPM_LOCKS: [&str; 2] = ["var/lib/rpm/.rpm.lock", "usr/lib/sysimage/rpm/.rpm.lock"];
+
+/// The tools that `--apply` runs.
+const APPLIED_TOOLS: [Tool; 3] = [Tool::Apt, Tool::Dnf, Tool::Yum];
+
 /// PATH inside a chroot: the host's PATH names the host's directories.
 pub(super) const CHROOT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// The root filesystem that the steps run in.
+/// The root filesystem that the steps run in, and the tool that runs them.
 pub(super) struct Target {
     /// `/` for the running system, else the directory given with `--root`.
     pub(super) root: PathBuf,
     pub(super) os_override: Option<String>,
+    pub(super) tool: Tool,
 }
 
 impl Target {
@@ -51,12 +58,12 @@ impl Target {
         self.root == Path::new("/")
     }
 
-    /// Runs `argv` in the root, as `chroot ROOT argv…` for a root other than
-    /// `/`, and returns the argument vector as run with how it finished.
+    /// Runs `argv` in the root and returns the argument vector as run with
+    /// how it finished. See [`Target::command`] for how a root other than `/` is entered.
     pub(super) fn run(&self, argv: &[String], timeout: Duration) -> anyhow::Result<(Vec<String>, Finished)> {
         let command = self.command(argv);
         let mut environment = vec![("DEBIAN_FRONTEND", "noninteractive")];
-        if !self.is_host() {
+        if command.first().is_some_and(|program| program == "chroot") {
             environment.push(("PATH", CHROOT_PATH));
         }
         let finished = execute::run(&command, &environment, timeout)?;
@@ -64,13 +71,32 @@ impl Target {
     }
 
     /// Returns the argument vector that runs `argv` in the root.
+    ///
+    /// apt-get has no option for another root, so it runs as `chroot ROOT
+    /// apt-get …` with the root's own apt. dnf and yum run on the host with
+    /// `--installroot=ROOT`, which reads the root's repository configuration
+    /// and rpm database, so the root needs no package manager of its own.
     fn command(&self, argv: &[String]) -> Vec<String> {
         if self.is_host() {
             return argv.to_vec();
         }
-        let mut command = vec!["chroot".to_string(), self.root.display().to_string()];
-        command.extend_from_slice(argv);
-        command
+        match (self.tool, argv.split_first()) {
+            (Tool::Dnf | Tool::Yum, Some((program, rest))) => {
+                let mut command = vec![program.clone(), format!("--installroot={}", self.root.display())];
+                command.extend_from_slice(rest);
+                command
+            }
+            _ => {
+                let mut command = vec!["chroot".to_string(), self.root.display().to_string()];
+                command.extend_from_slice(argv);
+                command
+            }
+        }
+    }
+
+    /// Returns the ordering of the tool's package versions.
+    fn scheme(&self) -> Scheme {
+        vulnloop_match::scheme_for(self.tool.manager())
     }
 
     pub(super) fn collect(&self) -> anyhow::Result<Inventory> {
@@ -102,19 +128,28 @@ pub fn run(
         eprintln!("nothing to apply: the plan has no upgrade steps");
         return Ok(Code::Clean);
     }
-    if let Some(step) = steps.iter().find(|step| step.tool != Tool::Apt) {
+    if let Some(step) = steps.iter().find(|step| !APPLIED_TOOLS.contains(&step.tool)) {
         bail!(
-            "--apply runs apt steps only, and the plan has a {} step for {}; run the plan's commands yourself \
-             (`vulnloop fix` prints them)",
+            "--apply runs apt, dnf and yum steps only, and the plan has a {} step for {}; run the plan's \
+             commands yourself (`vulnloop fix` prints them)",
             step.tool.program(),
             step.package
         );
     }
+    let target = Target { tool: steps[0].tool, ..target };
+    if let Some(step) = steps.iter().find(|step| step.tool != target.tool) {
+        bail!(
+            "the plan mixes {} and {} steps, which --apply does not run in one go; narrow it with --package",
+            target.tool.program(),
+            step.tool.program()
+        );
+    }
     let argvs = steps.iter().map(|step| step.argv()).collect::<Result<Vec<_>, _>>()?;
-    if let Some(held) = held_lock(&target.root)? {
+    if let Some(held) = held_lock(&target)? {
         bail!(
             "the package manager is busy: {held}; nothing was applied. \
-             Wait for that apt or dpkg run to finish, then run `vulnloop fix --apply` again"
+             Wait for that {} run to finish, then run `vulnloop fix --apply` again",
+            target.tool.program()
         );
     }
 
@@ -186,11 +221,15 @@ pub fn run(
     Ok(if end.failed == 0 && end.skipped == 0 { Code::Clean } else { Code::Findings(1) })
 }
 
-/// Runs `apt-get update` in the target, so that apt knows the fixed
-/// versions published since its last update. Fails, before anything is
-/// installed, when the command fails or times out.
+/// Refreshes the package index in the target (`apt-get update`, `dnf
+/// makecache --refresh`), so that the tool knows the fixed versions
+/// published since its last refresh. Fails, before anything is installed,
+/// when the command fails or times out.
 fn refresh_index(target: &Target, timeout: Duration) -> anyhow::Result<()> {
-    let argv = ["apt-get", "update"].map(String::from);
+    let argv: Vec<String> = match target.tool {
+        Tool::Dnf | Tool::Yum => vec![target.tool.program().to_string(), "makecache".into(), "--refresh".into()],
+        _ => ["apt-get", "update"].map(String::from).to_vec(),
+    };
     eprintln!("refreshing the package index: {}", target.command(&argv).join(" "));
     let (command, finished) = target.run(&argv, timeout)?;
     if finished.timed_out {
@@ -200,8 +239,8 @@ fn refresh_index(target: &Target, timeout: Duration) -> anyhow::Result<()> {
         let messages = package_manager_messages(&finished, &[]);
         let message = if messages.is_empty() { finished.stderr_tail.trim().to_string() } else { messages.join(" ") };
         bail!(
-            "`{}` failed ({}): {message}; nothing was applied. Fix the apt sources, or leave out --refresh \
-             to install from the current package index",
+            "`{}` failed ({}): {message}; nothing was applied. Fix the repository configuration, or leave \
+             out --refresh to install from the current package index",
             command.join(" "),
             exit_text(&finished)
         );
@@ -227,8 +266,10 @@ fn target(args: &FixArgs) -> anyhow::Result<Target> {
              run vulnloop as root (for example with sudo), or leave out --apply to print the plan"
         );
     }
+    // The tool is set from the plan's steps once they are known.
+    let tool = Tool::Apt;
     let Some(root) = &args.source.root else {
-        return Ok(Target { root: PathBuf::from("/"), os_override });
+        return Ok(Target { root: PathBuf::from("/"), os_override, tool });
     };
     let root = root
         .canonicalize()
@@ -236,14 +277,19 @@ fn target(args: &FixArgs) -> anyhow::Result<Target> {
     if !root.is_dir() {
         bail!("invalid --root {}: it is not a directory", root.display());
     }
-    Ok(Target { root, os_override })
+    Ok(Target { root, os_override, tool })
 }
 
-/// Returns `PATH is held by process PID` for the first dpkg lock file in
-/// `root` that another process holds, or `None` when both are free.
-pub(super) fn held_lock(root: &Path) -> anyhow::Result<Option<String>> {
-    for lock in DPKG_LOCKS {
-        let path = root.join(lock);
+/// Returns `PATH is held by process PID` for the first lock file of the
+/// target's package manager (dpkg's or rpm's) that another process holds,
+/// or `None` when all are free.
+pub(super) fn held_lock(target: &Target) -> anyhow::Result<Option<String>> {
+    let locks = match target.tool.manager() {
+        PackageManager::Rpm => RPM_LOCKS.as_slice(),
+        _ => DPKG_LOCKS.as_slice(),
+    };
+    for lock in locks {
+        let path = target.root.join(lock);
         if let Some(pid) = execute::lock_holder(&path)? {
             return Ok(Some(format!("{} is held by process {pid}", path.display())));
         }
@@ -295,7 +341,7 @@ fn run_step(
         closes: step.closes.iter().map(|c| ClosedId { id: c.id.clone(), advisory_id: c.advisory_id.clone() }).collect(),
     };
 
-    let precheck = check_step(step, before).and_then(|()| match held_lock(&target.root) {
+    let precheck = check_step(step, before, target.scheme()).and_then(|()| match held_lock(target) {
         Ok(None) => Ok(()),
         Ok(Some(held)) => Err(format!("the package manager is busy: {held}")),
         Err(error) => Err(format!("{error:#}")),
@@ -324,10 +370,11 @@ fn run_step(
     Ok((record, Some(after)))
 }
 
-/// Checks that every package of the step is installed and older than its target.
-fn check_step(step: &FixStep, inventory: &Inventory) -> Result<(), String> {
+/// Checks that every package of the step is installed and older than its
+/// target in the package manager's ordering `scheme`.
+fn check_step(step: &FixStep, inventory: &Inventory, scheme: Scheme) -> Result<(), String> {
     let newer = |target: &str, installed: &str| -> Result<bool, String> {
-        Scheme::Dpkg
+        scheme
             .compare(target, installed)
             .map(|order| order == Ordering::Greater)
             .map_err(|e| format!("failed to compare the versions {target} and {installed}: {e}"))
@@ -431,20 +478,22 @@ fn judge(
             return (Outcome::Failed, Some(with_messages(format!("{program} was killed by {signal}"))));
         }
     }
-    let below: Vec<String> = changes.iter().filter_map(|change| below_target(change, after)).collect();
+    let scheme = vulnloop_match::scheme_for(step.tool.manager());
+    let below: Vec<String> = changes.iter().filter_map(|change| below_target(change, after, scheme)).collect();
     if below.is_empty() {
         return (Outcome::Succeeded, None);
     }
     (Outcome::Failed, Some(with_messages(format!("{program} exited with status 0, but {}", below.join("; ")))))
 }
 
-/// Returns why a package did not reach its target, or `None` when it did.
-fn below_target(change: &PackageChange, after: &Inventory) -> Option<String> {
+/// Returns why a package did not reach its target in the ordering `scheme`,
+/// or `None` when it did.
+fn below_target(change: &PackageChange, after: &Inventory, scheme: Scheme) -> Option<String> {
     let Some(version) = &change.after else {
         return Some(format!("{} is no longer installed", change.name));
     };
     let at_least = |version: &str, target: &str| {
-        Scheme::Dpkg.compare(version, target).is_ok_and(|order| order != Ordering::Less)
+        scheme.compare(version, target).is_ok_and(|order| order != Ordering::Less)
     };
     if let Some(target) = &change.target_version {
         return (!at_least(version, target))
@@ -463,13 +512,18 @@ fn below_target(change: &PackageChange, after: &Inventory) -> Option<String> {
 }
 
 /// Picks the package manager's own explanation from the output tails: apt's
-/// `E:` and `W:` lines, dpkg's `dpkg:` lines, and the lines that name a package of the step
-/// (`vulnloop-demo is already the newest version (1.0-1).`).
+/// `E:` and `W:` lines, dpkg's `dpkg:` lines, dnf's `Error:`, `No match for
+/// argument` and `Nothing to do.` lines, and the lines that name a package
+/// of the step (`vulnloop-demo is already the newest version (1.0-1).`).
 pub(super) fn package_manager_messages(finished: &Finished, changes: &[PackageChange]) -> Vec<String> {
     let errors = finished
         .stderr_tail
         .lines()
-        .filter(|line| line.starts_with("E: ") || line.starts_with("W: ") || line.starts_with("dpkg: "));
+        .chain(finished.stdout_tail.lines().filter(|line| is_dnf_message(line)))
+        .filter(|line| {
+            let apt = line.starts_with("E: ") || line.starts_with("W: ") || line.starts_with("dpkg: ");
+            apt || is_dnf_message(line)
+        });
     let about_packages = finished
         .stdout_tail
         .lines()
@@ -478,6 +532,12 @@ pub(super) fn package_manager_messages(finished: &Finished, changes: &[PackageCh
     messages.dedup();
     messages.truncate(5);
     messages
+}
+
+/// Returns whether a line is one of dnf's or yum's explanations of a failed
+/// or empty transaction.
+fn is_dnf_message(line: &str) -> bool {
+    line.starts_with("Error: ") || line.starts_with("No match for argument") || line.trim() == "Nothing to do."
 }
 
 /// Returns whether apt's message reports that another process holds the dpkg lock.
@@ -582,19 +642,19 @@ mod tests {
     fn below_target_by_kind_of_target() {
         let after = inventory("1.0-2+b1", "1.0-2");
         let with_target = changes(&step("1.0-2", Some("1.0-2")), &inventory("1.0-1", "1.0-1"), Some(&after));
-        assert_eq!(below_target(&with_target[0], &after), None, "1.0-2+b1 is at least 1.0-2");
+        assert_eq!(below_target(&with_target[0], &after, Scheme::Dpkg), None, "1.0-2+b1 is at least 1.0-2");
 
         let stayed = inventory("1.0-1", "1.0-1");
         let unchanged = changes(&step("1.0-2", Some("1.0-2")), &stayed, Some(&stayed));
-        let reason = below_target(&unchanged[0], &stayed).unwrap();
+        let reason = below_target(&unchanged[0], &stayed, Scheme::Dpkg).unwrap();
         assert_eq!(reason, "vulnloop-demo is at 1.0-1, below the target 1.0-2");
 
         let binnmu = changes(&step("1.0-3", None), &stayed, Some(&after));
-        let reason = below_target(&binnmu[0], &after).unwrap();
+        let reason = below_target(&binnmu[0], &after, Scheme::Dpkg).unwrap();
         assert!(reason.contains("built from source version 1.0-2, below the target 1.0-3"), "{reason}");
 
         let removed = changes(&step("1.0-2", Some("1.0-2")), &stayed, Some(&inventory_without_packages()));
-        assert_eq!(below_target(&removed[0], &stayed).unwrap(), "vulnloop-demo is no longer installed");
+        assert_eq!(below_target(&removed[0], &stayed, Scheme::Dpkg).unwrap(), "vulnloop-demo is no longer installed");
     }
 
     fn inventory_without_packages() -> Inventory {

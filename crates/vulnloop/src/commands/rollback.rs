@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 use vulnloop_inventory::{Inventory, PackageManager};
+use vulnloop_remediate::Tool;
 use vulnloop_state::{FindingKey, Status};
 use vulnloop_version::Scheme;
 
@@ -84,18 +85,26 @@ pub fn run(args: &FixArgs, state_path: &Path) -> anyhow::Result<Code> {
             journal.path.display()
         );
     }
+    if let Some(program) = rpm_tool_of(&journal) {
+        bail!(
+            "journal {} records a {program} run, and --rollback undoes apt runs only; undo it with \
+             `{program} history undo last` ({program} keeps its own transaction history; add --installroot=ROOT \
+             for a root filesystem)",
+            journal.path.display()
+        );
+    }
     if journal.end.is_none() {
         eprintln!("warning: journal {} has no end record: the run was interrupted", journal.path.display());
     }
     let root = verify::root(args.source.root.as_deref(), &journal)?;
-    let target = Target { root, os_override: args.source.os.clone() };
+    let target = Target { root, os_override: args.source.os.clone(), tool: Tool::Apt };
 
     let steps = rollback_steps(&journal)?;
     if steps.is_empty() {
         eprintln!("nothing to roll back: no step of journal {} changed an installed version", journal.path.display());
         return Ok(Code::Clean);
     }
-    if let Some(held) = apply::held_lock(&target.root)? {
+    if let Some(held) = apply::held_lock(&target)? {
         bail!(
             "the package manager is busy: {held}; nothing was rolled back. \
              Wait for that apt or dpkg run to finish, then run `vulnloop fix --rollback` again"
@@ -161,6 +170,20 @@ pub fn run(args: &FixArgs, state_path: &Path) -> anyhow::Result<Code> {
         bail!("stopped the rollback because the package manager is locked: {error}; the journal is {}", writer.path().display());
     }
     Ok(if end.failed == 0 && end.skipped == 0 { Code::Clean } else { Code::Findings(1) })
+}
+
+/// Returns `dnf` or `yum` when a step of the journal ran one of them.
+fn rpm_tool_of(journal: &Journal) -> Option<&'static str> {
+    let programs = journal.steps.iter().filter_map(|step| match step.argv.as_slice() {
+        [chroot, _, program, ..] if chroot == "chroot" => Some(program.as_str()),
+        [program, ..] => Some(program.as_str()),
+        [] => None,
+    });
+    programs.map(|p| p.rsplit('/').next().unwrap_or(p)).find_map(|program| match program {
+        "dnf" => Some("dnf"),
+        "yum" => Some("yum"),
+        _ => None,
+    })
 }
 
 /// Returns the findings that the apply step undone by `step` was to close.
@@ -308,7 +331,7 @@ fn run_step(
         closes: Vec::new(),
     };
 
-    let precheck = check_step(step, before).and_then(|()| match apply::held_lock(&target.root) {
+    let precheck = check_step(step, before).and_then(|()| match apply::held_lock(&target) {
         Ok(None) => Ok(()),
         Ok(Some(held)) => Err(format!("the package manager is busy: {held}")),
         Err(error) => Err(format!("{error:#}")),

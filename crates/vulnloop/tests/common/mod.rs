@@ -16,6 +16,16 @@ pub fn vulnloop(args: &[&str]) -> Output {
     command(args).env("VULNLOOP_OFFLINE", "1").output().expect("failed to start the vulnloop binary")
 }
 
+/// Runs the binary like [`vulnloop`] with extra environment variables.
+pub fn vulnloop_with_env(args: &[&str], environment: &[(&str, &Path)]) -> Output {
+    let mut command = command(args);
+    command.env("VULNLOOP_OFFLINE", "1");
+    for (name, value) in environment {
+        command.env(name, value);
+    }
+    command.output().expect("failed to start the vulnloop binary")
+}
+
 /// Runs the binary with the automatic update before a scan allowed.
 ///
 /// `args` must contain `--update-from` with a loopback URL or a local path,
@@ -187,4 +197,40 @@ pub fn assert_same_findings(expected: &[Seen], seen: &[Seen]) {
     let extra: Vec<&Seen> = seen.iter().filter(|s| !expected.contains(s)).collect();
     assert!(missing.is_empty(), "{} expected findings missing, first: {:?}", missing.len(), missing.first());
     assert!(extra.is_empty(), "{} unexpected findings, first: {:?}", extra.len(), extra.first());
+}
+
+/// A process that holds an fcntl lock on a file (dpkg's, rpm's) until dropped.
+pub struct LockHolder(std::process::Child);
+
+impl LockHolder {
+    /// Starts python3 to take an fcntl write lock, as apt does, and waits until it holds it.
+    pub fn start(lock: &Path) -> Self {
+        let script = "import fcntl, sys, time\n\
+                      f = open(sys.argv[1], 'a')\n\
+                      fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n\
+                      print('locked', flush=True)\n\
+                      time.sleep(600)\n";
+        let mut child = Command::new("python3")
+            .args(["-c", script])
+            .arg(lock)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("failed to start python3, which holds the lock in this test ({e}); install python3"));
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        assert_eq!(line.trim(), "locked", "python3 did not take the lock on {}", lock.display());
+        Self(child)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        // Child::kill sends SIGKILL to this child's pid only.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
