@@ -39,8 +39,9 @@ const DPKG_LOCKS: [&str; 2] = ["var/lib/dpkg/lock-frontend", "var/lib/dpkg/lock"
 /// The lock file rpm takes in each place its database may be, relative to the root.
 const RPM_LOCKS: [&str; 2] = ["var/lib/rpm/.rpm.lock", "usr/lib/sysimage/rpm/.rpm.lock"];
 
-/// The tools that `--apply` runs.
-const APPLIED_TOOLS: [Tool; 3] = [Tool::Apt, Tool::Dnf, Tool::Yum];
+/// The tools that `--apply` runs. apk is left out because no apk-tools
+/// package exists here to test it with.
+const APPLIED_TOOLS: [Tool; 4] = [Tool::Apt, Tool::Dnf, Tool::Yum, Tool::Zypper];
 
 /// PATH inside a chroot: the host's PATH names the host's directories.
 pub(super) const CHROOT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -74,8 +75,9 @@ impl Target {
     ///
     /// apt-get has no option for another root, so it runs as `chroot ROOT
     /// apt-get …` with the root's own apt. dnf and yum run on the host with
-    /// `--installroot=ROOT`, which reads the root's repository configuration
-    /// and rpm database, so the root needs no package manager of its own.
+    /// `--installroot=ROOT` and zypper with `--root ROOT`; both read the
+    /// root's repository configuration and rpm database, so the root needs
+    /// no package manager of its own.
     fn command(&self, argv: &[String]) -> Vec<String> {
         if self.is_host() {
             return argv.to_vec();
@@ -83,6 +85,11 @@ impl Target {
         match (self.tool, argv.split_first()) {
             (Tool::Dnf | Tool::Yum, Some((program, rest))) => {
                 let mut command = vec![program.clone(), format!("--installroot={}", self.root.display())];
+                command.extend_from_slice(rest);
+                command
+            }
+            (Tool::Zypper, Some((program, rest))) => {
+                let mut command = vec![program.clone(), "--root".to_string(), self.root.display().to_string()];
                 command.extend_from_slice(rest);
                 command
             }
@@ -222,12 +229,13 @@ pub fn run(
 }
 
 /// Refreshes the package index in the target (`apt-get update`, `dnf
-/// makecache --refresh`), so that the tool knows the fixed versions
+/// makecache --refresh`, `zypper refresh`), so that the tool knows the fixed versions
 /// published since its last refresh. Fails, before anything is installed,
 /// when the command fails or times out.
 fn refresh_index(target: &Target, timeout: Duration) -> anyhow::Result<()> {
     let argv: Vec<String> = match target.tool {
         Tool::Dnf | Tool::Yum => vec![target.tool.program().to_string(), "makecache".into(), "--refresh".into()],
+        Tool::Zypper => ["zypper", "--non-interactive", "refresh"].map(String::from).to_vec(),
         _ => ["apt-get", "update"].map(String::from).to_vec(),
     };
     eprintln!("refreshing the package index: {}", target.command(&argv).join(" "));
@@ -512,17 +520,17 @@ fn below_target(change: &PackageChange, after: &Inventory, scheme: Scheme) -> Op
 }
 
 /// Picks the package manager's own explanation from the output tails: apt's
-/// `E:` and `W:` lines, dpkg's `dpkg:` lines, dnf's `Error:`, `No match for
-/// argument` and `Nothing to do.` lines, and the lines that name a package
-/// of the step (`vulnloop-demo is already the newest version (1.0-1).`).
+/// `E:` and `W:` lines, dpkg's `dpkg:` lines, the rpm tools' explanations
+/// (see [`is_rpm_tool_message`]), and the lines that name a package of the
+/// step (`vulnloop-demo is already the newest version (1.0-1).`).
 pub(super) fn package_manager_messages(finished: &Finished, changes: &[PackageChange]) -> Vec<String> {
     let errors = finished
         .stderr_tail
         .lines()
-        .chain(finished.stdout_tail.lines().filter(|line| is_dnf_message(line)))
+        .chain(finished.stdout_tail.lines().filter(|line| is_rpm_tool_message(line)))
         .filter(|line| {
             let apt = line.starts_with("E: ") || line.starts_with("W: ") || line.starts_with("dpkg: ");
-            apt || is_dnf_message(line)
+            apt || is_rpm_tool_message(line)
         });
     let about_packages = finished
         .stdout_tail
@@ -534,10 +542,14 @@ pub(super) fn package_manager_messages(finished: &Finished, changes: &[PackageCh
     messages
 }
 
-/// Returns whether a line is one of dnf's or yum's explanations of a failed
-/// or empty transaction.
-fn is_dnf_message(line: &str) -> bool {
-    line.starts_with("Error: ") || line.starts_with("No match for argument") || line.trim() == "Nothing to do."
+/// Returns whether a line is one of dnf's, yum's or zypper's explanations
+/// of a failed or empty transaction.
+fn is_rpm_tool_message(line: &str) -> bool {
+    let line = line.trim();
+    line.starts_with("Error: ")
+        || line.starts_with("No match for argument")
+        || line.starts_with("No update candidate for")
+        || line == "Nothing to do."
 }
 
 /// Returns whether apt's message reports that another process holds the dpkg lock.

@@ -86,10 +86,17 @@ pub fn run(args: &FixArgs, state_path: &Path) -> anyhow::Result<Code> {
         );
     }
     if let Some(program) = rpm_tool_of(&journal) {
+        let advice = match program {
+            "zypper" => "reinstall the versions before the run with `zypper install --oldpackage NAME-VERSION` \
+                         (the journal lists them; add --root ROOT for a root filesystem)"
+                .to_string(),
+            _ => format!(
+                "undo it with `{program} history undo last` ({program} keeps its own transaction history; \
+                 add --installroot=ROOT for a root filesystem)"
+            ),
+        };
         bail!(
-            "journal {} records a {program} run, and --rollback undoes apt runs only; undo it with \
-             `{program} history undo last` ({program} keeps its own transaction history; add --installroot=ROOT \
-             for a root filesystem)",
+            "journal {} records a {program} run, and --rollback undoes apt runs only; {advice}",
             journal.path.display()
         );
     }
@@ -172,7 +179,7 @@ pub fn run(args: &FixArgs, state_path: &Path) -> anyhow::Result<Code> {
     Ok(if end.failed == 0 && end.skipped == 0 { Code::Clean } else { Code::Findings(1) })
 }
 
-/// Returns `dnf` or `yum` when a step of the journal ran one of them.
+/// Returns `dnf`, `yum` or `zypper` when a step of the journal ran one of them.
 fn rpm_tool_of(journal: &Journal) -> Option<&'static str> {
     let programs = journal.steps.iter().filter_map(|step| match step.argv.as_slice() {
         [chroot, _, program, ..] if chroot == "chroot" => Some(program.as_str()),
@@ -182,6 +189,7 @@ fn rpm_tool_of(journal: &Journal) -> Option<&'static str> {
     programs.map(|p| p.rsplit('/').next().unwrap_or(p)).find_map(|program| match program {
         "dnf" => Some("dnf"),
         "yum" => Some("yum"),
+        "zypper" => Some("zypper"),
         _ => None,
     })
 }

@@ -1,11 +1,12 @@
-//! `vulnloop fix --apply` and `vulnloop verify` with the real dnf and rpm
-//! on an AlmaLinux 9 root filesystem that the test builds.
+//! `vulnloop fix --apply` and `vulnloop verify` with the real dnf, zypper
+//! and rpm on AlmaLinux 9 and SUSE Linux Enterprise 15 root filesystems
+//! that the tests build.
 //!
-//! The test builds `vulnloop-demo` 1.0-1 and 1.0-2 as noarch RPMs with
+//! Each test builds `vulnloop-demo` 1.0-1 and 1.0-2 as noarch RPMs with
 //! `rpmbuild`, serves them from a local repository made with
-//! `createrepo_c`, and installs 1.0-1 with `dnf --installroot` into an
-//! empty directory that gets an AlmaLinux os-release and a release package
-//! for dnf's `$releasever`. Nothing leaves the machine. Debian's rpm keeps
+//! `createrepo_c`, and installs 1.0-1 with `dnf --installroot` or `zypper
+//! --root` into an empty directory with the distribution's os-release (and,
+//! for dnf, a release package for `$releasever`). Nothing leaves the machine. Debian's rpm keeps
 //! its database in `~/.rpmdb`, so every rpm and dnf command, vulnloop's
 //! included, runs with a HOME whose `.rpmmacros` puts it at `/var/lib/rpm`,
 //! where it is on AlmaLinux. The tests need root, as dnf and fix --apply do.
@@ -25,9 +26,19 @@ const DEMO: &str = "vulnloop-demo";
 const RELEASE: &str = "vulnloop-test-release";
 const ADVISORY: &str = "VULNLOOP-TEST-2026-0002";
 
-/// An AlmaLinux 9 root with `vulnloop-demo` 1.0-1 installed by dnf, its
-/// repository, and a database with one advisory that names 1.0-2 as the fix.
+/// The package manager a root is set up and fixed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Manager {
+    /// dnf on AlmaLinux 9.
+    Dnf,
+    /// zypper on SUSE Linux Enterprise Server 15 SP6.
+    Zypper,
+}
+
+/// A root with `vulnloop-demo` 1.0-1 installed by `manager`, its repository,
+/// and a database with one advisory that names 1.0-2 as the fix.
 struct RpmRoot {
+    manager: Manager,
     _dir: TempDir,
     root: PathBuf,
     work: PathBuf,
@@ -39,15 +50,15 @@ struct RpmRoot {
 
 impl RpmRoot {
     /// Sets up the root; `releases` are the releases of 1.0 the repository offers after the install of 1.0-1.
-    fn new(releases: &[&str]) -> Self {
+    fn new(manager: Manager, releases: &[&str]) -> Self {
         assert!(
             nix::unistd::geteuid().is_root(),
             "the dnf fix tests need root, because dnf installs into the root; run them as root (CI does)"
         );
-        for tool in ["dnf", "rpm", "rpmbuild", "createrepo_c"] {
+        for tool in ["dnf", "zypper", "rpm", "rpmbuild", "createrepo_c"] {
             assert!(
                 Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().unwrap().status.success(),
-                "{tool} is missing; install Debian's dnf, rpm and createrepo-c packages (.ci/run does)"
+                "{tool} is missing; install Debian's dnf, zypper, rpm and createrepo-c packages (.ci/run does)"
             );
         }
         let dir = tempfile::tempdir().unwrap();
@@ -57,9 +68,14 @@ impl RpmRoot {
         std::fs::create_dir_all(root.join("etc/yum.repos.d")).unwrap();
         std::fs::create_dir_all(&home).unwrap();
         std::fs::write(home.join(".rpmmacros"), "%_dbpath /var/lib/rpm\n").unwrap();
-        std::fs::write(root.join("etc/os-release"), "NAME=\"AlmaLinux\"\nID=\"almalinux\"\nVERSION_ID=\"9.4\"\n").unwrap();
+        let os_release = match manager {
+            Manager::Dnf => "NAME=\"AlmaLinux\"\nID=\"almalinux\"\nVERSION_ID=\"9.4\"\n",
+            Manager::Zypper => "NAME=\"SLES\"\nID=\"sles\"\nVERSION_ID=\"15.6\"\n",
+        };
+        std::fs::write(root.join("etc/os-release"), os_release).unwrap();
 
         let fixture = Self {
+            manager,
             _dir: dir,
             root,
             work: work.clone(),
@@ -73,17 +89,26 @@ impl RpmRoot {
             fixture.build_rpm(DEMO, "1.0", release, "");
         }
         fixture.set_repository(&["1"]);
-        let repo = format!(
-            "[vulnloop-test]\nname=vulnloop test repository\nbaseurl=file://{}\ngpgcheck=0\nmetadata_expire=0\n",
-            fixture.work.join("repo").display()
-        );
-        std::fs::write(fixture.root.join("etc/yum.repos.d/vulnloop-test.repo"), repo).unwrap();
-        fixture.dnf(&["--releasever=9", "install", "-y", RELEASE, &format!("{DEMO}-1.0-1")]);
+        let repo_url = format!("file://{}", fixture.work.join("repo").display());
+        match manager {
+            Manager::Dnf => {
+                let repo = format!(
+                    "[vulnloop-test]\nname=vulnloop test repository\nbaseurl={repo_url}\ngpgcheck=0\nmetadata_expire=0\n"
+                );
+                std::fs::write(fixture.root.join("etc/yum.repos.d/vulnloop-test.repo"), repo).unwrap();
+                fixture.tool(&["--releasever=9", "install", "-y", RELEASE, &format!("{DEMO}-1.0-1")]);
+            }
+            Manager::Zypper => {
+                // --refresh turns on autorefresh, as on the update repositories of a real system.
+                fixture.tool(&["--non-interactive", "addrepo", "--refresh", "--no-gpgcheck", &repo_url, "vulnloop-test"]);
+                fixture.tool(&["--non-interactive", "install", &format!("{DEMO}=1.0-1")]);
+            }
+        }
         fixture.set_repository(releases);
 
         let feeds = fixture.work.join("feeds");
         std::fs::create_dir_all(&feeds).unwrap();
-        std::fs::write(feeds.join(format!("{ADVISORY}.json")), osv_record()).unwrap();
+        std::fs::write(feeds.join(format!("{ADVISORY}.json")), osv_record(manager)).unwrap();
         let output = fixture.vulnloop(&["db", "update", "--from", feeds.to_str().unwrap(), "--db", fixture.db_arg()]);
         assert_eq!(code(&output), 0, "{}", stderr(&output));
         fixture
@@ -121,10 +146,21 @@ impl RpmRoot {
         (code(&output), document)
     }
 
-    /// Runs dnf on the root with the test's HOME and fails the test when it fails.
-    fn dnf(&self, args: &[&str]) {
-        let mut command = Command::new("dnf");
-        command.arg(format!("--installroot={}", self.root.display())).args(args).env("HOME", &self.home);
+    /// Runs dnf or zypper on the root with the test's HOME and fails the test when it fails.
+    fn tool(&self, args: &[&str]) {
+        let mut command = match self.manager {
+            Manager::Dnf => {
+                let mut command = Command::new("dnf");
+                command.arg(format!("--installroot={}", self.root.display()));
+                command
+            }
+            Manager::Zypper => {
+                let mut command = Command::new("zypper");
+                command.arg("--root").arg(&self.root);
+                command
+            }
+        };
+        command.args(args).env("HOME", &self.home);
         run(&mut command);
     }
 
@@ -186,14 +222,18 @@ fn run(command: &mut Command) -> std::process::Output {
     output
 }
 
-fn osv_record() -> String {
+fn osv_record(manager: Manager) -> String {
+    let ecosystem = match manager {
+        Manager::Dnf => "AlmaLinux:9",
+        Manager::Zypper => "SUSE:Linux Enterprise Server 15 SP6",
+    };
     serde_json::json!({
         "schema_version": "1.6.0",
         "id": ADVISORY,
         "modified": "2026-12-04T00:00:00Z",
         "summary": "test advisory: vulnloop-demo before 1.0-2 is vulnerable",
         "affected": [{
-            "package": { "ecosystem": "AlmaLinux:9", "name": DEMO },
+            "package": { "ecosystem": ecosystem, "name": DEMO },
             "ranges": [{ "type": "ECOSYSTEM", "events": [{ "introduced": "0" }, { "fixed": "1.0-2" }] }]
         }]
     })
@@ -210,7 +250,7 @@ fn lifecycle(fixture: &RpmRoot) -> Vec<String> {
 
 #[test]
 fn dnf_upgrade_verified_fixed() {
-    let fixture = RpmRoot::new(&["1", "2"]);
+    let fixture = RpmRoot::new(Manager::Dnf, &["1", "2"]);
     assert_eq!(fixture.installed_version(), "1.0-1");
 
     let state = fixture.state.to_str().unwrap();
@@ -249,7 +289,7 @@ fn dnf_upgrade_verified_fixed() {
 
 #[test]
 fn dnf_without_fix_fails_step() {
-    let fixture = RpmRoot::new(&["1"]);
+    let fixture = RpmRoot::new(Manager::Dnf, &["1"]);
 
     let output = fixture.apply();
     let text = stdout(&output);
@@ -268,7 +308,7 @@ fn dnf_without_fix_fails_step() {
 
 #[test]
 fn held_rpm_lock_stops_run() {
-    let fixture = RpmRoot::new(&["1", "2"]);
+    let fixture = RpmRoot::new(Manager::Dnf, &["1", "2"]);
     let lock = fixture.root.join("var/lib/rpm/.rpm.lock");
     let holder = LockHolder::start(&lock);
 
@@ -277,5 +317,41 @@ fn held_rpm_lock_stops_run() {
     let message = stderr(&output);
     assert!(message.contains(&format!("{} is held by process {}", lock.display(), holder.pid())), "{message}");
     assert!(message.contains("Wait for that dnf run to finish"), "{message}");
+    assert_eq!(fixture.installed_version(), "1.0-1");
+}
+
+#[test]
+fn zypper_update_verified_fixed() {
+    let fixture = RpmRoot::new(Manager::Zypper, &["1", "2"]);
+    assert_eq!(fixture.installed_version(), "1.0-1");
+
+    let output = fixture.apply();
+    assert_eq!(code(&output), 0, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
+    assert_eq!(fixture.installed_version(), "1.0-2");
+    let journal = std::fs::read_dir(&fixture.journal_dir).unwrap().next().unwrap().unwrap().path();
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let step: Value = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
+    let argv: Vec<&str> = step["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(argv, ["zypper", "--root", fixture.root_arg(), "--non-interactive", "update", DEMO]);
+
+    let (exit, verified) = fixture.verify();
+    assert_eq!(exit, 0, "{verified:#}");
+    assert_eq!(verified["findings"][0]["verdict"], "fixed", "{verified:#}");
+    assert_eq!(lifecycle(&fixture), ["fixing", "fixed", "verified"]);
+
+    let output = fixture.with_history(&["fix", "--rollback", "--yes"]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("zypper install --oldpackage"), "{}", stderr(&output));
+}
+
+#[test]
+fn zypper_without_fix_fails_step() {
+    let fixture = RpmRoot::new(Manager::Zypper, &["1"]);
+
+    let output = fixture.apply();
+    let text = stdout(&output);
+    assert_eq!(code(&output), 1, "stdout: {text}\nstderr: {}", stderr(&output));
+    assert!(text.contains("0 succeeded, 1 failed"), "{text}");
+    assert!(text.contains("No update candidate for 'vulnloop-demo-1.0-1.noarch'"), "zypper's message: {text}");
     assert_eq!(fixture.installed_version(), "1.0-1");
 }
