@@ -630,23 +630,23 @@ mod tests {
 
     #[test]
     fn check_step_accepts_older_package() {
-        assert_eq!(check_step(&step("1.0-2", Some("1.0-2")), &inventory("1.0-1", "1.0-1")), Ok(()));
+        assert_eq!(check_step(&step("1.0-2", Some("1.0-2")), &inventory("1.0-1", "1.0-1"), Scheme::Dpkg), Ok(()));
     }
 
     #[test]
     fn check_step_rejects_bad_states() {
-        let error = check_step(&step("1.0-1", Some("1.0-1")), &inventory("1.0-1", "1.0-1")).unwrap_err();
+        let error = check_step(&step("1.0-1", Some("1.0-1")), &inventory("1.0-1", "1.0-1"), Scheme::Dpkg).unwrap_err();
         assert!(error.contains("is not newer than the installed version 1.0-1"), "{error}");
 
-        let error = check_step(&step("1.0-2", Some("1.0-2")), &inventory("1.0-2", "1.0-2")).unwrap_err();
+        let error = check_step(&step("1.0-2", Some("1.0-2")), &inventory("1.0-2", "1.0-2"), Scheme::Dpkg).unwrap_err();
         assert!(error.contains("already at 1.0-2"), "{error}");
 
         let mut other = step("1.0-2", Some("1.0-2"));
         other.packages[0].name = "vulnloop-other".into();
-        let error = check_step(&other, &inventory("1.0-1", "1.0-1")).unwrap_err();
+        let error = check_step(&other, &inventory("1.0-1", "1.0-1"), Scheme::Dpkg).unwrap_err();
         assert_eq!(error, "package vulnloop-other is not installed");
 
-        let error = check_step(&step("1.0-2", Some("not a version!")), &inventory("1.0-1", "1.0-1")).unwrap_err();
+        let error = check_step(&step("1.0-2", Some("not a version!")), &inventory("1.0-1", "1.0-1"), Scheme::Dpkg).unwrap_err();
         assert!(error.contains("failed to compare the versions"), "{error}");
     }
 
@@ -684,9 +684,33 @@ mod tests {
     #[test]
     fn chroot_prefix_only_for_other_roots() {
         let argv = vec!["apt-get".to_string(), "install".to_string()];
-        let host = Target { root: PathBuf::from("/"), os_override: None };
+        let host = Target { root: PathBuf::from("/"), os_override: None, tool: Tool::Apt };
         assert_eq!(host.command(&argv), argv);
-        let chroot = Target { root: PathBuf::from("/srv/root"), os_override: None };
+        let chroot = Target { root: PathBuf::from("/srv/root"), os_override: None, tool: Tool::Apt };
         assert_eq!(chroot.command(&argv), ["chroot", "/srv/root", "apt-get", "install"]);
+    }
+
+    #[test]
+    fn rpm_tools_get_root_option() {
+        let argv = ["dnf", "upgrade", "-y", "openssl"].map(String::from);
+        let host = Target { root: PathBuf::from("/"), os_override: None, tool: Tool::Dnf };
+        assert_eq!(host.command(&argv), argv);
+        let dnf = Target { root: PathBuf::from("/srv/root"), os_override: None, tool: Tool::Dnf };
+        assert_eq!(dnf.command(&argv), ["dnf", "--installroot=/srv/root", "upgrade", "-y", "openssl"]);
+        let argv = ["zypper", "--non-interactive", "update", "openssl"].map(String::from);
+        let zypper = Target { root: PathBuf::from("/srv/root"), os_override: None, tool: Tool::Zypper };
+        assert_eq!(zypper.command(&argv), ["zypper", "--root", "/srv/root", "--non-interactive", "update", "openssl"]);
+    }
+
+    #[test]
+    fn rpm_tool_lines_picked() {
+        let finished = Finished {
+            exit_code: Some(0),
+            signal: None,
+            timed_out: false,
+            stdout_tail: "Dependencies resolved.\nNothing to do.\nComplete!\n".into(),
+            stderr_tail: "Error: Unable to find a match: nosuch\n".into(),
+        };
+        assert_eq!(package_manager_messages(&finished, &[]), ["Error: Unable to find a match: nosuch", "Nothing to do."]);
     }
 }
