@@ -339,7 +339,7 @@ fn run_step(
         closes: Vec::new(),
     };
 
-    let precheck = check_step(step, before).and_then(|()| match apply::held_lock(&target) {
+    let precheck = check_step(step, before).and_then(|()| match apply::held_lock(target) {
         Ok(None) => Ok(()),
         Ok(Some(held)) => Err(format!("the package manager is busy: {held}")),
         Err(error) => Err(format!("{error:#}")),
