@@ -66,6 +66,10 @@ pub struct RunningProcess {
     /// daemon: the process still runs the old code until it restarts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deleted_files: Vec<String>,
+    /// systemd service whose control group contains the process (`ssh.service`),
+    /// from `/proc/PID/cgroup`: the unit to restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 /// A listening socket.
@@ -293,6 +297,7 @@ mod tests {
                     packages: vec!["libssl3".into(), "openssh-server".into()],
                     listening: vec![Listener { protocol: "tcp".into(), address: "::".into(), port: 22 }],
                     deleted_files: vec!["/usr/lib/x86_64-linux-gnu/libssl.so.3".into()],
+                    service: None,
                 }],
                 uninspected: 0,
             }),

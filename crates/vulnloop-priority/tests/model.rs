@@ -81,6 +81,7 @@ fn sshd(address: &str) -> Runtime {
             packages: vec!["libc6".into(), "openssh-server".into()],
             listening: vec![Listener { protocol: "tcp".into(), address: address.into(), port: 22 }],
             deleted_files: vec![],
+            service: None,
         }],
         uninspected: 0,
     }

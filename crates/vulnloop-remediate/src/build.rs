@@ -267,7 +267,11 @@ fn restart_need(packages: &[PlannedPackage], inventory: &Inventory) -> Restart {
         .processes
         .iter()
         .filter(|process| process.packages.iter().any(|name| packages.iter().any(|p| &p.name == name)))
-        .map(|process| ProcessRef { pid: process.pid, command: process.command.clone() })
+        .map(|process| ProcessRef {
+            pid: process.pid,
+            command: process.command.clone(),
+            service: process.service.clone(),
+        })
         .collect();
     let uninspected = runtime.uninspected;
     if processes.is_empty() {

@@ -164,6 +164,9 @@ pub struct ProcessRef {
     pub pid: u32,
     /// Command name (`/proc/PID/comm`).
     pub command: String,
+    /// systemd service to restart, when the process runs in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 /// A fixed kernel that is installed but not running: a reboot into it closes findings.

@@ -100,7 +100,13 @@ fn restart_text(restart: &Restart) -> String {
             format!("not needed by the inspected processes ({} not inspected)", count(*uninspected, "process"))
         }
         Restart::Needed { processes, uninspected } => {
-            let names: Vec<String> = processes.iter().map(|p| format!("{} (pid {})", p.command, p.pid)).collect();
+            let names: Vec<String> = processes
+                .iter()
+                .map(|p| match &p.service {
+                    Some(service) => format!("{} (pid {}, {service})", p.command, p.pid),
+                    None => format!("{} (pid {})", p.command, p.pid),
+                })
+                .collect();
             let mut text = names.join(", ");
             if *uninspected > 0 {
                 let _ = write!(text, "; {} not inspected", count(*uninspected, "process"));

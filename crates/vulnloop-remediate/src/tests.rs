@@ -225,16 +225,16 @@ fn process(pid: u32, command: &str, packages: &[&str]) -> RunningProcess {
         packages: packages.iter().map(|p| p.to_string()).collect(),
         listening: Vec::new(),
         deleted_files: Vec::new(),
+        service: None,
     }
 }
 
 #[test]
 fn restart_lists_processes_mapping_packages() {
     let mut host = debian();
-    host.runtime = Some(Runtime {
-        processes: vec![process(812, "sshd", &["libssl3", "openssh-server"]), process(900, "cron", &["cron", "libc6"])],
-        uninspected: 2,
-    });
+    let mut sshd = process(812, "sshd", &["libssl3", "openssh-server"]);
+    sshd.service = Some("ssh.service".into());
+    host.runtime = Some(Runtime { processes: vec![sshd, process(900, "cron", &["cron", "libc6"])], uninspected: 2 });
     let plan = build(&[openssl("CVE-2025-1", "3.0.16-1~deb12u1")], &host, &PlanFilter::default()).unwrap();
     let restart = plan.steps().next().unwrap().restart.clone();
     match restart {
@@ -242,10 +242,13 @@ fn restart_lists_processes_mapping_packages() {
             let commands: Vec<&str> = processes.iter().map(|p| p.command.as_str()).collect();
             assert_eq!(commands, ["sshd"]);
             assert_eq!(processes[0].pid, 812);
+            assert_eq!(processes[0].service.as_deref(), Some("ssh.service"));
             assert_eq!(uninspected, 2);
         }
         other => panic!("expected a restart, got {other:?}"),
     }
+    let text = crate::render_table(&plan);
+    assert!(text.contains("restart: sshd (pid 812, ssh.service); 2 processes not inspected"), "{text}");
 }
 
 #[test]

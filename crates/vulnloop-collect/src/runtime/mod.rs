@@ -172,6 +172,7 @@ fn running_process(process: ScannedProcess, owners: &FileOwners) -> Option<Runni
         packages: packages.into_iter().collect(),
         listening: process.listening,
         deleted_files: deleted_files.into_iter().collect(),
+        service: process.service,
     })
 }
 
@@ -194,6 +195,7 @@ mod tests {
                 })
                 .collect(),
             listening,
+            service: (pid == 10).then(|| "ssh.service".to_string()),
         }
     }
 
@@ -224,7 +226,9 @@ mod tests {
         let sshd = &runtime.processes[0];
         assert_eq!(sshd.packages, ["libc6", "libssl3", "openssh-server"]);
         assert_eq!(sshd.deleted_files, ["/usr/lib/libssl.so.3"]);
+        assert_eq!(sshd.service.as_deref(), Some("ssh.service"));
         let server = &runtime.processes[1];
+        assert_eq!(server.service, None);
         assert!(server.packages.is_empty());
         assert_eq!(server.listening, [listener]);
     }

@@ -42,6 +42,8 @@ pub(crate) struct ScannedProcess {
     pub(crate) files: Vec<MappedFile>,
     /// Listening sockets the process holds, sorted, without duplicates.
     pub(crate) listening: Vec<Listener>,
+    /// systemd service of the process's control group.
+    pub(crate) service: Option<String>,
 }
 
 /// Result of inspecting one `/proc/PID`.
@@ -118,11 +120,27 @@ pub(crate) fn inspect(pid: u32, root: ScannedRoot<'_>) -> Inspection {
     let command = fs::read_to_string(dir.join("comm"))
         .map(|text| text.trim_end_matches('\n').to_string())
         .unwrap_or_default();
+    let service = fs::read_to_string(dir.join("cgroup")).ok().and_then(|text| service_of_cgroup(&text));
     Inspection::Process(ScannedProcess {
         pid,
         command,
         files: files.into_iter().collect(),
         listening: Vec::new(),
+        service,
+    })
+}
+
+/// Returns the systemd service named by the contents of `/proc/PID/cgroup`:
+/// the innermost `.service` component of the unified hierarchy's path
+/// (`0::/system.slice/ssh.service`), else of the `name=systemd` one (cgroup
+/// v1, and the hybrid layout whose unified path is `/`). Processes in a
+/// session scope or outside systemd have none.
+pub(crate) fn service_of_cgroup(text: &str) -> Option<String> {
+    let unified = text.lines().filter_map(|line| line.strip_prefix("0::"));
+    let named = text.lines().filter_map(|line| line.split_once(":name=systemd:").map(|(_, path)| path));
+    unified.chain(named).find_map(|path| {
+        let is_service = |part: &&str| part.ends_with(".service") && part.len() > ".service".len();
+        path.split('/').rev().find(is_service).map(String::from)
     })
 }
 
@@ -228,6 +246,27 @@ fn is_file_path(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_of_cgroup_v2_and_v1() {
+        assert_eq!(service_of_cgroup("0::/system.slice/ssh.service\n").as_deref(), Some("ssh.service"));
+        let nested = "0::/system.slice/containerd.service/kubepods/app.service/x\n";
+        assert_eq!(service_of_cgroup(nested).as_deref(), Some("app.service"), "the innermost service");
+        let v1 = "12:pids:/system.slice/nginx.service\n1:name=systemd:/system.slice/nginx.service\n";
+        assert_eq!(service_of_cgroup(v1).as_deref(), Some("nginx.service"));
+        let hybrid = "1:name=systemd:/system.slice/cron.service\n0::/\n";
+        assert_eq!(service_of_cgroup(hybrid).as_deref(), Some("cron.service"));
+    }
+
+    #[test]
+    fn session_or_root_cgroup_has_no_service() {
+        assert_eq!(service_of_cgroup("0::/user.slice/user-1000.slice/session-3.scope\n"), None);
+        assert_eq!(service_of_cgroup("0::/\n"), None);
+        assert_eq!(service_of_cgroup("9:name=systemd:/\n4:memory:/x\n0::/\n"), None);
+        assert_eq!(service_of_cgroup(""), None);
+        assert_eq!(service_of_cgroup("0::/.service\n"), None);
+    }
+
 
     fn mapped(path: &str, deleted: bool) -> Option<MappedFile> {
         Some(MappedFile {

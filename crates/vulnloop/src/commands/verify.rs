@@ -1,7 +1,7 @@
 //! `vulnloop verify`: rescan after `vulnloop fix --apply` and report, for
 //! each finding the journal's steps were to close, whether it is fixed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -221,13 +221,24 @@ fn failure_detail(step: &StepRecord, remaining: Option<&Finding>) -> String {
 /// inventory has no runtime data.
 fn processes_to_restart(inventory: &Inventory, packages: &BTreeSet<&str>) -> Option<String> {
     let runtime = inventory.runtime.as_ref()?;
-    let processes: Vec<String> = runtime
+    let stale = runtime
         .processes
         .iter()
-        .filter(|p| !p.deleted_files.is_empty() && p.packages.iter().any(|name| packages.contains(name.as_str())))
-        .map(|p| format!("{} ({})", p.command, p.pid))
-        .collect();
-    (!processes.is_empty()).then(|| processes.join(", "))
+        .filter(|p| !p.deleted_files.is_empty() && p.packages.iter().any(|name| packages.contains(name.as_str())));
+    // One entry per systemd service, since restarting the service restarts
+    // all its processes; processes outside a service are listed one by one.
+    let mut services: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut others = Vec::new();
+    for process in stale {
+        match &process.service {
+            Some(service) => services.entry(service).or_default().push(format!("{} {}", process.command, process.pid)),
+            None => others.push(format!("{} ({})", process.command, process.pid)),
+        }
+    }
+    let mut entries: Vec<String> =
+        services.into_iter().map(|(service, processes)| format!("{service} ({})", processes.join(", "))).collect();
+    entries.extend(others);
+    (!entries.is_empty()).then(|| entries.join(", "))
 }
 
 fn render(journal: &Journal, verified: &[Verified], coverage: &Coverage) -> String {
@@ -343,6 +354,19 @@ mod tests {
         let verified = verify(&[step(Outcome::Succeeded)], &[], &inventory(processes));
         assert_eq!(verified[0].verdict, Verdict::FixedRestartPending);
         assert_eq!(verified[0].detail.as_deref(), Some("restart demo-daemon (812)"));
+    }
+
+    #[test]
+    fn verify_names_service_to_restart() {
+        let processes = serde_json::json!([
+            { "pid": 812, "command": "sshd", "packages": ["vulnloop-demo"], "deleted_files": ["/usr/lib/libdemo.so.1"],
+              "service": "ssh.service" },
+            { "pid": 813, "command": "sshd", "packages": ["vulnloop-demo"], "deleted_files": ["/usr/lib/libdemo.so.1"],
+              "service": "ssh.service" },
+            { "pid": 950, "command": "cron", "packages": ["vulnloop-demo"], "deleted_files": ["/usr/lib/libdemo.so.1"] }
+        ]);
+        let verified = verify(&[step(Outcome::Succeeded)], &[], &inventory(processes));
+        assert_eq!(verified[0].detail.as_deref(), Some("restart ssh.service (sshd 812, sshd 813), cron (950)"));
     }
 
     #[test]
