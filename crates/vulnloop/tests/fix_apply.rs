@@ -16,7 +16,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use common::{code, scan_json, stderr, stdout, vulnloop, LockHolder};
+use common::{code, run_setup as run, scan_json, stderr, stdout, vulnloop, LockHolder};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
@@ -219,19 +219,6 @@ fn in_chroot(root: &Path, argv: &[&str]) -> Command {
     let mut command = Command::new("chroot");
     command.arg(root).args(argv).env("PATH", CHROOT_PATH).env("DEBIAN_FRONTEND", "noninteractive");
     command
-}
-
-/// Runs a setup command and fails the test with its output when it fails.
-fn run(command: &mut Command) -> std::process::Output {
-    let output = command.output().unwrap_or_else(|e| panic!("failed to start {command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed with {}:\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
 }
 
 fn deb_name(version: &str) -> String {

@@ -18,7 +18,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{code, stderr, stdout, vulnloop_with_env, LockHolder};
+use common::{code, run_setup as run, stderr, stdout, vulnloop_with_env, LockHolder};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -207,19 +207,6 @@ impl RpmRoot {
         self.work
             .join(format!("rpmbuild-{name}-{release}/RPMS/noarch/{name}-{version}-{release}.noarch.rpm"))
     }
-}
-
-/// Runs a setup command and fails the test with its output when it fails.
-fn run(command: &mut Command) -> std::process::Output {
-    let output = command.output().unwrap_or_else(|e| panic!("failed to start {command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed with {}:\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
 }
 
 fn osv_record(manager: Manager) -> String {

@@ -234,3 +234,16 @@ impl Drop for LockHolder {
         let _ = self.0.wait();
     }
 }
+
+/// Runs a setup command and fails the test with its output when it fails.
+pub fn run_setup(command: &mut Command) -> std::process::Output {
+    let output = command.output().unwrap_or_else(|e| panic!("failed to start {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed with {}:\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
