@@ -8,6 +8,8 @@
 //! user's ~/.ssh: the client gets `--ssh-config /dev/null`, `--known-hosts`
 //! and `--identity` files of the test, and no SSH agent.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::net::{TcpListener, TcpStream};

@@ -134,7 +134,7 @@ fn optional_file(session: &Session<'_>, command: &str) -> Result<Option<String>,
 }
 
 fn remote_failure(session: &Session<'_>, command: &str, status: i32, stderr: &str) -> SshError {
-    let message = stderr.lines().map(str::trim).filter(|line| !line.is_empty()).last().unwrap_or("no message");
+    let message = stderr.lines().map(str::trim).rev().find(|line| !line.is_empty()).unwrap_or("no message");
     SshError::Remote {
         target: session.target().to_string(),
         command: command.to_string(),

@@ -259,7 +259,7 @@ fn classify(stderr: &str, target: &SshTarget, settings: &SshSettings) -> SshErro
     if stderr.contains("Could not resolve hostname") || stderr.contains("Name or service not known") {
         return SshError::UnknownHost { target: target_name };
     }
-    let message = stderr.lines().map(str::trim).filter(|line| !line.is_empty()).last().unwrap_or("no message");
+    let message = stderr.lines().map(str::trim).rev().find(|line| !line.is_empty()).unwrap_or("no message");
     SshError::Ssh { target: target_name, message: message.to_string() }
 }
 
