@@ -32,7 +32,7 @@ pub enum PackageListing {
     Unsupported,
 }
 
-/// What was fetched from a remote host.
+/// Facts fetched from a remote host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteFacts {
     /// The kernel's host name (`uname -n`).

@@ -67,8 +67,8 @@ pub fn fetch_inventory(session: &Session<'_>, progress: &dyn Progress) -> Result
 /// Reads the release files in the local collector's order and detects the OS.
 ///
 /// Reading stops at the first file that names a distribution with a
-/// version, because the detection takes no other file then; otherwise
-/// every file is read, so the result is the same as for a local scan.
+/// version, because the detection uses no other file then. Otherwise every
+/// file is read. Either way the result is the same as for a local scan.
 fn detect_os(session: &Session<'_>) -> Result<DetectedOs, SshError> {
     let mut texts: Vec<(ReleaseFile, String)> = Vec::new();
     for file in RELEASE_FILES {

@@ -34,7 +34,7 @@ const CONTROL_PERSIST_SECONDS: u32 = 60;
 /// host with 5,000 packages is about 10 MiB.
 const MAX_OUTPUT_BYTES: u64 = 512 * 1024 * 1024;
 
-/// How the ssh client is run for every host of a scan.
+/// Settings of the ssh client, shared by every host of a scan.
 #[derive(Debug, Clone)]
 pub struct SshSettings {
     /// known_hosts file (`UserKnownHostsFile`), else ssh's default.
@@ -60,7 +60,7 @@ impl SshSettings {
     }
 }
 
-/// Why a host could not be read.
+/// Errors that stop the collection of one host.
 #[derive(Debug, thiserror::Error)]
 pub enum SshError {
     #[error("failed to start the ssh client ({SSH_PROGRAM}); install OpenSSH's client (Debian package openssh-client)")]
@@ -230,7 +230,7 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Turns ssh's messages (exit status 255) into an error that says what to do.
+/// Turns ssh's messages (exit status 255) into an error with the next step for the user.
 ///
 /// The texts matched are those of OpenSSH 9 (`sshconnect.c`, `ssh.c`).
 fn classify(stderr: &str, target: &SshTarget, settings: &SshSettings) -> SshError {
@@ -308,8 +308,8 @@ fn wait_with_limit(mut child: Child, limit: Duration) -> std::io::Result<Option<
     }))
 }
 
-/// Reads a stream to its end on a thread, keeping at most `max` bytes;
-/// the flag says whether more came.
+/// Reads a stream to its end on a thread and keeps at most `max` bytes.
+/// The flag is set when the stream was longer.
 fn read_all(stream: impl Read + Send + 'static, max: u64) -> JoinHandle<(Vec<u8>, bool)> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
