@@ -40,6 +40,11 @@ struct Sshd {
 
 impl Sshd {
     fn start() -> Self {
+        Self::start_with("")
+    }
+
+    /// Starts sshd with `extra` appended to its configuration.
+    fn start_with(extra: &str) -> Self {
         assert!(
             nix::unistd::geteuid().is_root(),
             "the SSH scan tests need root, because sshd does; run them as root (CI does)"
@@ -57,7 +62,7 @@ impl Sshd {
         let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\nAuthorizedKeysFile {dir}/authorized_keys\n\
              PidFile {dir}/sshd.pid\nStrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\n\
-             PasswordAuthentication no\nKbdInteractiveAuthentication no\n",
+             PasswordAuthentication no\nKbdInteractiveAuthentication no\n{extra}",
             dir = dir.path().display()
         );
         let config_path = dir.path().join("sshd_config");
@@ -340,4 +345,42 @@ fn invalid_url_rejected() {
     assert_eq!(code(&output), 2);
     assert!(message.contains("invalid SSH target \"ssh://root@[::1:22\""), "{message}");
     assert!(message.contains("no closing bracket"), "{message}");
+}
+
+#[test]
+fn unauthorized_key_fails_authentication() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().unwrap();
+    let db = small_db(work.path());
+    let known_hosts = sshd.known_hosts(work.path());
+    let stranger = work.path().join("stranger_key");
+    keygen(&stranger);
+
+    let output = scan_ssh(&db, &known_hosts, &stranger, &[&sshd.url()]);
+    let error = json(&output)["hosts"][0]["error"][0].as_str().unwrap().to_string();
+
+    assert_eq!(code(&output), 2);
+    assert!(error.contains(&format!("authentication to {} failed", sshd.url())), "{error}");
+    assert!(error.contains("Permission denied"), "{error}");
+}
+
+#[test]
+fn hung_command_times_out() {
+    // Every session runs `sleep 30` in place of the requested command.
+    let sshd = Sshd::start_with("ForceCommand sleep 30\n");
+    let work = tempfile::tempdir().unwrap();
+    let db = small_db(work.path());
+    let known_hosts = sshd.known_hosts(work.path());
+    let key = sshd.client_key();
+
+    let command_limited = scan_ssh(&db, &known_hosts, &key, &[&sshd.url(), "--command-timeout", "2"]);
+    let host_limited = scan_ssh(&db, &known_hosts, &key, &[&sshd.url(), "--host-timeout", "2"]);
+    let command_error = json(&command_limited)["hosts"][0]["error"][0].as_str().unwrap().to_string();
+    let host_error = json(&host_limited)["hosts"][0]["error"][0].as_str().unwrap().to_string();
+
+    assert_eq!(code(&command_limited), 2);
+    assert!(command_error.contains("`uname -n`"), "{command_error}");
+    assert!(command_error.contains("timed out after 2 seconds (--command-timeout)"), "{command_error}");
+    assert_eq!(code(&host_limited), 2);
+    assert!(host_error.contains("took longer than 2 seconds (--host-timeout)"), "{host_error}");
 }

@@ -274,8 +274,8 @@ struct Finished {
 
 /// Waits for `child` at most `limit`, reading its output on two threads.
 ///
-/// Returns `None` when the limit expired; the child's process group is then
-/// killed with SIGKILL. The group id is the pid of a child not yet reaped,
+/// Returns `None` when the limit expired, after killing the child's process
+/// group with SIGKILL. The group id is the pid of a child not yet reaped,
 /// so it cannot name an unrelated process. A control master that ssh
 /// forked into the background has left the group with `setsid` and lives on
 /// until [`Session::close`].
@@ -285,7 +285,7 @@ fn wait_with_limit(mut child: Child, limit: Duration) -> std::io::Result<Option<
     let deadline = Instant::now() + limit;
     let status = loop {
         if let Some(status) = child.try_wait()? {
-            break Some(status);
+            break status;
         }
         if Instant::now() >= deadline {
             if let Ok(pid) = i32::try_from(child.id()) {
@@ -294,13 +294,17 @@ fn wait_with_limit(mut child: Child, limit: Duration) -> std::io::Result<Option<
                 }
             }
             child.wait()?;
-            break None;
+            // The reader threads are left to finish on their own: a client of
+            // a control master hands its stdout and stderr to the master,
+            // which keeps them open until the remote command ends or the
+            // master exits in `Session::close`.
+            return Ok(None);
         }
         std::thread::sleep(Duration::from_millis(10));
     };
     let (stdout, truncated) = join(stdout);
     let (stderr, _) = join(stderr);
-    Ok(status.map(|status| Finished {
+    Ok(Some(Finished {
         status: status.code().unwrap_or(SSH_FAILURE_STATUS),
         stdout,
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
