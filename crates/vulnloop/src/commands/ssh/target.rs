@@ -84,6 +84,8 @@ fn split_host_port(address: &str) -> Result<(String, Option<u16>), String> {
             "" => (host, None),
             _ => (host, Some(after.strip_prefix(':').ok_or("only :PORT may follow the IPv6 address")?)),
         }
+    } else if address.matches(':').count() > 1 {
+        return Err("an IPv6 address must be in brackets, as in ssh://[::1]:22".to_string());
     } else {
         match address.split_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -241,7 +243,7 @@ mod tests {
             ("ssh://web1:0", "not a number from 1 to 65535"),
             ("ssh://web1:ssh", "not a number from 1 to 65535"),
             ("ssh://[::1", "no closing bracket"),
-            ("ssh://::1", "not a number"),
+            ("ssh://::1", "must be in brackets"),
             ("ssh://-oProxyCommand=x", "starts with '-'"),
             ("ssh://@web1", "user before '@' is empty"),
             ("ssh://web1/etc", "path, query or fragment"),
