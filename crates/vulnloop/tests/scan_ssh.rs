@@ -206,10 +206,16 @@ fn ssh_scan_matches_local_scan() {
 #[test]
 fn down_target_fails_others_scanned() {
     let sshd = Sshd::start();
+    let stopped = Sshd::start();
     let work = tempfile::tempdir().unwrap();
     let db = small_db(work.path());
-    let known_hosts = sshd.known_hosts(work.path());
-    let down_port = free_port();
+    let known_hosts = work.path().join("known_hosts");
+    let live_key = sshd.known_hosts_line(&sshd.dir.path().join("host_key.pub"));
+    let stopped_key = stopped.known_hosts_line(&stopped.dir.path().join("host_key.pub"));
+    std::fs::write(&known_hosts, live_key + &stopped_key).unwrap();
+    let down_port = stopped.port;
+    // The second server goes down before the scan, with its host key still known.
+    drop(stopped);
     let targets = work.path().join("hosts.toml");
     std::fs::write(
         &targets,

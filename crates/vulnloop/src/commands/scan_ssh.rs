@@ -60,22 +60,22 @@ pub fn run(args: &ScanArgs, db_path: &Path, state_path: &Path) -> anyhow::Result
     let settings = ReportSettings::from_args(args)?;
     let ssh_settings = ssh_settings(args);
     super::auto_update::refresh_if_due(&args.auto_update, db_path);
-    let database = Database::open(db_path)?;
+    // Opened here so that a missing or broken database fails before any host is contacted.
+    drop(Database::open(db_path)?);
+    let matcher = Matcher { db_path, max_db_age: args.max_db_age };
 
-    let collected = collect_all(&targets, &ssh_settings, usize::from(args.ssh.parallel));
+    let analyses = analyze_all(&targets, &ssh_settings, &matcher, usize::from(args.ssh.parallel));
 
+    // The history is written from this thread only, one host after the other.
     let mut state = state::open(state_path);
     let ignores = state::Ignores::load(state.as_ref(), args.ignore_file.as_deref(), settings.today)?;
-    let mut outcomes = Vec::with_capacity(targets.len());
-    for inventory in collected {
-        let outcome = inventory
-            .and_then(|inventory| pipeline::analyze_inventory(inventory, &database, db_path, args.max_db_age))
-            .map(|analysis| build_report(analysis, &settings, &ignores, state.as_mut()));
-        outcomes.push(match outcome {
-            Ok(report) => HostOutcome::Scanned(Box::new(report)),
+    let outcomes: Vec<HostOutcome> = analyses
+        .into_iter()
+        .map(|analysis| match analysis {
+            Ok(analysis) => HostOutcome::Scanned(Box::new(build_report(analysis, &settings, &ignores, state.as_mut()))),
             Err(error) => HostOutcome::Failed(error),
-        });
-    }
+        })
+        .collect();
 
     let text = match args.format {
         ReportFormat::Table => render_table(&targets, &outcomes),
@@ -113,27 +113,47 @@ fn ssh_settings(args: &ScanArgs) -> SshSettings {
     }
 }
 
-/// Collects every target's inventory with at most `parallel` hosts at a
+/// The database that each worker matches its hosts against.
+struct Matcher<'a> {
+    db_path: &'a Path,
+    max_db_age: u32,
+}
+
+/// Collects and matches every target with at most `parallel` hosts at a
 /// time. The results are in the order of `targets`.
-fn collect_all(targets: &[SshTarget], settings: &SshSettings, parallel: usize) -> Vec<anyhow::Result<Inventory>> {
+///
+/// Each worker opens its own connection to the database, because a SQLite
+/// connection cannot be shared between threads.
+fn analyze_all(
+    targets: &[SshTarget],
+    settings: &SshSettings,
+    matcher: &Matcher<'_>,
+    parallel: usize,
+) -> Vec<anyhow::Result<pipeline::Analysis>> {
     let bars = Bars::new();
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<anyhow::Result<Inventory>>>> =
+    let results: Mutex<Vec<Option<anyhow::Result<pipeline::Analysis>>>> =
         Mutex::new(targets.iter().map(|_| None).collect());
     let workers = parallel.min(targets.len()).max(1);
 
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(target) = targets.get(index) else {
-                    break;
-                };
-                let bar = bars.add(target);
-                let result = collect_one(target, settings, &bar);
-                bar.finish(result.as_ref().err());
-                if let Ok(mut results) = results.lock() {
-                    results[index] = Some(result);
+            scope.spawn(|| {
+                let mut database = None;
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(target) = targets.get(index) else {
+                        break;
+                    };
+                    let bar = bars.add(target);
+                    let result = collect_one(target, settings, &bar).and_then(|inventory| {
+                        bar.step("matching");
+                        analyze(inventory, matcher, &mut database)
+                    });
+                    bar.finish(result.as_ref().err());
+                    if let Ok(mut results) = results.lock() {
+                        results[index] = Some(result);
+                    }
                 }
             });
         }
@@ -144,6 +164,19 @@ fn collect_all(targets: &[SshTarget], settings: &SshSettings, parallel: usize) -
         .into_iter()
         .map(|result| result.unwrap_or_else(|| Err(anyhow::anyhow!("the worker scanning this host stopped"))))
         .collect()
+}
+
+/// Matches one host's inventory, opening the worker's database connection on first use.
+fn analyze(
+    inventory: Inventory,
+    matcher: &Matcher<'_>,
+    database: &mut Option<Database>,
+) -> anyhow::Result<pipeline::Analysis> {
+    let database = match database {
+        Some(database) => database,
+        None => database.insert(Database::open(matcher.db_path)?),
+    };
+    pipeline::analyze_inventory(inventory, database, matcher.db_path, matcher.max_db_age)
 }
 
 fn collect_one(target: &SshTarget, settings: &SshSettings, bar: &HostBar) -> anyhow::Result<Inventory> {

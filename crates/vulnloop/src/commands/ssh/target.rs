@@ -236,6 +236,38 @@ mod tests {
     }
 
     #[test]
+    fn targets_file_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts.toml");
+        let text = "[[target]]\nhost = \"web1\"\n\n\
+                    [[target]]\nhost = \"::1\"\nport = 2222\nuser = \"root\"\nkey = \"keys/id\"\n\
+                    jump = \"admin@bastion\"\ntags = [\"db\"]\n";
+        std::fs::write(&path, text).unwrap();
+
+        let targets = read_targets_file(&path).unwrap();
+
+        assert_eq!(targets.len(), 2);
+        assert_eq!(targets[0], SshTarget::new("web1".to_string()));
+        assert_eq!(targets[1].to_string(), "ssh://root@[::1]:2222");
+        assert_eq!(targets[1].key.as_deref(), Some(dir.path().join("keys/id").as_path()));
+        assert_eq!(targets[1].jump.as_deref(), Some("admin@bastion"));
+        assert_eq!(targets[1].tags, ["db"]);
+    }
+
+    #[test]
+    fn targets_file_lists_every_invalid_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts.toml");
+        std::fs::write(&path, "[[target]]\nhost = \"\"\n\n[[target]]\nhost = \"ok\"\n\n[[target]]\nhost = \"db\"\nport = 0\n").unwrap();
+
+        let message = read_targets_file(&path).unwrap_err().to_string();
+
+        assert!(message.contains("[[target]] number 1: the host is empty"), "{message}");
+        assert!(message.contains("[[target]] number 3: port 0"), "{message}");
+        assert!(!message.contains("number 2"), "{message}");
+    }
+
+    #[test]
     fn invalid_urls_rejected() {
         let cases = [
             ("web1", "does not start with ssh://"),
