@@ -390,3 +390,69 @@ fn hung_command_times_out() {
     assert_eq!(code(&host_limited), 2);
     assert!(host_error.contains("took longer than 2 seconds (--host-timeout)"), "{host_error}");
 }
+
+#[test]
+fn jump_host_from_ssh_config() {
+    let jump = Sshd::start();
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().unwrap();
+    let db = small_db(work.path());
+    let known_hosts = work.path().join("known_hosts");
+    let jump_key = jump.known_hosts_line(&jump.dir.path().join("host_key.pub"));
+    let target_key = sshd.known_hosts_line(&sshd.dir.path().join("host_key.pub"));
+    std::fs::write(&known_hosts, jump_key + &target_key).unwrap();
+    let empty_known_hosts = work.path().join("empty_known_hosts");
+    std::fs::write(&empty_known_hosts, "").unwrap();
+    let targets = work.path().join("hosts.toml");
+    std::fs::write(
+        &targets,
+        format!("[[target]]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\njump = \"bastion\"\n", sshd.port),
+    )
+    .unwrap();
+    // ssh gives the jump connection the -F file but not the -o options, so
+    // the jump host's key and known_hosts file are set there.
+    let config_with = |jump_known_hosts: &Path| {
+        let config = work.path().join("ssh_config");
+        std::fs::write(
+            &config,
+            format!(
+                "Host bastion\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}\n  IdentitiesOnly yes\n  \
+                 UserKnownHostsFile {}\n  BatchMode yes\n",
+                jump.port,
+                jump.client_key().display(),
+                jump_known_hosts.display()
+            ),
+        )
+        .unwrap();
+        config
+    };
+    let scan = |config: &Path| {
+        std::env::remove_var("SSH_AUTH_SOCK");
+        common::vulnloop(&[
+            "scan",
+            "--db",
+            db.to_str().unwrap(),
+            "--format",
+            "json",
+            "--known-hosts",
+            known_hosts.to_str().unwrap(),
+            "--identity",
+            sshd.client_key().to_str().unwrap(),
+            "--ssh-config",
+            config.to_str().unwrap(),
+            "--targets",
+            targets.to_str().unwrap(),
+        ])
+    };
+
+    let unknown_jump = scan(&config_with(&empty_known_hosts));
+    let through_jump = scan(&config_with(&known_hosts));
+
+    let failed = &json(&unknown_jump)["hosts"][0];
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let error = failed["error"][0].as_str().unwrap();
+    assert!(error.contains("through its jump host bastion failed"), "{error}");
+    let scanned = &json(&through_jump)["hosts"][0];
+    assert_eq!(scanned["status"], "scanned", "{scanned}");
+    assert!(scanned["report"]["host"]["packages"].as_u64().unwrap() > 0);
+}

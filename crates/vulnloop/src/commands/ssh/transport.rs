@@ -83,6 +83,13 @@ pub enum SshError {
     #[error("authentication to {target} failed ({detail}); check the user, the key (--identity or the targets file's key) and the SSH agent")]
     Authentication { target: String, detail: String },
 
+    #[error(
+        "the connection to {target} through its jump host {jump} failed; ssh hides the jump \
+         host's own error when the connection is shared, so run `ssh -J {jump} HOST true` to see it, \
+         and check the jump host's IdentityFile and UserKnownHostsFile in ssh_config"
+    )]
+    JumpFailed { target: String, jump: String },
+
     #[error("connection to {target} refused; check the host and port, and that sshd runs there")]
     ConnectionRefused { target: String },
 
@@ -249,6 +256,14 @@ fn classify(stderr: &str, target: &SshTarget, settings: &SshSettings) -> SshErro
     }
     if let Some(line) = stderr.lines().find(|line| line.contains("Permission denied")) {
         return SshError::Authentication { target: target_name, detail: line.trim().to_string() };
+    }
+    // With ControlPersist, ssh sends the jump connection's messages to
+    // /dev/null, so a failed jump shows only as a proxy connection that
+    // closed ("UNKNOWN port 65535").
+    if let Some(jump) = &target.jump {
+        if stderr.contains("UNKNOWN port 65535") || stderr.contains("kex_exchange_identification") {
+            return SshError::JumpFailed { target: target_name, jump: jump.clone() };
+        }
     }
     if stderr.contains("Connection refused") {
         return SshError::ConnectionRefused { target: target_name };
