@@ -239,10 +239,12 @@ impl<'a> Session<'a> {
 
 /// Turns ssh's messages (exit status 255) into an error with the next step for the user.
 ///
-/// The texts matched are those of OpenSSH 9 (`sshconnect.c`, `ssh.c`).
+/// The texts matched are those that OpenSSH 9.2p1 prints. The SSH tests
+/// check the host key, authentication, refused and jump cases against it.
 fn classify(stderr: &str, target: &SshTarget, settings: &SshSettings) -> SshError {
     let target_name = target.to_string();
     let known_hosts = settings.known_hosts_name();
+
     if stderr.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") {
         // ssh names the entry that no longer matches: "Offending ED25519 key in FILE:LINE".
         let offending = stderr
@@ -251,12 +253,14 @@ fn classify(stderr: &str, target: &SshTarget, settings: &SshSettings) -> SshErro
             .map(|(_, place)| place.trim().to_string());
         return SshError::HostKeyChanged { target: target_name, known_hosts: offending.unwrap_or(known_hosts) };
     }
+
     if stderr.contains("host key is known for") || stderr.contains("Host key verification failed") {
         return SshError::UnknownHostKey { target: target_name, known_hosts };
     }
     if let Some(line) = stderr.lines().find(|line| line.contains("Permission denied")) {
         return SshError::Authentication { target: target_name, detail: line.trim().to_string() };
     }
+
     // With ControlPersist, ssh sends the jump connection's messages to
     // /dev/null, so a failed jump shows only as a proxy connection that
     // closed ("UNKNOWN port 65535").
@@ -265,6 +269,7 @@ fn classify(stderr: &str, target: &SshTarget, settings: &SshSettings) -> SshErro
             return SshError::JumpFailed { target: target_name, jump: jump.clone() };
         }
     }
+
     if stderr.contains("Connection refused") {
         return SshError::ConnectionRefused { target: target_name };
     }
@@ -274,6 +279,7 @@ fn classify(stderr: &str, target: &SshTarget, settings: &SshSettings) -> SshErro
     if stderr.contains("Could not resolve hostname") || stderr.contains("Name or service not known") {
         return SshError::UnknownHost { target: target_name };
     }
+
     let message = stderr.lines().map(str::trim).rev().find(|line| !line.is_empty()).unwrap_or("no message");
     SshError::Ssh { target: target_name, message: message.to_string() }
 }
