@@ -31,9 +31,11 @@ const DEBIAN_FEEDS: [&str; 3] = [
 
 const SSHD: &str = "/usr/sbin/sshd";
 
-/// An sshd listening on 127.0.0.1, killed by its pid when dropped.
+/// An sshd listening on a loopback address, killed by its pid when dropped.
 struct Sshd {
     dir: TempDir,
+    /// 127.0.0.1, or ::1.
+    address: &'static str,
     port: u16,
     child: Child,
 }
@@ -43,8 +45,13 @@ impl Sshd {
         Self::start_with("")
     }
 
-    /// Starts sshd with `extra` appended to its configuration.
+    /// Starts sshd on 127.0.0.1 with `extra` appended to its configuration.
     fn start_with(extra: &str) -> Self {
+        Self::start_on("127.0.0.1", extra)
+    }
+
+    /// Starts sshd on the loopback `address` with `extra` appended to its configuration.
+    fn start_on(address: &'static str, extra: &str) -> Self {
         assert!(
             nix::unistd::geteuid().is_root(),
             "the SSH scan tests need root, because sshd does; run them as root (CI does)"
@@ -58,9 +65,9 @@ impl Sshd {
         keygen(&dir.path().join("client_key"));
         std::fs::copy(dir.path().join("client_key.pub"), dir.path().join("authorized_keys")).unwrap();
 
-        let port = free_port();
+        let port = free_port(address);
         let config = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\nAuthorizedKeysFile {dir}/authorized_keys\n\
+            "Port {port}\nListenAddress {address}\nHostKey {dir}/host_key\nAuthorizedKeysFile {dir}/authorized_keys\n\
              PidFile {dir}/sshd.pid\nStrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\n\
              PasswordAuthentication no\nKbdInteractiveAuthentication no\n{extra}",
             dir = dir.path().display()
@@ -76,14 +83,14 @@ impl Sshd {
             .stderr(log)
             .spawn()
             .unwrap();
-        let mut sshd = Self { dir, port, child };
+        let mut sshd = Self { dir, address, port, child };
         sshd.wait_until_listening();
         sshd
     }
 
     fn wait_until_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        while TcpStream::connect((self.address, self.port)).is_err() {
             if let Some(status) = self.child.try_wait().unwrap() {
                 panic!("sshd exited with {status}: {}", self.log());
             }
@@ -97,7 +104,11 @@ impl Sshd {
     }
 
     fn url(&self) -> String {
-        format!("ssh://root@127.0.0.1:{}", self.port)
+        if self.address.contains(':') {
+            format!("ssh://root@[{}]:{}", self.address, self.port)
+        } else {
+            format!("ssh://root@{}:{}", self.address, self.port)
+        }
     }
 
     fn client_key(&self) -> PathBuf {
@@ -109,7 +120,7 @@ impl Sshd {
         let public = std::fs::read_to_string(key_file).unwrap();
         let mut fields = public.split_whitespace();
         let (kind, key) = (fields.next().unwrap(), fields.next().unwrap());
-        format!("[127.0.0.1]:{} {kind} {key}\n", self.port)
+        format!("[{}]:{} {kind} {key}\n", self.address, self.port)
     }
 
     /// Writes a known_hosts file that lists this server's real host key.
@@ -137,9 +148,9 @@ fn keygen(path: &Path) {
     assert!(status.success(), "ssh-keygen failed for {}", path.display());
 }
 
-/// Returns a loopback port that nothing listens on at the time of the call.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// Returns a port of the loopback `address` that nothing listens on at the time of the call.
+fn free_port(address: &str) -> u16 {
+    TcpListener::bind((address, 0)).unwrap().local_addr().unwrap().port()
 }
 
 /// Runs `vulnloop scan` over SSH with the test's client files and no agent.
@@ -455,4 +466,19 @@ fn jump_host_from_ssh_config() {
     let scanned = &json(&through_jump)["hosts"][0];
     assert_eq!(scanned["status"], "scanned", "{scanned}");
     assert!(scanned["report"]["host"]["packages"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn ipv6_loopback_target_scanned() {
+    let sshd = Sshd::start_on("::1", "");
+    let work = tempfile::tempdir().unwrap();
+    let db = small_db(work.path());
+    let known_hosts = sshd.known_hosts(work.path());
+
+    let output = scan_ssh(&db, &known_hosts, &sshd.client_key(), &[&sshd.url()]);
+    let host = &json(&output)["hosts"][0];
+
+    assert!(sshd.url().starts_with("ssh://root@[::1]:"), "{}", sshd.url());
+    assert_eq!(host["status"], "scanned", "{host}");
+    assert_eq!(host["target"], sshd.url());
 }
