@@ -25,7 +25,7 @@ pub const RPM_QUERY_FORMAT: &str =
 pub const RPM_QUERY_FORMAT_WITHOUT_MODULES: &str =
     r"%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\t%{VENDOR}\n";
 
-/// What rpm prints for a tag that the header does not have.
+/// Text that rpm prints in place of a tag that the header lacks.
 const NO_VALUE: &str = "(none)";
 
 /// Parses the output of `rpm -qa` with [`RPM_QUERY_FORMAT`] or
