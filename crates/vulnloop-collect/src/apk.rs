@@ -245,6 +245,13 @@ pub(crate) fn read_database(
     if let Some(owners) = owners {
         record_owners(&bytes, owners);
     }
+    flag_empty_database(&mut result);
+    Ok(result)
+}
+
+/// Adds a problem when the database lists no package and no problem, since
+/// an Alpine system always has packages.
+pub(crate) fn flag_empty_database(result: &mut ApkPackages) {
     if result.packages.is_empty() && result.problems.is_empty() {
         result.problems.push(Problem {
             location: APK_INSTALLED_PATH.to_string(),
@@ -253,5 +260,4 @@ pub(crate) fn read_database(
                 .to_string(),
         });
     }
-    Ok(result)
 }

@@ -17,6 +17,7 @@ mod error;
 mod host;
 mod kernel;
 mod os;
+mod remote;
 mod rootfs;
 mod rpm;
 mod runtime;
@@ -30,15 +31,19 @@ use vulnloop_platform::Family;
 pub use apk::{parse_apk_installed, record_owners as record_apk_owners, ApkPackages, APK_INSTALLED_PATH};
 pub use dpkg::{parse_status, DpkgPackages, StatusFile, STATUS_D_PATH, STATUS_PATH};
 pub use error::CollectError;
-pub use os::{detect_os, DetectedOs, OS_OVERRIDE_SOURCE};
+pub use os::{detect_os, detect_os_from_texts, DetectedOs, OS_OVERRIDE_SOURCE};
 pub use rpm::{
-    parse_header, parse_source_rpm, read_file_paths, read_rpm_database, read_rpm_file_owners,
-    to_package, HeaderError, RpmBackend, RpmDatabaseError, RpmHeader, RpmPackages,
+    parse_header, parse_rpm_query, parse_source_rpm, read_file_paths, read_rpm_database,
+    read_rpm_file_owners, to_package, RPM_QUERY_FORMAT, RPM_QUERY_FORMAT_WITHOUT_MODULES, HeaderError, RpmBackend, RpmDatabaseError, RpmHeader, RpmPackages,
     RPM_DATABASE_DIRS,
 };
+pub use remote::{remote_inventory, PackageListing, RemoteFacts};
 pub use runtime::FileOwners;
 
 use rootfs::RootFs;
+
+/// The apk repository list, whose URLs name the Alpine branch.
+pub const APK_REPOSITORIES_PATH: &str = "/etc/apk/repositories";
 
 /// Options of one collection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,10 +98,15 @@ pub fn collect(options: &CollectOptions) -> Result<Inventory, CollectError> {
 /// which can differ from os-release: an edge host reports `3.21_alpha…`.
 /// Several different branches leave os-release's version in place.
 fn apply_alpine_branch(rootfs: &RootFs, detected: &mut DetectedOs) {
-    let Ok(Some(bytes)) = rootfs.read("/etc/apk/repositories", 64 * 1024) else {
+    let Ok(Some(bytes)) = rootfs.read(APK_REPOSITORIES_PATH, 64 * 1024) else {
         return;
     };
-    let text = String::from_utf8_lossy(&bytes);
+    apply_alpine_repositories(&String::from_utf8_lossy(&bytes), detected);
+}
+
+/// Sets the release of an Alpine host to the branch that the text of its
+/// `/etc/apk/repositories` names, as [`collect`] does for a local system.
+pub fn apply_alpine_repositories(text: &str, detected: &mut DetectedOs) {
     let mut branches: Vec<String> = text
         .lines()
         .map(str::trim)
@@ -146,19 +156,21 @@ fn collect_packages(
             let database = apk::read_database(rootfs, &detected.os.id, owners)?;
             Ok((database.packages, database.problems))
         }
-        Family::Other => {
-            // TODO: read the package databases of other distributions (Wolfi's apk, Photon's rpm);
-            // until then these hosts get no package findings.
-            let problem = Problem {
-                location: detected.os.source.clone(),
-                message: format!(
-                    "reading the package database of {} is not supported yet (only dpkg, rpm and apk \
-                     on known distributions are), so no packages were collected",
-                    detected.os.id
-                ),
-            };
-            Ok((Vec::new(), vec![problem]))
-        }
+        Family::Other => Ok((Vec::new(), vec![unsupported_family_problem(detected)])),
+    }
+}
+
+/// Returns the problem recorded for a distribution whose package database is not read.
+pub(crate) fn unsupported_family_problem(detected: &DetectedOs) -> Problem {
+    // TODO: read the package databases of other distributions (Wolfi's apk, Photon's rpm);
+    // until then these hosts get no package findings.
+    Problem {
+        location: detected.os.source.clone(),
+        message: format!(
+            "reading the package database of {} is not supported yet (only dpkg, rpm and apk \
+             on known distributions are), so no packages were collected",
+            detected.os.id
+        ),
     }
 }
 

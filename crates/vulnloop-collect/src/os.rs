@@ -49,6 +49,21 @@ pub(crate) fn detect_in(
         None => detect_from_files(rootfs)?,
     };
 
+    Ok(detected_os(identity, source))
+}
+
+/// Identifies the operating system from release file texts fetched from a
+/// remote host, in [`RELEASE_FILES`] order, as [`detect_os`] does from files.
+///
+/// Returns `None` when no text names a distribution.
+pub fn detect_os_from_texts(texts: &[(ReleaseFile, String)]) -> Option<DetectedOs> {
+    let borrowed: Vec<(ReleaseFile, &str)> = texts.iter().map(|(file, text)| (*file, text.as_str())).collect();
+    let detection = vulnloop_platform::detect(&borrowed)?;
+    Some(detected_os(detection.identity, detection.sources.join(", ")))
+}
+
+/// Builds the inventory's OS record from a detected identity and its sources.
+fn detected_os(identity: OsIdentity, source: String) -> DetectedOs {
     if identity.id == "debian" && identity.version_id.is_none() {
         tracing::warn!(
             os = %identity.id,
@@ -64,7 +79,7 @@ pub(crate) fn detect_in(
         pretty_name: identity.pretty_name.clone(),
         source,
     };
-    Ok(DetectedOs { os, identity })
+    DetectedOs { os, identity }
 }
 
 fn parse_override(spec: &str) -> Result<OsIdentity, CollectError> {

@@ -60,7 +60,15 @@ pub struct SourceArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("ssh_targets").args(["targets", "targets_file"]).multiple(true)))]
 pub struct ScanArgs {
+    /// Remote hosts to scan over SSH, as ssh://[USER@]HOST[:PORT] (IPv6 in brackets: ssh://[::1]:2222).
+    #[arg(value_name = "ssh://[USER@]HOST[:PORT]", conflicts_with_all = ["root", "os", "inventory"])]
+    pub targets: Vec<String>,
+
+    #[command(flatten)]
+    pub ssh: SshArgs,
+
     #[command(flatten)]
     pub source: SourceArgs,
 
@@ -107,6 +115,48 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub auto_update: AutoUpdateArgs,
+}
+
+/// Options of scans over SSH; docs/ssh.md describes them.
+#[derive(Debug, Args)]
+pub struct SshArgs {
+    /// Scan the hosts listed in this TOML file (`[[target]]` tables with host, port, user, key, jump, tags).
+    #[arg(long = "targets", value_name = "FILE", conflicts_with_all = ["root", "os", "inventory"])]
+    pub targets_file: Option<PathBuf>,
+
+    /// Number of hosts scanned at the same time.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256), requires = "ssh_targets")]
+    pub parallel: u16,
+
+    /// known_hosts file that host keys are checked against [default: ssh's, ~/.ssh/known_hosts].
+    #[arg(long, value_name = "FILE", requires = "ssh_targets")]
+    pub known_hosts: Option<PathBuf>,
+
+    /// Trust the host key of a host that the known_hosts file does not list yet, and add it there
+    /// (ssh's StrictHostKeyChecking=accept-new). A changed key is still rejected.
+    #[arg(long, requires = "ssh_targets")]
+    pub accept_new_host_keys: bool,
+
+    /// Private key file for every host that sets no `key` in the targets file
+    /// [default: the SSH agent and ssh's default keys].
+    #[arg(long, short = 'i', value_name = "FILE", requires = "ssh_targets")]
+    pub identity: Option<PathBuf>,
+
+    /// ssh client configuration file, passed to ssh as -F [default: ~/.ssh/config and /etc/ssh/ssh_config].
+    #[arg(long, value_name = "FILE", requires = "ssh_targets")]
+    pub ssh_config: Option<PathBuf>,
+
+    /// Time limit in seconds for opening the SSH connection to a host.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), requires = "ssh_targets")]
+    pub connect_timeout: u64,
+
+    /// Time limit in seconds of each remote command.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), requires = "ssh_targets")]
+    pub command_timeout: u64,
+
+    /// Time limit in seconds for everything fetched from one host; the host is reported failed after it.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), requires = "ssh_targets")]
+    pub host_timeout: u64,
 }
 
 #[derive(Debug, Args)]

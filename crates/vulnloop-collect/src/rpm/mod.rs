@@ -10,6 +10,7 @@ mod error;
 mod header;
 mod ndb;
 mod package;
+mod query;
 mod sqlite;
 
 use std::path::Path;
@@ -19,6 +20,7 @@ use vulnloop_inventory::{Package, Problem};
 pub use error::RpmDatabaseError;
 pub use header::{parse_header, read_file_paths, HeaderError, RpmHeader};
 pub use package::{parse_source_rpm, to_package};
+pub use query::{parse_rpm_query, RPM_QUERY_FORMAT, RPM_QUERY_FORMAT_WITHOUT_MODULES};
 
 use sqlite::Access;
 

@@ -12,6 +12,8 @@ mod journal;
 mod pipeline;
 mod rollback;
 mod scan;
+mod scan_ssh;
+mod ssh;
 mod state;
 mod verify;
 

@@ -36,12 +36,21 @@ pub fn analyze(
         Some(path) => Inventory::read_json(path)?,
         None => super::collect(source)?,
     };
+    analyze_inventory(inventory, &database, db_path, max_db_age)
+}
 
-    let mut matched = vulnloop_match::match_inventory(&inventory, &database)
+/// Matches an inventory against an open database and loads the CVE facts.
+pub fn analyze_inventory(
+    inventory: Inventory,
+    database: &Database,
+    db_path: &Path,
+    max_db_age: u32,
+) -> anyhow::Result<Analysis> {
+    let mut matched = vulnloop_match::match_inventory(&inventory, database)
         .with_context(|| format!("failed to match against {}", db_path.display()))?;
-    let database_info = database_info(&database)?;
+    let database_info = database_info(database)?;
     let refreshed_at = database.metadata()?.refreshed_at();
-    let notes = staleness(refreshed_at, max_db_age, db_path).into_iter().chain(failed_feed_notes(&database)?);
+    let notes = staleness(refreshed_at, max_db_age, db_path).into_iter().chain(failed_feed_notes(database)?);
     for note in notes {
         matched.coverage.complete &= !note.incomplete;
         matched.coverage.notes.push(note);

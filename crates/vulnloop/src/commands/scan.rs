@@ -16,37 +16,77 @@ use super::{pipeline, state};
 /// `vulnloop scan`: collect → match → ignore rules → record in the history
 /// → report, and the exit code.
 pub fn run(args: &ScanArgs, db_path: &Path, state_path: &Path) -> anyhow::Result<Code> {
-    let filter = filter(args)?;
-    let importance = asset_importance(&args.asset_importance)?;
+    if !args.targets.is_empty() || args.ssh.targets_file.is_some() {
+        return super::scan_ssh::run(args, db_path, state_path);
+    }
+    let settings = ReportSettings::from_args(args)?;
     super::auto_update::refresh_if_due(&args.auto_update, db_path);
-    let mut analysis = pipeline::analyze(&args.source, args.inventory.as_deref(), db_path, args.max_db_age)?;
+    let analysis = pipeline::analyze(&args.source, args.inventory.as_deref(), db_path, args.max_db_age)?;
 
-    let today = chrono::Utc::now().date_naive();
     let mut state = state::open(state_path);
-    let ignores = state::Ignores::load(state.as_ref(), args.ignore_file.as_deref(), today)?;
-    let target = state::target_of(&analysis.inventory);
-    let (shown, ignored) = ignores.split(std::mem::take(&mut analysis.matched.findings), &target);
-    analysis.matched.findings = shown;
-
-    let context = Context { inventory: &analysis.inventory, facts: &analysis.facts, importance, today };
-    let history = state.as_mut().and_then(|state| record(state, &target, &analysis, &ignored, &context));
-    let database_info = analysis.database_info;
-    let mut report = ScanReport::new(analysis.matched, database_info, &context, &filter);
-    report.set_ignored(ignored.iter().map(ignored_entry).collect());
-    report.history = history;
+    let ignores = state::Ignores::load(state.as_ref(), args.ignore_file.as_deref(), settings.today)?;
+    let report = build_report(analysis, &settings, &ignores, state.as_mut());
     let text = match args.format {
         ReportFormat::Table => vulnloop_report::render_table(&report),
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
     };
     print_stdout(&text)?;
+    Ok(exit_code(&report, args.exit_code))
+}
 
-    Ok(if !report.coverage.complete {
+/// The filters and ranking inputs of one `scan` run, shared by every host it scans.
+pub(super) struct ReportSettings {
+    filter: Filter,
+    importance: AssetImportance,
+    pub(super) today: chrono::NaiveDate,
+}
+
+impl ReportSettings {
+    /// Validates the filter and ranking options of `args`.
+    pub(super) fn from_args(args: &ScanArgs) -> anyhow::Result<Self> {
+        Ok(Self {
+            filter: filter(args)?,
+            importance: asset_importance(&args.asset_importance)?,
+            today: chrono::Utc::now().date_naive(),
+        })
+    }
+}
+
+/// Applies the ignore rules to an analysis, records it in the history and builds its report.
+pub(super) fn build_report(
+    mut analysis: pipeline::Analysis,
+    settings: &ReportSettings,
+    ignores: &state::Ignores,
+    state: Option<&mut StateDb>,
+) -> ScanReport {
+    let target = state::target_of(&analysis.inventory);
+    let (shown, ignored) = ignores.split(std::mem::take(&mut analysis.matched.findings), &target);
+    analysis.matched.findings = shown;
+
+    let context = Context {
+        inventory: &analysis.inventory,
+        facts: &analysis.facts,
+        importance: settings.importance,
+        today: settings.today,
+    };
+    let history = state.and_then(|state| record(state, &target, &analysis, &ignored, &context));
+    let database_info = analysis.database_info;
+    let mut report = ScanReport::new(analysis.matched, database_info, &context, &settings.filter);
+    report.set_ignored(ignored.iter().map(ignored_entry).collect());
+    report.history = history;
+    report
+}
+
+/// Returns the exit code of one report: 2 for incomplete coverage, else
+/// `findings_code` when findings are shown and it is not 0, else 0.
+pub(super) fn exit_code(report: &ScanReport, findings_code: u8) -> Code {
+    if !report.coverage.complete {
         Code::Failure
-    } else if report.has_findings() && args.exit_code != 0 {
-        Code::Findings(args.exit_code)
+    } else if report.has_findings() && findings_code != 0 {
+        Code::Findings(findings_code)
     } else {
         Code::Clean
-    })
+    }
 }
 
 /// Records the scan in the finding history. Returns `None`, after a
