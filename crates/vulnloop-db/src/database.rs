@@ -119,6 +119,15 @@ impl Database {
         })
     }
 
+    /// Returns the application advisories about `package` in `ecosystem`.
+    pub fn app_advisories(
+        &self,
+        ecosystem: vulnloop_inventory::AppEcosystem,
+        package: &str,
+    ) -> Result<Vec<vulnloop_advisory::AppAdvisory>, DbError> {
+        crate::webapp::lookup(&self.conn, ecosystem, package).map_err(|e| self.query_error(e))
+    }
+
     /// Returns the database file's path.
     pub fn path(&self) -> &Path {
         &self.path
