@@ -290,6 +290,22 @@ fn read_affected(row: &Row<'_>, advisory_id: &str) -> Result<Affected, rusqlite:
     })
 }
 
+impl vulnloop_match::AppAdvisoryIndex for Database {
+    type Error = DbError;
+
+    fn app_advisories(
+        &self,
+        ecosystem: vulnloop_inventory::AppEcosystem,
+        package: &str,
+    ) -> Result<Vec<vulnloop_advisory::AppAdvisory>, DbError> {
+        Database::app_advisories(self, ecosystem, package)
+    }
+
+    fn has_app_feed(&self, ecosystem: vulnloop_inventory::AppEcosystem) -> Result<bool, DbError> {
+        crate::webapp::has_ecosystem(&self.conn, ecosystem).map_err(|e| self.query_error(e))
+    }
+}
+
 impl AdvisoryIndex for Database {
     type Error = DbError;
 

@@ -93,3 +93,8 @@ pub(crate) fn lookup(conn: &Connection, ecosystem: AppEcosystem, package: &str) 
     })?;
     rows.collect()
 }
+
+pub(crate) fn has_ecosystem(conn: &Connection, ecosystem: AppEcosystem) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM app_advisories WHERE ecosystem = ?1)")?
+        .query_row([ecosystem.as_str()], |row| row.get(0))
+}
