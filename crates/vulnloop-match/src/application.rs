@@ -53,6 +53,7 @@ pub struct AppFinding {
     pub url: Option<String>,
     /// The application as the collector found it.
     pub application: Application,
+    #[serde(flatten)]
     pub status: AppFindingStatus,
     /// The range of the advisory that contains the installed version.
     pub affected_range: String,

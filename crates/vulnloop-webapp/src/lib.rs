@@ -126,13 +126,19 @@ fn probe_children(root: &Root, walker: &mut walk::Walker<'_>, parent: &str) {
     }
 }
 
-/// Turns walk results into inventory entries, one per version file and name.
+/// Turns walk results into inventory entries: one per version file and
+/// name, and one per library version in each application, because
+/// `composer.lock` and `vendor/composer/installed.json` list the same packages.
 fn applications(found: Vec<walk::Found>) -> Vec<Application> {
     let mut seen = BTreeSet::new();
     let mut applications = Vec::new();
     for item in found {
         let detected = item.detected;
-        let key = (detected.ecosystem, detected.name.clone(), detected.version.clone(), detected.path.clone());
+        let place = match (detected.kind, &item.bundled_in) {
+            (vulnloop_inventory::ApplicationKind::Library, Some(bundled_in)) if detected.archive.is_none() => bundled_in.clone(),
+            _ => detected.path.clone(),
+        };
+        let key = (detected.ecosystem, detected.name.clone(), detected.version.clone(), place);
         if !seen.insert(key) {
             continue;
         }

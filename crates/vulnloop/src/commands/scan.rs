@@ -23,7 +23,8 @@ pub fn run(args: &ScanArgs, db_path: &Path) -> anyhow::Result<Code> {
         importance: asset_importance(&args.asset_importance)?,
         today: chrono::Utc::now().date_naive(),
     };
-    let report = ScanReport::new(analysis.matched, analysis.database_info, &context, &filter);
+    let mut report = ScanReport::new(analysis.matched, analysis.database_info, &context, &filter);
+    report.add_applications(analysis.applications, &filter);
     let text = match args.format {
         ReportFormat::Table => vulnloop_report::render_table(&report),
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
