@@ -21,7 +21,7 @@ pub(crate) fn version_files(discovery: &Discovery) -> Vec<String> {
     files
 }
 
-/// The part of an application path that is a file on disk (`shop.war` of `shop.war!WEB-INF/lib/a.jar!…`).
+/// Returns the part of an application path that is a file on disk (`shop.war` of `shop.war!WEB-INF/lib/a.jar!…`).
 fn on_disk(path: &str) -> &str {
     path.split('!').next().unwrap_or(path)
 }

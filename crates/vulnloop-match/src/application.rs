@@ -7,7 +7,7 @@
 //! an OS package gets its findings with the status
 //! [`AppFindingStatus::DistributionDecides`]: the distribution backports
 //! fixes without changing the upstream version string, so only its own
-//! advisories for that package can say whether the host is vulnerable.
+//! advisories for that package can decide whether the host is vulnerable.
 
 use std::cmp::Ordering;
 

@@ -33,7 +33,7 @@ pub struct AppFixStep {
     pub target_version: Option<String>,
     /// Program and arguments, run in no shell; empty when no tool applies.
     pub command: Vec<String>,
-    /// What to do, in a sentence, including when there is no command.
+    /// Instruction for a person, in a sentence, also when there is no command.
     pub instruction: String,
     /// Vulnerability ids the step closes.
     pub closes: Vec<String>,
@@ -138,7 +138,7 @@ fn command(application: &Application, target: Option<&str>) -> (Vec<String>, Str
     (argv, instruction)
 }
 
-/// The project directory of a Composer lock file or of `vendor/composer/installed.json`.
+/// Returns the project directory of a Composer lock file or of `vendor/composer/installed.json`.
 fn composer_project(path: &str) -> String {
     if path.ends_with("/vendor/composer/installed.json") {
         parent(path, 3)
@@ -147,7 +147,7 @@ fn composer_project(path: &str) -> String {
     }
 }
 
-/// The project directory of `package-lock.json` or of `node_modules/NAME/package.json`.
+/// Returns the project directory of `package-lock.json` or of `node_modules/NAME/package.json`.
 fn npm_project(path: &str) -> String {
     match path.find("/node_modules/") {
         Some(index) => path[..index].to_string(),

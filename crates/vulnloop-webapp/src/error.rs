@@ -4,7 +4,7 @@
 pub struct DetectError {
     /// File, with `:LINE` when the problem is on one line.
     pub location: String,
-    /// What is wrong, with the offending value.
+    /// Description of the problem, with the offending value.
     pub message: String,
 }
 

@@ -3,7 +3,7 @@
 //!
 //! [`discover`] reads the nginx and Apache configurations for web roots,
 //! adds the common locations (`/var/www`, `/srv`, `/var/lib/wordpress`, and
-//! each directory of `/usr/share` that holds a known application), and
+//! each directory of `/usr/share` that contains a known application), and
 //! walks each tree once with the detectors in [`detect`]. The walk is
 //! bounded in depth and in directory entries, and enters every directory
 //! once (by device and inode), so symbolic link loops end it early rather
@@ -68,7 +68,7 @@ impl DiscoveryOptions {
     }
 }
 
-/// What discovery found.
+/// Results of one discovery.
 #[derive(Debug, Clone, Default)]
 pub struct Discovery {
     /// Applications and libraries, without their owning OS package yet.

@@ -1,6 +1,6 @@
 //! Paths inside the scanned root filesystem.
 //!
-//! Discovery works on paths as the scanned system sees them (`/var/www`),
+//! Discovery works on paths as they are on the scanned system (`/var/www`),
 //! and reads them under the root given with `--root`. A symbolic link is
 //! resolved inside that root, so an absolute link target in a mounted image
 //! never escapes to the host running the scan.

@@ -12,7 +12,7 @@ use crate::detect::{detect_directory, Detected, Directory};
 use crate::error::DetectError;
 use crate::rootfs::{child, Root};
 
-/// Directory names never entered: version control data holds no deployed code.
+/// Directory names never entered: version control data contains no deployed code.
 const SKIPPED_DIRS: &[&str] = &[".git", ".svn", ".hg"];
 
 /// Something found, with the application directory it lies in.

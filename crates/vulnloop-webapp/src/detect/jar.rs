@@ -10,7 +10,7 @@ use super::Detected;
 use crate::error::DetectError;
 use crate::rootfs::Root;
 
-/// Levels of archives inside archives read at most (an EAR holds WARs that hold JARs).
+/// Levels of archives inside archives read at most (an EAR contains WARs that contain JARs).
 const MAX_NESTING: usize = 3;
 /// Size of a nested archive read into memory at most, in bytes.
 const MAX_NESTED_BYTES: u64 = 64 * 1024 * 1024;

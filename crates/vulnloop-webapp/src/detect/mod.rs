@@ -1,4 +1,4 @@
-//! Detectors: each looks at one directory or file and says what it is.
+//! Detectors: each looks at one directory or file and reports what it is.
 //!
 //! A detector gets the directory being walked and the names in it, reads
 //! only the marker files it needs, and returns what it found. A marker
@@ -94,7 +94,7 @@ pub(crate) fn capture(text: &str, pattern: &regex::Regex) -> Option<(String, usi
 }
 
 /// Checks that a version read from a file looks like one: it starts with a
-/// digit and holds no spaces or quotes. `location` is `FILE:LINE`.
+/// digit and contains no spaces or quotes. `location` is `FILE:LINE`.
 pub(crate) fn check_version(version: &str, location: &str) -> Result<String, DetectError> {
     let version = version.trim();
     let version = version.strip_prefix('v').unwrap_or(version);
