@@ -22,6 +22,14 @@ pub(crate) struct Found {
     pub bundled_in: Option<String>,
 }
 
+/// Names in a directory, with its subdirectories and symbolic links apart.
+#[derive(Default)]
+struct Listing {
+    names: HashSet<String>,
+    dirs: Vec<String>,
+    links: Vec<String>,
+}
+
 pub(crate) struct Walker<'a> {
     root: &'a Root,
     max_depth: usize,
@@ -59,8 +67,8 @@ impl<'a> Walker<'a> {
             if self.truncated {
                 return;
             }
-            let Some(names) = self.enter(&dir) else { continue };
-            let children = self.visit(&dir, &names, depth, context);
+            let Some(listing) = self.enter(&dir) else { continue };
+            let children = self.visit(&dir, &listing, depth, context);
             stack.extend(children.into_iter().rev());
         }
     }
@@ -82,7 +90,7 @@ impl<'a> Walker<'a> {
     }
 
     /// Marks `dir` visited and lists it; `None` when it was seen before or cannot be read.
-    fn enter(&mut self, dir: &str) -> Option<HashSet<String>> {
+    fn enter(&mut self, dir: &str) -> Option<Listing> {
         let host = self.root.host_path(dir);
         let metadata = std::fs::metadata(&host).ok()?;
         if !metadata.is_dir() || !self.visited.insert((metadata.dev(), metadata.ino())) {
@@ -95,18 +103,30 @@ impl<'a> Walker<'a> {
                 return None;
             }
         };
-        let names: HashSet<String> = entries.flatten().map(|entry| entry.file_name().to_string_lossy().into_owned()).collect();
-        self.entries += names.len();
+        // The entry types come from the directory listing itself, which
+        // saves one stat call per file on file systems that report them.
+        let mut listing = Listing::default();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => listing.dirs.push(name.clone()),
+                Ok(kind) if kind.is_symlink() => listing.links.push(name.clone()),
+                Ok(_) => {}
+                Err(_) => listing.links.push(name.clone()),
+            }
+            listing.names.insert(name);
+        }
+        self.entries += listing.names.len();
         if self.entries > self.max_entries {
             self.truncated = true;
             return None;
         }
-        Some(names)
+        Some(listing)
     }
 
     /// Runs the detectors on `dir` and returns its subdirectories to walk.
-    fn visit(&mut self, dir: &str, names: &HashSet<String>, depth: usize, context: Option<String>) -> Vec<(String, usize, Option<String>)> {
-        let directory = Directory { root: self.root, path: dir, names };
+    fn visit(&mut self, dir: &str, listing: &Listing, depth: usize, context: Option<String>) -> Vec<(String, usize, Option<String>)> {
+        let directory = Directory { root: self.root, path: dir, names: &listing.names };
         let mut detected = Vec::new();
         let is_application = detect_directory(&directory, &mut detected, &mut self.problems);
         for item in detected {
@@ -122,24 +142,18 @@ impl<'a> Walker<'a> {
         }
         let context = if is_application { Some(dir.to_string()) } else { context };
 
-        let mut sorted: Vec<&String> = names.iter().filter(|name| !SKIPPED_DIRS.contains(&name.as_str())).collect();
-        sorted.sort();
-        let mut children = Vec::new();
-        for name in sorted {
-            let path = child(dir, name);
-            let Ok(metadata) = std::fs::symlink_metadata(self.root.host_path(&path)) else { continue };
-            let target = if metadata.file_type().is_symlink() {
-                match self.root.resolve(&path) {
-                    Ok(real) if self.root.host_path(&real).is_dir() => real,
-                    _ => continue,
+        // Links (and entries of unknown type) are resolved inside the root;
+        // only those that lead to a directory are walked.
+        let mut targets: Vec<(&String, String)> = listing.dirs.iter().map(|name| (name, child(dir, name))).collect();
+        for name in &listing.links {
+            if let Ok(real) = self.root.resolve(&child(dir, name)) {
+                if self.root.host_path(&real).is_dir() {
+                    targets.push((name, real));
                 }
-            } else if metadata.is_dir() {
-                path
-            } else {
-                continue;
-            };
-            children.push((target, depth + 1, context.clone()));
+            }
         }
-        children
+        targets.retain(|(name, _)| !SKIPPED_DIRS.contains(&name.as_str()));
+        targets.sort();
+        targets.into_iter().map(|(_, target)| (target, depth + 1, context.clone())).collect()
     }
 }
