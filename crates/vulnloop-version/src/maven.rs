@@ -1,8 +1,7 @@
 //! Maven's version ordering, for Java libraries found in JARs.
 //!
-//! This follows the version order specification of the Maven POM reference
-//! (<https://maven.apache.org/pom.html#version-order-specification>):
-//! a version splits into numbers and qualifiers at `.`, `-` and at each
+//! This follows the version order rules of the Maven POM reference: a
+//! version splits into numbers and qualifiers at `.`, `-` and at each
 //! switch between digits and letters (which counts as `-`). Trailing
 //! "null" items (`0`, `ga`, `final`, `release`, the empty qualifier) are
 //! dropped before each `-` and at the end. Items then compare pairwise,
@@ -11,9 +10,9 @@
 //! `sp` < any other word (those in lexical order), and
 //! `.qualifier` = `-qualifier` < `-number` < `.number`.
 //!
-//! NOTE: written from that specification, not ported from Maven's
-//! `ComparableVersion`, and not checked against Maven itself (no JVM on the
-//! build machine); unusual spellings may order differently.
+//! NOTE: written from those rules as documented, not ported from Maven's
+//! `ComparableVersion` and not checked against Maven itself, so unusual
+//! spellings may order differently.
 
 use std::cmp::Ordering;
 

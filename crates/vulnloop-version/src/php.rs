@@ -1,8 +1,9 @@
 //! PHP's `version_compare()`, the ordering of WordPress, its plugins and
 //! themes, and of Composer packages in the FriendsOfPHP advisories.
 //!
-//! This is a port of `php_version_compare()` in PHP's
-//! `ext/standard/versioning.c` (PHP 8.2). A version is first canonicalized:
+//! This follows `php_version_compare()` of PHP's `ext/standard/versioning.c`,
+//! and the `php_differential` test checks it against the `php` CLI (PHP 8.2
+//! on Debian 12). A version is first canonicalized:
 //! `-`, `_` and `+` become `.`, and a `.` is inserted wherever a digit
 //! meets a non-digit (`1.0rc1` becomes `1.0.rc.1`). The parts are then
 //! compared one by one: numbers as numbers, words by their rank

@@ -1,7 +1,7 @@
 //! Semantic Versioning 2.0 ordering, for npm packages.
 //!
-//! npm's own parser accepts a leading `v` or `=` and surrounding spaces
-//! (`semver.clean`), so those are removed before the strict parse.
+//! Lock files may write a leading `v` or `=` and surrounding spaces, which
+//! npm accepts, so those are removed before the strict parse.
 
 use std::cmp::Ordering;
 

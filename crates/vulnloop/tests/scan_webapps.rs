@@ -26,7 +26,7 @@ fn write(root: &Path, inner: &str, text: &str) {
 }
 
 /// A Debian 12 root without packages whose nginx serves `/srv/blog`, which
-/// holds the WordPress 6.1.9 files of Debian's package, a plugin with a
+/// contains the WordPress 6.1.9 files of Debian's package, a plugin with a
 /// vulnerable Stable tag (akismet 3.1.4, fixed in 3.1.5) and a newer one.
 fn blog_root() -> tempfile::TempDir {
     let root = common::rootfs(DEBIAN_12, DPKG_STATUS);
