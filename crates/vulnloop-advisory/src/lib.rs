@@ -5,11 +5,13 @@
 //! vendor's own status for one package in one release, because a fixed
 //! version alone cannot express "no fix yet" or "will not fix".
 
+mod application;
 mod ecosystem;
 mod enrichment;
 mod severity;
 mod status;
 
+pub use application::{AppAdvisory, Bound, Operator, VersionRange};
 pub use ecosystem::Ecosystem;
 pub use enrichment::{CveFacts, CveRecord, Cvss, CvssVersion, Enrichment, EpssScore, KevEntry};
 pub use severity::Severity;

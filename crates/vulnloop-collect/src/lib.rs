@@ -12,6 +12,7 @@
 //! [`Inventory::runtime`] (see the `runtime` module).
 
 mod apk;
+mod applications;
 mod dpkg;
 mod error;
 mod host;
@@ -62,6 +63,23 @@ pub struct CollectOptions {
 /// OS cannot be identified, or the package database is missing or unreadable.
 /// The runtime is filled only when `root` is `/`.
 pub fn collect(options: &CollectOptions) -> Result<Inventory, CollectError> {
+    collect_inner(options, None)
+}
+
+/// Collects the inventory as [`collect`] does, and the web applications
+/// that `discovery` finds, each with the installed package that owns its
+/// version file. Discovery problems are added to the inventory's problems.
+pub fn collect_with_applications(
+    options: &CollectOptions,
+    discovery: &vulnloop_webapp::DiscoveryOptions,
+) -> Result<Inventory, CollectError> {
+    collect_inner(options, Some(discovery))
+}
+
+fn collect_inner(
+    options: &CollectOptions,
+    discovery: Option<&vulnloop_webapp::DiscoveryOptions>,
+) -> Result<Inventory, CollectError> {
     let rootfs = RootFs::open(&options.root)?;
     let mut detected = os::detect_in(&rootfs, options.os_override.as_deref())?;
     if detected.family() == Family::Alpine && options.os_override.is_none() {
@@ -71,8 +89,24 @@ pub fn collect(options: &CollectOptions) -> Result<Inventory, CollectError> {
     // Processes are read first so that the package database reader looks up
     // the owners of their files in the same pass.
     let scan = runtime::scan(&rootfs);
-    let mut owners = scan.as_ref().map(|scan| scan.file_owners(&rootfs));
-    let (packages, problems) = collect_packages(&rootfs, &detected, owners.as_mut())?;
+    let discovered = discovery.map(vulnloop_webapp::discover);
+    let app_files = discovered.as_ref().map(applications::version_files).unwrap_or_default();
+    let mut owners = match &scan {
+        Some(scan) => Some(scan.file_owners(&rootfs, &app_files)),
+        None if !app_files.is_empty() => Some(FileOwners::with_usr_merge(
+            app_files.iter().map(String::as_str),
+            runtime::RootUsrMerge::detect(rootfs.path()),
+        )),
+        None => None,
+    };
+    let (packages, mut problems) = collect_packages(&rootfs, &detected, owners.as_mut())?;
+    let applications = match discovered {
+        Some(discovered) => {
+            problems.extend(discovered.problems.iter().cloned());
+            applications::with_owners(discovered.applications, &packages, owners.as_ref())
+        }
+        None => Vec::new(),
+    };
     let runtime = scan.map(|scan| scan.into_runtime(&owners.unwrap_or_default()));
 
     let host = Host {
@@ -88,6 +122,7 @@ pub fn collect(options: &CollectOptions) -> Result<Inventory, CollectError> {
         packages,
         problems,
         runtime,
+        applications,
     })
 }
 

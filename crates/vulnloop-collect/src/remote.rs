@@ -63,6 +63,9 @@ pub fn remote_inventory(facts: RemoteFacts) -> Inventory {
         packages,
         problems,
         runtime: None,
+        // NOTE: web applications are not discovered over SSH yet; that
+        // needs a bounded remote walk of the web roots.
+        applications: Vec::new(),
     }
 }
 

@@ -66,6 +66,7 @@ impl Builder {
         conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA page_size = 4096;")
             .map_err(write_error)?;
         conn.execute_batch(CREATE).map_err(write_error)?;
+        conn.execute_batch(crate::webapp::CREATE).map_err(write_error)?;
         // The database being replaced, for carrying over the records of feed
         // files that fail this time. SQLite attaches only outside a transaction.
         let has_previous = path.is_file()
@@ -144,7 +145,15 @@ impl Builder {
         self.begin_file(&crate::update::base_name(path.to_string_lossy().as_ref()))?;
         let mut ecosystems: BTreeMap<String, u64> = BTreeMap::new();
         let mut insert_error = None;
-        let parsed = if kind.is_enrichment() {
+        let parsed = if kind.is_application() {
+            vulnloop_feeds::parse_app_file(path, kind, &mut |advisory| {
+                if insert_error.is_some() {
+                    return;
+                }
+                *ecosystems.entry(advisory.ecosystem.as_str().to_string()).or_default() += 1;
+                insert_error = self.insert_app(&advisory).err();
+            })
+        } else if kind.is_enrichment() {
             vulnloop_feeds::parse_enrichment_file(path, kind, &mut |record| {
                 if insert_error.is_none() {
                     insert_error = self.insert_enrichment(&record).err();
@@ -176,6 +185,13 @@ impl Builder {
                 Ok(Err(Box::new(error)))
             }
         }
+    }
+
+    /// Inserts one application advisory.
+    pub fn insert_app(&mut self, advisory: &vulnloop_advisory::AppAdvisory) -> Result<(), DbError> {
+        crate::webapp::insert(self.conn(), &self.file_name, advisory).map_err(|e| self.write_error(e))?;
+        self.file_records += 1;
+        Ok(())
     }
 
     /// Inserts one advisory with its affected packages.
@@ -290,6 +306,7 @@ impl Builder {
         }
         crate::enrichment::compress_all(&conn).map_err(|e| self.write_error(e))?;
         conn.execute_batch(CREATE_INDEXES).map_err(|e| self.write_error(e))?;
+        conn.execute_batch(crate::webapp::CREATE_INDEXES).map_err(|e| self.write_error(e))?;
         // No ANALYZE: with the bundled SQLite's STAT4 statistics, every new
         // parameter value would re-prepare the lookup statement, which cost
         // more than half of a scan, and the index choice is obvious anyway.

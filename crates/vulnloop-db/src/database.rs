@@ -119,6 +119,15 @@ impl Database {
         })
     }
 
+    /// Returns the application advisories about `package` in `ecosystem`.
+    pub fn app_advisories(
+        &self,
+        ecosystem: vulnloop_inventory::AppEcosystem,
+        package: &str,
+    ) -> Result<Vec<vulnloop_advisory::AppAdvisory>, DbError> {
+        crate::webapp::lookup(&self.conn, ecosystem, package).map_err(|e| self.query_error(e))
+    }
+
     /// Returns the database file's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -279,6 +288,22 @@ fn read_affected(row: &Row<'_>, advisory_id: &str) -> Result<Affected, rusqlite:
         channel: row.get(15)?,
         note: row.get(16)?,
     })
+}
+
+impl vulnloop_match::AppAdvisoryIndex for Database {
+    type Error = DbError;
+
+    fn app_advisories(
+        &self,
+        ecosystem: vulnloop_inventory::AppEcosystem,
+        package: &str,
+    ) -> Result<Vec<vulnloop_advisory::AppAdvisory>, DbError> {
+        Database::app_advisories(self, ecosystem, package)
+    }
+
+    fn has_app_feed(&self, ecosystem: vulnloop_inventory::AppEcosystem) -> Result<bool, DbError> {
+        crate::webapp::has_ecosystem(&self.conn, ecosystem).map_err(|e| self.query_error(e))
+    }
 }
 
 impl AdvisoryIndex for Database {

@@ -2,7 +2,7 @@
 //! other versions and ask for `vulnloop db update`.
 
 /// Version of the database layout written by this build.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Statements that create an empty database.
 pub const CREATE: &str = "

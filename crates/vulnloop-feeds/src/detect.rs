@@ -58,6 +58,8 @@ fn guess_from_name(name: &str) -> Option<Guess> {
         FeedKind::UbuntuOval
     } else if is_security_support_name(inner, packing.tar) {
         FeedKind::DebianSecuritySupport
+    } else if let Some(kind) = application_kind_of_name(inner, packing.tar) {
+        kind
     } else if packing.tar && inner.contains("osv") && is_osv_distribution(inner) {
         FeedKind::Osv
     } else if inner.starts_with("com.redhat.rhsa-") && inner.ends_with(".xml") {
@@ -103,6 +105,23 @@ fn enrichment_kind_of_name(inner: &str, tar: bool) -> Option<FeedKind> {
         return None;
     };
     Some(kind)
+}
+
+/// Recognizes application feeds by name: Wordfence JSON Lines
+/// (`wordfence-vulns….jsonl`), the FriendsOfPHP archive
+/// (`friendsofphp-security-advisories.tar.zst`) and OSV archives of
+/// application ecosystems (`npm-osv.tar.zst`, `ghsa-osv.tar.zst`).
+fn application_kind_of_name(inner: &str, tar: bool) -> Option<FeedKind> {
+    let osv_ecosystem = ["npm", "pypi", "maven", "packagist", "ghsa", "github-advisory"].iter().any(|prefix| inner.starts_with(prefix));
+    if inner.contains("wordfence") && (inner.ends_with(".jsonl") || inner.ends_with(".ndjson")) {
+        Some(FeedKind::Wordfence)
+    } else if tar && inner.contains("friendsofphp") {
+        Some(FeedKind::FriendsOfPhp)
+    } else if tar && inner.contains("osv") && osv_ecosystem {
+        Some(FeedKind::OsvApplication)
+    } else {
+        None
+    }
 }
 
 /// Recognizes the archive names of the OSV distributions this crate reads.

@@ -24,6 +24,7 @@
 
 mod alpine_secdb;
 mod amazon_updateinfo;
+mod app_constraint;
 mod cisa_kev;
 mod cve5;
 mod cvss_score;
@@ -37,11 +38,13 @@ mod dpkg;
 mod enrichment;
 mod epss;
 mod error;
+mod friendsofphp;
 mod input;
 mod json_stream;
 mod nvd_cve2;
 mod nvd_json11;
 mod osv;
+mod osv_app;
 mod osv_ecosystem;
 mod oval;
 mod redhat_csaf;
@@ -50,13 +53,14 @@ mod rpm;
 mod skipped;
 mod suse_csaf;
 mod ubuntu_oval;
+mod wordfence;
 mod xml_node;
 
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-use vulnloop_advisory::{Advisory, Enrichment};
+use vulnloop_advisory::{Advisory, AppAdvisory, Enrichment};
 
 pub use detect::detect;
 pub use error::FeedError;
@@ -106,11 +110,18 @@ pub enum FeedKind {
     CisaKev,
     /// FIRST EPSS scores (`epss_scores-2024-01-31.csv.gz`), an enrichment feed.
     Epss,
+    /// Wordfence Intelligence WordPress core, plugin and theme records
+    /// (JSON Lines), an application feed.
+    Wordfence,
+    /// FriendsOfPHP Composer advisories (a tar archive of YAML), an application feed.
+    FriendsOfPhp,
+    /// OSV records of npm, PyPI, Maven and Packagist packages (GHSA), an application feed.
+    OsvApplication,
 }
 
 impl FeedKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [FeedKind; 18] = [
+    pub const ALL: [FeedKind; 21] = [
         FeedKind::Osv,
         FeedKind::DebianOval,
         FeedKind::UbuntuOval,
@@ -129,6 +140,9 @@ impl FeedKind {
         FeedKind::Cve5,
         FeedKind::CisaKev,
         FeedKind::Epss,
+        FeedKind::Wordfence,
+        FeedKind::FriendsOfPhp,
+        FeedKind::OsvApplication,
     ];
 
     /// Returns the name stored as [`Advisory::source`] or
@@ -153,7 +167,16 @@ impl FeedKind {
             FeedKind::Cve5 => "cve5",
             FeedKind::CisaKev => "cisa-kev",
             FeedKind::Epss => "epss",
+            FeedKind::Wordfence => "wordfence",
+            FeedKind::FriendsOfPhp => "friendsofphp",
+            FeedKind::OsvApplication => "osv-applications",
         }
+    }
+
+    /// Returns whether this feed gives [`AppAdvisory`] records (read with
+    /// [`parse_app_file`]) about web applications and libraries.
+    pub fn is_application(self) -> bool {
+        matches!(self, FeedKind::Wordfence | FeedKind::FriendsOfPhp | FeedKind::OsvApplication)
     }
 
     /// Returns whether this feed gives [`Enrichment`] records (read with
@@ -258,6 +281,13 @@ pub fn parse_reader(
         | FeedKind::Cve5
         | FeedKind::CisaKev
         | FeedKind::Epss => return Err(enrichment_kind_error(name, kind)),
+        FeedKind::Wordfence | FeedKind::FriendsOfPhp | FeedKind::OsvApplication => {
+            return Err(FeedError::WrongLayout {
+                file: name.to_string(),
+                kind,
+                reason: "this is an application feed; read it with parse_app_file or parse_app_reader",
+            })
+        }
     };
     tracing::debug!(
         feed = kind.source_name(),
@@ -276,6 +306,40 @@ fn enrichment_kind_error(name: &str, kind: FeedKind) -> FeedError {
         reason: "this is an enrichment feed; read it with parse_enrichment_file or \
                  parse_enrichment_reader",
     }
+}
+
+/// Parses one application feed file (Wordfence, FriendsOfPHP, OSV of
+/// application ecosystems) and hands each advisory to `sink`.
+pub fn parse_app_file(path: &Path, kind: FeedKind, sink: &mut dyn FnMut(AppAdvisory)) -> Result<FeedSummary, FeedError> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|error| FeedError::read(&name, error))?;
+    parse_app_reader(Box::new(BufReader::new(file)), &name, kind, sink)
+}
+
+/// Parses an application feed from a reader that yields the file's bytes.
+pub fn parse_app_reader(
+    reader: Box<dyn Read>,
+    name: &str,
+    kind: FeedKind,
+    sink: &mut dyn FnMut(AppAdvisory),
+) -> Result<FeedSummary, FeedError> {
+    let packing = input::packing(name)?;
+    let reader = input::decompress(reader, name, packing.compression)?;
+    let summary = match kind {
+        FeedKind::Wordfence if !packing.tar => wordfence::parse(reader, name, sink)?,
+        FeedKind::FriendsOfPhp => friendsofphp::parse(reader, name, packing.tar, sink)?,
+        FeedKind::OsvApplication => osv_app::parse(reader, name, packing.tar, sink)?,
+        _ => {
+            return Err(FeedError::WrongLayout {
+                file: name.to_string(),
+                kind,
+                reason: "not an application feed in this layout; Wordfence is JSON Lines, FriendsOfPHP \
+                         and OSV are files or tar archives",
+            })
+        }
+    };
+    tracing::debug!(feed = kind.source_name(), file = name, records = summary.records, skipped = summary.skipped.len(), "read application feed file");
+    Ok(summary)
 }
 
 /// Parses one enrichment feed file (compressed or not, a `.zip` of one file

@@ -8,7 +8,7 @@ use std::path::Path;
 use vulnloop_feeds::{detect, FeedKind};
 
 /// Every file under the shared `feeds` directory, with the kind `detect` must return.
-const FEEDS: [(&str, Option<FeedKind>); 38] = [
+const FEEDS: [(&str, Option<FeedKind>); 40] = [
     (
         "debian/oval-definitions-bookworm.xml.bz2",
         Some(FeedKind::DebianOval),
@@ -149,6 +149,14 @@ const FEEDS: [(&str, Option<FeedKind>); 38] = [
         Some(FeedKind::CisaKev),
     ),
     ("cisa-kev/known_exploited_vulnerabilities_schema.json", None),
+    (
+        "wordpress-wordfence/wordfence-vulns-from-nuclei-wordfence-cve.jsonl.zst",
+        Some(FeedKind::Wordfence),
+    ),
+    (
+        "composer-friendsofphp/friendsofphp-security-advisories.tar.zst",
+        Some(FeedKind::FriendsOfPhp),
+    ),
 ];
 
 #[test]

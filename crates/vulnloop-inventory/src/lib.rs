@@ -32,6 +32,9 @@ pub struct Inventory {
     /// filesystem, an older inventory): exposure is then unknown, not absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<Runtime>,
+    /// Web applications found on disk and the libraries they bundle.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applications: Vec<Application>,
 }
 
 /// Processes of a live host, for judging exposure.
@@ -189,6 +192,114 @@ impl Package {
     }
 }
 
+/// A web application, one of its plugins or themes, or a library it bundles,
+/// detected from its files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Application {
+    /// What was found.
+    pub kind: ApplicationKind,
+    /// Name in the ecosystem's advisories: `wordpress`, a plugin slug,
+    /// a Composer `vendor/package`, an npm or PyPI name, or Maven `group:artifact`.
+    pub name: String,
+    /// Version as the files state it.
+    pub version: String,
+    /// Ecosystem whose advisories and version ordering apply.
+    pub ecosystem: AppEcosystem,
+    /// File the version was read from. A file inside an archive is written
+    /// `ARCHIVE!ENTRY`, one `!` per level of nesting.
+    pub path: String,
+    /// The installed OS package that owns `path`, when one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<OwningPackage>,
+    /// Directory of the application that bundles this library or plugin, or
+    /// the archive it was found in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundled_in: Option<String>,
+}
+
+/// Kinds of [`Application`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApplicationKind {
+    /// A web application: a CMS, webmail, a database front end.
+    Application,
+    /// A WordPress plugin.
+    Plugin,
+    /// A WordPress theme.
+    Theme,
+    /// A library from a lock file, a package manifest or a JAR.
+    Library,
+}
+
+/// Ecosystems of web applications and libraries, each with its advisories
+/// and its version ordering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AppEcosystem {
+    /// WordPress itself.
+    WordpressCore,
+    /// WordPress plugins, named by their wordpress.org slug.
+    WordpressPlugin,
+    /// WordPress themes, named by their wordpress.org slug.
+    WordpressTheme,
+    /// Composer packages (Packagist names), including PHP applications
+    /// that are published there, such as `phpmyadmin/phpmyadmin`.
+    Packagist,
+    /// npm packages.
+    Npm,
+    /// Python packages.
+    Pypi,
+    /// Java libraries, named `groupId:artifactId`.
+    Maven,
+    /// Applications without an advisory feed here (Roundcube, Joomla,
+    /// Nextcloud): listed, but not matched.
+    Unmatched,
+}
+
+impl AppEcosystem {
+    /// Every ecosystem, in a fixed order.
+    pub const ALL: [AppEcosystem; 8] = [
+        AppEcosystem::WordpressCore,
+        AppEcosystem::WordpressPlugin,
+        AppEcosystem::WordpressTheme,
+        AppEcosystem::Packagist,
+        AppEcosystem::Npm,
+        AppEcosystem::Pypi,
+        AppEcosystem::Maven,
+        AppEcosystem::Unmatched,
+    ];
+
+    /// Returns the name used in JSON and in the database (`wordpress-plugin`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppEcosystem::WordpressCore => "wordpress-core",
+            AppEcosystem::WordpressPlugin => "wordpress-plugin",
+            AppEcosystem::WordpressTheme => "wordpress-theme",
+            AppEcosystem::Packagist => "packagist",
+            AppEcosystem::Npm => "npm",
+            AppEcosystem::Pypi => "pypi",
+            AppEcosystem::Maven => "maven",
+            AppEcosystem::Unmatched => "unmatched",
+        }
+    }
+
+    /// Parses a name written by [`AppEcosystem::as_str`].
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|ecosystem| ecosystem.as_str() == name)
+    }
+}
+
+/// The OS package that owns an application's files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwningPackage {
+    /// Package manager whose file lists name the file.
+    pub manager: PackageManager,
+    /// Binary package name.
+    pub name: String,
+    /// Installed version of that package.
+    pub version: String,
+}
+
 /// A problem met while collecting, with where it happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
@@ -301,7 +412,35 @@ mod tests {
                 }],
                 uninspected: 0,
             }),
+            applications: vec![Application {
+                kind: ApplicationKind::Plugin,
+                name: "akismet".into(),
+                version: "5.0.2".into(),
+                ecosystem: AppEcosystem::WordpressPlugin,
+                path: "/usr/share/wordpress/wp-content/plugins/akismet/readme.txt".into(),
+                owner: Some(OwningPackage {
+                    manager: PackageManager::Dpkg,
+                    name: "wordpress".into(),
+                    version: "6.1.9+dfsg1-0+deb12u1".into(),
+                }),
+                bundled_in: Some("/usr/share/wordpress".into()),
+            }],
         }
+    }
+
+    #[test]
+    fn ecosystem_names_round_trip() {
+        for ecosystem in AppEcosystem::ALL {
+            assert_eq!(AppEcosystem::parse(ecosystem.as_str()), Some(ecosystem));
+        }
+    }
+
+    #[test]
+    fn empty_applications_not_written() {
+        let mut inventory = sample();
+        inventory.applications.clear();
+        let text = serde_json::to_string(&inventory).expect("serializes");
+        assert!(!text.contains("applications"), "{text}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! [`MemoryIndex`] in tests) and returns a [`MatchReport`] whose every
 //! [`Finding`] carries the evidence that decided it.
 
+mod application;
 mod finding;
 mod index;
 mod kernel;
@@ -13,6 +14,7 @@ mod matcher;
 mod vendor;
 mod verdict;
 
+pub use application::{compare_app_versions, match_applications, scheme_for_app, AppAdvisoryIndex, AppFinding, AppFindingStatus, AppMatchReport};
 pub use finding::{Coverage, CoverageNote, Evidence, Finding, FindingStatus, InstalledBinary, MatchReport};
 pub use index::{AdvisoryIndex, Candidate, MemoryIndex, SourceInfo};
 pub use kernel::{is_kernel_image, is_rpm_kernel};

@@ -70,6 +70,7 @@ fn host(runtime: Option<Runtime>) -> Inventory {
         packages: vec![],
         problems: vec![],
         runtime,
+        applications: Vec::new(),
     }
 }
 

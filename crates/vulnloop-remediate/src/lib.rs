@@ -14,6 +14,7 @@ mod argv;
 mod build;
 mod model;
 mod table;
+mod webapp;
 
 pub use argv::{is_valid_arch, validate_package_name, Tool};
 pub use build::plan;
@@ -22,6 +23,7 @@ pub use model::{
     RebootAction, Restart, SCHEMA_VERSION,
 };
 pub use table::render_table;
+pub use webapp::{app_steps, AppFixStep};
 
 #[cfg(test)]
 mod tests;

@@ -30,6 +30,7 @@ fn inventory(os_id: &str, version: &str) -> Inventory {
         packages: Vec::new(),
         problems: Vec::new(),
         runtime: None,
+        applications: Vec::new(),
     }
 }
 

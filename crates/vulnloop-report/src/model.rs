@@ -50,6 +50,9 @@ pub struct ScanReport {
     /// Findings grouped by affected package, the most urgent priority
     /// first, then by package name.
     pub packages: Vec<PackageGroup>,
+    /// Web applications with findings, in path order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub applications: Vec<crate::ApplicationGroup>,
     /// Findings that an ignore rule hides, with the rule's reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<IgnoredEntry>,
@@ -191,6 +194,7 @@ impl ScanReport {
             coverage: matched.coverage,
             summary,
             packages: group(shown, &inventory.host.os.id, inventory.host.os.version_id.as_deref()),
+            applications: Vec::new(),
             ignored: Vec::new(),
             history: None,
         }
@@ -204,7 +208,7 @@ impl ScanReport {
 
     /// Returns whether any finding is shown.
     pub fn has_findings(&self) -> bool {
-        self.summary.findings > 0
+        self.summary.findings > 0 || self.actionable_application_findings() > 0
     }
 }
 

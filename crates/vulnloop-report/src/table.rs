@@ -15,6 +15,7 @@ pub fn render_table(report: &ScanReport) -> String {
     for group in &report.packages {
         write_group(&mut out, group);
     }
+    crate::applications::write_applications(&mut out, report);
     write_notes(&mut out, report);
     write_ignored(&mut out, report);
     write_summary(&mut out, report);

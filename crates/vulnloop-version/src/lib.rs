@@ -6,7 +6,11 @@
 
 pub mod apk;
 pub mod dpkg;
+pub mod maven;
+pub mod pep440;
+pub mod php;
 pub mod rpm;
+pub mod semver;
 
 use std::cmp::Ordering;
 
@@ -23,6 +27,14 @@ pub enum Scheme {
     Rpm,
     /// Alpine's apk-tools version ordering.
     Apk,
+    /// PHP's `version_compare()`: WordPress and Composer packages.
+    Php,
+    /// Semantic Versioning 2.0: npm packages.
+    Semver,
+    /// PEP 440: Python packages.
+    Pep440,
+    /// Maven's version order: Java libraries.
+    Maven,
 }
 
 impl Scheme {
@@ -32,6 +44,10 @@ impl Scheme {
             Scheme::Dpkg => Ok(a.parse::<DpkgVersion>()?.cmp(&b.parse::<DpkgVersion>()?)),
             Scheme::Rpm => Ok(a.parse::<RpmVersion>()?.cmp(&b.parse::<RpmVersion>()?)),
             Scheme::Apk => Ok(a.parse::<ApkVersion>()?.cmp(&b.parse::<ApkVersion>()?)),
+            Scheme::Php => Ok(php::compare(a, b)),
+            Scheme::Semver => semver::compare(a, b),
+            Scheme::Pep440 => pep440::compare(a, b),
+            Scheme::Maven => Ok(maven::compare(a, b)),
         }
     }
 
@@ -41,6 +57,10 @@ impl Scheme {
             Scheme::Dpkg => "dpkg",
             Scheme::Rpm => "rpm",
             Scheme::Apk => "apk",
+            Scheme::Php => "PHP version_compare",
+            Scheme::Semver => "semver",
+            Scheme::Pep440 => "PEP 440",
+            Scheme::Maven => "Maven",
         }
     }
 }

@@ -57,6 +57,18 @@ pub struct SourceArgs {
     /// Use this OS identity (ID:VERSION, for example debian:12) instead of detecting it.
     #[arg(long, value_name = "ID:VERSION")]
     pub os: Option<String>,
+
+    /// Also look for web applications in DIR (a path inside --root; repeatable).
+    #[arg(long = "web-root", value_name = "DIR")]
+    pub web_roots: Vec<String>,
+
+    /// Do not look for web applications (nginx and Apache web roots, /var/www, /srv, /usr/share).
+    #[arg(long, conflicts_with = "web_roots")]
+    pub no_webapps: bool,
+
+    /// Directory entries listed at most while looking for web applications.
+    #[arg(long, value_name = "N", default_value_t = vulnloop_webapp::DiscoveryOptions::DEFAULT_MAX_ENTRIES)]
+    pub webapp_max_entries: usize,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,7 @@ use std::os::unix::fs::MetadataExt;
 use vulnloop_inventory::{RunningProcess, Runtime};
 
 pub use owners::FileOwners;
+pub(crate) use owners::UsrMerge as RootUsrMerge;
 pub(crate) use owners::UsrMerge;
 use proc::{Inspection, ScannedProcess, ScannedRoot};
 
@@ -126,12 +127,14 @@ pub(crate) fn scan(rootfs: &RootFs) -> Option<ProcessScan> {
 }
 
 impl ProcessScan {
-    /// Starts a lookup of every file the processes map, with the root's /usr aliases.
-    pub(crate) fn file_owners(&self, rootfs: &RootFs) -> FileOwners {
+    /// Starts a lookup of every file the processes map and of `extra`
+    /// paths, with the root's /usr aliases.
+    pub(crate) fn file_owners(&self, rootfs: &RootFs, extra: &[String]) -> FileOwners {
         let paths = self
             .processes
             .iter()
-            .flat_map(|process| process.files.iter().map(|file| file.path.as_str()));
+            .flat_map(|process| process.files.iter().map(|file| file.path.as_str()))
+            .chain(extra.iter().map(String::as_str));
         FileOwners::with_usr_merge(paths, UsrMerge::detect(rootfs.path()))
     }
 

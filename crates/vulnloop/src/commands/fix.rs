@@ -5,7 +5,7 @@ use anyhow::bail;
 use serde::Serialize;
 use vulnloop_match::Coverage;
 use vulnloop_priority::{Context, PriorityLevel};
-use vulnloop_remediate::{FixPlan, PlanFilter};
+use vulnloop_remediate::{AppFixStep, FixPlan, PlanFilter};
 use vulnloop_report::{DatabaseInfo, HostInfo, IgnoredEntry};
 
 use crate::cli::{FixArgs, ReportFormat};
@@ -33,6 +33,9 @@ struct FixPlanDocument<'a> {
     /// Findings left out of the plan by ignore rules.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     ignored: &'a [IgnoredEntry],
+    /// Steps for web applications and libraries, which `--apply` does not run.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    applications: &'a [AppFixStep],
 }
 
 /// The filters as the user gave them, so a plan can be read on its own.
@@ -69,9 +72,26 @@ pub fn run(args: &FixArgs, db_path: &Path, state_path: &Path) -> anyhow::Result<
 
     let context = Context { inventory: &analysis.inventory, facts: &analysis.facts, importance, today };
     let plan = vulnloop_remediate::plan(&findings, &context, &filter)?;
-    let coverage = &analysis.matched.coverage;
+    let app_steps = app_steps(&analysis.applications, &filter);
+    let mut coverage = analysis.matched.coverage.clone();
+    for note in &analysis.applications.notes {
+        coverage.complete &= !note.incomplete;
+        coverage.notes.push(note.clone());
+    }
+    let coverage = &coverage;
     let host = vulnloop_report::host_info(&analysis.inventory);
     if args.apply {
+        if !app_steps.is_empty() {
+            let message = format!(
+                "fix --apply does not run the {} web application steps (wp, composer, npm or a manual deploy): \
+                 a site update touches its database and files in ways only its owner can judge",
+                app_steps.len()
+            );
+            if plan.managers.is_empty() {
+                bail!("{message}; run the commands that `vulnloop fix` prints yourself, then check with `vulnloop scan`");
+            }
+            eprintln!("warning: {message}; run them from `vulnloop fix` yourself after this run");
+        }
         if !coverage.complete {
             eprintln!("warning: coverage is incomplete, so the plan may miss upgrades; see coverage below the plan");
         }
@@ -80,7 +100,11 @@ pub fn run(args: &FixArgs, db_path: &Path, state_path: &Path) -> anyhow::Result<
         return apply::run(args, &plan, &analysis.inventory, &text, state.as_mut());
     }
     let text = match args.format {
-        ReportFormat::Table => render(&host, &analysis.database_info, coverage, &plan, &ignored, DRY_RUN_NOTE),
+        ReportFormat::Table => {
+            let mut text = render(&host, &analysis.database_info, coverage, &plan, &ignored, DRY_RUN_NOTE);
+            text.push_str(&render_app_steps(&app_steps));
+            text
+        }
         ReportFormat::Json => {
             let document = FixPlanDocument {
                 schema_version: vulnloop_remediate::SCHEMA_VERSION,
@@ -92,12 +116,39 @@ pub fn run(args: &FixArgs, db_path: &Path, state_path: &Path) -> anyhow::Result<
                 filter: FilterEcho { priorities: filter.priorities.clone(), ids: filter.ids.clone(), packages: filter.packages.clone() },
                 plan: &plan,
                 ignored: &ignored,
+                applications: &app_steps,
             };
             serde_json::to_string_pretty(&document)? + "\n"
         }
     };
     print_stdout(&text)?;
     Ok(if coverage.complete { Code::Clean } else { Code::Failure })
+}
+
+/// Returns the web application steps that `--cve` and `--package` keep.
+/// `--priority` does not apply: application findings are not ranked.
+fn app_steps(matched: &vulnloop_match::AppMatchReport, filter: &PlanFilter) -> Vec<AppFixStep> {
+    vulnloop_remediate::app_steps(&matched.findings)
+        .into_iter()
+        .filter(|step| filter.ids.is_empty() || step.closes.iter().any(|id| filter.ids.iter().any(|wanted| wanted.eq_ignore_ascii_case(id))))
+        .filter(|step| filter.packages.is_empty() || filter.packages.contains(&step.name))
+        .collect()
+}
+
+/// Renders the web application steps, which a person runs.
+fn render_app_steps(steps: &[AppFixStep]) -> String {
+    let mut out = String::new();
+    if steps.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "web applications (run these yourself, since `vulnloop fix --apply` does not; then check with `vulnloop scan`):");
+    for step in steps {
+        let _ = writeln!(out, "  {} {} at {}: {} ({})", step.name, step.installed_version, step.path, step.instruction, step.closes.join(", "));
+        if !step.command.is_empty() {
+            let _ = writeln!(out, "    {}", step.command.join(" "));
+        }
+    }
+    out
 }
 
 /// Trims the values of a list option and rejects empty ones.

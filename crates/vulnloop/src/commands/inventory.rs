@@ -42,5 +42,10 @@ fn render(inventory: &vulnloop_inventory::Inventory) -> String {
         let arch = package.arch.as_deref().unwrap_or("-");
         let _ = writeln!(out, "  {:<width$}  {}  {arch}{source}", package.name, package.version);
     }
+    let _ = writeln!(out, "web applications: {}", inventory.applications.len());
+    for app in &inventory.applications {
+        let owner = app.owner.as_ref().map(|owner| format!("  (package {} {})", owner.name, owner.version)).unwrap_or_default();
+        let _ = writeln!(out, "  {} {} [{}] {}{owner}", app.name, app.version, app.ecosystem.as_str(), app.path);
+    }
     out
 }

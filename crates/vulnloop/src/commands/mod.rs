@@ -49,5 +49,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
 fn collect(source: &SourceArgs) -> anyhow::Result<Inventory> {
     let root = source.root.clone().unwrap_or_else(|| PathBuf::from("/"));
     let options = CollectOptions { root: root.clone(), os_override: source.os.clone() };
-    vulnloop_collect::collect(&options).with_context(|| format!("failed to collect the inventory of {}", root.display()))
+    let collected = if source.no_webapps {
+        vulnloop_collect::collect(&options)
+    } else {
+        let mut discovery = vulnloop_webapp::DiscoveryOptions::new(root.clone());
+        discovery.web_roots = source.web_roots.clone();
+        discovery.max_entries = source.webapp_max_entries;
+        vulnloop_collect::collect_with_applications(&options, &discovery)
+    };
+    collected.with_context(|| format!("failed to collect the inventory of {}", root.display()))
 }

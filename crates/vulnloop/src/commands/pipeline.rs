@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use vulnloop_advisory::CveFacts;
 use vulnloop_db::Database;
 use vulnloop_inventory::Inventory;
-use vulnloop_match::{CoverageNote, MatchReport};
+use vulnloop_match::{AppMatchReport, CoverageNote, MatchReport};
 use vulnloop_report::DatabaseInfo;
 
 use crate::cli::SourceArgs;
@@ -21,6 +21,8 @@ pub struct Analysis {
     pub database_info: DatabaseInfo,
     /// Facts of every CVE the findings name, keyed by CVE id.
     pub facts: BTreeMap<String, CveFacts>,
+    /// Findings on web applications and bundled libraries.
+    pub applications: AppMatchReport,
 }
 
 /// Reads the inventory (`inventory_file`, else collected from `source`),
@@ -48,6 +50,8 @@ pub fn analyze_inventory(
 ) -> anyhow::Result<Analysis> {
     let mut matched = vulnloop_match::match_inventory(&inventory, database)
         .with_context(|| format!("failed to match against {}", db_path.display()))?;
+    let applications = vulnloop_match::match_applications(&inventory.applications, database)
+        .with_context(|| format!("failed to match web applications against {}", db_path.display()))?;
     let database_info = database_info(database)?;
     let refreshed_at = database.metadata()?.refreshed_at();
     let notes = staleness(refreshed_at, max_db_age, db_path).into_iter().chain(failed_feed_notes(database)?);
@@ -60,7 +64,7 @@ pub fn analyze_inventory(
     cves.sort_unstable();
     cves.dedup();
     let facts = database.cve_facts(&cves)?;
-    Ok(Analysis { inventory, matched, database_info, facts })
+    Ok(Analysis { inventory, matched, database_info, facts, applications })
 }
 
 fn database_info(database: &Database) -> anyhow::Result<DatabaseInfo> {

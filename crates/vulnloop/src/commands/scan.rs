@@ -72,6 +72,7 @@ pub(super) fn build_report(
     let history = state.and_then(|state| record(state, &target, &analysis, &ignored, &context));
     let database_info = analysis.database_info;
     let mut report = ScanReport::new(analysis.matched, database_info, &context, &settings.filter);
+    report.add_applications(analysis.applications, &settings.filter);
     report.set_ignored(ignored.iter().map(ignored_entry).collect());
     report.history = history;
     report

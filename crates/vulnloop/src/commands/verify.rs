@@ -85,7 +85,14 @@ pub fn run(args: &VerifyArgs, db_path: &Path, state_path: &Path) -> anyhow::Resu
         eprintln!("warning: journal {} has no end record: the run was interrupted", path.display());
     }
 
-    let source = SourceArgs { root: Some(root.clone()), os: None };
+    // The journal holds OS package steps only; web applications are checked by `vulnloop scan`.
+    let source = SourceArgs {
+        root: Some(root.clone()),
+        os: None,
+        web_roots: Vec::new(),
+        no_webapps: true,
+        webapp_max_entries: vulnloop_webapp::DiscoveryOptions::DEFAULT_MAX_ENTRIES,
+    };
     // The database's age does not matter here: the journal's steps were planned from it.
     let analysis = pipeline::analyze(&source, None, db_path, 0)?;
     let verified = verify(&journal.steps, &analysis.matched.findings, &analysis.inventory);
