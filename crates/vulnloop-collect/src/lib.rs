@@ -83,6 +83,7 @@ pub fn collect(options: &CollectOptions) -> Result<Inventory, CollectError> {
         packages,
         problems,
         runtime,
+        windows: None,
     })
 }
 

@@ -7,6 +7,10 @@
 
 use std::path::Path;
 
+mod windows;
+
+pub use windows::{InstalledUpdate, WindowsHost};
+
 use serde::{Deserialize, Serialize};
 
 /// Version of the inventory JSON format written by this build.
@@ -32,6 +36,9 @@ pub struct Inventory {
     /// filesystem, an older inventory): exposure is then unknown, not absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<Runtime>,
+    /// OS release and installed updates of a Windows host (os id `windows`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows: Option<WindowsHost>,
 }
 
 /// Processes of a live host, for judging exposure.
@@ -142,6 +149,8 @@ pub enum PackageManager {
     Dpkg,
     Rpm,
     Apk,
+    /// Windows Update: the package is the OS product, its version the build.
+    Windows,
 }
 
 /// One installed binary package.
@@ -296,6 +305,7 @@ mod tests {
                 }],
                 uninspected: 0,
             }),
+            windows: None,
         }
     }
 

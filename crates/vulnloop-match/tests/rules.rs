@@ -38,6 +38,7 @@ fn host(packages: Vec<Package>, kernel: Option<&str>) -> Inventory {
         packages,
         problems: Vec::new(),
         runtime: None,
+        windows: None,
     }
 }
 

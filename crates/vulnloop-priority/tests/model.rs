@@ -44,6 +44,7 @@ fn finding(severity: Severity, status: FindingStatus, binaries: &[&str]) -> Find
         status,
         note: None,
         evidence: Evidence { found_in: vec![], record: String::new(), comparison: String::new(), other_records: vec![] },
+        windows_update: None,
     }
 }
 
@@ -70,6 +71,7 @@ fn host(runtime: Option<Runtime>) -> Inventory {
         packages: vec![],
         problems: vec![],
         runtime,
+        windows: None,
     }
 }
 

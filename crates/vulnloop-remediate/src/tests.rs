@@ -30,6 +30,7 @@ fn inventory(os_id: &str, version: &str) -> Inventory {
         packages: Vec::new(),
         problems: Vec::new(),
         runtime: None,
+        windows: None,
     }
 }
 
@@ -57,6 +58,7 @@ fn finding(manager: PackageManager, package: &str, id: &str, installed: &str, fi
         status: FindingStatus::FixAvailable { fixed: fixed.into() },
         note: None,
         evidence: Evidence { found_in: vec![], record: String::new(), comparison: String::new(), other_records: vec![] },
+        windows_update: None,
     }
 }
 

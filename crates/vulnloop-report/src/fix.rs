@@ -69,6 +69,7 @@ mod tests {
             status: FindingStatus::FixAvailable { fixed: "1.0-2".into() },
             note: None,
             evidence: Evidence { found_in: vec![], record: String::new(), comparison: String::new(), other_records: vec![] },
+            windows_update: None,
         }
     }
 
