@@ -17,6 +17,7 @@ mod remote;
 mod schema;
 mod sources;
 mod update;
+mod windows;
 
 pub use builder::{Builder, FailedFile};
 pub use bundle::{export, import, BundleManifest};

@@ -106,11 +106,17 @@ pub enum FeedKind {
     CisaKev,
     /// FIRST EPSS scores (`epss_scores-2024-01-31.csv.gz`), an enrichment feed.
     Epss,
+    /// MSRC CVRF documents, one month each, or a tar archive of them: a
+    /// Windows feed, read by `vulnloop-windows`.
+    MsrcCvrf,
+    /// The wesng definitions zip (CVE → KB → Windows product): a Windows
+    /// feed, read by `vulnloop-windows`.
+    Wesng,
 }
 
 impl FeedKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [FeedKind; 18] = [
+    pub const ALL: [FeedKind; 20] = [
         FeedKind::Osv,
         FeedKind::DebianOval,
         FeedKind::UbuntuOval,
@@ -129,6 +135,8 @@ impl FeedKind {
         FeedKind::Cve5,
         FeedKind::CisaKev,
         FeedKind::Epss,
+        FeedKind::MsrcCvrf,
+        FeedKind::Wesng,
     ];
 
     /// Returns the name stored as [`Advisory::source`] or
@@ -153,6 +161,8 @@ impl FeedKind {
             FeedKind::Cve5 => "cve5",
             FeedKind::CisaKev => "cisa-kev",
             FeedKind::Epss => "epss",
+            FeedKind::MsrcCvrf => "msrc-cvrf",
+            FeedKind::Wesng => "wesng",
         }
     }
 
@@ -167,6 +177,14 @@ impl FeedKind {
                 | FeedKind::CisaKev
                 | FeedKind::Epss
         )
+    }
+}
+
+impl FeedKind {
+    /// Returns whether this feed holds Windows fix statements, which
+    /// `vulnloop-windows` reads into tables of their own.
+    pub fn is_windows(self) -> bool {
+        matches!(self, FeedKind::MsrcCvrf | FeedKind::Wesng)
     }
 }
 
@@ -258,6 +276,13 @@ pub fn parse_reader(
         | FeedKind::Cve5
         | FeedKind::CisaKev
         | FeedKind::Epss => return Err(enrichment_kind_error(name, kind)),
+        FeedKind::MsrcCvrf | FeedKind::Wesng => {
+            return Err(FeedError::WrongLayout {
+                file: name.to_string(),
+                kind,
+                reason: "this is a Windows feed; read it with vulnloop-windows",
+            })
+        }
     };
     tracing::debug!(
         feed = kind.source_name(),

@@ -14,6 +14,7 @@ mod argv;
 mod build;
 mod model;
 mod table;
+mod windows;
 
 pub use argv::{is_valid_arch, validate_package_name, Tool};
 pub use build::plan;

@@ -29,6 +29,16 @@ pub fn fix_command<'a>(
             let advisories = sorted_unique(fixable.iter().map(|f| f.advisory_id.as_str()));
             format!("dnf upgrade --advisory={}", advisories.join(","))
         }
+        Tool::Wusa => {
+            let kbs = sorted_unique(fixable.iter().filter_map(|f| f.fixed_version()));
+            match kbs.as_slice() {
+                [kb] => format!("wusa.exe {kb}.msu /quiet /norestart"),
+                _ => format!(
+                    "wusa.exe KB….msu /quiet /norestart; `vulnloop fix` picks the updates that cover {} KBs",
+                    kbs.len()
+                ),
+            }
+        }
     })
 }
 

@@ -75,6 +75,12 @@ impl WindowsFix {
     }
 }
 
+/// Returns the Microsoft Update Catalog search page of a KB number, which
+/// MSRC gives as the URL of most remediations.
+pub fn catalog_url(kb: &str) -> String {
+    format!("https://catalog.update.microsoft.com/v7/site/Search.aspx?q=KB{kb}")
+}
+
 /// Returns the KB numbers (six or seven digits, or older four and five
 /// digit ones) in a free-form list such as `5033371; 5034000` or `KB4010250`.
 pub(crate) fn kb_numbers(text: &str) -> Vec<String> {

@@ -37,9 +37,10 @@ pub fn host_product_key(host: &WindowsHost) -> Option<String> {
 /// Matches a Windows inventory against the fixes of its product.
 ///
 /// `fixes` holds every fix statement of the host's product key (see
-/// [`host_product_key`]), from either feed. `sources` names the feeds in the
+/// [`host_product_key`]), from either feed, and `supersedence` more (newer
+/// KB, superseded KB) edges of that key. `sources` names the feeds in the
 /// database with their snapshot dates, for the coverage.
-pub fn match_windows(inventory: &Inventory, fixes: &[WindowsFix], sources: Vec<String>) -> MatchReport {
+pub fn match_windows(inventory: &Inventory, fixes: &[WindowsFix], supersedence: &[(String, String)], sources: Vec<String>) -> MatchReport {
     let mut notes = Vec::new();
     let Some(host) = inventory.windows.as_ref() else {
         notes.push(incomplete("the inventory has no Windows host description".into()));
@@ -62,7 +63,7 @@ pub fn match_windows(inventory: &Inventory, fixes: &[WindowsFix], sources: Vec<S
         return report(Vec::new(), ecosystem, sources, notes);
     }
 
-    let state = HostState::new(host, fixes);
+    let state = HostState::new(host, fixes, supersedence);
     notes.extend(state.notes(host));
     let mut by_cve: BTreeMap<&str, Vec<&WindowsFix>> = BTreeMap::new();
     for fix in fixes {
@@ -99,7 +100,7 @@ struct HostState {
 }
 
 impl HostState {
-    fn new(host: &WindowsHost, fixes: &[WindowsFix]) -> Self {
+    fn new(host: &WindowsHost, fixes: &[WindowsFix], edges: &[(String, String)]) -> Self {
         let installed: HashSet<String> = host.installed_kb_numbers().into_iter().collect();
         let mut supersedes: HashMap<&str, HashSet<&str>> = HashMap::new();
         let mut known: HashSet<&str> = HashSet::new();
@@ -110,6 +111,11 @@ impl HostState {
                 entry.insert(old);
                 known.insert(old);
             }
+        }
+        for (newer, older) in edges {
+            supersedes.entry(newer.as_str()).or_default().insert(older);
+            known.insert(newer);
+            known.insert(older);
         }
         let mut covered: HashSet<String> = HashSet::new();
         let mut queue: Vec<&str> = installed.iter().map(String::as_str).collect();
@@ -205,7 +211,9 @@ fn judge(cve: &str, rows: &[&WindowsFix], host: &WindowsHost, state: &HostState,
 /// Picks the update to name: MSRC over wesng, a cumulative update over
 /// others, then the newest release.
 fn choose_update<'a>(rows: &[&'a WindowsFix]) -> &'a WindowsFix {
-    let rank = |fix: &WindowsFix| (fix.source == FixSource::MsrcCvrf, is_cumulative(fix), fix.released.clone(), fix.kb.clone());
+    let rank = |fix: &WindowsFix| {
+        (fix.source == FixSource::MsrcCvrf, is_cumulative(fix), fix.released.clone(), !fix.product.contains("Server Core"), fix.kb.clone())
+    };
     rows.iter().copied().max_by_key(|fix| rank(fix)).expect("a vulnerability has at least one fix row")
 }
 
@@ -267,7 +275,7 @@ fn finding(
         severity_raw: fix.severity.clone(),
         url: fix.url.clone(),
         published: fix.released.clone(),
-        package: fix.product.clone(),
+        package: display_product(&fix.product),
         package_kind: PackageKind::Binary,
         manager: PackageManager::Windows,
         installed_version: host.full_build(),
@@ -294,6 +302,13 @@ fn finding(
             url: fix.url.clone(),
         }),
     }
+}
+
+/// Returns the product name without MSRC's installation note, so that the
+/// findings of one release group together: Server Core gets the same updates.
+fn display_product(product: &str) -> String {
+    let name = product.replace("(Server Core installation)", "").replace("(Server Core Installation)", "");
+    name.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Maps MSRC's severity words onto the common scale.

@@ -2,9 +2,10 @@
 //! serves them, alone, zstd-compressed, or as a tar archive of them.
 //!
 //! Each `vuln:Remediation` of type `Vendor Fix` whose description is a KB
-//! number becomes one [`WindowsFix`] per product it names that is a Windows
-//! release; fixes of other products (Office, .NET on Windows, Azure Linux)
-//! are counted and left out.
+//! number becomes one [`WindowsFix`] per Windows release it names, directly
+//! or through Internet Explorer on Windows 10, 11 and Server 2016 and later
+//! (see [`bundled_product_key`]); fixes of other products (Office, .NET on
+//! Windows, Azure Linux) are counted and left out.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -14,7 +15,7 @@ use quick_xml::Reader;
 
 use crate::error::WindowsError;
 use crate::intel::{kb_numbers, FixSource, WindowsFix};
-use crate::product::product_key;
+use crate::product::{bundled_product_key, product_key};
 
 /// Counts of one parsed file or archive.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,7 +26,7 @@ pub struct MsrcSummary {
     pub vulnerabilities: usize,
     /// `Vendor Fix` remediations with a KB number.
     pub kb_remediations: usize,
-    /// Fixes handed to the sink (remediation × Windows product).
+    /// Fixes handed to the sink: one per remediation and product key.
     pub fixes: usize,
     /// Newest `CurrentReleaseDate` of the documents (`YYYY-MM-DD…`).
     pub snapshot: Option<String>,
@@ -288,9 +289,19 @@ fn emit(
             continue;
         }
         summary.kb_remediations += 1;
+        // Server Core and full installations share a key and the same
+        // updates, so each key is emitted once, under the shorter name.
+        let mut by_key: std::collections::BTreeMap<String, (&String, &String)> = std::collections::BTreeMap::new();
         for id in &remediation.product_ids {
             let Some(product) = products.get(id) else { continue };
-            let Some(key) = product_key(product, None, None, None) else { continue };
+            let key = product_key(product, None, None, None).or_else(|| bundled_product_key(product));
+            let Some(key) = key else { continue };
+            let entry = by_key.entry(key).or_insert((id, product));
+            if product.len() < entry.1.len() {
+                *entry = (id, product);
+            }
+        }
+        for (key, (id, product)) in by_key {
             let statement = |map: &HashMap<String, String>| map.get(id).or_else(|| map.get("")).cloned();
             summary.fixes += 1;
             sink(WindowsFix {

@@ -45,6 +45,26 @@ const WINDOWS_SERVER: &[(u32, &str)] = &[
     (26100, "2025"),
 ];
 
+/// Returns the key of the Windows release under a product that Windows 10,
+/// 11 and Server 2016 and later ship inside their cumulative update
+/// (`Internet Explorer 11 on Windows Server 2019`): those fixes are the
+/// release's own, and their supersedence links the release's updates.
+/// Returns `None` for other products on Windows (.NET, which may not be
+/// installed) and for older releases, where Internet Explorer has its own
+/// updates per installed version.
+pub fn bundled_product_key(name: &str) -> Option<String> {
+    let lower = clean(name);
+    let (component, release) = lower.split_once(" on ")?;
+    if !component.starts_with("internet explorer") {
+        return None;
+    }
+    let key = product_key(release, None, None, None)?;
+    let bundled = key.starts_with("windows-10-")
+        || key.starts_with("windows-11-")
+        || ["2016", "2019", "2022", "2025"].iter().any(|year| key.starts_with(&format!("windows-server-{year}")));
+    bundled.then_some(key)
+}
+
 /// Returns the marketing release of a Windows 10, 11 or Server build
 /// (`1809`, `24H2`, `2019`), or `None` for other products and unknown builds.
 pub fn release_of_build(product: &str, build: u32) -> Option<&'static str> {
@@ -219,6 +239,9 @@ mod tests {
         assert_eq!(product_key("Windows Server 2008 for 32-bit Systems Service Pack 2", None, None, None).as_deref(), Some("windows-server-2008-sp2-x86"));
         assert_eq!(product_key("Microsoft .NET Framework 3.5 on Windows Server 2019", None, None, None), None);
         assert_eq!(product_key("Microsoft Office 2019", None, None, None), None);
+        assert_eq!(bundled_product_key("Internet Explorer 11 on Windows Server 2019").as_deref(), Some("windows-server-2019"));
+        assert_eq!(bundled_product_key("Internet Explorer 11 on Windows 7 for x64-based Systems Service Pack 1"), None);
+        assert_eq!(bundled_product_key("Microsoft .NET Framework 4.8 on Windows Server 2019"), None);
     }
 
     #[test]

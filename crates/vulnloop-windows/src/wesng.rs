@@ -86,7 +86,7 @@ pub fn parse_csv<R: Read>(reader: R, name: &str, sink: &mut dyn FnMut(WindowsFix
             title: optional(title),
             released,
             document: file_name.clone(),
-            url: Some(format!("https://catalog.update.microsoft.com/v7/site/Search.aspx?q=KB{kb_number}")),
+            url: Some(crate::intel::catalog_url(kb_number)),
         });
     }
     Ok(summary)

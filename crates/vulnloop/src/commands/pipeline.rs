@@ -33,12 +33,16 @@ pub fn analyze(
 ) -> anyhow::Result<Analysis> {
     let database = Database::open(db_path)?;
     let inventory = match inventory_file {
-        Some(path) => Inventory::read_json(path)?,
+        Some(path) => vulnloop_windows::read_inventory_file(path)?,
         None => super::collect(source)?,
     };
 
-    let mut matched = vulnloop_match::match_inventory(&inventory, &database)
-        .with_context(|| format!("failed to match against {}", db_path.display()))?;
+    let mut matched = if inventory.windows.is_some() {
+        match_windows(&inventory, &database)?
+    } else {
+        vulnloop_match::match_inventory(&inventory, &database)
+            .with_context(|| format!("failed to match against {}", db_path.display()))?
+    };
     let database_info = database_info(&database)?;
     let refreshed_at = database.metadata()?.refreshed_at();
     let notes = staleness(refreshed_at, max_db_age, db_path).into_iter().chain(failed_feed_notes(&database)?);
@@ -52,6 +56,16 @@ pub fn analyze(
     cves.dedup();
     let facts = database.cve_facts(&cves)?;
     Ok(Analysis { inventory, matched, database_info, facts })
+}
+
+/// Matches a Windows inventory against the fix statements of its product.
+fn match_windows(inventory: &Inventory, database: &Database) -> anyhow::Result<MatchReport> {
+    let key = inventory.windows.as_ref().and_then(vulnloop_windows::matcher::host_product_key);
+    let (fixes, supersedence) = match &key {
+        Some(key) => (database.windows_fixes(key)?, database.windows_supersedence(key)?),
+        None => (Vec::new(), Vec::new()),
+    };
+    Ok(vulnloop_windows::match_windows(inventory, &fixes, &supersedence, database.windows_sources()?))
 }
 
 fn database_info(database: &Database) -> anyhow::Result<DatabaseInfo> {
