@@ -72,7 +72,7 @@ fn step(update: &WindowsUpdate, group: &[&Assessed], inventory: &Inventory, newe
     };
     let mut step = FixStep {
         tool: Tool::Wusa,
-        package: first.package.clone(),
+        package: host.map_or_else(|| first.package.clone(), |h| h.product.clone()),
         package_kind: PackageKind::Binary,
         installed_version: first.installed_version.clone(),
         target_version: update.kb.clone(),

@@ -89,6 +89,13 @@ pub fn run(args: &FixArgs, plan: &FixPlan, inventory: &Inventory, plan_text: &st
         eprintln!("nothing to apply: the plan has no upgrade steps");
         return Ok(Code::Clean);
     }
+    if steps.iter().any(|step| step.tool == Tool::Wusa) {
+        bail!(
+            "--apply cannot install Windows updates: run the printed wusa.exe commands on the Windows host \
+             as administrator, restart it, then check the result with \
+             `vulnloop verify --before OLD --inventory NEW`"
+        );
+    }
     if let Some(step) = steps.iter().find(|step| step.tool != Tool::Apt) {
         bail!(
             "--apply runs apt steps only, and the plan has a {} step for {}; run the plan's commands yourself \

@@ -11,6 +11,7 @@ mod pipeline;
 mod rollback;
 mod scan;
 mod verify;
+mod verify_inventory;
 
 use std::path::PathBuf;
 

@@ -71,6 +71,9 @@ struct VerifyDocument<'a> {
 /// a fix failed, and 2 on errors or incomplete coverage, because a finding
 /// missing for lack of advisory data would look fixed.
 pub fn run(args: &VerifyArgs, db_path: &Path) -> anyhow::Result<Code> {
+    if let (Some(after), Some(before)) = (&args.inventory, &args.before) {
+        return super::verify_inventory::run(before, after, args.format, db_path);
+    }
     let journal = match &args.journal {
         Some(path) => Journal::read(path)?,
         None => Journal::newest_apply_in(&args.journal_dir.clone().unwrap_or_else(super::journal::default_dir))?,
