@@ -9,7 +9,12 @@
 //! 2. KBs: a fixing KB that is installed, or superseded (directly or through
 //!    a chain) by an installed KB, makes it fixed. Supersedence comes from
 //!    both feeds.
-//! 3. Otherwise the finding is missing when the host's list of installed
+//! 3. Cumulative updates: a cumulative update contains every earlier one of
+//!    its product, so the newest one installed (an installed or superseded
+//!    KB, or one whose build the host's revision reaches) makes every
+//!    cumulative fix released up to its date fixed, even where a chain of
+//!    supersedence breaks or a fix statement has no build.
+//! 4. Otherwise the finding is missing when the host's list of installed
 //!    updates is known and the feeds know at least one of its KBs (so the
 //!    chains reach the host's patch level), and *undetermined* when the list
 //!    was not collected or none of its KBs is known: an update newer than the
@@ -97,6 +102,10 @@ struct HostState {
     revision_from: Option<String>,
     /// Whether the feeds know at least one installed KB.
     known_patch_level: bool,
+    /// Release date of the newest cumulative update the host has.
+    cumulative_through: Option<String>,
+    /// Release date of each KB, see [`release_dates`].
+    kb_released: HashMap<String, String>,
 }
 
 impl HostState {
@@ -137,7 +146,17 @@ impl HostState {
             (None, None) => (None, None),
         };
         let known_patch_level = installed.iter().any(|kb| known.contains(kb.as_str()));
-        HostState { installed, covered, revision, revision_from, known_patch_level }
+        let kb_released = release_dates(fixes);
+        let cumulative_through = fixes
+            .iter()
+            .filter(|fix| is_cumulative(fix))
+            .filter(|fix| {
+                let reached = revision.zip(fix.fixed_revision_on(&host.version)).is_some_and(|(have, fixed)| have >= fixed);
+                covered.contains(&fix.kb) || reached
+            })
+            .filter_map(|fix| kb_released.get(&fix.kb).cloned())
+            .max();
+        HostState { installed, covered, revision, revision_from, known_patch_level, cumulative_through, kb_released }
     }
 
     fn notes(&self, host: &WindowsHost) -> Vec<CoverageNote> {
@@ -166,6 +185,32 @@ impl HostState {
     }
 }
 
+/// Returns the release date of each KB: the date of the MSRC document that
+/// names it most often, which is its own month's. Other documents name it
+/// too: an earlier month's CVE whose fix was revised (CVE-2019-0555 of
+/// 2019-Jan names KB4487044 of 2019-Feb), or a later CVE fixed by an older
+/// update. wesng's `DatePosted` dates a row's last change, so it serves only
+/// for KBs that MSRC does not name.
+fn release_dates(fixes: &[WindowsFix]) -> HashMap<String, String> {
+    let mut counts: HashMap<(&str, &str), (usize, bool)> = HashMap::new();
+    for fix in fixes {
+        if let Some(released) = &fix.released {
+            let entry = counts.entry((fix.kb.as_str(), released.as_str())).or_default();
+            entry.0 += 1;
+            entry.1 |= fix.source == FixSource::MsrcCvrf;
+        }
+    }
+    let mut best: HashMap<String, (bool, usize, String)> = HashMap::new();
+    for ((kb, released), (count, msrc)) in counts {
+        let candidate = (msrc, count, released.to_string());
+        let entry = best.entry(kb.to_string()).or_insert_with(|| candidate.clone());
+        if candidate > *entry {
+            *entry = candidate;
+        }
+    }
+    best.into_iter().map(|(kb, (_, _, released))| (kb, released)).collect()
+}
+
 /// Judges one vulnerability; `None` when a fix is installed.
 fn judge(cve: &str, rows: &[&WindowsFix], host: &WindowsHost, state: &HostState, inventory: &Inventory) -> Option<Finding> {
     if rows.iter().any(|fix| state.covered.contains(&fix.kb)) {
@@ -175,6 +220,12 @@ fn judge(cve: &str, rows: &[&WindowsFix], host: &WindowsHost, state: &HostState,
         rows.iter().filter_map(|fix| fix.fixed_revision_on(&host.version).map(|revision| (*fix, revision))).collect();
     if let Some(revision) = state.revision {
         if with_build.iter().any(|(_, fixed)| revision >= *fixed) {
+            return None;
+        }
+    }
+    if let Some(through) = &state.cumulative_through {
+        let contained = |fix: &&&WindowsFix| state.kb_released.get(&fix.kb).is_some_and(|released| released <= through);
+        if rows.iter().filter(|fix| is_cumulative(fix)).any(|fix| contained(&fix)) {
             return None;
         }
     }

@@ -104,12 +104,15 @@ impl SystemInfo {
     }
 }
 
-/// Returns whether bytes look like `systeminfo` output: a line whose value
-/// names Microsoft Windows and a line with a `major.minor.build` version.
+/// Returns whether bytes look like `systeminfo` output: not JSON, and a
+/// `Label: value` line whose value names a Windows release. A file cut
+/// before the version still counts, so that parsing names what is missing.
 pub fn looks_like_systeminfo(bytes: &[u8]) -> bool {
     let text = decode(&bytes[..bytes.len().min(16 * 1024)]).text;
-    let fields = split_fields(&text);
-    fields.iter().any(|f| is_windows_name(&f.value)) && fields.iter().any(|f| parse_version(&f.value).is_some())
+    if text.trim_start().starts_with(['{', '[']) {
+        return false;
+    }
+    split_fields(&text).iter().any(|f| is_windows_name(&f.value))
 }
 
 fn split_fields(text: &str) -> Vec<Field> {
