@@ -1,5 +1,5 @@
-//! What a Windows host reports about itself: the OS release, its build and
-//! revision, and the installed updates.
+//! The description a Windows host gives of itself: the OS release, its build
+//! and revision, and the installed updates.
 
 use serde::{Deserialize, Serialize};
 

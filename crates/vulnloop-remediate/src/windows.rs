@@ -110,7 +110,7 @@ pub(crate) fn wusa_argv(kb: &str) -> Result<Vec<String>, PlanError> {
     Ok(vec!["wusa.exe".into(), format!("{kb}.msu"), "/quiet".into(), "/norestart".into()])
 }
 
-/// An update for a finding without update details: its fixed KB, not cumulative.
+/// Builds the update of a finding without update details: its fixed KB, not cumulative.
 fn fallback_update(assessed: &Assessed) -> WindowsUpdate {
     WindowsUpdate {
         kb: assessed.finding.fixed_version().unwrap_or(&assessed.finding.advisory_id).to_string(),

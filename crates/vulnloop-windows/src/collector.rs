@@ -18,7 +18,7 @@ pub struct CollectorOutput {
     pub collected_at: Option<String>,
     pub hostname: Option<String>,
     /// `Win32_OperatingSystem.Caption` (`Microsoft Windows 11 Pro`). The
-    /// registry's `ProductName` says `Windows 10` on Windows 11, so the
+    /// registry's `ProductName` reads `Windows 10` on Windows 11, so the
     /// caption names the product.
     pub caption: String,
     /// Registry `EditionID` (`ServerDatacenter`).

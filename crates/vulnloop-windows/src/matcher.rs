@@ -10,9 +10,9 @@
 //!    a chain) by an installed KB, makes it fixed. Supersedence comes from
 //!    both feeds.
 //! 3. Cumulative updates: a cumulative update contains every earlier one of
-//!    its product, so the newest one installed (an installed or superseded
-//!    KB, or one whose build the host's revision reaches) makes every
-//!    cumulative fix released up to its date fixed, even where a chain of
+//!    its product. The newest one the host has (installed, superseded, or
+//!    reached by the host's revision) therefore fixes every cumulative fix
+//!    released up to its date. This settles CVEs where a chain of
 //!    supersedence breaks or a fix statement has no build.
 //! 4. Otherwise the finding is missing when the host's list of installed
 //!    updates is known and the feeds know at least one of its KBs (so the
@@ -33,7 +33,7 @@ use crate::product::product_key;
 pub fn host_product_key(host: &WindowsHost) -> Option<String> {
     let mut name = host.product.clone();
     if host.build >= 22000 && name.contains("Windows 10") && !name.contains("Server") {
-        // The registry's ProductName still says Windows 10 on Windows 11.
+        // The registry's ProductName still reads Windows 10 on Windows 11.
         name = name.replace("Windows 10", "Windows 11");
     }
     product_key(&name, Some(host.build), host.service_pack.as_deref(), host.architecture.as_deref())
@@ -41,7 +41,7 @@ pub fn host_product_key(host: &WindowsHost) -> Option<String> {
 
 /// Matches a Windows inventory against the fixes of its product.
 ///
-/// `fixes` holds every fix statement of the host's product key (see
+/// `fixes` contains every fix statement of the host's product key (see
 /// [`host_product_key`]), from either feed, and `supersedence` more (newer
 /// KB, superseded KB) edges of that key. `sources` names the feeds in the
 /// database with their snapshot dates, for the coverage.
@@ -91,7 +91,7 @@ pub fn match_windows(inventory: &Inventory, fixes: &[WindowsFix], supersedence: 
     report(findings, ecosystem, sources, notes)
 }
 
-/// What the host's build and updates imply.
+/// Patch level of a host, as its build and updates imply it.
 struct HostState {
     installed: HashSet<String>,
     /// Installed KBs and every KB they supersede, directly or through a chain.
@@ -230,7 +230,7 @@ fn judge(cve: &str, rows: &[&WindowsFix], host: &WindowsHost, state: &HostState,
         }
     }
 
-    let chosen = choose_update(rows);
+    let chosen = choose_update(rows)?;
     let (status, comparison) = match (state.revision, with_build.iter().min_by_key(|(_, fixed)| *fixed)) {
         (Some(revision), Some((fix, fixed))) => (
             FindingStatus::FixAvailable { fixed: format!("KB{}", fix.kb) },
@@ -261,11 +261,11 @@ fn judge(cve: &str, rows: &[&WindowsFix], host: &WindowsHost, state: &HostState,
 
 /// Picks the update to name: MSRC over wesng, a cumulative update over
 /// others, then the newest release.
-fn choose_update<'a>(rows: &[&'a WindowsFix]) -> &'a WindowsFix {
+fn choose_update<'a>(rows: &[&'a WindowsFix]) -> Option<&'a WindowsFix> {
     let rank = |fix: &WindowsFix| {
         (fix.source == FixSource::MsrcCvrf, is_cumulative(fix), fix.released.clone(), !fix.product.contains("Server Core"), fix.kb.clone())
     };
-    rows.iter().copied().max_by_key(|fix| rank(fix)).expect("a vulnerability has at least one fix row")
+    rows.iter().copied().max_by_key(|fix| rank(fix))
 }
 
 /// Returns whether an update contains every earlier one of its product:

@@ -2,10 +2,10 @@
 //! serves them, alone, zstd-compressed, or as a tar archive of them.
 //!
 //! Each `vuln:Remediation` of type `Vendor Fix` whose description is a KB
-//! number becomes one [`WindowsFix`] per Windows release it names, directly
-//! or through Internet Explorer on Windows 10, 11 and Server 2016 and later
-//! (see [`bundled_product_key`]); fixes of other products (Office, .NET on
-//! Windows, Azure Linux) are counted and left out.
+//! number becomes one [`WindowsFix`] per Windows release it names. A
+//! release is named directly or through Internet Explorer on Windows 10, 11
+//! and Server 2016 and later (see [`bundled_product_key`]). Fixes of other
+//! products (Office, .NET on Windows, Azure Linux) are counted and left out.
 
 use std::collections::HashMap;
 use std::io::Read;

@@ -1,10 +1,10 @@
 //! The output of `systeminfo` in any UI language.
 //!
 //! Labels are translated (`OS Name`, `Nom du système d'exploitation`,
-//! `OS 名称`), so fields are recognized by their values, which are not:
-//! the OS name starts with `Microsoft` and names Windows, the OS version is
-//! `major.minor.build` followed by the build, and the installed updates are
-//! the numbered items (`[01]: KB4480116`) of the field that lists KB ids.
+//! `OS 名称`), so fields are recognized by their values, which are not.
+//! The OS name names a Windows release, and the OS version is
+//! `major.minor.build` followed by the build. The installed updates are the
+//! numbered items (`[01]: KB4480116`) of the field that lists KB ids.
 //! The labels of the update field are needed only when it lists nothing.
 
 use crate::error::WindowsError;

@@ -34,9 +34,9 @@ pub struct Decoded {
 /// the file does not name: GBK is chosen when it decodes without errors and
 /// yields CJK characters, else windows-1252.
 ///
-/// NOTE: of the OEM code pages only 850 is recognized; text in another one
-/// (437, 852, 866) decodes with wrong letters in labels, while the values
-/// the parser reads (product names, versions, KB ids) stay intact.
+/// NOTE: of the OEM code pages only 850 is recognized. Text in another one
+/// (437, 852, 866) decodes with wrong letters in labels, but the values the
+/// parser reads (product names, versions, KB ids) are ASCII and stay intact.
 pub fn decode(bytes: &[u8]) -> Decoded {
     if let Some(start) = utf16_after_ascii(bytes) {
         // `wmic` on Windows XP prints `Please wait while WMIC is being

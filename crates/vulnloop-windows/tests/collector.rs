@@ -48,7 +48,8 @@ fn collector_errors_name_file_and_field() {
 
     let newer = FIXTURE.replace("\"format_version\":  1", "\"format_version\":  2");
     let error = collector::parse(newer.as_bytes(), "new.json").unwrap_err().to_string();
-    assert!(error.contains("new.json") && error.contains("format"), "{error}");
+    assert!(error.contains("new.json"), "{error}");
+    assert!(error.contains("format"), "{error}");
     assert!(error.contains("collect-windows.ps1"), "{error}");
 
     let bad_version = FIXTURE.replace("\"10.0.17763\"", "\"10.0\"");

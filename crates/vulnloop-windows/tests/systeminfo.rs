@@ -46,8 +46,8 @@ fn every_systeminfo_sample_parses() {
         assert!(info.os_version.ends_with(&info.build.to_string()), "{name}");
         assert!(key.is_some(), "{name}: no product key for {}", info.os_name);
         if let Some(stated) = info.hotfix_count_stated {
-            // Some hosts list fewer items than the count says (the German sample lists duplicates).
-            assert!(info.hotfixes.len() <= stated.max(1) + 200, "{name}");
+            // systeminfo lists fewer items than its count on hosts with many updates.
+            assert!(info.hotfixes.len() <= stated, "{name}: {} items, count {stated}", info.hotfixes.len());
             assert!(!info.hotfixes.is_empty(), "{name}: count {stated} but no items");
         }
     }
@@ -93,12 +93,15 @@ fn every_hotfix_list_parses() {
     for (name, bytes) in &lists {
         let list = hotfix_list::parse(bytes, name).unwrap_or_else(|error| panic!("{name}: {error}"));
         println!("{name:60} {:10} {} updates", list.format, list.updates.len());
-        let stated_kbs = String::from_utf8_lossy(bytes).matches("KB").count()
-            + vulnloop_windows::decode(bytes).text.matches("\nhttp").count() * 0;
         assert!(list.updates.iter().all(|u| !u.id.is_empty() && !u.id.contains(' ')), "{name}");
+        // Rows with an update id (`KB2849697`, `Q147222`), counted apart from the parser.
+        let is_id = |word: &str| {
+            let digits = word.strip_prefix("KB").or_else(|| word.strip_prefix('Q')).unwrap_or("");
+            digits.len() >= 4 && digits.chars().all(|c| c.is_ascii_digit())
+        };
         let decoded = vulnloop_windows::decode(bytes).text;
-        let rows = decoded.lines().filter(|l| l.contains(" KB") || l.contains(" Q")).count();
-        assert!(list.updates.len() >= rows.min(1), "{name}: {rows} rows, {} updates, {stated_kbs}", list.updates.len());
+        let rows = decoded.lines().filter(|line| line.split_whitespace().any(is_id)).count();
+        assert_eq!(list.updates.len(), rows, "{name}");
     }
 }
 
