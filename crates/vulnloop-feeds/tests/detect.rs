@@ -8,7 +8,7 @@ use std::path::Path;
 use vulnloop_feeds::{detect, FeedKind};
 
 /// Every file under the shared `feeds` directory, with the kind `detect` must return.
-const FEEDS: [(&str, Option<FeedKind>); 38] = [
+const FEEDS: [(&str, Option<FeedKind>); 40] = [
     (
         "debian/oval-definitions-bookworm.xml.bz2",
         Some(FeedKind::DebianOval),
@@ -149,6 +149,14 @@ const FEEDS: [(&str, Option<FeedKind>); 38] = [
         Some(FeedKind::CisaKev),
     ),
     ("cisa-kev/known_exploited_vulnerabilities_schema.json", None),
+    (
+        "windows-msrc-cvrf/msrc-cvrf-snapshot-20260706T222806Z.tar",
+        Some(FeedKind::MsrcCvrf),
+    ),
+    (
+        "windows-wesng/wesng-definitions.zip",
+        Some(FeedKind::Wesng),
+    ),
 ];
 
 #[test]
