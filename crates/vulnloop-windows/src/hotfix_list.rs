@@ -76,12 +76,17 @@ fn parse_table(lines: &[&str]) -> HotfixList {
             continue;
         }
         let row: Vec<char> = line.chars().collect();
-        // A value wider than its column shifts the rest of the row; the id is
-        // then the first KB-like word of the row.
-        let id = cell(&row, "HotFixID")
-            .filter(|id| !id.contains(' '))
-            .or_else(|| line.split_whitespace().find(|word| word.starts_with("KB")).map(str::to_string));
-        let Some(id) = id else { continue };
+        // A value wider than its column shifts the rest of the row, which
+        // leaves the column empty; the id is then the first KB-like word of
+        // the row. A placeholder such as Windows XP's `File 1` is no update id.
+        let id = match cell(&row, "HotFixID") {
+            Some(id) if id.contains(' ') => continue,
+            Some(id) => id,
+            None => match line.split_whitespace().find(|word| word.starts_with("KB")) {
+                Some(word) => word.to_string(),
+                None => continue,
+            },
+        };
         updates.push(InstalledUpdate { id, description: cell(&row, "Description"), installed_on: cell(&row, "InstalledOn") });
     }
     HotfixList { format, updates }
