@@ -123,6 +123,7 @@ fn collect_inner(
         problems,
         runtime,
         applications,
+        windows: None,
     })
 }
 

@@ -66,6 +66,7 @@ pub fn remote_inventory(facts: RemoteFacts) -> Inventory {
         // NOTE: web applications are not discovered over SSH yet; that
         // needs a bounded remote walk of the web roots.
         applications: Vec::new(),
+        windows: None,
     }
 }
 

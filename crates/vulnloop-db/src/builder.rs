@@ -67,6 +67,7 @@ impl Builder {
             .map_err(write_error)?;
         conn.execute_batch(CREATE).map_err(write_error)?;
         conn.execute_batch(crate::webapp::CREATE).map_err(write_error)?;
+        conn.execute_batch(crate::windows::CREATE).map_err(write_error)?;
         // The database being replaced, for carrying over the records of feed
         // files that fail this time. SQLite attaches only outside a transaction.
         let has_previous = path.is_file()
@@ -91,6 +92,16 @@ impl Builder {
 
     fn conn(&self) -> &Connection {
         self.conn.as_ref().expect("connection lives until commit")
+    }
+
+    /// Returns the connection, for the table modules of other feeds.
+    pub(crate) fn connection(&self) -> &Connection {
+        self.conn()
+    }
+
+    /// Adds records that a table module inserted to the current file's count.
+    pub(crate) fn add_file_records(&mut self, records: usize) {
+        self.file_records += records;
     }
 
     /// Marks the start of one feed file; [`Builder::abort_file`] undoes what follows.
@@ -142,6 +153,9 @@ impl Builder {
         origin: &str,
         display: &str,
     ) -> Result<Result<FeedSummary, Box<dyn std::error::Error + Send + Sync>>, DbError> {
+        if kind.is_windows() {
+            return self.import_windows_file(path, kind, origin, display);
+        }
         self.begin_file(&crate::update::base_name(path.to_string_lossy().as_ref()))?;
         let mut ecosystems: BTreeMap<String, u64> = BTreeMap::new();
         let mut insert_error = None;
@@ -307,6 +321,7 @@ impl Builder {
         crate::enrichment::compress_all(&conn).map_err(|e| self.write_error(e))?;
         conn.execute_batch(CREATE_INDEXES).map_err(|e| self.write_error(e))?;
         conn.execute_batch(crate::webapp::CREATE_INDEXES).map_err(|e| self.write_error(e))?;
+        conn.execute_batch(crate::windows::CREATE_INDEXES).map_err(|e| self.write_error(e))?;
         // No ANALYZE: with the bundled SQLite's STAT4 statistics, every new
         // parameter value would re-prepare the lookup statement, which cost
         // more than half of a scan, and the index choice is obvious anyway.
@@ -381,7 +396,9 @@ fn copy_from_attached(conn: &Connection, file_name: &str) -> Result<u64, rusqlit
          FROM previous.affected f JOIN previous.advisories a ON a.id = f.advisory WHERE a.file = ?2",
         params![offset, file_name],
     )?;
-    let copied = copied as u64 + crate::enrichment::copy_from_attached(conn, file_name)?;
+    let copied = copied as u64
+        + crate::enrichment::copy_from_attached(conn, file_name)?
+        + crate::windows::copy_from_attached(conn, file_name)?;
     for table in ["coverage", "sources"] {
         let key = if table == "coverage" { "source" } else { "name" };
         conn.execute(

@@ -133,6 +133,11 @@ impl Database {
         &self.path
     }
 
+    /// Returns the connection, for the table modules of other feeds.
+    pub(crate) fn connection(&self) -> &rusqlite::Connection {
+        &self.conn
+    }
+
     fn query_error(&self, source: rusqlite::Error) -> DbError {
         DbError::Query { path: self.path.clone(), source }
     }

@@ -18,6 +18,7 @@ mod schema;
 mod sources;
 mod update;
 mod webapp;
+mod windows;
 
 pub use builder::{Builder, FailedFile};
 pub use bundle::{export, import, BundleManifest};

@@ -37,7 +37,7 @@ pub fn detect(path: &Path) -> Option<FeedKind> {
         Guess::ReadContent => detect_from_content(path, name)?,
     };
     let zip = input::packing(name).ok()?.compression == Compression::Zip;
-    (kind.is_enrichment() || !zip).then_some(kind)
+    (kind.is_enrichment() || kind == FeedKind::Wesng || !zip).then_some(kind)
 }
 
 fn guess_from_name(name: &str) -> Option<Guess> {
@@ -51,6 +51,8 @@ fn guess_from_name(name: &str) -> Option<Guess> {
     }
 
     let kind = if let Some(kind) = enrichment_kind_of_name(inner, packing.tar) {
+        kind
+    } else if let Some(kind) = windows_kind_of_name(&lower) {
         kind
     } else if inner.starts_with("oval-definitions-") && inner.ends_with(".xml") {
         FeedKind::DebianOval
@@ -119,6 +121,19 @@ fn application_kind_of_name(inner: &str, tar: bool) -> Option<FeedKind> {
         Some(FeedKind::FriendsOfPhp)
     } else if tar && inner.contains("osv") && osv_ecosystem {
         Some(FeedKind::OsvApplication)
+    } else {
+        None
+    }
+}
+
+/// Recognizes a tar archive of MSRC CVRF documents named `msrc-cvrf…`
+/// (`.tar` or `.tar.zst`) and the wesng definitions saved as `wesng….zip`.
+/// wesng publishes them as `definitions.zip`, a name too generic to go by.
+fn windows_kind_of_name(lower: &str) -> Option<FeedKind> {
+    if lower.starts_with("msrc-cvrf") && (lower.ends_with(".tar") || lower.ends_with(".tar.zst")) {
+        Some(FeedKind::MsrcCvrf)
+    } else if lower.starts_with("wesng") && lower.ends_with(".zip") {
+        Some(FeedKind::Wesng)
     } else {
         None
     }
@@ -307,6 +322,11 @@ mod tests {
         );
         assert!(guess_from_name("known_exploited_vulnerabilities_schema.json").is_none());
         assert_eq!(kind("epss_scores-2023-03-07.csv.gz"), Some(FeedKind::Epss));
+        assert_eq!(
+            kind("msrc-cvrf-snapshot-20260706T222806Z.tar"),
+            Some(FeedKind::MsrcCvrf)
+        );
+        assert_eq!(kind("wesng-definitions.zip"), Some(FeedKind::Wesng));
         assert!(matches!(
             guess_from_name("advisory.json"),
             Some(Guess::ReadContent)

@@ -117,11 +117,17 @@ pub enum FeedKind {
     FriendsOfPhp,
     /// OSV records of npm, PyPI, Maven and Packagist packages (GHSA), an application feed.
     OsvApplication,
+    /// MSRC CVRF documents, one month each, or a tar archive of them: a
+    /// Windows feed, read by `vulnloop-windows`.
+    MsrcCvrf,
+    /// The wesng definitions zip (CVE → KB → Windows product): a Windows
+    /// feed, read by `vulnloop-windows`.
+    Wesng,
 }
 
 impl FeedKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [FeedKind; 21] = [
+    pub const ALL: [FeedKind; 23] = [
         FeedKind::Osv,
         FeedKind::DebianOval,
         FeedKind::UbuntuOval,
@@ -143,6 +149,8 @@ impl FeedKind {
         FeedKind::Wordfence,
         FeedKind::FriendsOfPhp,
         FeedKind::OsvApplication,
+        FeedKind::MsrcCvrf,
+        FeedKind::Wesng,
     ];
 
     /// Returns the name stored as [`Advisory::source`] or
@@ -170,6 +178,8 @@ impl FeedKind {
             FeedKind::Wordfence => "wordfence",
             FeedKind::FriendsOfPhp => "friendsofphp",
             FeedKind::OsvApplication => "osv-applications",
+            FeedKind::MsrcCvrf => "msrc-cvrf",
+            FeedKind::Wesng => "wesng",
         }
     }
 
@@ -190,6 +200,14 @@ impl FeedKind {
                 | FeedKind::CisaKev
                 | FeedKind::Epss
         )
+    }
+}
+
+impl FeedKind {
+    /// Returns whether this feed holds Windows fix statements, which
+    /// `vulnloop-windows` reads into tables of their own.
+    pub fn is_windows(self) -> bool {
+        matches!(self, FeedKind::MsrcCvrf | FeedKind::Wesng)
     }
 }
 
@@ -286,6 +304,13 @@ pub fn parse_reader(
                 file: name.to_string(),
                 kind,
                 reason: "this is an application feed; read it with parse_app_file or parse_app_reader",
+            })
+        }
+        FeedKind::MsrcCvrf | FeedKind::Wesng => {
+            return Err(FeedError::WrongLayout {
+                file: name.to_string(),
+                kind,
+                reason: "this is a Windows feed; read it with vulnloop-windows",
             })
         }
     };

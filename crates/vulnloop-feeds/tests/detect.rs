@@ -8,7 +8,7 @@ use std::path::Path;
 use vulnloop_feeds::{detect, FeedKind};
 
 /// Every file under the shared `feeds` directory, with the kind `detect` must return.
-const FEEDS: [(&str, Option<FeedKind>); 40] = [
+const FEEDS: [(&str, Option<FeedKind>); 42] = [
     (
         "debian/oval-definitions-bookworm.xml.bz2",
         Some(FeedKind::DebianOval),
@@ -156,6 +156,14 @@ const FEEDS: [(&str, Option<FeedKind>); 40] = [
     (
         "composer-friendsofphp/friendsofphp-security-advisories.tar.zst",
         Some(FeedKind::FriendsOfPhp),
+    ),
+    (
+        "windows-msrc-cvrf/msrc-cvrf-snapshot-20260706T222806Z.tar",
+        Some(FeedKind::MsrcCvrf),
+    ),
+    (
+        "windows-wesng/wesng-definitions.zip",
+        Some(FeedKind::Wesng),
     ),
 ];
 

@@ -7,6 +7,10 @@
 
 use std::path::Path;
 
+mod windows;
+
+pub use windows::{InstalledUpdate, WindowsHost};
+
 use serde::{Deserialize, Serialize};
 
 /// Version of the inventory JSON format written by this build.
@@ -35,6 +39,9 @@ pub struct Inventory {
     /// Web applications found on disk and the libraries they bundle.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub applications: Vec<Application>,
+    /// OS release and installed updates of a Windows host (os id `windows`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows: Option<WindowsHost>,
 }
 
 /// Processes of a live host, for judging exposure.
@@ -149,6 +156,8 @@ pub enum PackageManager {
     Dpkg,
     Rpm,
     Apk,
+    /// Windows Update: the package is the OS product, its version the build.
+    Windows,
 }
 
 /// One installed binary package.
@@ -425,6 +434,7 @@ mod tests {
                 }),
                 bundled_in: Some("/usr/share/wordpress".into()),
             }],
+            windows: None,
         }
     }
 

@@ -49,6 +49,31 @@ pub struct Finding {
     pub note: Option<String>,
     /// Package location and the comparison that decided the verdict.
     pub evidence: Evidence,
+    /// The Microsoft update that fixes a Windows finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows_update: Option<WindowsUpdate>,
+}
+
+/// A Microsoft update (a KB) that fixes a Windows finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WindowsUpdate {
+    /// KB article id (`KB5034127`).
+    pub kb: String,
+    /// Whether it is a cumulative update (MSRC sub-type `Security Update` on
+    /// Windows 10 and later, or `Monthly Rollup`), which contains every earlier one.
+    pub cumulative: bool,
+    /// Release date of the MSRC document that lists it (`YYYY-MM-DD`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub released: Option<String>,
+    /// Build the update brings (`10.0.17763.5329`), when MSRC states it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_build: Option<String>,
+    /// Whether installing it requires a restart, when MSRC states it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_required: Option<bool>,
+    /// Download page (the Microsoft Update Catalog search for the KB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 impl Finding {
@@ -94,6 +119,8 @@ pub enum FindingStatus {
     Unsupported,
     /// The running kernel is affected, but a fixed kernel is installed: reboot into it.
     FixedRebootPending { fixed: String },
+    /// The data cannot tell whether the fix is installed, for the stated reason.
+    Undetermined { reason: String },
 }
 
 impl FindingStatus {
@@ -106,6 +133,7 @@ impl FindingStatus {
             FindingStatus::Postponed => "postponed",
             FindingStatus::Unsupported => "unsupported",
             FindingStatus::FixedRebootPending { .. } => "fixed_reboot_pending",
+            FindingStatus::Undetermined { .. } => "undetermined",
         }
     }
 

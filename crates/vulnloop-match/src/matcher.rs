@@ -478,6 +478,9 @@ pub fn scheme_for(manager: PackageManager) -> Scheme {
         PackageManager::Dpkg => Scheme::Dpkg,
         PackageManager::Rpm => Scheme::Rpm,
         PackageManager::Apk => Scheme::Apk,
+        // Windows builds are dotted numbers (`10.0.17763.5329`), which rpm's
+        // segment-wise numeric comparison orders correctly.
+        PackageManager::Windows => Scheme::Rpm,
     }
 }
 

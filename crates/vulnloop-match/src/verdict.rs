@@ -112,6 +112,7 @@ impl Verdict<'_> {
                 comparison,
                 other_records: Vec::new(),
             },
+            windows_update: None,
         }
     }
 }

@@ -39,6 +39,7 @@ fn host(packages: Vec<Package>, kernel: Option<&str>) -> Inventory {
         problems: Vec::new(),
         runtime: None,
         applications: Vec::new(),
+        windows: None,
     }
 }
 

@@ -90,5 +90,7 @@ fn is_running_kernel(finding: &Finding, inventory: &Inventory) -> bool {
             (Some(flavor), Some((version, _))) => release.starts_with(version) && release.ends_with(flavor),
             _ => false,
         },
+        // A Windows host's kernel is its build, not a package with a release.
+        PackageManager::Windows => false,
     })
 }

@@ -251,6 +251,7 @@ fn status_points(finding: &Finding, points: &mut Points) {
         FindingStatus::FixedRebootPending { fixed } => {
             points.note(format!("kernel {fixed} with the fix is installed: reboot into it"))
         }
+        FindingStatus::Undetermined { reason } => points.note(format!("undetermined: {reason}")),
         FindingStatus::FixAvailable { .. } | FindingStatus::NoFixYet | FindingStatus::Unsupported => {}
     }
 }

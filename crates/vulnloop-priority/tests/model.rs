@@ -44,6 +44,7 @@ fn finding(severity: Severity, status: FindingStatus, binaries: &[&str]) -> Find
         status,
         note: None,
         evidence: Evidence { found_in: vec![], record: String::new(), comparison: String::new(), other_records: vec![] },
+        windows_update: None,
     }
 }
 
@@ -71,6 +72,7 @@ fn host(runtime: Option<Runtime>) -> Inventory {
         problems: vec![],
         runtime,
         applications: Vec::new(),
+        windows: None,
     }
 }
 

@@ -27,6 +27,9 @@ pub enum Tool {
     Zypper,
     /// `apk`, on Alpine.
     Apk,
+    /// `wusa.exe`, the Windows Update Standalone Installer, with a
+    /// downloaded `.msu` package.
+    Wusa,
 }
 
 impl Tool {
@@ -38,6 +41,7 @@ impl Tool {
             PackageManager::Rpm if is_suse(os_id) => Tool::Zypper,
             PackageManager::Rpm if uses_yum(os_id, os_version) => Tool::Yum,
             PackageManager::Rpm => Tool::Dnf,
+            PackageManager::Windows => Tool::Wusa,
         }
     }
 
@@ -49,6 +53,7 @@ impl Tool {
             Tool::Yum => "yum",
             Tool::Zypper => "zypper",
             Tool::Apk => "apk",
+            Tool::Wusa => "wusa.exe",
         }
     }
 
@@ -58,6 +63,7 @@ impl Tool {
             Tool::Apt => PackageManager::Dpkg,
             Tool::Dnf | Tool::Yum | Tool::Zypper => PackageManager::Rpm,
             Tool::Apk => PackageManager::Apk,
+            Tool::Wusa => PackageManager::Windows,
         }
     }
 }
@@ -91,6 +97,9 @@ impl FixStep {
     /// Returns an error when a package name or architecture breaks the
     /// package manager's naming rules.
     pub fn argv(&self) -> Result<Vec<String>, PlanError> {
+        if self.tool == Tool::Wusa {
+            return crate::windows::wusa_argv(&self.target_version);
+        }
         let names = self.package_arguments()?;
         let mut argv: Vec<String> = match self.tool {
             Tool::Apt => ["apt-get", "install", "--only-upgrade", "-y"].map(String::from).to_vec(),
@@ -106,6 +115,7 @@ impl FixStep {
                     None => argv,
                 }
             }
+            Tool::Wusa => return crate::windows::wusa_argv(&self.target_version),
             Tool::Zypper => match self.cve_ids() {
                 Some(cves) => {
                     let argv = ["zypper", "--non-interactive", "patch"].map(String::from).to_vec();
@@ -187,6 +197,7 @@ fn manager_name(manager: PackageManager) -> &'static str {
         PackageManager::Dpkg => "dpkg",
         PackageManager::Rpm => "rpm",
         PackageManager::Apk => "apk",
+        PackageManager::Windows => "windows",
     }
 }
 
@@ -213,11 +224,14 @@ pub fn validate_package_name(manager: PackageManager, name: &str) -> Result<(), 
     let allowed = |c: char| match manager {
         PackageManager::Dpkg => c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'),
         PackageManager::Rpm | PackageManager::Apk => c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.' | '_'),
+        // Windows steps name a KB, which `wusa_argv` checks, never a package.
+        PackageManager::Windows => c.is_ascii_alphanumeric(),
     };
     if !name.chars().all(allowed) {
         return Err(match manager {
             PackageManager::Dpkg => "a name may contain only lowercase letters, digits, '+', '-' and '.'",
             PackageManager::Rpm | PackageManager::Apk => "a name may contain only letters, digits, '+', '-', '.' and '_'",
+            PackageManager::Windows => "a KB id may contain only letters and digits",
         });
     }
     if manager == PackageManager::Dpkg && name.len() < 2 {

@@ -15,9 +15,9 @@ use crate::model::{
 };
 
 /// A finding with what the priority model made of it.
-struct Assessed<'a> {
-    finding: &'a Finding,
-    level: PriorityLevel,
+pub(crate) struct Assessed<'a> {
+    pub(crate) finding: &'a Finding,
+    pub(crate) level: PriorityLevel,
     running_kernel: bool,
 }
 
@@ -44,11 +44,13 @@ pub fn plan(findings: &[Finding], context: &Context<'_>, filter: &PlanFilter) ->
     let mut upgrades: BTreeMap<(Tool, &str, &str), Vec<&Assessed>> = BTreeMap::new();
     let mut pending: BTreeMap<(&str, &str), Vec<&Assessed>> = BTreeMap::new();
     let mut not_fixable = Vec::new();
+    let mut windows = Vec::new();
     let os = &context.inventory.host.os;
     for assessed in &selected {
         let finding = assessed.finding;
         let key = (finding.package.as_str(), finding.installed_version.as_str());
         match &finding.status {
+            FindingStatus::FixAvailable { .. } if finding.manager == PackageManager::Windows => windows.push(assessed),
             FindingStatus::FixAvailable { .. } => {
                 let tool = Tool::for_host(finding.manager, &os.id, os.version_id.as_deref());
                 upgrades.entry((tool, key.0, key.1)).or_default().push(assessed);
@@ -65,6 +67,10 @@ pub fn plan(findings: &[Finding], context: &Context<'_>, filter: &PlanFilter) ->
             Some(manager) => manager.steps.push(step),
             None => managers.push(ManagerPlan { tool, steps: vec![step] }),
         }
+    }
+    if !windows.is_empty() {
+        let steps = crate::windows::steps(&windows, context.inventory)?;
+        managers.push(ManagerPlan { tool: Tool::Wusa, steps });
     }
     for manager in &mut managers {
         // Most urgent first; the sort is stable, so package names order each level.
@@ -100,7 +106,7 @@ fn build_step(tool: Tool, group: &[&Assessed], inventory: &Inventory) -> Result<
         priority: group.iter().map(|a| a.level).max().unwrap_or(PriorityLevel::NoNeedToFix),
         restart: restart_need(&packages, inventory),
         packages,
-        closes: closed_findings(group),
+        closes: closed_findings_of(group),
         reboot_needed,
         reboot_reason,
         command: Vec::new(),
@@ -255,6 +261,7 @@ fn is_kernel_package(manager: PackageManager, name: &str) -> bool {
         PackageManager::Dpkg => vulnloop_match::is_kernel_image(name),
         PackageManager::Rpm => vulnloop_match::is_rpm_kernel(name),
         PackageManager::Apk => APK_KERNELS.contains(&name),
+        PackageManager::Windows => false,
     }
 }
 
@@ -281,7 +288,7 @@ fn restart_need(packages: &[PlannedPackage], inventory: &Inventory) -> Restart {
     }
 }
 
-fn closed_findings(group: &[&Assessed]) -> Vec<ClosedFinding> {
+pub(crate) fn closed_findings_of(group: &[&Assessed]) -> Vec<ClosedFinding> {
     let mut closes: Vec<ClosedFinding> = group
         .iter()
         .map(|assessed| {
@@ -307,7 +314,7 @@ fn reboot_action(group: &[&Assessed], inventory: &Inventory) -> Result<RebootAct
         installed_version: first.installed_version.clone(),
         fixed_version: highest_fixed(group)?,
         running_kernel: inventory.host.kernel.as_ref().map(|k| k.release.clone()),
-        closes: closed_findings(group),
+        closes: closed_findings_of(group),
     })
 }
 
@@ -318,6 +325,7 @@ fn not_fixable_entry(assessed: &Assessed) -> NotFixable {
         FindingStatus::WillNotFix => "the vendor will not fix it in this release",
         FindingStatus::Postponed => "the vendor postponed the fix",
         FindingStatus::Unsupported => "the package has no security support in this release",
+        FindingStatus::Undetermined { .. } => "the data cannot tell whether the fix is installed; check the host's updates",
         // `plan` sends only the statuses above here.
         FindingStatus::FixAvailable { .. } | FindingStatus::FixedRebootPending { .. } => "a fix is available",
     };

@@ -15,6 +15,7 @@ mod build;
 mod model;
 mod table;
 mod webapp;
+mod windows;
 
 pub use argv::{is_valid_arch, validate_package_name, Tool};
 pub use build::plan;

@@ -31,6 +31,7 @@ fn inventory(os_id: &str, version: &str) -> Inventory {
         problems: Vec::new(),
         runtime: None,
         applications: Vec::new(),
+        windows: None,
     }
 }
 
@@ -58,6 +59,7 @@ fn finding(manager: PackageManager, package: &str, id: &str, installed: &str, fi
         status: FindingStatus::FixAvailable { fixed: fixed.into() },
         note: None,
         evidence: Evidence { found_in: vec![], record: String::new(), comparison: String::new(), other_records: vec![] },
+        windows_update: None,
     }
 }
 

@@ -29,6 +29,16 @@ pub fn fix_command<'a>(
             let advisories = sorted_unique(fixable.iter().map(|f| f.advisory_id.as_str()));
             format!("dnf upgrade --advisory={}", advisories.join(","))
         }
+        Tool::Wusa => {
+            let kbs = sorted_unique(fixable.iter().filter_map(|f| f.fixed_version()));
+            match kbs.as_slice() {
+                [kb] => format!("wusa.exe {kb}.msu /quiet /norestart"),
+                _ => format!(
+                    "wusa.exe KB….msu /quiet /norestart; `vulnloop fix` picks the updates that cover {} KBs",
+                    kbs.len()
+                ),
+            }
+        }
     })
 }
 
@@ -69,6 +79,7 @@ mod tests {
             status: FindingStatus::FixAvailable { fixed: "1.0-2".into() },
             note: None,
             evidence: Evidence { found_in: vec![], record: String::new(), comparison: String::new(), other_records: vec![] },
+            windows_update: None,
         }
     }
 

@@ -146,6 +146,7 @@ fn status_text(status: &FindingStatus) -> String {
         FindingStatus::Postponed => "fix postponed".into(),
         FindingStatus::Unsupported => "security support ended or limited".into(),
         FindingStatus::FixedRebootPending { fixed } => format!("fixed in {fixed}, reboot pending"),
+        FindingStatus::Undetermined { reason } => format!("undetermined: {reason}"),
     }
 }
 

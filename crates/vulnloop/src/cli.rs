@@ -247,6 +247,15 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
 
+    /// Inventory collected after the fix (systeminfo output, the Windows collector's JSON or
+    /// inventory JSON), compared with --before instead of a journal's steps.
+    #[arg(long, value_name = "FILE", requires = "before", conflicts_with_all = ["root", "journal", "journal_dir"])]
+    pub inventory: Option<PathBuf>,
+
+    /// Inventory collected before the fix, whose findings --inventory is checked for.
+    #[arg(long, value_name = "FILE", requires = "inventory")]
+    pub before: Option<PathBuf>,
+
     /// Journal of the run to verify [default: the newest apply journal in --journal-dir].
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,

@@ -135,9 +135,16 @@ pub fn run(
         eprintln!("nothing to apply: the plan has no upgrade steps");
         return Ok(Code::Clean);
     }
+    if steps.iter().any(|step| step.tool == Tool::Wusa) {
+        bail!(
+            "--apply cannot install Windows updates: run the printed wusa.exe commands on the Windows host \
+             as administrator, restart it, then check the result with \
+             `vulnloop verify --before OLD --inventory NEW`"
+        );
+    }
     if let Some(step) = steps.iter().find(|step| !APPLIED_TOOLS.contains(&step.tool)) {
         bail!(
-            "--apply runs apt, dnf and yum steps only, and the plan has a {} step for {}; run the plan's \
+            "--apply runs apt, dnf, yum and zypper steps only, and the plan has a {} step for {}; run the plan's \
              commands yourself (`vulnloop fix` prints them)",
             step.tool.program(),
             step.package

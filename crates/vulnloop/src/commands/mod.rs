@@ -16,6 +16,7 @@ mod scan_ssh;
 mod ssh;
 mod state;
 mod verify;
+mod verify_inventory;
 
 use std::path::PathBuf;
 

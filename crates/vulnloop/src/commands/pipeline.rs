@@ -35,7 +35,7 @@ pub fn analyze(
 ) -> anyhow::Result<Analysis> {
     let database = Database::open(db_path)?;
     let inventory = match inventory_file {
-        Some(path) => Inventory::read_json(path)?,
+        Some(path) => vulnloop_windows::read_inventory_file(path)?,
         None => super::collect(source)?,
     };
     analyze_inventory(inventory, &database, db_path, max_db_age)
@@ -48,8 +48,12 @@ pub fn analyze_inventory(
     db_path: &Path,
     max_db_age: u32,
 ) -> anyhow::Result<Analysis> {
-    let mut matched = vulnloop_match::match_inventory(&inventory, database)
-        .with_context(|| format!("failed to match against {}", db_path.display()))?;
+    let mut matched = if inventory.windows.is_some() {
+        match_windows(&inventory, database)?
+    } else {
+        vulnloop_match::match_inventory(&inventory, database)
+            .with_context(|| format!("failed to match against {}", db_path.display()))?
+    };
     let applications = vulnloop_match::match_applications(&inventory.applications, database)
         .with_context(|| format!("failed to match web applications against {}", db_path.display()))?;
     let database_info = database_info(database)?;
@@ -65,6 +69,16 @@ pub fn analyze_inventory(
     cves.dedup();
     let facts = database.cve_facts(&cves)?;
     Ok(Analysis { inventory, matched, database_info, facts, applications })
+}
+
+/// Matches a Windows inventory against the fix statements of its product.
+fn match_windows(inventory: &Inventory, database: &Database) -> anyhow::Result<MatchReport> {
+    let key = inventory.windows.as_ref().and_then(vulnloop_windows::matcher::host_product_key);
+    let (fixes, supersedence) = match &key {
+        Some(key) => (database.windows_fixes(key)?, database.windows_supersedence(key)?),
+        None => (Vec::new(), Vec::new()),
+    };
+    Ok(vulnloop_windows::match_windows(inventory, &fixes, &supersedence, database.windows_sources()?))
 }
 
 fn database_info(database: &Database) -> anyhow::Result<DatabaseInfo> {

@@ -75,6 +75,9 @@ struct VerifyDocument<'a> {
 /// The finding history records each verdict: fixed as `verified`, a
 /// pending restart as `restart_pending` and a failed fix as `fix_failed`.
 pub fn run(args: &VerifyArgs, db_path: &Path, state_path: &Path) -> anyhow::Result<Code> {
+    if let (Some(after), Some(before)) = (&args.inventory, &args.before) {
+        return super::verify_inventory::run(before, after, args.format, db_path);
+    }
     let journal = match &args.journal {
         Some(path) => Journal::read(path)?,
         None => Journal::newest_apply_in(&args.journal_dir.clone().unwrap_or_else(super::journal::default_dir))?,
