@@ -71,6 +71,7 @@ pub fn verify(secret: &str, secret_hash: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -165,6 +165,49 @@ fn agent_upload_lists_host_under_openssl() {
 }
 
 #[test]
+fn upload_without_openssl_closes_its_findings() {
+    let host = ChangelogHost::new();
+    let feeds = feed_dir(&[CHANGELOG_OSV]);
+    let work = tempfile::tempdir().unwrap();
+    let db = build_db(feeds.path(), work.path());
+    let inventory = inventory_file(&host, work.path());
+    let server = ServerProcess::start(&db);
+    let (_, enrollment) = server.post("/api/v1/enrollment-tokens", &server.admin_token, &serde_json::json!({}));
+    let enrollment = enrollment["token"].as_str().unwrap();
+    let state_dir = work.path().join("agent");
+    let output = run_agent(&server, &state_dir, &inventory, enrollment);
+    assert_eq!(code(&output), 0, "first upload failed: {}", stderr(&output));
+
+    // The same host without the packages built from openssl (as if removed);
+    // the agent is enrolled now, so the used-up enrollment token is not needed.
+    let mut trimmed: Value = serde_json::from_slice(&std::fs::read(&inventory).unwrap()).unwrap();
+    let packages = trimmed["packages"].as_array_mut().unwrap();
+    let before = packages.len();
+    packages.retain(|package| package["name"] != "openssl" && package["source_name"] != "openssl");
+    assert!(packages.len() < before, "the inventory has no openssl package");
+    let trimmed_path = work.path().join("without-openssl.json");
+    std::fs::write(&trimmed_path, trimmed.to_string()).unwrap();
+    let output = run_agent(&server, &state_dir, &trimmed_path, enrollment);
+    assert_eq!(code(&output), 0, "second upload failed: {}", stderr(&output));
+
+    let (_, hosts) = server.get("/api/v1/hosts", &server.admin_token);
+    let host_id = hosts["hosts"][0]["id"].as_str().unwrap().to_string();
+    let (_, findings) = server.get(&format!("/api/v1/hosts/{host_id}/findings"), &server.admin_token);
+    let findings = findings["findings"].as_array().unwrap();
+    let openssl: Vec<&Value> = findings.iter().filter(|f| f["package"] == "openssl").collect();
+    assert!(!openssl.is_empty());
+    assert!(openssl.iter().all(|f| f["status"] == "no_longer_present"), "{openssl:?}");
+    let others = findings.iter().filter(|f| f["package"] != "openssl");
+    assert!(others.clone().count() > 0);
+    assert!(others.clone().all(|f| f["status"] == "unfixed"), "{findings:?}");
+
+    // A host with no open finding for a vulnerability is no longer affected by it.
+    let id = openssl[0]["vulnerability_id"].as_str().unwrap();
+    let (_, vulnerability) = server.get(&format!("/api/v1/vulnerabilities/{id}"), &server.admin_token);
+    assert_eq!(vulnerability["affected_hosts"], serde_json::json!([]), "{vulnerability}");
+}
+
+#[test]
 fn agent_without_enrollment_fails() {
     let host = ChangelogHost::new();
     let feeds = feed_dir(&[CHANGELOG_OSV]);
