@@ -208,6 +208,42 @@ fn upload_without_openssl_closes_its_findings() {
 }
 
 #[test]
+fn agent_spools_when_server_is_down() {
+    let host = ChangelogHost::new();
+    let feeds = feed_dir(&[CHANGELOG_OSV]);
+    let work = tempfile::tempdir().unwrap();
+    let db = build_db(feeds.path(), work.path());
+    let inventory = inventory_file(&host, work.path());
+    let server = ServerProcess::start(&db);
+    let (_, enrollment) = server.post("/api/v1/enrollment-tokens", &server.admin_token, &serde_json::json!({}));
+    let enrollment = enrollment["token"].as_str().unwrap().to_string();
+    let state_dir = work.path().join("agent");
+    let output = run_agent(&server, &state_dir, &inventory, &enrollment);
+    assert_eq!(code(&output), 0, "first upload failed: {}", stderr(&output));
+
+    // Stop the server; the enrolled agent retries (5 + 10 + 20 seconds of
+    // backoff), gives up and leaves the inventory in its spool.
+    let url = server.url.clone();
+    drop(server);
+    let output = vulnloop(&[
+        "agent",
+        "--server",
+        &url,
+        "--state-dir",
+        state_dir.to_str().unwrap(),
+        "--once",
+        "--inventory",
+        inventory.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("gave up after 3 retries"), "{}", stderr(&output));
+    let spooled = std::fs::read_to_string(state_dir.join("spool/inventory.json")).unwrap();
+    let spooled: Value = serde_json::from_str(&spooled).unwrap();
+    let original: Value = serde_json::from_slice(&std::fs::read(&inventory).unwrap()).unwrap();
+    assert_eq!(spooled, original);
+}
+
+#[test]
 fn agent_without_enrollment_fails() {
     let host = ChangelogHost::new();
     let feeds = feed_dir(&[CHANGELOG_OSV]);
