@@ -45,6 +45,79 @@ pub enum Command {
     /// Build, update and inspect the advisory database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Run the fleet server: agents upload inventories, the server matches them and serves /api/v1.
+    Server(ServerArgs),
+    /// Run the fleet agent: enroll with a server and upload this host's inventory.
+    Agent(AgentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Address and port to listen on, for example 127.0.0.1:8443 or 0.0.0.0:8443.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: std::net::SocketAddr,
+
+    /// Directory for the server database (server.db) when --database is not given.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+
+    /// Server database URL (sqlite://FILE or postgres://…) [default: sqlite in --data-dir].
+    #[arg(long, value_name = "URL", env = "VULNLOOP_SERVER_DATABASE")]
+    pub database: Option<String>,
+
+    /// Advisory database to match uploaded inventories against; without it inventories are stored unmatched.
+    #[arg(long, value_name = "FILE")]
+    pub advisory_db: Option<PathBuf>,
+
+    /// PEM certificate chain for TLS.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for TLS.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve plain HTTP on a non-loopback address (tokens then cross the network in clear).
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub insecure_http: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Server base URL, for example https://vulnloop.example.org:8443.
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+
+    /// Enrollment token from an admin; needed only until the agent has enrolled.
+    #[arg(long, value_name = "TOKEN", env = "VULNLOOP_ENROLLMENT_TOKEN")]
+    pub enroll: Option<String>,
+
+    /// Directory for the agent token and the upload spool.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: PathBuf,
+
+    /// Upload once and exit instead of running on an interval.
+    #[arg(long)]
+    pub once: bool,
+
+    /// Seconds between uploads.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(10..))]
+    pub interval: u64,
+
+    /// Upload this inventory JSON file instead of collecting one.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["root", "os"])]
+    pub inventory: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Host name to enroll with [default: the inventory's host name].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Allow an http:// server URL that is not on loopback (the agent token then crosses the network in clear).
+    #[arg(long)]
+    pub insecure_http: bool,
 }
 
 /// Source of the inventory.

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod agent;
 mod apply;
 mod auto_update;
 mod db;
@@ -14,6 +15,7 @@ mod rollback;
 mod scan;
 mod scan_ssh;
 mod ssh;
+mod server;
 mod state;
 mod verify;
 mod verify_inventory;
@@ -43,6 +45,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Db(DbCommand::Status { format }) => db::status(format, &db_path),
         Command::Db(DbCommand::Export { bundle }) => db::export(&bundle, &db_path),
         Command::Db(DbCommand::Import { bundle }) => db::import(&bundle, &db_path),
+        Command::Server(args) => server::run(args),
+        Command::Agent(args) => agent::run(&args),
     }
 }
 

@@ -1,0 +1,135 @@
+//! The OpenAPI 3.1 document of the routes in [`crate::app`], written by hand.
+//!
+//! A test checks that every route in [`ROUTES`] and in the document exists in
+//! the router. A new route must be added to both by hand, because no test
+//! lists the router's routes.
+
+use serde_json::{json, Value};
+
+/// Paths and methods that the document describes, in the order of [`document`].
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/health"),
+    ("get", "/api/v1/openapi.json"),
+    ("post", "/api/v1/users"),
+    ("post", "/api/v1/enrollment-tokens"),
+    ("post", "/api/v1/agents/enroll"),
+    ("put", "/api/v1/agents/self/inventory"),
+    ("get", "/api/v1/hosts"),
+    ("get", "/api/v1/hosts/{id}/findings"),
+    ("get", "/api/v1/vulnerabilities/{id}"),
+];
+
+fn error_responses(codes: &[&str]) -> Value {
+    let mut responses = serde_json::Map::new();
+    for code in codes {
+        responses.insert(code.to_string(), json!({ "$ref": format!("#/components/responses/Error{code}") }));
+    }
+    Value::Object(responses)
+}
+
+fn merge(mut base: Value, extra: Value) -> Value {
+    if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
+        base.extend(extra.clone());
+    }
+    base
+}
+
+fn id_parameter(description: &str) -> Value {
+    json!([{ "name": "id", "in": "path", "required": true, "description": description, "schema": { "type": "string" } }])
+}
+
+/// Builds the document.
+pub fn document() -> Value {
+    let error_components = ["400", "401", "403", "404", "409", "413", "422", "503"]
+        .iter()
+        .map(|code| {
+            (format!("Error{code}"), json!({
+                "description": format!("HTTP {code}"),
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+            }))
+        })
+        .collect::<serde_json::Map<_, _>>();
+
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "vulnloop fleet server", "version": env!("CARGO_PKG_VERSION") },
+        "security": [{ "bearer": [] }],
+        "paths": {
+            "/api/v1/health": { "get": {
+                "summary": "Check that the server and its database respond.",
+                "security": [],
+                "responses": { "200": { "description": "The server is up." } }
+            }},
+            "/api/v1/openapi.json": { "get": {
+                "summary": "This document.",
+                "security": [],
+                "responses": { "200": { "description": "The OpenAPI document." } }
+            }},
+            "/api/v1/users": { "post": {
+                "summary": "Create a user with a role and its first API token (admin).",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewUser" } } } },
+                "responses": merge(
+                    json!({ "201": { "description": "The user and its API token, shown only in this response." } }),
+                    error_responses(&["401", "403", "409", "422"])),
+            }},
+            "/api/v1/enrollment-tokens": { "post": {
+                "summary": "Create an enrollment token for agents (admin).",
+                "requestBody": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewEnrollmentToken" } } } },
+                "responses": merge(
+                    json!({ "201": { "description": "The token, shown only in this response.",
+                        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrollmentToken" } } } } }),
+                    error_responses(&["401", "403", "422"])),
+            }},
+            "/api/v1/agents/enroll": { "post": {
+                "summary": "Register a host with an enrollment token and receive its agent token.",
+                "security": [],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrollRequest" } } } },
+                "responses": merge(
+                    json!({ "201": { "description": "The host id and its agent token, shown only in this response.",
+                        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Enrolled" } } } } }),
+                    error_responses(&["401", "403", "422"])),
+            }},
+            "/api/v1/agents/self/inventory": { "put": {
+                "summary": "Upload the agent's host inventory (agent token); the server matches it and records findings.",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "description": "Inventory JSON as written by `vulnloop inventory --format json`, at most 16 MiB." } } } },
+                "responses": merge(
+                    json!({ "200": { "description": "Counts of packages and findings, and the matcher's coverage." } }),
+                    error_responses(&["400", "401", "403", "413", "422", "503"])),
+            }},
+            "/api/v1/hosts": { "get": {
+                "summary": "List the enrolled hosts (viewer).",
+                "responses": merge(json!({ "200": { "description": "The hosts." } }), error_responses(&["401", "403"])),
+            }},
+            "/api/v1/hosts/{id}/findings": { "get": {
+                "summary": "List one host's findings with their lifecycle status (viewer, or that host's agent).",
+                "parameters": id_parameter("Host id."),
+                "responses": merge(json!({ "200": { "description": "The findings." } }), error_responses(&["401", "403", "404"])),
+            }},
+            "/api/v1/vulnerabilities/{id}": { "get": {
+                "summary": "List the hosts and packages that a vulnerability or advisory id affects (viewer).",
+                "parameters": id_parameter("CVE id or advisory id."),
+                "responses": merge(json!({ "200": { "description": "Affected hosts and their findings." } }), error_responses(&["401", "403"])),
+            }}
+        },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "responses": error_components,
+            "schemas": {
+                "NewUser": { "type": "object", "additionalProperties": false, "required": ["name", "role"], "properties": {
+                    "name": { "type": "string", "minLength": 1, "maxLength": 100 },
+                    "role": { "type": "string", "enum": ["admin", "operator", "viewer"] } } },
+                "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
+                "NewEnrollmentToken": { "type": "object", "additionalProperties": false, "properties": {
+                    "expires_in_hours": { "type": "integer", "minimum": 1, "maximum": 720, "default": 24 },
+                    "max_uses": { "type": "integer", "minimum": 1, "default": 1 } } },
+                "EnrollmentToken": { "type": "object", "properties": {
+                    "id": { "type": "string" }, "token": { "type": "string" },
+                    "expires_at": { "type": "string", "format": "date-time" }, "max_uses": { "type": "integer" } } },
+                "EnrollRequest": { "type": "object", "additionalProperties": false, "required": ["enrollment_token", "name"], "properties": {
+                    "enrollment_token": { "type": "string" }, "name": { "type": "string", "minLength": 1, "maxLength": 253 } } },
+                "Enrolled": { "type": "object", "properties": { "host_id": { "type": "string" }, "agent_token": { "type": "string" } } }
+            }
+        }
+    })
+}

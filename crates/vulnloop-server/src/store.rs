@@ -1,0 +1,149 @@
+//! Server state in SQLite or PostgreSQL through sqlx's `Any` driver.
+//!
+//! Queries are checked at run time (`sqlx::query`), because no database
+//! exists at build time. They use `$1` placeholders, which both SQLite and
+//! PostgreSQL accept.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::{AnyPool, Row};
+
+use crate::auth::Role;
+use crate::secret;
+
+/// Migrations, embedded so that the binary carries them.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+
+/// Connection pool of the server database.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+/// Returns the current time as RFC 3339 text in UTC with microseconds.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`) and applies the migrations.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(if url.starts_with("sqlite:") { 1 } else { 8 })
+            .connect(url)
+            .await
+            .map_err(|error| anyhow::anyhow!("failed to open the server database: {error}"))?;
+        if url.starts_with("sqlite:") {
+            // SQLite leaves foreign keys off unless asked, per connection; the
+            // pool holds one connection, so this applies to every query.
+            sqlx::query("PRAGMA foreign_keys = ON").execute(&pool).await?;
+        }
+        Migrator::new(EmbeddedMigrations)
+            .await?
+            .run(&pool)
+            .await
+            .map_err(|error| anyhow::anyhow!("failed to migrate the server database: {error}"))?;
+        Ok(Self { pool })
+    }
+
+    /// Returns the connection pool, for queries and transactions.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Creates the first admin and an API token for it when no user exists yet.
+    ///
+    /// Returns the token, which exists nowhere else in clear: the caller prints it once.
+    pub async fn create_first_admin(&self) -> anyhow::Result<Option<String>> {
+        let mut transaction = self.pool.begin().await?;
+        let count: i64 = sqlx::query("SELECT COUNT(*) FROM users").fetch_one(&mut *transaction).await?.try_get(0)?;
+        if count > 0 {
+            return Ok(None);
+        }
+
+        let created = create_user(&mut transaction, "server", "admin", Role::Admin).await?;
+        transaction.commit().await?;
+        Ok(Some(created.token))
+    }
+}
+
+/// A new user and its first API token in clear.
+pub struct CreatedUser {
+    pub user_id: String,
+    pub token: String,
+}
+
+/// Creates a user with one API token inside `transaction`, with an audit row naming `actor`.
+pub async fn create_user(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    actor: &str,
+    name: &str,
+    role: Role,
+) -> anyhow::Result<CreatedUser> {
+    let user_id = secret::new_id()?;
+    let token = secret::issue(secret::USER_TOKEN, &secret::new_id()?)?;
+    let at = now();
+    sqlx::query("INSERT INTO users (id, name, role, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&user_id)
+        .bind(name)
+        .bind(role.as_str())
+        .bind(&at)
+        .execute(&mut **transaction)
+        .await?;
+    sqlx::query("INSERT INTO api_tokens (id, user_id, name, secret_hash, created_at) VALUES ($1, $2, 'initial', $3, $4)")
+        .bind(&token.id)
+        .bind(&user_id)
+        .bind(&token.secret_hash)
+        .bind(&at)
+        .execute(&mut **transaction)
+        .await?;
+    audit(transaction, actor, "user.create", Some(&user_id), serde_json::json!({ "name": name, "role": role.as_str() })).await?;
+    Ok(CreatedUser { user_id, token: token.token })
+}
+
+/// Writes one audit row inside `transaction`.
+pub async fn audit(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    actor: &str,
+    action: &str,
+    target: Option<&str>,
+    detail: serde_json::Value,
+) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO audit_log (id, at, actor, action, target, detail_json) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(secret::new_id()?)
+        .bind(now())
+        .bind(actor)
+        .bind(action)
+        .bind(target)
+        .bind(detail.to_string())
+        .execute(&mut **transaction)
+        .await?;
+    Ok(())
+}
+
+/// Reads an optional text column.
+pub fn text(row: &AnyRow, column: &str) -> Result<Option<String>, sqlx::Error> {
+    row.try_get::<Option<String>, _>(column)
+}
+
+/// The embedded migrations as a sqlx migration source.
+#[derive(Debug)]
+struct EmbeddedMigrations;
+
+impl MigrationSource<'static> for EmbeddedMigrations {
+    fn resolve(self) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send>> {
+        let migrations = MIGRATIONS
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
+            })
+            .collect();
+        Box::pin(std::future::ready(Ok(migrations)))
+    }
+}
