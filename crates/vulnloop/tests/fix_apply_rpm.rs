@@ -201,6 +201,16 @@ impl RpmRoot {
             std::fs::copy(&rpm, repo.join(rpm.file_name().unwrap())).unwrap();
         }
         run(Command::new("createrepo_c").arg("--quiet").arg(&repo));
+        // dnf once kept its cached metadata after the repository changed and
+        // found nothing to upgrade, although the repository has metadata_expire=0.
+        // NOTE: the cause is not known (perhaps two createrepo_c runs within one
+        // second); removing the caches of dnf and zypper makes them read it anew.
+        for cache in ["var/cache/dnf", "var/cache/zypp"] {
+            let path = self.root.join(cache);
+            if path.exists() {
+                std::fs::remove_dir_all(&path).unwrap();
+            }
+        }
     }
 
     fn rpm_path(&self, name: &str, version: &str, release: &str) -> PathBuf {
