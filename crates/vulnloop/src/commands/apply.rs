@@ -75,9 +75,9 @@ impl Target {
     ///
     /// apt-get has no option for another root, so it runs as `chroot ROOT
     /// apt-get …` with the root's own apt. dnf and yum run on the host with
-    /// `--installroot=ROOT` and zypper with `--root ROOT`; both read the
-    /// root's repository configuration and rpm database, so the root needs
-    /// no package manager of its own.
+    /// `--installroot=ROOT` and zypper with `--root ROOT`. These options read
+    /// the root's repository configuration and rpm database, so the root
+    /// needs no package manager of its own.
     fn command(&self, argv: &[String]) -> Vec<String> {
         if self.is_host() {
             return argv.to_vec();
@@ -236,8 +236,8 @@ pub fn run(
 }
 
 /// Refreshes the package index in the target (`apt-get update`, `dnf
-/// makecache --refresh`, `zypper refresh`), so that the tool knows the fixed versions
-/// published since its last refresh. Fails, before anything is installed,
+/// makecache --refresh`, `zypper refresh`), so that the tool finds the fixed
+/// versions published since its last refresh. Fails, before anything is installed,
 /// when the command fails or times out.
 fn refresh_index(target: &Target, timeout: Duration) -> anyhow::Result<()> {
     let argv: Vec<String> = match target.tool {
