@@ -476,29 +476,50 @@ fn judge(
     timeout: Duration,
 ) -> (Outcome, Option<String>) {
     let program = step.tool.program();
-    let messages = package_manager_messages(finished, changes);
-    let with_messages = |text: String| match messages.is_empty() {
-        true => text,
-        false => format!("{text}: {}", messages.join(" ")),
+    let messages = match command_result(program, finished, changes, timeout) {
+        Ok(messages) => messages,
+        Err((outcome, error)) => return (outcome, Some(error)),
     };
-    if finished.timed_out {
-        let error = format!("{program} ran longer than the time limit of {} seconds and was killed", timeout.as_secs());
-        return (Outcome::TimedOut, Some(with_messages(error)));
-    }
-    match (finished.exit_code, finished.signal) {
-        (Some(0), _) => {}
-        (Some(code), _) => return (Outcome::Failed, Some(with_messages(format!("{program} exited with status {code}")))),
-        (None, signal) => {
-            let signal = signal.map_or_else(|| "a signal".to_string(), |s| format!("signal {s}"));
-            return (Outcome::Failed, Some(with_messages(format!("{program} was killed by {signal}"))));
-        }
-    }
+    let with_messages = |text: String| append_messages(text, &messages);
     let scheme = vulnloop_match::scheme_for(step.tool.manager());
     let below: Vec<String> = changes.iter().filter_map(|change| below_target(change, after, scheme)).collect();
     if below.is_empty() {
         return (Outcome::Succeeded, None);
     }
     (Outcome::Failed, Some(with_messages(format!("{program} exited with status 0, but {}", below.join("; ")))))
+}
+
+/// Judges how a step's command ended. Returns the outcome and error when it
+/// timed out, exited non-zero or was killed, else the package manager's
+/// messages, for an error that the versions after it may still call for.
+pub(super) fn command_result(
+    program: &str,
+    finished: &Finished,
+    changes: &[PackageChange],
+    timeout: Duration,
+) -> Result<Vec<String>, (Outcome, String)> {
+    let messages = package_manager_messages(finished, changes);
+    if finished.timed_out {
+        let error = format!("{program} ran longer than the time limit of {} seconds and was killed", timeout.as_secs());
+        return Err((Outcome::TimedOut, append_messages(error, &messages)));
+    }
+    match (finished.exit_code, finished.signal) {
+        (Some(0), _) => Ok(messages),
+        (Some(code), _) => Err((Outcome::Failed, append_messages(format!("{program} exited with status {code}"), &messages))),
+        (None, signal) => {
+            let signal = signal.map_or_else(|| "a signal".to_string(), |s| format!("signal {s}"));
+            Err((Outcome::Failed, append_messages(format!("{program} was killed by {signal}"), &messages)))
+        }
+    }
+}
+
+/// Appends the package manager's messages to an error, after a colon.
+pub(super) fn append_messages(text: String, messages: &[String]) -> String {
+    if messages.is_empty() {
+        text
+    } else {
+        format!("{text}: {}", messages.join(" "))
+    }
 }
 
 /// Returns why a package did not reach its target in the ordering `scheme`,

@@ -408,23 +408,11 @@ fn changes(step: &RollbackStep, before: &Inventory, after: Option<&Inventory>) -
 /// Decides a rollback step's outcome from the command's exit and the versions after it.
 fn judge(program: &str, finished: &Finished, changes: &[PackageChange], timeout: Duration) -> (Outcome, Option<String>) {
     let program = program.rsplit('/').next().unwrap_or(program);
-    let messages = apply::package_manager_messages(finished, changes);
-    let with_messages = |text: String| match messages.is_empty() {
-        true => text,
-        false => format!("{text}: {}", messages.join(" ")),
+    let messages = match apply::command_result(program, finished, changes, timeout) {
+        Ok(messages) => messages,
+        Err((outcome, error)) => return (outcome, Some(error)),
     };
-    if finished.timed_out {
-        let error = format!("{program} ran longer than the time limit of {} seconds and was killed", timeout.as_secs());
-        return (Outcome::TimedOut, Some(with_messages(error)));
-    }
-    match (finished.exit_code, finished.signal) {
-        (Some(0), _) => {}
-        (Some(code), _) => return (Outcome::Failed, Some(with_messages(format!("{program} exited with status {code}")))),
-        (None, signal) => {
-            let signal = signal.map_or_else(|| "a signal".to_string(), |s| format!("signal {s}"));
-            return (Outcome::Failed, Some(with_messages(format!("{program} was killed by {signal}"))));
-        }
-    }
+    let with_messages = |text: String| apply::append_messages(text, &messages);
     let not_back: Vec<String> = changes
         .iter()
         .filter(|change| change.after != change.target_version)
