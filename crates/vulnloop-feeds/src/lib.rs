@@ -204,7 +204,7 @@ impl FeedKind {
 }
 
 impl FeedKind {
-    /// Returns whether this feed holds Windows fix statements, which
+    /// Returns whether this feed contains Windows fix statements, which
     /// `vulnloop-windows` reads into tables of their own.
     pub fn is_windows(self) -> bool {
         matches!(self, FeedKind::MsrcCvrf | FeedKind::Wesng)

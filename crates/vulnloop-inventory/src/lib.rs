@@ -205,7 +205,7 @@ impl Package {
 /// detected from its files.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Application {
-    /// What was found.
+    /// Kind: a web application, a WordPress plugin or theme, or a library.
     pub kind: ApplicationKind,
     /// Name in the ecosystem's advisories: `wordpress`, a plugin slug,
     /// a Composer `vendor/package`, an npm or PyPI name, or Maven `group:artifact`.

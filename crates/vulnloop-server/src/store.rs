@@ -40,8 +40,8 @@ impl Store {
             .await
             .map_err(|error| anyhow::anyhow!("failed to open the server database: {error}"))?;
         if url.starts_with("sqlite:") {
-            // SQLite leaves foreign keys off unless asked, per connection; the
-            // pool holds one connection, so this applies to every query.
+            // SQLite leaves foreign keys off unless asked, per connection. The
+            // pool has one connection, so this applies to every query.
             sqlx::query("PRAGMA foreign_keys = ON").execute(&pool).await?;
         }
         Migrator::new(EmbeddedMigrations)

@@ -96,7 +96,7 @@ fn this_machine_scan_follows_same_rules() {
     let db = build_db(feeds.path(), work.path());
     let host = ChangelogHost::new();
 
-    // The database holds no application feeds, so the web applications
+    // The database has no application feeds, so the web applications
     // installed for other tests would make coverage incomplete.
     let output = common::vulnloop(&["scan", "--db", db.to_str().unwrap(), "--format", "json", "--no-webapps"]);
     let report: serde_json::Value = serde_json::from_str(&common::stdout(&output))

@@ -88,7 +88,7 @@ pub fn run(args: &VerifyArgs, db_path: &Path, state_path: &Path) -> anyhow::Resu
         eprintln!("warning: journal {} has no end record: the run was interrupted", path.display());
     }
 
-    // The journal holds OS package steps only; web applications are checked by `vulnloop scan`.
+    // The journal contains OS package steps only, so web applications are left to `vulnloop scan`.
     let source = SourceArgs {
         root: Some(root.clone()),
         os: None,
