@@ -441,3 +441,20 @@ pub async fn delete_webhook(
     }
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobRunsQuery {
+    job: Option<String>,
+}
+
+pub async fn list_job_runs(
+    State(state): State<AppState>,
+    principal: Principal,
+    query: Result<axum::extract::Query<JobRunsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Role::Admin)?;
+    let axum::extract::Query(query) = query.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let runs = crate::jobs::recent_runs(&state.store, query.job.as_deref()).await?;
+    Ok(Json(json!({ "runs": runs })))
+}

@@ -77,8 +77,8 @@ pub async fn run(store: Store, jobs: Vec<Job>, instance_id: String) {
         tick.tick().await;
         for job in &jobs {
             match claim(&store, job, &instance_id).await {
-                Ok(true) => run_once(&store, job, &instance_id).await,
-                Ok(false) => {}
+                Ok(Some(claimed_at)) => run_once(&store, job, &instance_id, &claimed_at).await,
+                Ok(None) => {}
                 Err(error) => tracing::error!(
                     job = job.name,
                     error = format!("{error:#}"),
@@ -89,9 +89,9 @@ pub async fn run(store: Store, jobs: Vec<Job>, instance_id: String) {
     }
 }
 
-/// Claims the current period of `job` for `instance_id`. Returns `false` when
-/// the period is not due or another server claimed it.
-async fn claim(store: &Store, job: &Job, instance_id: &str) -> anyhow::Result<bool> {
+/// Claims the current period of `job` for `instance_id` and returns the claim
+/// time, or `None` when the period is not due or another server claimed it.
+async fn claim(store: &Store, job: &Job, instance_id: &str) -> anyhow::Result<Option<String>> {
     let at = chrono::Utc::now();
     let at_text = format_time(at);
     // The first server to see a job creates its row, due now.
@@ -113,16 +113,17 @@ async fn claim(store: &Store, job: &Job, instance_id: &str) -> anyhow::Result<bo
     .execute(store.pool())
     .await?
     .rows_affected();
-    Ok(claimed == 1)
+    Ok((claimed == 1).then_some(at_text))
 }
 
 fn format_time(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-/// Runs one claimed period of `job` and records it in `job_runs`.
-async fn run_once(store: &Store, job: &Job, instance_id: &str) {
-    let run_id = match record_start(store, job, instance_id).await {
+/// Runs one claimed period of `job` and records it in `job_runs`, with the
+/// claim time as `started_at`, so two runs of a job start an interval apart.
+async fn run_once(store: &Store, job: &Job, instance_id: &str, claimed_at: &str) {
+    let run_id = match record_start(store, job, instance_id, claimed_at).await {
         Ok(id) => id,
         Err(error) => {
             tracing::error!(
@@ -154,13 +155,18 @@ async fn run_once(store: &Store, job: &Job, instance_id: &str) {
     }
 }
 
-async fn record_start(store: &Store, job: &Job, instance_id: &str) -> anyhow::Result<String> {
+async fn record_start(
+    store: &Store,
+    job: &Job,
+    instance_id: &str,
+    claimed_at: &str,
+) -> anyhow::Result<String> {
     let id = secret::new_id()?;
     sqlx::query("INSERT INTO job_runs (id, job, instance_id, started_at) VALUES ($1, $2, $3, $4)")
         .bind(&id)
         .bind(job.name)
         .bind(instance_id)
-        .bind(now())
+        .bind(claimed_at)
         .execute(store.pool())
         .await?;
     Ok(id)
@@ -298,4 +304,46 @@ pub async fn queue_scheduled_scans(store: Store) -> anyhow::Result<Value> {
     }
     transaction.commit().await?;
     Ok(detail)
+}
+
+/// Maximum number of runs that [`recent_runs`] returns.
+const MAX_LISTED_RUNS: i64 = 500;
+
+/// Lists the latest job runs, newest first, of one job or of all.
+pub async fn recent_runs(store: &Store, job: Option<&str>) -> anyhow::Result<Vec<Value>> {
+    let columns =
+        "SELECT id, job, instance_id, started_at, finished_at, outcome, detail_json FROM job_runs";
+    let rows = match job {
+        Some(job) => {
+            sqlx::query(&format!(
+                "{columns} WHERE job = $1 ORDER BY started_at DESC, id LIMIT $2"
+            ))
+            .bind(job)
+            .bind(MAX_LISTED_RUNS)
+            .fetch_all(store.pool())
+            .await?
+        }
+        None => {
+            sqlx::query(&format!("{columns} ORDER BY started_at DESC, id LIMIT $1"))
+                .bind(MAX_LISTED_RUNS)
+                .fetch_all(store.pool())
+                .await?
+        }
+    };
+    let mut runs = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let detail = crate::store::text(row, "detail_json")?
+            .map(|detail| serde_json::from_str::<Value>(&detail))
+            .transpose()?;
+        runs.push(json!({
+            "id": crate::store::text(row, "id")?,
+            "job": crate::store::text(row, "job")?,
+            "instance_id": crate::store::text(row, "instance_id")?,
+            "started_at": crate::store::text(row, "started_at")?,
+            "finished_at": crate::store::text(row, "finished_at")?,
+            "outcome": crate::store::text(row, "outcome")?,
+            "detail": detail,
+        }));
+    }
+    Ok(runs)
 }

@@ -66,6 +66,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/settings", get(api::get_settings).put(api::update_settings))
         .route("/api/v1/webhooks", post(api::create_webhook).get(api::list_webhooks))
         .route("/api/v1/webhooks/{id}", delete(api::delete_webhook))
+        .route("/api/v1/job-runs", get(api::list_job_runs))
         .fallback(|| async { ApiError::NotFound("no such route".to_string()) })
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())

@@ -26,6 +26,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/webhooks"),
     ("get", "/api/v1/webhooks"),
     ("delete", "/api/v1/webhooks/{id}"),
+    ("get", "/api/v1/job-runs"),
 ];
 
 fn error_responses(codes: &[&str]) -> Value {
@@ -177,6 +178,12 @@ pub fn document() -> Value {
                 "summary": "Delete a webhook and its undelivered events (admin).",
                 "parameters": id_parameter("Webhook id."),
                 "responses": merge(json!({ "204": { "description": "Deleted." } }), error_responses(&["401", "403", "404"])),
+            }},
+            "/api/v1/job-runs": { "get": {
+                "summary": "List the latest 500 background job runs, newest first: job, server instance, start, end, outcome (admin).",
+                "parameters": [{ "name": "job", "in": "query", "required": false, "description": "Only runs of this job.",
+                    "schema": { "type": "string" } }],
+                "responses": merge(json!({ "200": { "description": "The runs." } }), error_responses(&["400", "401", "403"])),
             }}
         },
         "components": {

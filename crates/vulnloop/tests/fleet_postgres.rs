@@ -1,0 +1,205 @@
+//! Two real `vulnloop server` processes on one database, on PostgreSQL and
+//! on one SQLite file: both serve the API, and each background job run is
+//! recorded once per period, never twice.
+//!
+//! The PostgreSQL test reads the cluster URL from `VULNLOOP_TEST_POSTGRES`
+//! (`scripts/test-postgres.sh` starts one) and makes its own database
+//! there. Without the variable it is skipped, and under `CI=true` it fails.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Interval of every job in these tests (`--job-interval`), in seconds.
+const JOB_INTERVAL_SECONDS: i64 = 1;
+
+/// A `vulnloop server` child on a free loopback port, killed on drop.
+struct ServerProcess {
+    child: Child,
+    url: String,
+    /// The first admin's token, printed only by the server that created it.
+    admin_token: Option<String>,
+}
+
+impl ServerProcess {
+    fn start(database: &str, data_dir: &std::path::Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vulnloop"))
+            .args([
+                "server",
+                "--bind",
+                "127.0.0.1:0",
+                "--job-interval",
+                &JOB_INTERVAL_SECONDS.to_string(),
+            ])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--database", database])
+            .env_remove("RUST_LOG")
+            .env_remove("VULNLOOP_SERVER_DATABASE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut admin_token = None;
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("the server exited before it listened")
+                .unwrap();
+            if let Some(token) = line.strip_prefix("admin token: ") {
+                admin_token = Some(token.to_string());
+            }
+            if let Some(url) = line.strip_prefix("listening on ") {
+                break url.to_string();
+            }
+        };
+        Self {
+            child,
+            url,
+            admin_token,
+        }
+    }
+
+    fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let response = ureq::get(&format!("{}{path}", self.url))
+            .set("Authorization", &format!("Bearer {token}"))
+            .call();
+        let response = match response {
+            Ok(response) => response,
+            Err(ureq::Error::Status(_, response)) => response,
+            Err(error) => panic!("request failed: {error}"),
+        };
+        let status = response.status();
+        (
+            status,
+            serde_json::from_str(&response.into_string().unwrap()).unwrap(),
+        )
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Creates a database named `name` in the cluster of `VULNLOOP_TEST_POSTGRES`
+/// with psql, and returns its URL; `None` skips the test outside CI.
+fn postgres_database(name: &str) -> Option<String> {
+    let url = match std::env::var("VULNLOOP_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => url,
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("VULNLOOP_TEST_POSTGRES is not set; .ci/run starts a PostgreSQL cluster and sets it")
+        }
+        _ => {
+            eprintln!("skipped: VULNLOOP_TEST_POSTGRES is not set (scripts/test-postgres.sh starts a cluster)");
+            return None;
+        }
+    };
+    let status = Command::new("psql")
+        .args([
+            url.as_str(),
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .status()
+        .expect("psql runs");
+    assert!(
+        status.success(),
+        "psql failed to create the database {name}"
+    );
+    let (base, _) = url.rsplit_once('/').unwrap();
+    Some(format!("{base}/{name}"))
+}
+
+/// Starts two servers on `database`, lets the jobs run for a few periods and
+/// checks the recorded runs.
+fn two_servers_run_each_job_once(database: &str) {
+    let data = tempfile::tempdir().unwrap();
+    let first = ServerProcess::start(database, data.path());
+    let admin = first
+        .admin_token
+        .clone()
+        .expect("the first server created the admin");
+    let second = ServerProcess::start(database, data.path());
+    assert!(
+        second.admin_token.is_none(),
+        "the second server found the admin and created none"
+    );
+
+    std::thread::sleep(Duration::from_secs(6));
+    let (status, hosts) = second.get("/api/v1/hosts", &admin);
+    assert_eq!(status, 200, "{hosts}");
+    let (status, body) = first.get("/api/v1/job-runs", &admin);
+    assert_eq!(status, 200, "{body}");
+    drop(first);
+    drop(second);
+
+    let mut starts: BTreeMap<String, Vec<chrono::DateTime<chrono::Utc>>> = BTreeMap::new();
+    for run in body["runs"].as_array().unwrap() {
+        let started_at =
+            chrono::DateTime::parse_from_rfc3339(run["started_at"].as_str().unwrap()).unwrap();
+        starts
+            .entry(run["job"].as_str().unwrap().to_string())
+            .or_default()
+            .push(started_at.into());
+        assert_ne!(run["outcome"], "failed", "{run}");
+    }
+    assert_eq!(
+        starts.keys().collect::<Vec<_>>(),
+        [
+            "expiry",
+            "ignore_rule_expiry",
+            "scheduled_scans",
+            "webhooks"
+        ],
+        "{body}"
+    );
+    for (job, mut times) in starts {
+        times.sort();
+        assert!(
+            times.len() >= 3,
+            "{job} ran {} times in 6 seconds with a 1-second interval",
+            times.len()
+        );
+        for pair in times.windows(2) {
+            let gap = pair[1] - pair[0];
+            assert!(
+                gap >= chrono::Duration::seconds(JOB_INTERVAL_SECONDS),
+                "{job} started twice within one interval: {} and {}",
+                pair[0],
+                pair[1]
+            );
+        }
+    }
+}
+
+#[test]
+fn two_servers_on_postgres() {
+    let name = format!("vulnloop_fleet_{}", std::process::id());
+    let Some(database) = postgres_database(&name) else {
+        return;
+    };
+    two_servers_run_each_job_once(&database);
+}
+
+#[test]
+fn two_servers_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("shared.db").display()
+    );
+    two_servers_run_each_job_once(&database);
+}
