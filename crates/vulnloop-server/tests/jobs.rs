@@ -268,7 +268,7 @@ async fn invalid_settings_are_422(backend: Backend) {
 /// Headers and body of one request the receiver got.
 type Received = (Vec<(String, String)>, String);
 
-/// A webhook receiver on a loopback port that answers each request with the
+/// A webhook receiver on a loopback port that responds to each request with the
 /// next status of `statuses` (200 once they run out) and records it.
 struct Receiver {
     url: String,

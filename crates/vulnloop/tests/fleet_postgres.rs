@@ -1,6 +1,8 @@
 //! Two real `vulnloop server` processes on one database, on PostgreSQL and
 //! on one SQLite file: both serve the API, and each background job run is
-//! recorded once per period, never twice.
+//! recorded once per period, never twice. And the real agent's uploads of
+//! the captured Debian 12 host, matched and stored on PostgreSQL, with an
+//! ignore rule that holds across uploads.
 //!
 //! The PostgreSQL test reads the cluster URL from `VULNLOOP_TEST_POSTGRES`
 //! (`scripts/test-postgres.sh` starts one) and makes its own database
@@ -8,12 +10,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
+use common::{build_db, code, feed_dir, stderr, vulnloop, ChangelogHost};
+use serde_json::{json, Value};
 
 /// Interval of every job in these tests (`--job-interval`), in seconds.
 const JOB_INTERVAL_SECONDS: i64 = 1;
@@ -28,6 +33,10 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn start(database: &str, data_dir: &std::path::Path) -> Self {
+        Self::start_with(database, data_dir, &[])
+    }
+
+    fn start_with(database: &str, data_dir: &std::path::Path, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vulnloop"))
             .args([
                 "server",
@@ -39,6 +48,7 @@ impl ServerProcess {
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--database", database])
+            .args(extra)
             .env_remove("RUST_LOG")
             .env_remove("VULNLOOP_SERVER_DATABASE")
             .stdout(Stdio::piped())
@@ -68,9 +78,17 @@ impl ServerProcess {
     }
 
     fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        let response = ureq::get(&format!("{}{path}", self.url))
+        self.send("GET", path, token, None)
+    }
+
+    fn send(&self, method: &str, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
+        let request = ureq::request(method, &format!("{}{path}", self.url))
             .set("Authorization", &format!("Bearer {token}"))
-            .call();
+            .set("Content-Type", "application/json");
+        let response = match body {
+            Some(body) => request.send_string(&body.to_string()),
+            None => request.call(),
+        };
         let response = match response {
             Ok(response) => response,
             Err(ureq::Error::Status(_, response)) => response,
@@ -202,4 +220,122 @@ fn two_servers_on_sqlite() {
         dir.path().join("shared.db").display()
     );
     two_servers_run_each_job_once(&database);
+}
+
+/// Returns the status of each openssl finding of `host_id`, by vulnerability id.
+fn openssl_statuses(
+    server: &ServerProcess,
+    admin: &str,
+    host_id: &str,
+) -> BTreeMap<String, String> {
+    let (status, body) = server.get(&format!("/api/v1/hosts/{host_id}/findings"), admin);
+    assert_eq!(status, 200, "{body}");
+    body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["package"] == "openssl")
+        .map(|finding| {
+            let id = finding["vulnerability_id"].as_str().unwrap().to_string();
+            (id, finding["status"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn ignore_rule_holds_across_uploads_on_postgres() {
+    let name = format!("vulnloop_rules_{}", std::process::id());
+    let Some(database) = postgres_database(&name) else {
+        return;
+    };
+    let host = ChangelogHost::new();
+    let feeds = feed_dir(&["feeds/debian12-changelog-osv/debian12-changelog-osv.tar.zst"]);
+    let work = tempfile::tempdir().unwrap();
+    let db = build_db(feeds.path(), work.path());
+    let output = vulnloop(&[
+        "inventory",
+        "--root",
+        host.root.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&output), 0, "inventory failed: {}", stderr(&output));
+    let inventory = work.path().join("inventory.json");
+    std::fs::write(&inventory, &output.stdout).unwrap();
+    let server = ServerProcess::start_with(
+        &database,
+        work.path(),
+        &["--advisory-db", db.to_str().unwrap()],
+    );
+    let admin = server.admin_token.clone().unwrap();
+
+    let (status, enrollment) = server.send(
+        "POST",
+        "/api/v1/enrollment-tokens",
+        &admin,
+        Some(&json!({})),
+    );
+    assert_eq!(status, 201, "{enrollment}");
+    let state_dir = work.path().join("agent");
+    let upload = || {
+        let output = vulnloop(&[
+            "agent",
+            "--server",
+            &server.url,
+            "--enroll",
+            enrollment["token"].as_str().unwrap(),
+            "--state-dir",
+            state_dir.to_str().unwrap(),
+            "--once",
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--name",
+            "debian12-web",
+        ]);
+        assert_eq!(code(&output), 0, "agent failed: {}", stderr(&output));
+    };
+    upload();
+    let (_, hosts) = server.get("/api/v1/hosts", &admin);
+    let host_id = hosts["hosts"][0]["id"].as_str().unwrap().to_string();
+    let before = openssl_statuses(&server, &admin, &host_id);
+    assert!(
+        before.len() >= 2,
+        "the host needs two openssl findings: {before:?}"
+    );
+    assert!(
+        before.values().all(|status| status == "unfixed"),
+        "{before:?}"
+    );
+
+    // Ignore one openssl vulnerability on this host.
+    let ignored_id = before.keys().next().unwrap().clone();
+    let rule = json!({ "vulnerability_id": ignored_id, "package": "openssl", "host_id": host_id, "reason": "accepted risk" });
+    let (status, rule) = server.send("POST", "/api/v1/ignore-rules", &admin, Some(&rule));
+    assert_eq!(status, 201, "{rule}");
+    assert_eq!(rule["ignored_findings"], 1);
+
+    // The next upload reports the finding again; it stays ignored.
+    upload();
+    let after = openssl_statuses(&server, &admin, &host_id);
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>()
+    );
+    for (id, status) in &after {
+        let expected = if *id == ignored_id {
+            "ignored"
+        } else {
+            "unfixed"
+        };
+        assert_eq!(status, expected, "{id}");
+    }
+
+    let path = format!("/api/v1/ignore-rules/{}", rule["id"].as_str().unwrap());
+    let (status, body) = server.send("DELETE", &path, &admin, None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["restored_findings"], 1);
+    assert_eq!(
+        openssl_statuses(&server, &admin, &host_id)[&ignored_id],
+        "unfixed"
+    );
 }
