@@ -88,3 +88,7 @@ CREATE TABLE webhook_outbox (
 );
 
 CREATE INDEX webhook_outbox_due ON webhook_outbox (state, next_attempt_at);
+
+-- Finds the findings that one transaction changed, by its time stamp, for
+-- webhook events.
+CREATE INDEX findings_by_status_change ON findings (status_changed_at);

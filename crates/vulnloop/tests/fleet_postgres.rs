@@ -2,7 +2,8 @@
 //! on one SQLite file: both serve the API, and each background job run is
 //! recorded once per period, never twice. And the real agent's uploads of
 //! the captured Debian 12 host, matched and stored on PostgreSQL, with an
-//! ignore rule that holds across uploads.
+//! ignore rule that holds across uploads and webhook events sent to a
+//! receiver on a loopback port.
 //!
 //! The PostgreSQL test reads the cluster URL from `VULNLOOP_TEST_POSTGRES`
 //! (`scripts/test-postgres.sh` starts one) and makes its own database
@@ -15,6 +16,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{build_db, code, feed_dir, stderr, vulnloop, ChangelogHost};
@@ -242,6 +244,43 @@ fn openssl_statuses(
         .collect()
 }
 
+/// Starts a webhook receiver on a loopback port that stores each event body
+/// and responds 200. Returns its URL and the events.
+fn start_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", server.server_addr().to_ip().unwrap());
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&events);
+    std::thread::spawn(move || {
+        for mut request in server.incoming_requests() {
+            let mut body = String::new();
+            std::io::Read::read_to_string(request.as_reader(), &mut body).unwrap();
+            log.lock()
+                .unwrap()
+                .push(serde_json::from_str::<Value>(&body).unwrap());
+            let _ = request.respond(tiny_http::Response::empty(200));
+        }
+    });
+    (url, events)
+}
+
+/// Waits up to 15 seconds for an event with `event` and `vulnerability_id`.
+fn wait_for_event(events: &Mutex<Vec<Value>>, event: &str, vulnerability_id: &str) -> Value {
+    for _ in 0..150 {
+        let found = events
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|e| e["event"] == event && e["data"]["vulnerability_id"] == vulnerability_id)
+            .cloned();
+        if let Some(found) = found {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no {event} event for {vulnerability_id} arrived in 15 seconds");
+}
+
 #[test]
 fn ignore_rule_holds_across_uploads_on_postgres() {
     let name = format!("vulnloop_rules_{}", std::process::id());
@@ -268,6 +307,10 @@ fn ignore_rule_holds_across_uploads_on_postgres() {
         &["--advisory-db", db.to_str().unwrap()],
     );
     let admin = server.admin_token.clone().unwrap();
+    let (receiver_url, events) = start_receiver();
+    let webhook = json!({ "url": receiver_url, "secret": "fleet-test" });
+    let (status, body) = server.send("POST", "/api/v1/webhooks", &admin, Some(&webhook));
+    assert_eq!(status, 201, "{body}");
 
     let (status, enrollment) = server.send(
         "POST",
@@ -313,6 +356,14 @@ fn ignore_rule_holds_across_uploads_on_postgres() {
     let (status, rule) = server.send("POST", "/api/v1/ignore-rules", &admin, Some(&rule));
     assert_eq!(status, 201, "{rule}");
     assert_eq!(rule["ignored_findings"], 1);
+
+    // The webhooks job sent the upload's new findings and the rule's change.
+    let opened = wait_for_event(&events, "finding.opened", &ignored_id);
+    assert_eq!(opened["data"]["host_id"], host_id);
+    assert_eq!(opened["data"]["package"], "openssl");
+    assert_eq!(opened["data"]["status"], "unfixed");
+    let changed = wait_for_event(&events, "finding.status_changed", &ignored_id);
+    assert_eq!(changed["data"]["status"], "ignored");
 
     // The next upload reports the finding again; it stays ignored.
     upload();
