@@ -20,6 +20,11 @@ use crate::secret;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
     (2, "tasks", include_str!("../migrations/0002_tasks.sql")),
+    (
+        3,
+        "rules_jobs_webhooks",
+        include_str!("../migrations/0003_rules_jobs_webhooks.sql"),
+    ),
 ];
 
 /// Connection pool of the server database.

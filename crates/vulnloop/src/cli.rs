@@ -80,6 +80,10 @@ pub struct ServerArgs {
     /// Serve plain HTTP on a non-loopback address (tokens then cross the network in clear).
     #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
     pub insecure_http: bool,
+
+    /// Run every background job each SECONDS instead of at its own interval (for tests).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub job_interval: Option<u64>,
 }
 
 #[derive(Debug, Args)]
