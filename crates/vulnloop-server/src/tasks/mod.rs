@@ -91,8 +91,8 @@ pub struct NewTask {
     pub findings: Vec<FindingRef>,
 }
 
-/// A task as the API returns it.
-#[derive(Debug, Clone, Serialize)]
+/// A task as the API returns it; agents read it back with `Deserialize`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Task {
     pub id: String,
     pub host_id: String,
