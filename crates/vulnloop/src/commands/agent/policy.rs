@@ -14,7 +14,7 @@ pub const DEFAULT_POLICY: &str = "/etc/vulnloop/agent-policy.toml";
 /// Default of `max_packages`.
 const DEFAULT_MAX_PACKAGES: usize = 10;
 
-/// How the agent carries out an allowed fix.
+/// Executor of an allowed fix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Executor {
@@ -61,8 +61,8 @@ pub enum Loaded {
     Refuse(String),
 }
 
-/// Reads the policy file at `path`. A missing or invalid file refuses fixes
-/// and the reason says why, so the server's task result shows it.
+/// Reads the policy file at `path`. A missing or invalid file rejects every
+/// fix, with a reason that names the file, so the server's task result shows it.
 pub fn load(path: &Path) -> Loaded {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,

@@ -26,7 +26,7 @@ use crate::commands::journal::{
     EndRecord, JournalWriter, Outcome, Record, RunKind, RunRecord, JOURNAL_VERSION,
 };
 
-/// What task execution needs from the agent's settings.
+/// Settings of the agent that task execution reads.
 pub struct TaskContext {
     /// `/` or the `--root` directory that fixes apply to.
     pub root: PathBuf,
