@@ -1,7 +1,9 @@
-//! Fix tasks end to end: the real `vulnloop server` on loopback with an
-//! advisory database built from the Debian 12 changelog feed, an operator
-//! queuing a fix for an openssl finding, and the real `vulnloop agent`
-//! claiming it under its local policy file.
+//! Fix tasks end to end: the real `vulnloop server` on loopback, an
+//! operator queuing a fix, and the real `vulnloop agent` claiming it under
+//! its local policy file. The policy tests use the captured Debian 12 host
+//! and the Debian 12 changelog feed. The apply test upgrades a demo package
+//! with apt in a Debian bookworm chroot (see `common::debian_chroot`), so it
+//! needs root and `VULNLOOP_TEST_CHROOT`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -11,6 +13,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use common::debian_chroot::{DemoChroot, ADVISORY, DEMO};
 use common::{build_db, code, feed_dir, stderr, vulnloop, ChangelogHost};
 use serde_json::{json, Value};
 
@@ -282,4 +285,59 @@ fn missing_policy_refuses_fix() {
     assert!(message.contains("no policy file"), "{message}");
     assert!(message.contains("no-such-policy.toml"), "{message}");
     assert_eq!(fleet.status_of(&openssl), "fix_failed");
+}
+
+#[test]
+fn apply_policy_fixes_chroot_package() {
+    let chroot = DemoChroot::new(&["1.0-1", "1.0-2"]);
+    let policy = write_policy(
+        &chroot.work,
+        &format!("allow_fixes = true\nexecutor = \"apply\"\npackage_managers = [\"apt\"]\npackages = [\"{DEMO}\"]\n"),
+    );
+    let fleet = Fleet::start(&chroot.root, &chroot.db, &policy);
+    let demo = fleet
+        .findings()
+        .into_iter()
+        .find(|f| f["package"] == DEMO)
+        .expect("the chroot's first upload reports the demo package");
+    assert_eq!(demo["vulnerability_id"], ADVISORY);
+    assert_eq!(demo["fixed_version"], "1.0-2");
+    let task_id = fleet.create_fix(&demo);
+
+    // One agent run claims the fix, applies it with apt in the chroot, and
+    // then claims and runs the verify task that the fix's success queued.
+    let output = fleet.run_agent(&chroot.root, &policy, None);
+    assert_eq!(code(&output), 0, "agent failed: {}", stderr(&output));
+    assert_eq!(chroot.installed_version(), "1.0-2");
+
+    let fix = fleet.server.get(&format!("/api/v1/tasks/{task_id}"));
+    assert_eq!(fix["state"], "succeeded", "{fix}");
+    assert_eq!(fix["result"]["dry_run"], false, "{fix}");
+    let argv: Vec<&str> = fix["result"]["commands"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let root = chroot.root.to_str().unwrap();
+    assert_eq!(
+        argv,
+        [
+            "chroot",
+            root,
+            "apt-get",
+            "install",
+            "--only-upgrade",
+            "-y",
+            DEMO
+        ]
+    );
+    assert_eq!(fix["result"]["packages"][0]["before"], "1.0-1", "{fix}");
+    assert_eq!(fix["result"]["packages"][0]["after"], "1.0-2", "{fix}");
+
+    let verify_id = fix["result"]["verify_task_id"].as_str().unwrap();
+    let verify = fleet.server.get(&format!("/api/v1/tasks/{verify_id}"));
+    assert_eq!(verify["state"], "succeeded", "{verify}");
+    assert_eq!(verify["parent_task_id"], task_id.as_str());
+    assert_eq!(fleet.status_of(&demo), "fixed");
 }
