@@ -455,3 +455,38 @@ fn upload(
         Err(error) => Err(UploadError::Rejected(describe(error, "inventory upload"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn inventory(collected_at: &str, version: &str) -> vulnloop_inventory::Inventory {
+        let text = serde_json::json!({
+            "schema_version": vulnloop_inventory::SCHEMA_VERSION,
+            "collected_at": collected_at,
+            "host": { "hostname": "web1", "os": { "id": "debian", "version_id": "12", "source": "/etc/os-release" } },
+            "packages": [{
+                "manager": "dpkg", "name": "libssl3", "version": version, "arch": "amd64",
+                "source_name": "openssl", "origin": "/var/lib/dpkg/status:10"
+            }]
+        })
+        .to_string();
+        vulnloop_inventory::Inventory::from_json(&text, "test").unwrap()
+    }
+
+    #[test]
+    fn digest_ignores_collection_time() {
+        let first = digest(&inventory("2026-12-04T00:00:00Z", "3.0.11-1~deb12u2")).unwrap();
+        let later = digest(&inventory("2026-12-05T00:00:00Z", "3.0.11-1~deb12u2")).unwrap();
+        assert_eq!(first, later);
+    }
+
+    #[test]
+    fn digest_changes_with_package_version() {
+        let before = digest(&inventory("2026-12-04T00:00:00Z", "3.0.11-1~deb12u2")).unwrap();
+        let after = digest(&inventory("2026-12-04T00:00:00Z", "3.0.15-1~deb12u1")).unwrap();
+        assert_ne!(before, after);
+    }
+}
