@@ -50,26 +50,45 @@ impl DemoChroot {
         let work = dir.path().join("work");
         std::fs::create_dir_all(&root).unwrap();
         std::fs::create_dir_all(&work).unwrap();
-        run(Command::new("tar").arg("-C").arg(&root).args(["--numeric-owner", "-I", "zstd", "-xf"]).arg(&tarball));
+        run(Command::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .args(["--numeric-owner", "-I", "zstd", "-xf"])
+            .arg(&tarball));
 
         for version in ["1.0-1", "1.0-2"] {
             build_deb(&root, &work, version);
         }
         write_repository(&root, &work, repository_versions);
-        std::fs::copy(work.join(deb_name("1.0-1")), root.join("tmp").join(deb_name("1.0-1"))).unwrap();
-        run(&mut in_chroot(&root, &["dpkg", "-i", &format!("/tmp/{}", deb_name("1.0-1"))]));
+        std::fs::copy(
+            work.join(deb_name("1.0-1")),
+            root.join("tmp").join(deb_name("1.0-1")),
+        )
+        .unwrap();
+        run(&mut in_chroot(
+            &root,
+            &["dpkg", "-i", &format!("/tmp/{}", deb_name("1.0-1"))],
+        ));
         run(&mut in_chroot(&root, &["apt-get", "update"]));
 
         let feeds = work.join("feeds");
         std::fs::create_dir_all(&feeds).unwrap();
         std::fs::write(feeds.join(format!("{ADVISORY}.json")), osv_record()).unwrap();
         let db = super::build_db(&feeds, &work);
-        Self { dir, root, work, db }
+        Self {
+            dir,
+            root,
+            work,
+            db,
+        }
     }
 
     /// Returns the version of `vulnloop-demo` that dpkg has installed in the chroot.
     pub fn installed_version(&self) -> String {
-        let output = run(&mut in_chroot(&self.root, &["dpkg-query", "-W", "-f=${Version}", DEMO]));
+        let output = run(&mut in_chroot(
+            &self.root,
+            &["dpkg-query", "-W", "-f=${Version}", DEMO],
+        ));
         String::from_utf8(output.stdout).unwrap()
     }
 }
@@ -81,17 +100,27 @@ pub fn chroot_tarball() -> PathBuf {
          and set {CHROOT_VARIABLE} to the tarball path it prints; .ci/run does both"
     );
     let Some(path) = std::env::var_os(CHROOT_VARIABLE) else {
-        panic!("{CHROOT_VARIABLE} is not set, so there is no Debian chroot to test in: {instructions}");
+        panic!(
+            "{CHROOT_VARIABLE} is not set, so there is no Debian chroot to test in: {instructions}"
+        );
     };
     let path = PathBuf::from(path);
-    assert!(path.is_file(), "the chroot tarball {} is missing: {instructions}", path.display());
+    assert!(
+        path.is_file(),
+        "the chroot tarball {} is missing: {instructions}",
+        path.display()
+    );
     path
 }
 
 /// Returns a command that runs `argv` inside `root` as apt runs there.
 pub fn in_chroot(root: &Path, argv: &[&str]) -> Command {
     let mut command = Command::new("chroot");
-    command.arg(root).args(argv).env("PATH", CHROOT_PATH).env("DEBIAN_FRONTEND", "noninteractive");
+    command
+        .arg(root)
+        .args(argv)
+        .env("PATH", CHROOT_PATH)
+        .env("DEBIAN_FRONTEND", "noninteractive");
     command
 }
 
@@ -102,7 +131,11 @@ pub fn deb_name(version: &str) -> String {
 /// Returns the control file of `vulnloop-demo` at `version`; version
 /// [`DEPENDENT_VERSION`] depends on [`EXTRA`], which earlier ones do not.
 pub fn control(version: &str) -> String {
-    let depends = if version == DEPENDENT_VERSION { format!("Depends: {EXTRA}\n") } else { String::new() };
+    let depends = if version == DEPENDENT_VERSION {
+        format!("Depends: {EXTRA}\n")
+    } else {
+        String::new()
+    };
     format!(
         "Package: {DEMO}\nVersion: {version}\nArchitecture: all\nMaintainer: vulnloop tests <tests@localhost>\n\
          {depends}Description: package for the vulnloop fix tests\n"
@@ -121,7 +154,11 @@ pub fn build_extra_deb(work: &Path) -> PathBuf {
     std::fs::write(tree.join("DEBIAN/control"), control).unwrap();
     std::fs::write(tree.join("usr/share/vulnloop-demo-extra/README"), "extra\n").unwrap();
     let deb = work.join(format!("{EXTRA}_1.0-1_all.deb"));
-    run(Command::new("dpkg-deb").arg("--root-owner-group").arg("--build").arg(&tree).arg(&deb));
+    run(Command::new("dpkg-deb")
+        .arg("--root-owner-group")
+        .arg("--build")
+        .arg(&tree)
+        .arg(&deb));
     deb
 }
 
@@ -133,9 +170,21 @@ pub fn build_deb(root: &Path, work: &Path, version: &str) {
     std::fs::create_dir_all(tree.join("usr/share/vulnloop-demo")).unwrap();
     std::fs::create_dir_all(tree.join("usr/lib/vulnloop-demo")).unwrap();
     std::fs::write(tree.join("DEBIAN/control"), control(version)).unwrap();
-    std::fs::write(tree.join("usr/share/vulnloop-demo/VERSION"), format!("{version}\n")).unwrap();
-    std::fs::copy(root.join("usr/bin/sleep"), tree.join(DEMO_SLEEP.trim_start_matches('/'))).unwrap();
-    run(Command::new("dpkg-deb").arg("--root-owner-group").arg("--build").arg(&tree).arg(work.join(deb_name(version))));
+    std::fs::write(
+        tree.join("usr/share/vulnloop-demo/VERSION"),
+        format!("{version}\n"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root.join("usr/bin/sleep"),
+        tree.join(DEMO_SLEEP.trim_start_matches('/')),
+    )
+    .unwrap();
+    run(Command::new("dpkg-deb")
+        .arg("--root-owner-group")
+        .arg("--build")
+        .arg(&tree)
+        .arg(work.join(deb_name(version))));
 }
 
 /// Writes a flat repository with the given versions and points the chroot's apt at it.
@@ -146,13 +195,24 @@ pub fn write_repository(root: &Path, work: &Path, versions: &[&str]) {
     for version in versions {
         let deb = std::fs::read(work.join(deb_name(version))).unwrap();
         std::fs::write(repository.join(deb_name(version)), &deb).unwrap();
-        let sha256: String = Sha256::digest(&deb).iter().map(|b| format!("{b:02x}")).collect();
+        let sha256: String = Sha256::digest(&deb)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         index.push_str(&control(version));
-        index.push_str(&format!("Filename: ./{}\nSize: {}\nSHA256: {sha256}\n\n", deb_name(version), deb.len()));
+        index.push_str(&format!(
+            "Filename: ./{}\nSize: {}\nSHA256: {sha256}\n\n",
+            deb_name(version),
+            deb.len()
+        ));
     }
     std::fs::write(repository.join("Packages"), index).unwrap();
 
-    std::fs::write(root.join("etc/apt/sources.list"), format!("deb [trusted=yes] file:/{REPOSITORY} ./\n")).unwrap();
+    std::fs::write(
+        root.join("etc/apt/sources.list"),
+        format!("deb [trusted=yes] file:/{REPOSITORY} ./\n"),
+    )
+    .unwrap();
     let sources_dir = root.join("etc/apt/sources.list.d");
     if sources_dir.is_dir() {
         for entry in std::fs::read_dir(&sources_dir).unwrap() {
@@ -179,4 +239,3 @@ pub fn osv_record() -> String {
     })
     .to_string()
 }
-
