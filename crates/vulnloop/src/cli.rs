@@ -100,13 +100,21 @@ pub struct AgentArgs {
     #[arg(long, value_name = "DIR")]
     pub state_dir: PathBuf,
 
-    /// Upload once and exit instead of running on an interval.
+    /// Upload once, run the queued tasks until none is left, and exit.
     #[arg(long)]
     pub once: bool,
 
-    /// Seconds between uploads.
+    /// Seconds between uploads; the agent also uploads when a poll finds the inventory changed.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(10..))]
     pub interval: u64,
+
+    /// Seconds between polls for tasks (each poll also collects the inventory to see whether it changed).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub poll: u64,
+
+    /// Local policy file that decides whether fix tasks run [default: /etc/vulnloop/agent-policy.toml; a missing file refuses fixes].
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 
     /// Upload this inventory JSON file instead of collecting one.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["root", "os"])]
