@@ -17,7 +17,9 @@ pub fn run(args: ServerArgs) -> anyhow::Result<Code> {
         insecure_http: args.insecure_http,
         job_interval: args.job_interval.map(std::time::Duration::from_secs),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(vulnloop_server::run(config))?;
     Ok(Code::Clean)
 }
