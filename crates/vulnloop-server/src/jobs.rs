@@ -69,22 +69,36 @@ pub fn default_jobs() -> Vec<Job> {
 }
 
 /// Runs `jobs` until the task is dropped or aborted, as server instance `instance_id`.
+///
+/// Each job has its own task, so a slow run (webhook receivers that time
+/// out) delays only later runs of that job. Dropping this future aborts them.
 pub async fn run(store: Store, jobs: Vec<Job>, instance_id: String) {
     tracing::info!(instance = %instance_id, jobs = jobs.len(), "jobs runner started");
+    let mut tasks = tokio::task::JoinSet::new();
+    for job in jobs {
+        tasks.spawn(run_job(store.clone(), job, instance_id.clone()));
+    }
+    while let Some(result) = tasks.join_next().await {
+        if let Err(error) = result {
+            tracing::error!(%error, "a job task stopped");
+        }
+    }
+}
+
+/// Tries to claim `job` once a second and runs each claimed period.
+async fn run_job(store: Store, job: Job, instance_id: String) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        for job in &jobs {
-            match claim(&store, job, &instance_id).await {
-                Ok(Some(claimed_at)) => run_once(&store, job, &instance_id, &claimed_at).await,
-                Ok(None) => {}
-                Err(error) => tracing::error!(
-                    job = job.name,
-                    error = format!("{error:#}"),
-                    "failed to claim a job run"
-                ),
-            }
+        match claim(&store, &job, &instance_id).await {
+            Ok(Some(claimed_at)) => run_once(&store, &job, &instance_id, &claimed_at).await,
+            Ok(None) => {}
+            Err(error) => tracing::error!(
+                job = job.name,
+                error = format!("{error:#}"),
+                "failed to claim a job run"
+            ),
         }
     }
 }

@@ -447,15 +447,33 @@ pub async fn set_host_group(
         return Ok(false);
     }
 
-    // Group rules other than those of the new group no longer cover the host.
-    let mut sql = "UPDATE findings SET status = 'unfixed', ignored_by_rule = NULL, status_changed_at = $1
-         WHERE host_id = $2 AND status = 'ignored' AND ignored_by_rule IN (SELECT id FROM ignore_rules WHERE host_group IS NOT NULL"
-        .to_string();
-    sql.push_str(if group.is_some() {
-        " AND host_group <> $3)"
-    } else {
-        ")"
-    });
+    // Group rules other than those of the new group no longer cover the
+    // host. Their findings move to another active rule that covers them, so
+    // their status does not change, or else back to `unfixed`.
+    let mut stale_rules = "SELECT id FROM ignore_rules WHERE host_group IS NOT NULL".to_string();
+    if group.is_some() {
+        stale_rules.push_str(" AND host_group <> $3");
+    }
+    for other in active_rules(&mut transaction, &at).await? {
+        let first = if group.is_some() { 4 } else { 3 };
+        let (condition, binds) = other.condition(first);
+        let sql = format!(
+            "UPDATE findings SET ignored_by_rule = $1
+             WHERE host_id = $2 AND status = 'ignored' AND ignored_by_rule IN ({stale_rules}) AND {condition}"
+        );
+        let mut query = sqlx::query(&sql).bind(&other.id).bind(host_id);
+        if let Some(group) = &group {
+            query = query.bind(group);
+        }
+        for value in &binds {
+            query = query.bind(value);
+        }
+        query.execute(&mut *transaction).await?;
+    }
+    let sql = format!(
+        "UPDATE findings SET status = 'unfixed', ignored_by_rule = NULL, status_changed_at = $1
+         WHERE host_id = $2 AND status = 'ignored' AND ignored_by_rule IN ({stale_rules})"
+    );
     let mut query = sqlx::query(&sql).bind(&at).bind(host_id);
     if let Some(group) = &group {
         query = query.bind(group);

@@ -454,6 +454,56 @@ async fn unknown_host_group_is_404(backend: Backend) {
     assert_eq!(code, StatusCode::NOT_FOUND);
 }
 
+async fn group_change_keeps_other_rules(backend: Backend) {
+    let server = Server::new(backend).await;
+    let (web, _) = server.agent("web1").await;
+    insert_finding(&server, &web, "CVE-2024-0001", "openssl").await;
+    server
+        .json(
+            Method::PUT,
+            &format!("/api/v1/hosts/{web}/group"),
+            Some(&server.admin),
+            json!({ "group": "web" }),
+        )
+        .await;
+    let group_rule =
+        json!({ "vulnerability_id": "CVE-2024-0001", "host_group": "web", "reason": "group" });
+    let (_, first) = create_rule(&server, &server.admin, group_rule).await;
+    assert_eq!(first["ignored_findings"], 1);
+    let all_rule = json!({ "vulnerability_id": "CVE-2024-0001", "reason": "everywhere" });
+    let (_, second) = create_rule(&server, &server.admin, all_rule).await;
+    assert_eq!(second["ignored_findings"], 0);
+
+    // Leaving the group hands the finding to the all-hosts rule; its status stays.
+    let changed_before: String = sqlx::query("SELECT status_changed_at FROM findings")
+        .fetch_one(server.state.store.pool())
+        .await
+        .unwrap()
+        .try_get("status_changed_at")
+        .unwrap();
+    server
+        .json(
+            Method::PUT,
+            &format!("/api/v1/hosts/{web}/group"),
+            Some(&server.admin),
+            json!({ "group": null }),
+        )
+        .await;
+    let row = sqlx::query("SELECT status, ignored_by_rule, status_changed_at FROM findings")
+        .fetch_one(server.state.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(row.try_get::<String, _>("status").unwrap(), "ignored");
+    assert_eq!(
+        row.try_get::<String, _>("ignored_by_rule").unwrap(),
+        second["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        row.try_get::<String, _>("status_changed_at").unwrap(),
+        changed_before
+    );
+}
+
 on_each_backend!(
     rule_for_all_hosts_ignores_at_once,
     rule_for_host_and_package_is_narrow,
@@ -465,4 +515,5 @@ on_each_backend!(
     viewer_reads_but_cannot_change_rules,
     rule_changes_are_audited,
     unknown_host_group_is_404,
+    group_change_keeps_other_rules,
 );
