@@ -227,6 +227,15 @@ pub async fn report(
         detail,
     )
     .await?;
+    let event = json!({
+        "task_id": task_id,
+        "host_id": host_id,
+        "kind": kind.as_str(),
+        "state": new_state,
+        "finding_statuses": stored["finding_statuses"],
+        "verify_task_id": outcome.follow_up,
+    });
+    crate::webhooks::enqueue(&mut transaction, crate::webhooks::TASK_FINISHED, &event).await?;
     transaction.commit().await?;
 
     tracing::info!(host = %host_id, task = %task_id, kind = kind.as_str(), state = new_state, "task finished");
