@@ -228,7 +228,7 @@ async fn non_inventory_json_is_422(backend: Backend) {
 
 async fn server_error_body_names_nothing(backend: Backend) {
     let server = Server::new(backend).await;
-    sqlx::query("DROP TABLE findings")
+    sqlx::query("ALTER TABLE findings RENAME TO findings_moved")
         .execute(server.state.store.pool())
         .await
         .unwrap();
