@@ -8,10 +8,14 @@
 mod api;
 pub mod auth;
 mod error;
+mod identity;
 mod ingest;
+pub mod matching;
+pub mod rematch;
 pub mod openapi;
 pub mod secret;
 pub mod store;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,7 +24,7 @@ use anyhow::Context;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -39,6 +43,19 @@ pub struct AppState {
     pub store: Store,
     /// Advisory database file; without one, uploads are stored but not matched.
     pub advisory_db: Option<PathBuf>,
+    /// Open handles of `advisory_db`, shared by every match.
+    pub matcher: Option<std::sync::Arc<matching::MatchPool>>,
+}
+
+impl AppState {
+    /// Creates the state over an open store and an optional advisory database
+    /// file, with one concurrent match per CPU.
+    pub fn new(store: Store, advisory_db: Option<PathBuf>) -> Self {
+        let parallel = std::thread::available_parallelism().map_or(1, usize::from);
+        let matcher =
+            advisory_db.as_ref().map(|path| std::sync::Arc::new(matching::MatchPool::new(path.clone(), parallel)));
+        Self { store, advisory_db, matcher }
+    }
 }
 
 /// Builds the router of the `/api/v1` routes.
@@ -46,8 +63,13 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/health", get(api::health))
         .route("/api/v1/openapi.json", get(api::openapi))
-        .route("/api/v1/users", post(api::create_user))
-        .route("/api/v1/enrollment-tokens", post(api::create_enrollment_token))
+        .route("/api/v1/users", get(identity::list_users).post(api::create_user))
+        .route("/api/v1/users/{id}/tokens", post(identity::create_user_token).delete(identity::revoke_user_tokens))
+        .route("/api/v1/enrollment-tokens", get(identity::list_enrollment_tokens).post(api::create_enrollment_token))
+        .route("/api/v1/enrollment-tokens/{id}", delete(identity::revoke_enrollment_token))
+        .route("/api/v1/agent-tokens", get(identity::list_agent_tokens))
+        .route("/api/v1/agent-tokens/{id}", delete(identity::revoke_agent_token))
+        .route("/api/v1/audit-log", get(identity::audit_log))
         .route("/api/v1/agents/enroll", post(api::enroll))
         .route(
             "/api/v1/agents/self/inventory",
@@ -76,8 +98,16 @@ pub struct Config {
     pub database: Option<String>,
     pub advisory_db: Option<PathBuf>,
     pub tls: Option<TlsFiles>,
+    /// Serve HTTPS with the self-signed certificate even on a loopback address.
+    pub tls_self_signed: bool,
     /// Serve plain HTTP on a non-loopback address.
     pub insecure_http: bool,
+}
+
+/// How the server talks to clients.
+enum Transport {
+    Plain,
+    Tls(TlsFiles),
 }
 
 /// PEM certificate chain and private key files.
@@ -87,16 +117,20 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// Checks the transport settings before anything is opened.
-fn check_transport(config: &Config) -> anyhow::Result<()> {
-    if config.tls.is_none() && !config.insecure_http && !config.bind.ip().is_loopback() {
-        anyhow::bail!(
-            "plain HTTP on the non-loopback address {} would send tokens in clear; \
-             give --tls-cert and --tls-key, or --insecure-http to accept that",
-            config.bind
-        );
+/// Chooses the transport: the given certificate files; else plain HTTP on
+/// loopback or with `--insecure-http`; else the self-signed certificate,
+/// made in the data directory on first start.
+///
+/// Loopback stays plain HTTP unless `--tls-self-signed` is given, because
+/// traffic on loopback does not leave the machine.
+fn choose_transport(config: &Config) -> anyhow::Result<Transport> {
+    if let Some(files) = &config.tls {
+        return Ok(Transport::Tls(files.clone()));
     }
-    Ok(())
+    if !config.tls_self_signed && (config.insecure_http || config.bind.ip().is_loopback()) {
+        return Ok(Transport::Plain);
+    }
+    Ok(Transport::Tls(tls::self_signed(&config.data_dir, config.bind)?))
 }
 
 /// Opens the database, creates the first admin on first start, and serves
@@ -105,9 +139,9 @@ fn check_transport(config: &Config) -> anyhow::Result<()> {
 /// Prints the first admin's token (once, on first start) and the listening
 /// address on stdout; logs go to stderr.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    check_transport(&config)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("failed to create the data directory {}", config.data_dir.display()))?;
+    let transport = choose_transport(&config)?;
     let url = match &config.database {
         Some(url) => url.clone(),
         None => format!("sqlite://{}?mode=rwc", config.data_dir.join("server.db").display()),
@@ -124,10 +158,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!("no advisory database given (--advisory-db): inventories are stored but not matched");
     }
 
-    let router = app(AppState { store, advisory_db: config.advisory_db.clone() });
-    match &config.tls {
-        None => serve_plain(config.bind, router).await,
-        Some(files) => serve_tls(config.bind, files, router).await,
+    let router = app(AppState::new(store, config.advisory_db.clone()));
+    match &transport {
+        Transport::Plain => serve_plain(config.bind, router).await,
+        Transport::Tls(files) => tls::serve_tls(config.bind, files, router).await,
     }
 }
 
@@ -141,27 +175,7 @@ async fn serve_plain(bind: SocketAddr, router: Router) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve_tls(bind: SocketAddr, files: &TlsFiles, router: Router) -> anyhow::Result<()> {
-    // Several crates may link rustls; an already installed provider is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
-        .await
-        .with_context(|| {
-            format!("failed to load the TLS certificate {} and key {}", files.cert.display(), files.key.display())
-        })?;
-    let handle = axum_server::Handle::new();
-    let server = axum_server::bind_rustls(bind, tls).handle(handle.clone()).serve(router.into_make_service());
-    let server = tokio::spawn(server);
-    let address = handle.listening().await.with_context(|| format!("failed to listen on {bind}"))?;
-    announce(&format!("https://{address}"));
-    shutdown_signal().await;
-    handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-    server.await.context("server task failed")??;
-    tracing::info!("server stopped");
-    Ok(())
-}
-
-fn announce(url: &str) {
+pub(crate) fn announce(url: &str) {
     use std::io::Write;
     println!("listening on {url}");
     // Tests and service managers read this line through a pipe.
@@ -169,7 +183,7 @@ fn announce(url: &str) {
     tracing::info!(%url, "server started");
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -189,4 +203,48 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = interrupt.await;
     tracing::info!("shutdown requested");
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn config(bind: &str, data_dir: &std::path::Path) -> Config {
+        Config {
+            bind: bind.parse().unwrap(),
+            data_dir: data_dir.to_path_buf(),
+            database: None,
+            advisory_db: None,
+            tls: None,
+            tls_self_signed: false,
+            insecure_http: false,
+        }
+    }
+
+    #[test]
+    fn loopback_stays_plain_http() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(choose_transport(&config("127.0.0.1:0", dir.path())).unwrap(), Transport::Plain));
+        assert!(!dir.path().join(tls::SELF_SIGNED_CERT).exists());
+    }
+
+    #[test]
+    fn other_address_gets_self_signed() {
+        // Only the choice is tested: nothing binds to the address.
+        let dir = tempfile::tempdir().unwrap();
+        let Transport::Tls(files) = choose_transport(&config("0.0.0.0:8443", dir.path())).unwrap() else {
+            panic!("a non-loopback address without certificate files must get TLS");
+        };
+        assert_eq!(files.cert, dir.path().join(tls::SELF_SIGNED_CERT));
+        assert!(files.key.exists());
+    }
+
+    #[test]
+    fn insecure_http_keeps_plain() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config("0.0.0.0:8443", dir.path());
+        config.insecure_http = true;
+        assert!(matches!(choose_transport(&config).unwrap(), Transport::Plain));
+    }
 }

@@ -22,7 +22,7 @@ impl Server {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("server.db").display());
         let store = Store::connect(&url).await.unwrap();
         let admin = store.create_first_admin().await.unwrap().unwrap();
-        Server { _dir: dir, state: AppState { store, advisory_db: None }, admin }
+        Server { _dir: dir, state: AppState::new(store, None), admin }
     }
 
     async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Body) -> (StatusCode, Value) {

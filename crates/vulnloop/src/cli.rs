@@ -77,6 +77,11 @@ pub struct ServerArgs {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
+    /// Serve HTTPS with a self-signed certificate made in --data-dir on first start, also on a loopback address.
+    /// Without --tls-cert, a non-loopback address gets that certificate anyway.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key", "insecure_http"])]
+    pub tls_self_signed: bool,
+
     /// Serve plain HTTP on a non-loopback address (tokens then cross the network in clear).
     #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
     pub insecure_http: bool,
@@ -118,6 +123,11 @@ pub struct AgentArgs {
     /// Allow an http:// server URL that is not on loopback (the agent token then crosses the network in clear).
     #[arg(long)]
     pub insecure_http: bool,
+
+    /// PEM file of CA or server certificates to trust in addition to the built-in web PKI roots,
+    /// for example the server's self-signed certificate.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// Source of the inventory.

@@ -14,6 +14,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<Code> {
         database: args.database,
         advisory_db: args.advisory_db,
         tls,
+        tls_self_signed: args.tls_self_signed,
         insecure_http: args.insecure_http,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
