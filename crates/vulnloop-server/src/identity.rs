@@ -48,7 +48,7 @@ pub async fn list_users(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
-    /// Label that tells the user's tokens apart, such as "ci".
+    /// Label that distinguishes the user's tokens, such as "ci".
     name: String,
 }
 
@@ -97,7 +97,7 @@ pub async fn create_user_token(
 /// Revokes every active API token of a user.
 ///
 /// Rejects the request with 409 when it would leave no admin with a working
-/// token, because nobody could then manage the server through the API.
+/// token, because no one could then manage the server through the API.
 pub async fn revoke_user_tokens(
     State(state): State<AppState>,
     principal: Principal,
@@ -324,7 +324,7 @@ pub struct AuditQuery {
 /// Lists audit entries newest first, one page at a time.
 ///
 /// A full page carries `next`, the `until` and `until_id` values of the
-/// following page; entries are ordered by time and then id, so entries that
+/// following page. Entries are ordered by time and then id, so entries that
 /// share a time are neither skipped nor repeated between pages.
 pub async fn audit_log(
     State(state): State<AppState>,

@@ -52,9 +52,10 @@ pub async fn store_inventory(state: &AppState, host_id: &str, body: &[u8]) -> Re
     Ok(summary)
 }
 
-/// Records the findings of `report` for `host_id` and the host's package keys
-/// inside `transaction`, and returns a summary; `match_id` marks the findings
-/// that this match reported. Uploads and re-matching share it.
+/// Records the findings of `report` and the host's package keys inside
+/// `transaction`, and returns a summary for the agent or the audit log.
+/// `match_id` marks the findings that this match reported; uploads and
+/// re-matching both call this.
 pub async fn record_findings(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
     host_id: &str,

@@ -97,6 +97,9 @@ pub struct Config {
     /// Database URL; `None` means `server.db` in `data_dir`.
     pub database: Option<String>,
     pub advisory_db: Option<PathBuf>,
+    /// How often the server checks whether the advisory database file
+    /// changed, and then re-matches the hosts whose packages it affects.
+    pub advisory_db_check: std::time::Duration,
     pub tls: Option<TlsFiles>,
     /// Serve HTTPS with the self-signed certificate even on a loopback address.
     pub tls_self_signed: bool,
@@ -104,7 +107,7 @@ pub struct Config {
     pub insecure_http: bool,
 }
 
-/// How the server talks to clients.
+/// Transport of the listening socket.
 enum Transport {
     Plain,
     Tls(TlsFiles),
@@ -117,9 +120,9 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// Chooses the transport: the given certificate files; else plain HTTP on
-/// loopback or with `--insecure-http`; else the self-signed certificate,
-/// made in the data directory on first start.
+/// Chooses the transport. Certificate files come first. Without them,
+/// loopback and `--insecure-http` get plain HTTP, and anything else gets the
+/// self-signed certificate, made in the data directory on first start.
 ///
 /// Loopback stays plain HTTP unless `--tls-self-signed` is given, because
 /// traffic on loopback does not leave the machine.
@@ -158,7 +161,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!("no advisory database given (--advisory-db): inventories are stored but not matched");
     }
 
-    let router = app(AppState::new(store, config.advisory_db.clone()));
+    let state = AppState::new(store, config.advisory_db.clone());
+    rematch::spawn_watch(&state, config.advisory_db_check);
+    let router = app(state);
     match &transport {
         Transport::Plain => serve_plain(config.bind, router).await,
         Transport::Tls(files) => tls::serve_tls(config.bind, files, router).await,
@@ -216,6 +221,7 @@ mod tests {
             data_dir: data_dir.to_path_buf(),
             database: None,
             advisory_db: None,
+            advisory_db_check: std::time::Duration::from_secs(60),
             tls: None,
             tls_self_signed: false,
             insecure_http: false,

@@ -5,15 +5,21 @@
 //! handles are kept and reused until the file at the path changes (`vulnloop
 //! db update` renames a new file into place). Matching is CPU-bound, so at
 //! most one match per CPU runs at a time; further requests wait for a permit.
+//!
+//! Hosts of one release share most of their packages, so the advisory
+//! records of each looked-up package are cached across matches, for the
+//! current file only: a changed file empties the cache.
 
+use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
-use vulnloop_db::Database;
+use vulnloop_advisory::{Ecosystem, PackageKind};
+use vulnloop_db::{Database, DbError};
 use vulnloop_inventory::Inventory;
-use vulnloop_match::MatchReport;
+use vulnloop_match::{AdvisoryIndex, Candidate, MatchReport, SourceInfo};
 
 use crate::error::ApiError;
 
@@ -58,6 +64,20 @@ pub struct MatchPool {
     path: PathBuf,
     permits: Semaphore,
     idle: Mutex<Vec<OpenDatabase>>,
+    cache: Mutex<CandidateCache>,
+}
+
+/// Most cached package lookups; the cache is emptied when it would grow
+/// past this. NOTE: an estimate of a fleet's distinct (release, kind,
+/// package name) keys, not a measured memory bound.
+const MAX_CACHED_LOOKUPS: usize = 200_000;
+
+/// Advisory records by (release, kind, package name), valid for the file
+/// with `stamp`.
+#[derive(Default)]
+struct CandidateCache {
+    stamp: Option<FileStamp>,
+    entries: HashMap<(String, PackageKind, String), Arc<Vec<Candidate>>>,
 }
 
 impl MatchPool {
@@ -67,6 +87,7 @@ impl MatchPool {
             path,
             permits: Semaphore::new(parallel.max(1)),
             idle: Mutex::new(Vec::new()),
+            cache: Mutex::new(CandidateCache::default()),
         }
     }
 
@@ -87,10 +108,14 @@ impl MatchPool {
         let pool = Arc::clone(self);
         let task = tokio::task::spawn_blocking(move || {
             let handle = pool.checkout()?;
-            let report =
-                vulnloop_match::match_inventory(&inventory, &handle.database).map_err(|error| {
-                    ApiError::Internal(anyhow::Error::new(error).context("matching failed"))
-                });
+            let index = CachedIndex {
+                database: &handle.database,
+                stamp: handle.stamp,
+                cache: &pool.cache,
+            };
+            let report = vulnloop_match::match_inventory(&inventory, &index).map_err(|error| {
+                ApiError::Internal(anyhow::Error::new(error).context("matching failed"))
+            });
             pool.checkin(handle);
             report
         });
@@ -106,6 +131,15 @@ impl MatchPool {
     /// costs one more open on the next checkout.
     pub fn checkout(&self) -> Result<OpenDatabase, ApiError> {
         let stamp = FileStamp::of(&self.path).map_err(|error| self.unavailable(&error))?;
+        {
+            let mut cache = lock(&self.cache);
+            if cache.stamp != Some(stamp) {
+                *cache = CandidateCache {
+                    stamp: Some(stamp),
+                    entries: HashMap::new(),
+                };
+            }
+        }
         {
             let mut idle = self.lock_idle();
             idle.retain(|handle| handle.stamp == stamp);
@@ -123,11 +157,7 @@ impl MatchPool {
     }
 
     fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<OpenDatabase>> {
-        // A panic while the lock was held leaves only a list of handles,
-        // which is still valid.
-        self.idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.idle)
     }
 
     fn unavailable(&self, error: &dyn std::fmt::Display) -> ApiError {
@@ -135,5 +165,62 @@ impl MatchPool {
         ApiError::Unavailable(
             "the advisory database is not available; the inventory was not stored",
         )
+    }
+}
+
+/// Locks `mutex`. A panic while it was held leaves a list of handles or
+/// cache entries that are each still valid, so poisoning is ignored.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// An open database whose package lookups go through the shared cache
+/// while the cache belongs to the same file.
+struct CachedIndex<'a> {
+    database: &'a Database,
+    stamp: FileStamp,
+    cache: &'a Mutex<CandidateCache>,
+}
+
+impl AdvisoryIndex for CachedIndex<'_> {
+    type Error = DbError;
+
+    fn candidates(
+        &self,
+        ecosystem: &Ecosystem,
+        kind: PackageKind,
+        name: &str,
+    ) -> Result<Vec<Candidate>, DbError> {
+        let key = (ecosystem.as_str().to_string(), kind, name.to_string());
+        {
+            let cache = lock(self.cache);
+            if cache.stamp != Some(self.stamp) {
+                drop(cache);
+                return self.database.candidates(ecosystem, kind, name);
+            }
+            if let Some(found) = cache.entries.get(&key) {
+                return Ok(found.as_ref().clone());
+            }
+        }
+
+        let found = self.database.candidates(ecosystem, kind, name)?;
+        let mut cache = lock(self.cache);
+        if cache.stamp == Some(self.stamp) {
+            if cache.entries.len() >= MAX_CACHED_LOOKUPS {
+                cache.entries.clear();
+            }
+            cache.entries.insert(key, Arc::new(found.clone()));
+        }
+        Ok(found)
+    }
+
+    fn pattern_candidates(&self, ecosystem: &Ecosystem) -> Result<Vec<Candidate>, DbError> {
+        self.database.pattern_candidates(ecosystem)
+    }
+
+    fn sources_for(&self, ecosystem: &Ecosystem) -> Result<Vec<SourceInfo>, DbError> {
+        self.database.sources_for(ecosystem)
     }
 }

@@ -2,7 +2,7 @@
 //! advisory records changed, and match again only the hosts that have one.
 //!
 //! A package key is (release, kind, name), the key under which the matcher
-//! looks a package up; `host_packages` stores the keys of each host's last
+//! looks a package up. `host_packages` stores the keys of each host's last
 //! matched upload. A release whose feeds or pattern records changed affects
 //! every host of that release.
 
@@ -166,7 +166,7 @@ fn changed_keys(
         }
         for (kind, name) in names {
             let Some(package_kind) = PackageKind::parse(kind) else {
-                anyhow::bail!("host_packages holds the unknown kind {kind:?}");
+                anyhow::bail!("invalid package kind {kind:?} in host_packages: expected source or binary");
             };
             let before = canonical(old.candidates(&ecosystem, package_kind, name)?);
             let after = canonical(new.candidates(&ecosystem, package_kind, name)?);

@@ -165,108 +165,172 @@ async fn findings(state: &AppState, host_id: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A server on the database built from the changelog feed, with two hosts
+/// that have openssl and two without it, and a second database built from
+/// the feed without its openssl records.
+struct Fixture {
+    _unpacked: tempfile::TempDir,
+    _work: tempfile::TempDir,
+    state: AppState,
+    live_db: std::path::PathBuf,
+    old_db: std::path::PathBuf,
+    new_db: std::path::PathBuf,
+    with_openssl: Vec<String>,
+    without_openssl: Vec<String>,
+}
+
+impl Fixture {
+    async fn new() -> Self {
+        let unpacked = vulnloop_testdata::unpack(CHANGELOG_OSV);
+        let work = tempfile::tempdir().unwrap();
+
+        let old_feeds = work.path().join("old-feeds");
+        std::fs::create_dir_all(&old_feeds).unwrap();
+        let archive = vulnloop_testdata::data_file(CHANGELOG_OSV);
+        std::os::unix::fs::symlink(archive, old_feeds.join("debian12-changelog-osv.tar.zst"))
+            .unwrap();
+        let live_db = work.path().join("advisories.db");
+        build_db(&old_feeds, &live_db);
+        let old_db = work.path().join("old.db");
+        std::fs::copy(&live_db, &old_db).unwrap();
+        let new_feeds = work.path().join("new-feeds");
+        let removed = feed_without_openssl(unpacked.path(), work.path(), &new_feeds);
+        assert!(removed > 0, "the changelog feed has no openssl record");
+        let new_db = work.path().join("new.db");
+        build_db(&new_feeds, &new_db);
+
+        let full = captured_host(unpacked.path(), work.path());
+        let mut trimmed = full.clone();
+        trimmed
+            .packages
+            .retain(|package| package.source_name() != "openssl");
+        assert!(trimmed.packages.len() < full.packages.len());
+        let full = serde_json::to_string(&full).unwrap();
+        let trimmed = serde_json::to_string(&trimmed).unwrap();
+
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            work.path().join("server.db").display()
+        );
+        let store = Store::connect(&url).await.unwrap();
+        let admin = store.create_first_admin().await.unwrap().unwrap();
+        let state = AppState::new(store, Some(live_db.clone()));
+        let with_openssl = vec![
+            enroll_and_upload(&state, &admin, "web1", &full).await,
+            enroll_and_upload(&state, &admin, "web2", &full).await,
+        ];
+        let without_openssl = vec![
+            enroll_and_upload(&state, &admin, "db1", &trimmed).await,
+            enroll_and_upload(&state, &admin, "db2", &trimmed).await,
+        ];
+        Fixture {
+            _unpacked: unpacked,
+            _work: work,
+            state,
+            live_db,
+            old_db,
+            new_db,
+            with_openssl,
+            without_openssl,
+        }
+    }
+
+    /// Replaces the live database the way `vulnloop db update` does: a rename.
+    fn swap_database(&self) {
+        std::fs::rename(&self.new_db, &self.live_db).unwrap();
+    }
+
+    async fn rematched_hosts(&self) -> Vec<String> {
+        let rows = sqlx::query(
+            "SELECT target FROM audit_log WHERE action = 'host.rematch' ORDER BY target",
+        )
+        .fetch_all(self.state.store.pool())
+        .await
+        .unwrap();
+        rows.iter()
+            .map(|row| row.try_get("target").unwrap())
+            .collect()
+    }
+
+    /// Checks that the openssl findings of the hosts with openssl are closed,
+    /// and that the other findings and hosts are as before.
+    async fn check_findings(&self, untouched_before: &[(String, String)]) {
+        for host_id in &self.with_openssl {
+            let after = findings(&self.state, host_id).await;
+            let openssl: Vec<&(String, String)> = after
+                .iter()
+                .filter(|(package, _)| package == "openssl")
+                .collect();
+            assert!(!openssl.is_empty());
+            assert!(
+                openssl
+                    .iter()
+                    .all(|(_, status)| status == "no_longer_present"),
+                "{openssl:?}"
+            );
+            let others = after.iter().filter(|(package, _)| package != "openssl");
+            assert!(
+                others.clone().all(|(_, status)| status == "unfixed"),
+                "{after:?}"
+            );
+        }
+        for host_id in &self.without_openssl {
+            assert_eq!(findings(&self.state, host_id).await, untouched_before);
+        }
+        let mut expected = self.with_openssl.clone();
+        expected.sort();
+        assert_eq!(self.rematched_hosts().await, expected);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rematch_touches_only_changed_hosts() {
-    let unpacked = vulnloop_testdata::unpack(CHANGELOG_OSV);
-    let work = tempfile::tempdir().unwrap();
-
-    let old_feeds = work.path().join("old-feeds");
-    std::fs::create_dir_all(&old_feeds).unwrap();
-    std::os::unix::fs::symlink(
-        vulnloop_testdata::data_file(CHANGELOG_OSV),
-        old_feeds.join("debian12-changelog-osv.tar.zst"),
-    )
-    .unwrap();
-    let live_db = work.path().join("advisories.db");
-    build_db(&old_feeds, &live_db);
-    let old_db = work.path().join("old.db");
-    std::fs::copy(&live_db, &old_db).unwrap();
-    let new_feeds = work.path().join("new-feeds");
-    let removed = feed_without_openssl(unpacked.path(), work.path(), &new_feeds);
-    assert!(removed > 0, "the changelog feed has no openssl record");
-    let new_db = work.path().join("new.db");
-    build_db(&new_feeds, &new_db);
-
-    let full = captured_host(unpacked.path(), work.path());
-    let mut without_openssl = full.clone();
-    without_openssl
-        .packages
-        .retain(|package| package.source_name() != "openssl");
-    assert!(without_openssl.packages.len() < full.packages.len());
-    let full = serde_json::to_string(&full).unwrap();
-    let without_openssl = serde_json::to_string(&without_openssl).unwrap();
-
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        work.path().join("server.db").display()
-    );
-    let store = Store::connect(&url).await.unwrap();
-    let admin = store.create_first_admin().await.unwrap().unwrap();
-    let state = AppState::new(store, Some(live_db.clone()));
-    let with = [
-        enroll_and_upload(&state, &admin, "web1", &full).await,
-        enroll_and_upload(&state, &admin, "web2", &full).await,
-    ];
-    let without = [
-        enroll_and_upload(&state, &admin, "db1", &without_openssl).await,
-        enroll_and_upload(&state, &admin, "db2", &without_openssl).await,
-    ];
-    let before = findings(&state, &with[0]).await;
+    let fixture = Fixture::new().await;
+    let before = findings(&fixture.state, &fixture.with_openssl[0]).await;
     assert!(
         before
             .iter()
             .any(|(package, status)| package == "openssl" && status == "unfixed"),
         "{before:?}"
     );
-    let untouched_before = findings(&state, &without[0]).await;
+    let untouched_before = findings(&fixture.state, &fixture.without_openssl[0]).await;
 
-    // Replace the live database the way `vulnloop db update` does: a rename.
-    std::fs::rename(&new_db, &live_db).unwrap();
-    let summary = rematch_changed(&state, &old_db, &live_db).await.unwrap();
+    fixture.swap_database();
+    let summary = rematch_changed(&fixture.state, &fixture.old_db, &fixture.live_db)
+        .await
+        .unwrap();
     assert_eq!(summary.hosts_rematched, 2, "{summary:?}");
     assert_eq!(summary.hosts_unchanged, 2, "{summary:?}");
     assert_eq!(summary.hosts_failed, 0, "{summary:?}");
     assert_eq!(summary.changed_releases, 0, "{summary:?}");
     assert!(summary.changed_packages > 0, "{summary:?}");
+    fixture.check_findings(&untouched_before).await;
+}
 
-    // The openssl findings of the hosts with openssl are closed; the rest stay.
-    for host_id in &with {
-        let after = findings(&state, host_id).await;
-        let openssl: Vec<&(String, String)> = after
-            .iter()
-            .filter(|(package, _)| package == "openssl")
-            .collect();
-        assert!(!openssl.is_empty());
-        assert!(
-            openssl
-                .iter()
-                .all(|(_, status)| status == "no_longer_present"),
-            "{openssl:?}"
-        );
-        let others = after.iter().filter(|(package, _)| package != "openssl");
-        assert!(
-            others.clone().all(|(_, status)| status == "unfixed"),
-            "{after:?}"
-        );
-    }
-    for host_id in &without {
-        assert_eq!(findings(&state, host_id).await, untouched_before);
-    }
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watcher_rematches_after_file_change() {
+    let fixture = Fixture::new().await;
+    let untouched_before = findings(&fixture.state, &fixture.without_openssl[0]).await;
+    let watcher = vulnloop_server::rematch::spawn_watch(
+        &fixture.state,
+        std::time::Duration::from_millis(100),
+    )
+    .unwrap();
+    // Let the watcher open the database it compares against before the swap.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    fixture.swap_database();
 
-    // Each re-matched host has one audit row, and only those hosts.
-    let rows =
-        sqlx::query("SELECT target FROM audit_log WHERE action = 'host.rematch' ORDER BY target")
-            .fetch_all(state.store.pool())
-            .await
-            .unwrap();
-    let mut targets: Vec<String> = rows
-        .iter()
-        .map(|row| row.try_get("target").unwrap())
-        .collect();
-    let mut expected = with.to_vec();
-    expected.sort();
-    targets.sort();
-    assert_eq!(targets, expected);
+    // Wait for the re-match, at most 60 seconds; this bounds the test, it does not measure speed.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while fixture.rematched_hosts().await.len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the watcher did not re-match within 60 seconds"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    watcher.abort();
+    fixture.check_findings(&untouched_before).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

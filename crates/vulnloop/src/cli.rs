@@ -69,6 +69,11 @@ pub struct ServerArgs {
     #[arg(long, value_name = "FILE")]
     pub advisory_db: Option<PathBuf>,
 
+    /// Seconds between checks of whether the advisory database file changed; after a change the server
+    /// re-matches the hosts whose packages have changed advisory records.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub advisory_db_check_interval: u64,
+
     /// PEM certificate chain for TLS.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,

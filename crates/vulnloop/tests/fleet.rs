@@ -326,7 +326,7 @@ fn agent_uploads_over_self_signed_tls() {
     let enrollment = enrollment["token"].as_str().unwrap();
     let state_dir = work.path().join("agent");
 
-    // Without --ca-cert the agent does not trust the server and says how to fix it.
+    // Without --ca-cert the agent rejects the server and its error names --ca-cert.
     let output = run_agent(&server, &state_dir, &inventory, enrollment);
     assert_eq!(code(&output), 2, "{}", stderr(&output));
     assert!(stderr(&output).contains("TLS certificate is not trusted"), "{}", stderr(&output));
