@@ -60,7 +60,10 @@ cp "$work/unpacked/rpm/go-rpmdb-testdata/cbl-mariner-2.0/"rpmdb.sqlite* "$work/r
 inventory() { # NAME ROOT [--os ID:VERSION]
     local name=$1 root=$2
     shift 2
-    "$vulnloop" inventory --root "$root" --format json "$@" >"$work/inventories/$name.json"
+    # Exit code 2 with an inventory on stdout means collection problems, such
+    # as the invalid entry in the Alpine test database; the inventory says so.
+    "$vulnloop" inventory --root "$root" --format json "$@" >"$work/inventories/$name.json" \
+        || [[ $? == 2 && -s "$work/inventories/$name.json" ]]
 }
 inventory debian "$work/unpacked/debian/debian12-build-machine"
 # The trivy image's dpkg status is from Ubuntu 18.04 (its versions end in
