@@ -61,7 +61,7 @@ inventory() { # NAME ROOT [--os ID:VERSION]
     local name=$1 root=$2
     shift 2
     # Exit code 2 with an inventory on stdout means collection problems, such
-    # as the invalid entry in the Alpine test database; the inventory says so.
+    # as the invalid entry in the Alpine test database, which the inventory lists.
     "$vulnloop" inventory --root "$root" --format json "$@" >"$work/inventories/$name.json" \
         || [[ $? == 2 && -s "$work/inventories/$name.json" ]]
 }
