@@ -61,8 +61,12 @@ impl Principal {
     pub fn require(&self, role: Role) -> Result<&str, ApiError> {
         match self {
             Principal::User { id, role: held } if *held >= role => Ok(id),
-            Principal::User { .. } => Err(ApiError::Forbidden("your role does not allow this request")),
-            Principal::Agent { .. } => Err(ApiError::Forbidden("agent tokens cannot make this request")),
+            Principal::User { .. } => {
+                Err(ApiError::Forbidden("your role does not allow this request"))
+            }
+            Principal::Agent { .. } => {
+                Err(ApiError::Forbidden("agent tokens cannot make this request"))
+            }
         }
     }
 
@@ -70,7 +74,9 @@ impl Principal {
     pub fn require_agent(&self) -> Result<&str, ApiError> {
         match self {
             Principal::Agent { host_id } => Ok(host_id),
-            Principal::User { .. } => Err(ApiError::Forbidden("only an agent token can make this request")),
+            Principal::User { .. } => Err(ApiError::Forbidden(
+                "only an agent token can make this request",
+            )),
         }
     }
 }
@@ -79,7 +85,10 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or(ApiError::Unauthorized)?;
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or(ApiError::Unauthorized)?;
         let token = header
             .to_str()
             .ok()
@@ -97,7 +106,11 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-async fn authenticate_user(state: &AppState, token_id: &str, secret: &str) -> Result<Principal, ApiError> {
+async fn authenticate_user(
+    state: &AppState,
+    token_id: &str,
+    secret: &str,
+) -> Result<Principal, ApiError> {
     let row = sqlx::query(
         "SELECT t.secret_hash, u.id AS user_id, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.id = $1 AND t.revoked_at IS NULL",
@@ -112,19 +125,31 @@ async fn authenticate_user(state: &AppState, token_id: &str, secret: &str) -> Re
         return Err(ApiError::Unauthorized);
     }
     let role: String = row.try_get("role")?;
-    let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("user has the unknown role {role:?}"))?;
-    Ok(Principal::User { id: row.try_get("user_id")?, role })
+    let role =
+        Role::parse(&role).ok_or_else(|| anyhow::anyhow!("user has the unknown role {role:?}"))?;
+    Ok(Principal::User {
+        id: row.try_get("user_id")?,
+        role,
+    })
 }
 
-async fn authenticate_agent(state: &AppState, host_id: &str, secret: &str) -> Result<Principal, ApiError> {
-    let row = sqlx::query("SELECT agent_secret_hash FROM hosts WHERE id = $1 AND agent_revoked_at IS NULL")
-        .bind(host_id)
-        .fetch_optional(state.store.pool())
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
+async fn authenticate_agent(
+    state: &AppState,
+    host_id: &str,
+    secret: &str,
+) -> Result<Principal, ApiError> {
+    let row = sqlx::query(
+        "SELECT agent_secret_hash FROM hosts WHERE id = $1 AND agent_revoked_at IS NULL",
+    )
+    .bind(host_id)
+    .fetch_optional(state.store.pool())
+    .await?
+    .ok_or(ApiError::Unauthorized)?;
     let secret_hash = text(&row, "agent_secret_hash")?.unwrap_or_default();
     if !secret::verify(secret, &secret_hash) {
         return Err(ApiError::Unauthorized);
     }
-    Ok(Principal::Agent { host_id: host_id.to_string() })
+    Ok(Principal::Agent {
+        host_id: host_id.to_string(),
+    })
 }

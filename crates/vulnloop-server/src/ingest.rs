@@ -14,7 +14,11 @@ use crate::{secret, AppState};
 
 /// Validates `body` as an inventory of `host_id`, stores it and its findings,
 /// and returns a summary for the agent.
-pub async fn store_inventory(state: &AppState, host_id: &str, body: &[u8]) -> Result<Value, ApiError> {
+pub async fn store_inventory(
+    state: &AppState,
+    host_id: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     let inventory = parse(body)?;
     let report = match &state.matcher {
         Some(matcher) => Some(matcher.match_inventory(inventory.clone()).await?),
@@ -38,14 +42,31 @@ pub async fn store_inventory(state: &AppState, host_id: &str, body: &[u8]) -> Re
     .await?;
 
     let summary = match &report {
-        Some(report) => record_findings(&mut transaction, host_id, &inventory, report, &upload_id, &at).await?,
+        Some(report) => {
+            record_findings(
+                &mut transaction,
+                host_id,
+                &inventory,
+                report,
+                &upload_id,
+                &at,
+            )
+            .await?
+        }
         None => json!({
             "packages": inventory.packages.len(),
             "matched": false,
             "note": "the server has no advisory database (--advisory-db), so the inventory was stored but not matched",
         }),
     };
-    audit(&mut transaction, &format!("agent:{host_id}"), "host.inventory.upload", Some(host_id), summary.clone()).await?;
+    audit(
+        &mut transaction,
+        &format!("agent:{host_id}"),
+        "host.inventory.upload",
+        Some(host_id),
+        summary.clone(),
+    )
+    .await?;
     transaction.commit().await?;
 
     tracing::info!(host = %host_id, packages = inventory.packages.len(), matched = report.is_some(), "inventory received");
@@ -70,15 +91,19 @@ pub async fn record_findings(
         upsert_finding(transaction, host_id, finding, match_id, at).await?;
     }
     summary["findings"] = json!(findings.len());
-    summary["coverage"] = serde_json::to_value(&report.coverage)
-        .map_err(|error| ApiError::Internal(anyhow::Error::new(error).context("failed to serialize coverage")))?;
+    summary["coverage"] = serde_json::to_value(&report.coverage).map_err(|error| {
+        ApiError::Internal(anyhow::Error::new(error).context("failed to serialize coverage"))
+    })?;
     // An incomplete inventory may have left packages out, so its silence
     // about a finding proves nothing.
     if inventory.is_complete() {
-        summary["no_longer_present"] = json!(close_missing(transaction, host_id, match_id, at).await?);
+        summary["no_longer_present"] =
+            json!(close_missing(transaction, host_id, match_id, at).await?);
     } else {
         summary["no_longer_present"] = json!(0);
-        summary["note"] = json!("the inventory reports collection problems, so findings it did not report stay open");
+        summary["note"] = json!(
+            "the inventory reports collection problems, so findings it did not report stay open"
+        );
     }
     record_package_keys(transaction, host_id, inventory).await?;
     Ok(summary)
@@ -103,22 +128,30 @@ async fn record_package_keys(
         }
         secret::hash(&text)
     });
-    let stored: Option<String> = sqlx::query("SELECT package_names_sha256 FROM hosts WHERE id = $1")
-        .bind(host_id)
-        .fetch_one(&mut **transaction)
-        .await?
-        .try_get("package_names_sha256")?;
+    let stored: Option<String> =
+        sqlx::query("SELECT package_names_sha256 FROM hosts WHERE id = $1")
+            .bind(host_id)
+            .fetch_one(&mut **transaction)
+            .await?
+            .try_get("package_names_sha256")?;
     if stored.is_some() && stored == digest {
         return Ok(());
     }
 
-    sqlx::query("DELETE FROM host_packages WHERE host_id = $1").bind(host_id).execute(&mut **transaction).await?;
+    sqlx::query("DELETE FROM host_packages WHERE host_id = $1")
+        .bind(host_id)
+        .execute(&mut **transaction)
+        .await?;
     if let Some((ecosystem, keys)) = &keys {
         let keys: Vec<&(&str, String)> = keys.iter().collect();
         for chunk in keys.chunks(KEYS_PER_INSERT) {
-            let rows: Vec<String> =
-                (0..chunk.len()).map(|index| format!("($1, $2, ${}, ${})", 3 + 2 * index, 4 + 2 * index)).collect();
-            let sql = format!("INSERT INTO host_packages (host_id, ecosystem, kind, name) VALUES {}", rows.join(", "));
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|index| format!("($1, $2, ${}, ${})", 3 + 2 * index, 4 + 2 * index))
+                .collect();
+            let sql = format!(
+                "INSERT INTO host_packages (host_id, ecosystem, kind, name) VALUES {}",
+                rows.join(", ")
+            );
             let mut query = sqlx::query(&sql).bind(host_id).bind(ecosystem);
             for (kind, name) in chunk {
                 query = query.bind(*kind).bind(name);
@@ -138,10 +171,14 @@ async fn record_package_keys(
 /// The caller logs and records the rejection.
 fn parse(body: &[u8]) -> Result<Inventory, ApiError> {
     if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-        return Err(ApiError::BadRequest(format!("the body is not valid JSON: {error}")));
+        return Err(ApiError::BadRequest(format!(
+            "the body is not valid JSON: {error}"
+        )));
     }
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::BadRequest("the body is not UTF-8".to_string()))?;
-    Inventory::from_json(text, "request body").map_err(|error| ApiError::Unprocessable(error.to_string()))
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::BadRequest("the body is not UTF-8".to_string()))?;
+    Inventory::from_json(text, "request body")
+        .map_err(|error| ApiError::Unprocessable(error.to_string()))
 }
 
 fn os_name(inventory: &Inventory) -> String {
@@ -157,7 +194,9 @@ fn os_name(inventory: &Inventory) -> String {
 fn unique_findings(report: &MatchReport) -> BTreeMap<(&str, &str), &Finding> {
     let mut unique = BTreeMap::new();
     for finding in &report.findings {
-        unique.entry((finding.id.as_str(), finding.package.as_str())).or_insert(finding);
+        unique
+            .entry((finding.id.as_str(), finding.package.as_str()))
+            .or_insert(finding);
     }
     unique
 }

@@ -11,8 +11,8 @@ mod error;
 mod identity;
 mod ingest;
 pub mod matching;
-pub mod rematch;
 pub mod openapi;
+pub mod rematch;
 pub mod secret;
 pub mod store;
 pub mod tls;
@@ -52,9 +52,14 @@ impl AppState {
     /// file, with one concurrent match per CPU.
     pub fn new(store: Store, advisory_db: Option<PathBuf>) -> Self {
         let parallel = std::thread::available_parallelism().map_or(1, usize::from);
-        let matcher =
-            advisory_db.as_ref().map(|path| std::sync::Arc::new(matching::MatchPool::new(path.clone(), parallel)));
-        Self { store, advisory_db, matcher }
+        let matcher = advisory_db
+            .as_ref()
+            .map(|path| std::sync::Arc::new(matching::MatchPool::new(path.clone(), parallel)));
+        Self {
+            store,
+            advisory_db,
+            matcher,
+        }
     }
 }
 
@@ -63,12 +68,27 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/health", get(api::health))
         .route("/api/v1/openapi.json", get(api::openapi))
-        .route("/api/v1/users", get(identity::list_users).post(api::create_user))
-        .route("/api/v1/users/{id}/tokens", post(identity::create_user_token).delete(identity::revoke_user_tokens))
-        .route("/api/v1/enrollment-tokens", get(identity::list_enrollment_tokens).post(api::create_enrollment_token))
-        .route("/api/v1/enrollment-tokens/{id}", delete(identity::revoke_enrollment_token))
+        .route(
+            "/api/v1/users",
+            get(identity::list_users).post(api::create_user),
+        )
+        .route(
+            "/api/v1/users/{id}/tokens",
+            post(identity::create_user_token).delete(identity::revoke_user_tokens),
+        )
+        .route(
+            "/api/v1/enrollment-tokens",
+            get(identity::list_enrollment_tokens).post(api::create_enrollment_token),
+        )
+        .route(
+            "/api/v1/enrollment-tokens/{id}",
+            delete(identity::revoke_enrollment_token),
+        )
         .route("/api/v1/agent-tokens", get(identity::list_agent_tokens))
-        .route("/api/v1/agent-tokens/{id}", delete(identity::revoke_agent_token))
+        .route(
+            "/api/v1/agent-tokens/{id}",
+            delete(identity::revoke_agent_token),
+        )
         .route("/api/v1/audit-log", get(identity::audit_log))
         .route("/api/v1/agents/enroll", post(api::enroll))
         .route(
@@ -86,7 +106,11 @@ pub fn app(state: AppState) -> Router {
 
 fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("request handler panicked");
-    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(serde_json::json!({ "error": "internal error" }))).into_response()
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(serde_json::json!({ "error": "internal error" })),
+    )
+        .into_response()
 }
 
 /// Settings of `vulnloop server`.
@@ -133,7 +157,10 @@ fn choose_transport(config: &Config) -> anyhow::Result<Transport> {
     if !config.tls_self_signed && (config.insecure_http || config.bind.ip().is_loopback()) {
         return Ok(Transport::Plain);
     }
-    Ok(Transport::Tls(tls::self_signed(&config.data_dir, config.bind)?))
+    Ok(Transport::Tls(tls::self_signed(
+        &config.data_dir,
+        config.bind,
+    )?))
 }
 
 /// Opens the database, creates the first admin on first start, and serves
@@ -142,12 +169,19 @@ fn choose_transport(config: &Config) -> anyhow::Result<Transport> {
 /// Prints the first admin's token (once, on first start) and the listening
 /// address on stdout; logs go to stderr.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("failed to create the data directory {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "failed to create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
     let transport = choose_transport(&config)?;
     let url = match &config.database {
         Some(url) => url.clone(),
-        None => format!("sqlite://{}?mode=rwc", config.data_dir.join("server.db").display()),
+        None => format!(
+            "sqlite://{}?mode=rwc",
+            config.data_dir.join("server.db").display()
+        ),
     };
     let store = Store::connect(&url).await?;
     if let Some(token) = store.create_first_admin().await? {
@@ -158,7 +192,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         vulnloop_db::Database::open(path)
             .with_context(|| format!("failed to open the advisory database {}", path.display()))?;
     } else {
-        tracing::warn!("no advisory database given (--advisory-db): inventories are stored but not matched");
+        tracing::warn!(
+            "no advisory database given (--advisory-db): inventories are stored but not matched"
+        );
     }
 
     let state = AppState::new(store, config.advisory_db.clone());
@@ -171,11 +207,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve_plain(bind: SocketAddr, router: Router) -> anyhow::Result<()> {
-    let listener =
-        tokio::net::TcpListener::bind(bind).await.with_context(|| format!("failed to listen on {bind}"))?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("failed to listen on {bind}"))?;
     let address = listener.local_addr()?;
     announce(&format!("http://{address}"));
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!("server stopped");
     Ok(())
 }
@@ -192,14 +231,15 @@ pub(crate) async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(error) => {
-                tracing::error!(%error, "failed to listen for SIGTERM");
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::error!(%error, "failed to listen for SIGTERM");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}
@@ -231,7 +271,10 @@ mod tests {
     #[test]
     fn loopback_stays_plain_http() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(choose_transport(&config("127.0.0.1:0", dir.path())).unwrap(), Transport::Plain));
+        assert!(matches!(
+            choose_transport(&config("127.0.0.1:0", dir.path())).unwrap(),
+            Transport::Plain
+        ));
         assert!(!dir.path().join(tls::SELF_SIGNED_CERT).exists());
     }
 
@@ -239,7 +282,8 @@ mod tests {
     fn other_address_gets_self_signed() {
         // Only the choice is tested: nothing binds to the address.
         let dir = tempfile::tempdir().unwrap();
-        let Transport::Tls(files) = choose_transport(&config("0.0.0.0:8443", dir.path())).unwrap() else {
+        let Transport::Tls(files) = choose_transport(&config("0.0.0.0:8443", dir.path())).unwrap()
+        else {
             panic!("a non-loopback address without certificate files must get TLS");
         };
         assert_eq!(files.cert, dir.path().join(tls::SELF_SIGNED_CERT));
@@ -251,6 +295,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut config = config("0.0.0.0:8443", dir.path());
         config.insecure_http = true;
-        assert!(matches!(choose_transport(&config).unwrap(), Transport::Plain));
+        assert!(matches!(
+            choose_transport(&config).unwrap(),
+            Transport::Plain
+        ));
     }
 }

@@ -166,7 +166,9 @@ fn changed_keys(
         }
         for (kind, name) in names {
             let Some(package_kind) = PackageKind::parse(kind) else {
-                anyhow::bail!("invalid package kind {kind:?} in host_packages: expected source or binary");
+                anyhow::bail!(
+                    "invalid package kind {kind:?} in host_packages: expected source or binary"
+                );
             };
             let before = canonical(old.candidates(&ecosystem, package_kind, name)?);
             let after = canonical(new.candidates(&ecosystem, package_kind, name)?);

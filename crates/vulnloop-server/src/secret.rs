@@ -21,7 +21,8 @@ pub const AGENT_TOKEN: &str = "vla";
 /// Returns `bytes` random bytes from the operating system as lowercase hex.
 pub fn random_hex(bytes: usize) -> anyhow::Result<String> {
     let mut buffer = vec![0u8; bytes];
-    getrandom::getrandom(&mut buffer).map_err(|error| anyhow::anyhow!("failed to read random bytes: {error}"))?;
+    getrandom::getrandom(&mut buffer)
+        .map_err(|error| anyhow::anyhow!("failed to read random bytes: {error}"))?;
     Ok(buffer.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
@@ -57,7 +58,10 @@ pub fn parse<'a>(prefix: &str, token: &'a str) -> Option<(&'a str, &'a str)> {
 
 /// Returns the SHA-256 digest of `secret` as lowercase hex, the form stored in the database.
 pub fn hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Returns whether `secret` matches the stored digest `secret_hash`.
@@ -86,7 +90,10 @@ mod tests {
     #[test]
     fn hash_is_sha256_hex() {
         // SHA-256 of "abc" from FIPS 180-2, appendix B.1.
-        assert_eq!(hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

@@ -18,7 +18,9 @@ pub fn run(args: ServerArgs) -> anyhow::Result<Code> {
         tls_self_signed: args.tls_self_signed,
         insecure_http: args.insecure_http,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(vulnloop_server::run(config))?;
     Ok(Code::Clean)
 }
