@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::auth::{check_secret, Principal, Role};
+use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::store::{audit, now, text};
 use crate::tasks::{self, NewTask, TaskFilter, TaskResult};
@@ -131,7 +131,8 @@ pub async fn enroll(
     .fetch_optional(state.store.pool())
     .await?
     .ok_or(ApiError::Unauthorized)?;
-    if !check_secret(token_secret, row.try_get("secret_hash")?).await? {
+    let secret_hash: String = row.try_get("secret_hash")?;
+    if !secret::verify(token_secret, &secret_hash) {
         return Err(ApiError::Unauthorized);
     }
     let expires_at: String = row.try_get("expires_at")?;
@@ -190,12 +191,49 @@ pub async fn upload_inventory(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let host_id = principal.require_agent()?.to_string();
-    let body = body.map_err(|rejection| {
-        tracing::warn!(host = %host_id, status = rejection.status().as_u16(), "inventory upload rejected");
-        ApiError::Rejected(rejection.status(), rejection.body_text())
-    })?;
-    let summary = ingest::store_inventory(&state, &host_id, &body).await?;
-    Ok(Json(summary))
+    let result = match body {
+        Ok(body) => ingest::store_inventory(&state, &host_id, &body).await,
+        Err(rejection) => Err(ApiError::Rejected(
+            rejection.status(),
+            rejection.body_text(),
+        )),
+    };
+    match result {
+        Ok(summary) => Ok(Json(summary)),
+        Err(
+            error @ (ApiError::BadRequest(_) | ApiError::Unprocessable(_) | ApiError::Rejected(..)),
+        ) => {
+            record_rejected_upload(&state, &host_id, &error).await;
+            Err(error)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Logs a rejected upload and records it in the audit log, so an admin can
+/// see which agent sends broken or oversized inventories.
+///
+/// A failure to write the record is logged and does not change the response.
+async fn record_rejected_upload(state: &AppState, host_id: &str, error: &ApiError) {
+    let status = error.status().as_u16();
+    tracing::warn!(host = %host_id, status, error = %error, "inventory upload rejected");
+    let detail = json!({ "status": status, "error": error.to_string() });
+    let recorded = async {
+        let mut transaction = state.store.pool().begin().await?;
+        audit(
+            &mut transaction,
+            &format!("agent:{host_id}"),
+            "host.inventory.reject",
+            Some(host_id),
+            detail,
+        )
+        .await?;
+        transaction.commit().await?;
+        anyhow::Ok(())
+    };
+    if let Err(error) = recorded.await {
+        tracing::error!(host = %host_id, error = format!("{error:#}"), "failed to record a rejected inventory upload");
+    }
 }
 
 pub async fn list_hosts(

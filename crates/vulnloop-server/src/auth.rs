@@ -121,7 +121,7 @@ async fn authenticate_user(
     .ok_or(ApiError::Unauthorized)?;
 
     let secret_hash: String = row.try_get("secret_hash")?;
-    if !check_secret(secret, secret_hash).await? {
+    if !secret::verify(secret, &secret_hash) {
         return Err(ApiError::Unauthorized);
     }
     let role: String = row.try_get("role")?;
@@ -138,26 +138,18 @@ async fn authenticate_agent(
     host_id: &str,
     secret: &str,
 ) -> Result<Principal, ApiError> {
-    let row = sqlx::query("SELECT agent_secret_hash FROM hosts WHERE id = $1")
-        .bind(host_id)
-        .fetch_optional(state.store.pool())
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
+    let row = sqlx::query(
+        "SELECT agent_secret_hash FROM hosts WHERE id = $1 AND agent_revoked_at IS NULL",
+    )
+    .bind(host_id)
+    .fetch_optional(state.store.pool())
+    .await?
+    .ok_or(ApiError::Unauthorized)?;
     let secret_hash = text(&row, "agent_secret_hash")?.unwrap_or_default();
-    if !check_secret(secret, secret_hash).await? {
+    if !secret::verify(secret, &secret_hash) {
         return Err(ApiError::Unauthorized);
     }
     Ok(Principal::Agent {
         host_id: host_id.to_string(),
     })
-}
-
-/// Verifies a secret off the async workers, because Argon2 is slow on purpose.
-pub async fn check_secret(secret: &str, secret_hash: String) -> Result<bool, ApiError> {
-    let secret = secret.to_string();
-    tokio::task::spawn_blocking(move || secret::verify(&secret, &secret_hash))
-        .await
-        .map_err(|error| {
-            ApiError::Internal(anyhow::Error::new(error).context("secret check task failed"))
-        })
 }

@@ -37,7 +37,8 @@ impl From<sqlx::Error> for ApiError {
 }
 
 impl ApiError {
-    fn status(&self) -> StatusCode {
+    /// Returns the HTTP status of the response.
+    pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,

@@ -2,9 +2,9 @@
 //! record each host's findings with their lifecycle status.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::{json, Value};
+use sqlx::Row;
 use vulnloop_inventory::Inventory;
 use vulnloop_match::{Finding, MatchReport};
 
@@ -19,9 +19,9 @@ pub async fn store_inventory(
     host_id: &str,
     body: &[u8],
 ) -> Result<Value, ApiError> {
-    let inventory = parse(host_id, body)?;
-    let report = match &state.advisory_db {
-        Some(path) => Some(match_in_background(path.clone(), inventory.clone()).await?),
+    let inventory = parse(body)?;
+    let report = match &state.matcher {
+        Some(matcher) => Some(matcher.match_inventory(inventory.clone()).await?),
         None => None,
     };
 
@@ -42,31 +42,24 @@ pub async fn store_inventory(
     .execute(&mut *transaction)
     .await?;
 
-    let mut summary = json!({ "packages": inventory.packages.len(), "matched": report.is_some() });
-    if let Some(report) = &report {
-        let findings = unique_findings(report);
-        for finding in findings.values() {
-            upsert_finding(&mut transaction, host_id, finding, &upload_id, &at).await?;
+    let summary = match &report {
+        Some(report) => {
+            record_findings(
+                &mut transaction,
+                host_id,
+                &inventory,
+                report,
+                &upload_id,
+                &at,
+            )
+            .await?
         }
-        summary["findings"] = json!(findings.len());
-        summary["ignored"] =
-            json!(crate::rules::apply_to_host(&mut transaction, host_id, &at).await?);
-        summary["coverage"] = serde_json::to_value(&report.coverage).map_err(|error| {
-            ApiError::Internal(anyhow::Error::new(error).context("failed to serialize coverage"))
-        })?;
-        // An incomplete inventory may have left packages out, so its silence
-        // about a finding proves nothing.
-        if inventory.is_complete() {
-            summary["no_longer_present"] =
-                json!(close_missing(&mut transaction, host_id, &upload_id, &at).await?);
-        } else {
-            summary["no_longer_present"] = json!(0);
-            summary["note"] = json!("the inventory reports collection problems, so findings it did not report stay open");
-        }
-    } else {
-        summary["note"] = json!("the server has no advisory database (--advisory-db), so the inventory was stored but not matched");
-    }
-    crate::webhooks::enqueue_status_changes(&mut transaction, &at).await?;
+        None => json!({
+            "packages": inventory.packages.len(),
+            "matched": false,
+            "note": "the server has no advisory database (--advisory-db), so the inventory was stored but not matched",
+        }),
+    };
     audit(
         &mut transaction,
         &format!("agent:{host_id}"),
@@ -81,41 +74,114 @@ pub async fn store_inventory(
     Ok(summary)
 }
 
+/// Records the findings of `report` and the host's package keys inside
+/// `transaction`, and returns a summary for the agent or the audit log.
+/// `match_id` marks the findings that this match reported; uploads and
+/// re-matching both call this.
+pub async fn record_findings(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    host_id: &str,
+    inventory: &Inventory,
+    report: &MatchReport,
+    match_id: &str,
+    at: &str,
+) -> Result<Value, ApiError> {
+    let mut summary = json!({ "packages": inventory.packages.len(), "matched": true });
+    let findings = unique_findings(report);
+    for finding in findings.values() {
+        upsert_finding(transaction, host_id, finding, match_id, at).await?;
+    }
+    summary["findings"] = json!(findings.len());
+    summary["ignored"] = json!(crate::rules::apply_to_host(transaction, host_id, at).await?);
+    summary["coverage"] = serde_json::to_value(&report.coverage).map_err(|error| {
+        ApiError::Internal(anyhow::Error::new(error).context("failed to serialize coverage"))
+    })?;
+    // An incomplete inventory may have left packages out, so its silence
+    // about a finding proves nothing.
+    if inventory.is_complete() {
+        summary["no_longer_present"] =
+            json!(close_missing(transaction, host_id, match_id, at).await?);
+    } else {
+        summary["no_longer_present"] = json!(0);
+        summary["note"] = json!(
+            "the inventory reports collection problems, so findings it did not report stay open"
+        );
+    }
+    record_package_keys(transaction, host_id, inventory).await?;
+    crate::webhooks::enqueue_status_changes(transaction, at).await?;
+    Ok(summary)
+}
+
+/// Rows per INSERT statement of host package keys: 4 parameters each stay
+/// far below the parameter limits of SQLite (32,766) and PostgreSQL (65,535).
+const KEYS_PER_INSERT: usize = 250;
+
+/// Stores the package keys of the host's inventory for re-matching, unless
+/// the stored ones are the same.
+async fn record_package_keys(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    host_id: &str,
+    inventory: &Inventory,
+) -> Result<(), ApiError> {
+    let keys = crate::rematch::package_keys(inventory);
+    let digest = keys.as_ref().map(|(ecosystem, keys)| {
+        let mut text = format!("{ecosystem}\n");
+        for (kind, name) in keys {
+            text.push_str(&format!("{kind}\t{name}\n"));
+        }
+        secret::hash(&text)
+    });
+    let stored: Option<String> =
+        sqlx::query("SELECT package_names_sha256 FROM hosts WHERE id = $1")
+            .bind(host_id)
+            .fetch_one(&mut **transaction)
+            .await?
+            .try_get("package_names_sha256")?;
+    if stored.is_some() && stored == digest {
+        return Ok(());
+    }
+
+    sqlx::query("DELETE FROM host_packages WHERE host_id = $1")
+        .bind(host_id)
+        .execute(&mut **transaction)
+        .await?;
+    if let Some((ecosystem, keys)) = &keys {
+        let keys: Vec<&(&str, String)> = keys.iter().collect();
+        for chunk in keys.chunks(KEYS_PER_INSERT) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|index| format!("($1, $2, ${}, ${})", 3 + 2 * index, 4 + 2 * index))
+                .collect();
+            let sql = format!(
+                "INSERT INTO host_packages (host_id, ecosystem, kind, name) VALUES {}",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(host_id).bind(ecosystem);
+            for (kind, name) in chunk {
+                query = query.bind(*kind).bind(name);
+            }
+            query.execute(&mut **transaction).await?;
+        }
+    }
+    sqlx::query("UPDATE hosts SET package_names_sha256 = $1 WHERE id = $2")
+        .bind(digest)
+        .bind(host_id)
+        .execute(&mut **transaction)
+        .await?;
+    Ok(())
+}
+
 /// Parses an upload: 400 for text that is not JSON, 422 for JSON that is not an inventory.
-fn parse(host_id: &str, body: &[u8]) -> Result<Inventory, ApiError> {
+/// The caller logs and records the rejection.
+fn parse(body: &[u8]) -> Result<Inventory, ApiError> {
     if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-        tracing::warn!(host = %host_id, %error, "inventory upload is not JSON");
         return Err(ApiError::BadRequest(format!(
             "the body is not valid JSON: {error}"
         )));
     }
     let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::BadRequest("the body is not UTF-8".to_string()))?;
-    Inventory::from_json(text, "request body").map_err(|error| {
-        tracing::warn!(host = %host_id, %error, "inventory upload is not a valid inventory");
-        ApiError::Unprocessable(error.to_string())
-    })
-}
-
-/// Runs the matcher on a blocking thread, because the advisory database is
-/// read through synchronous SQLite calls.
-async fn match_in_background(
-    path: std::path::PathBuf,
-    inventory: Inventory,
-) -> Result<MatchReport, ApiError> {
-    let task = tokio::task::spawn_blocking(move || match_with(&path, &inventory));
-    task.await.map_err(|error| {
-        ApiError::Internal(anyhow::Error::new(error).context("matching task failed"))
-    })?
-}
-
-fn match_with(path: &Path, inventory: &Inventory) -> Result<MatchReport, ApiError> {
-    let database = vulnloop_db::Database::open(path).map_err(|error| {
-        tracing::error!(path = %path.display(), error = format!("{error:#}"), "advisory database cannot be opened");
-        ApiError::Unavailable("the advisory database is not available; the inventory was not stored")
-    })?;
-    vulnloop_match::match_inventory(inventory, &database)
-        .map_err(|error| ApiError::Internal(anyhow::Error::new(error).context("matching failed")))
+    Inventory::from_json(text, "request body")
+        .map_err(|error| ApiError::Unprocessable(error.to_string()))
 }
 
 fn os_name(inventory: &Inventory) -> String {

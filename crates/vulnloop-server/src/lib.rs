@@ -4,18 +4,24 @@
 //!
 //! [`app`] builds the router over an [`AppState`], so tests drive it without
 //! sockets; [`run`] opens the database, creates the first admin and serves.
+// The OpenAPI document is one json! literal, deeper than the default limit.
+#![recursion_limit = "512"]
 
 mod api;
 pub mod auth;
 mod error;
+mod identity;
 mod ingest;
 pub mod jobs;
+pub mod matching;
 pub mod openapi;
+pub mod rematch;
 pub mod rules;
 pub mod secret;
 pub mod settings;
 pub mod store;
 pub mod tasks;
+pub mod tls;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -44,6 +50,24 @@ pub struct AppState {
     pub store: Store,
     /// Advisory database file; without one, uploads are stored but not matched.
     pub advisory_db: Option<PathBuf>,
+    /// Open handles of `advisory_db`, shared by every match.
+    pub matcher: Option<std::sync::Arc<matching::MatchPool>>,
+}
+
+impl AppState {
+    /// Creates the state over an open store and an optional advisory database
+    /// file, with one concurrent match per CPU.
+    pub fn new(store: Store, advisory_db: Option<PathBuf>) -> Self {
+        let parallel = std::thread::available_parallelism().map_or(1, usize::from);
+        let matcher = advisory_db
+            .as_ref()
+            .map(|path| std::sync::Arc::new(matching::MatchPool::new(path.clone(), parallel)));
+        Self {
+            store,
+            advisory_db,
+            matcher,
+        }
+    }
 }
 
 /// Builds the router of the `/api/v1` routes.
@@ -51,11 +75,28 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/health", get(api::health))
         .route("/api/v1/openapi.json", get(api::openapi))
-        .route("/api/v1/users", post(api::create_user))
+        .route(
+            "/api/v1/users",
+            get(identity::list_users).post(api::create_user),
+        )
+        .route(
+            "/api/v1/users/{id}/tokens",
+            post(identity::create_user_token).delete(identity::revoke_user_tokens),
+        )
         .route(
             "/api/v1/enrollment-tokens",
-            post(api::create_enrollment_token),
+            get(identity::list_enrollment_tokens).post(api::create_enrollment_token),
         )
+        .route(
+            "/api/v1/enrollment-tokens/{id}",
+            delete(identity::revoke_enrollment_token),
+        )
+        .route("/api/v1/agent-tokens", get(identity::list_agent_tokens))
+        .route(
+            "/api/v1/agent-tokens/{id}",
+            delete(identity::revoke_agent_token),
+        )
+        .route("/api/v1/audit-log", get(identity::audit_log))
         .route("/api/v1/agents/enroll", post(api::enroll))
         .route(
             "/api/v1/agents/self/inventory",
@@ -110,11 +151,22 @@ pub struct Config {
     /// Database URL; `None` means `server.db` in `data_dir`.
     pub database: Option<String>,
     pub advisory_db: Option<PathBuf>,
+    /// How often the server checks whether the advisory database file
+    /// changed, and then re-matches the hosts whose packages it affects.
+    pub advisory_db_check: std::time::Duration,
     pub tls: Option<TlsFiles>,
+    /// Serve HTTPS with the self-signed certificate even on a loopback address.
+    pub tls_self_signed: bool,
     /// Serve plain HTTP on a non-loopback address.
     pub insecure_http: bool,
     /// Runs every background job at this interval instead of its own.
     pub job_interval: Option<std::time::Duration>,
+}
+
+/// Transport of the listening socket.
+enum Transport {
+    Plain,
+    Tls(TlsFiles),
 }
 
 /// PEM certificate chain and private key files.
@@ -124,16 +176,23 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// Checks the transport settings before anything is opened.
-fn check_transport(config: &Config) -> anyhow::Result<()> {
-    if config.tls.is_none() && !config.insecure_http && !config.bind.ip().is_loopback() {
-        anyhow::bail!(
-            "plain HTTP on the non-loopback address {} would send tokens in clear; \
-             give --tls-cert and --tls-key, or --insecure-http to accept that",
-            config.bind
-        );
+/// Chooses the transport. Certificate files come first. Without them,
+/// loopback and `--insecure-http` get plain HTTP, and anything else gets the
+/// self-signed certificate, made in the data directory on first start.
+///
+/// Loopback stays plain HTTP unless `--tls-self-signed` is given, because
+/// traffic on loopback does not leave the machine.
+fn choose_transport(config: &Config) -> anyhow::Result<Transport> {
+    if let Some(files) = &config.tls {
+        return Ok(Transport::Tls(files.clone()));
     }
-    Ok(())
+    if !config.tls_self_signed && (config.insecure_http || config.bind.ip().is_loopback()) {
+        return Ok(Transport::Plain);
+    }
+    Ok(Transport::Tls(tls::self_signed(
+        &config.data_dir,
+        config.bind,
+    )?))
 }
 
 /// Opens the database, creates the first admin on first start, and serves
@@ -142,13 +201,13 @@ fn check_transport(config: &Config) -> anyhow::Result<()> {
 /// Prints the first admin's token (once, on first start) and the listening
 /// address on stdout; logs go to stderr.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    check_transport(&config)?;
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
             "failed to create the data directory {}",
             config.data_dir.display()
         )
     })?;
+    let transport = choose_transport(&config)?;
     let url = match &config.database {
         Some(url) => url.clone(),
         None => format!(
@@ -179,13 +238,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let instance_id = secret::new_id()?;
     let runner = tokio::spawn(jobs::run(store.clone(), jobs, instance_id));
 
-    let router = app(AppState {
-        store,
-        advisory_db: config.advisory_db.clone(),
-    });
-    let served = match &config.tls {
-        None => serve_plain(config.bind, router).await,
-        Some(files) => serve_tls(config.bind, files, router).await,
+    let state = AppState::new(store, config.advisory_db.clone());
+    rematch::spawn_watch(&state, config.advisory_db_check);
+    let router = app(state);
+    let served = match &transport {
+        Transport::Plain => serve_plain(config.bind, router).await,
+        Transport::Tls(files) => tls::serve_tls(config.bind, files, router).await,
     };
     runner.abort();
     served
@@ -204,36 +262,7 @@ async fn serve_plain(bind: SocketAddr, router: Router) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve_tls(bind: SocketAddr, files: &TlsFiles, router: Router) -> anyhow::Result<()> {
-    // Several crates may link rustls; an already installed provider is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
-        .await
-        .with_context(|| {
-            format!(
-                "failed to load the TLS certificate {} and key {}",
-                files.cert.display(),
-                files.key.display()
-            )
-        })?;
-    let handle = axum_server::Handle::new();
-    let server = axum_server::bind_rustls(bind, tls)
-        .handle(handle.clone())
-        .serve(router.into_make_service());
-    let server = tokio::spawn(server);
-    let address = handle
-        .listening()
-        .await
-        .with_context(|| format!("failed to listen on {bind}"))?;
-    announce(&format!("https://{address}"));
-    shutdown_signal().await;
-    handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-    server.await.context("server task failed")??;
-    tracing::info!("server stopped");
-    Ok(())
-}
-
-fn announce(url: &str) {
+pub(crate) fn announce(url: &str) {
     use std::io::Write;
     println!("listening on {url}");
     // Tests and service managers read this line through a pipe.
@@ -241,7 +270,7 @@ fn announce(url: &str) {
     tracing::info!(%url, "server started");
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -262,4 +291,57 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = interrupt.await;
     tracing::info!("shutdown requested");
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn config(bind: &str, data_dir: &std::path::Path) -> Config {
+        Config {
+            bind: bind.parse().unwrap(),
+            data_dir: data_dir.to_path_buf(),
+            database: None,
+            advisory_db: None,
+            advisory_db_check: std::time::Duration::from_secs(60),
+            tls: None,
+            tls_self_signed: false,
+            insecure_http: false,
+            job_interval: None,
+        }
+    }
+
+    #[test]
+    fn loopback_stays_plain_http() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            choose_transport(&config("127.0.0.1:0", dir.path())).unwrap(),
+            Transport::Plain
+        ));
+        assert!(!dir.path().join(tls::SELF_SIGNED_CERT).exists());
+    }
+
+    #[test]
+    fn other_address_gets_self_signed() {
+        // Only the choice is tested: nothing binds to the address.
+        let dir = tempfile::tempdir().unwrap();
+        let Transport::Tls(files) = choose_transport(&config("0.0.0.0:8443", dir.path())).unwrap()
+        else {
+            panic!("a non-loopback address without certificate files must get TLS");
+        };
+        assert_eq!(files.cert, dir.path().join(tls::SELF_SIGNED_CERT));
+        assert!(files.key.exists());
+    }
+
+    #[test]
+    fn insecure_http_keeps_plain() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config("0.0.0.0:8443", dir.path());
+        config.insecure_http = true;
+        assert!(matches!(
+            choose_transport(&config).unwrap(),
+            Transport::Plain
+        ));
+    }
 }

@@ -10,8 +10,16 @@ use serde_json::{json, Value};
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/health"),
     ("get", "/api/v1/openapi.json"),
+    ("get", "/api/v1/users"),
     ("post", "/api/v1/users"),
+    ("post", "/api/v1/users/{id}/tokens"),
+    ("delete", "/api/v1/users/{id}/tokens"),
+    ("get", "/api/v1/enrollment-tokens"),
     ("post", "/api/v1/enrollment-tokens"),
+    ("delete", "/api/v1/enrollment-tokens/{id}"),
+    ("get", "/api/v1/agent-tokens"),
+    ("delete", "/api/v1/agent-tokens/{id}"),
+    ("get", "/api/v1/audit-log"),
     ("post", "/api/v1/agents/enroll"),
     ("put", "/api/v1/agents/self/inventory"),
     ("get", "/api/v1/hosts"),
@@ -83,14 +91,66 @@ pub fn document() -> Value {
                 "security": [],
                 "responses": { "200": { "description": "The OpenAPI document." } }
             }},
-            "/api/v1/users": { "post": {
+            "/api/v1/users": { "get": {
+                "summary": "List the users with their roles and counts of active API tokens (admin).",
+                "responses": merge(json!({ "200": { "description": "The users." } }), error_responses(&["401", "403"])),
+            }, "post": {
                 "summary": "Create a user with a role and its first API token (admin).",
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewUser" } } } },
                 "responses": merge(
                     json!({ "201": { "description": "The user and its API token, shown only in this response." } }),
                     error_responses(&["401", "403", "409", "422"])),
             }},
-            "/api/v1/enrollment-tokens": { "post": {
+            "/api/v1/users/{id}/tokens": { "post": {
+                "summary": "Create another API token for a user (admin).",
+                "parameters": id_parameter("User id."),
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewToken" } } } },
+                "responses": merge(
+                    json!({ "201": { "description": "The token, shown only in this response." } }),
+                    error_responses(&["401", "403", "404", "422"])),
+            }, "delete": {
+                "summary": "Revoke every active API token of a user (admin); 409 when it would leave no admin with a token.",
+                "parameters": id_parameter("User id."),
+                "responses": merge(
+                    json!({ "200": { "description": "The number of tokens revoked." } }),
+                    error_responses(&["401", "403", "404", "409"])),
+            }},
+            "/api/v1/enrollment-tokens/{id}": { "delete": {
+                "summary": "Revoke an enrollment token (admin); agents can no longer enroll with it.",
+                "parameters": id_parameter("Enrollment token id (the part after `vle_`, before the secret)."),
+                "responses": merge(
+                    json!({ "200": { "description": "The revocation time." } }),
+                    error_responses(&["401", "403", "404", "409"])),
+            }},
+            "/api/v1/agent-tokens": { "get": {
+                "summary": "List each host's agent token state: active or revoked (admin).",
+                "responses": merge(json!({ "200": { "description": "The agent tokens by host." } }), error_responses(&["401", "403"])),
+            }},
+            "/api/v1/agent-tokens/{id}": { "delete": {
+                "summary": "Revoke a host's agent token (admin); the agent then gets 401. The host's findings stay.",
+                "parameters": id_parameter("Host id."),
+                "responses": merge(
+                    json!({ "200": { "description": "The revocation time." } }),
+                    error_responses(&["401", "403", "404", "409"])),
+            }},
+            "/api/v1/audit-log": { "get": {
+                "summary": "List audit entries newest first, filtered by time, actor and action (admin).",
+                "parameters": [
+                    { "name": "since", "in": "query", "description": "Entries at or after this RFC 3339 time.", "schema": { "type": "string", "format": "date-time" } },
+                    { "name": "until", "in": "query", "description": "Entries before this RFC 3339 time (the `next.until` of the previous page).", "schema": { "type": "string", "format": "date-time" } },
+                    { "name": "until_id", "in": "query", "description": "With `until`: also entries at that time whose id sorts before this one (the `next.until_id` of the previous page).", "schema": { "type": "string" } },
+                    { "name": "actor", "in": "query", "description": "Only this actor, such as `user:<id>` or `agent:<host id>`.", "schema": { "type": "string" } },
+                    { "name": "action", "in": "query", "description": "Only this action, such as `host.enroll`.", "schema": { "type": "string" } },
+                    { "name": "limit", "in": "query", "description": "Entries per page.", "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } }
+                ],
+                "responses": merge(
+                    json!({ "200": { "description": "A page of entries and `next`, the cursor of the following page or null." } }),
+                    error_responses(&["400", "401", "403"])),
+            }},
+            "/api/v1/enrollment-tokens": { "get": {
+                "summary": "List enrollment tokens with their uses and state: active, expired, used_up or revoked (admin).",
+                "responses": merge(json!({ "200": { "description": "The enrollment tokens, without their secrets." } }), error_responses(&["401", "403"])),
+            }, "post": {
                 "summary": "Create an enrollment token for agents (admin).",
                 "requestBody": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewEnrollmentToken" } } } },
                 "responses": merge(
@@ -239,6 +299,8 @@ pub fn document() -> Value {
                 "NewUser": { "type": "object", "additionalProperties": false, "required": ["name", "role"], "properties": {
                     "name": { "type": "string", "minLength": 1, "maxLength": 100 },
                     "role": { "type": "string", "enum": ["admin", "operator", "viewer"] } } },
+                "NewToken": { "type": "object", "additionalProperties": false, "required": ["name"], "properties": {
+                    "name": { "type": "string", "minLength": 1, "maxLength": 100 } } },
                 "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
                 "NewEnrollmentToken": { "type": "object", "additionalProperties": false, "properties": {
                     "expires_in_hours": { "type": "integer", "minimum": 1, "maximum": 720, "default": 24 },

@@ -25,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "rules_jobs_webhooks",
         include_str!("../migrations/0003_rules_jobs_webhooks.sql"),
     ),
+    (
+        4,
+        "identity_rematch",
+        include_str!("../migrations/0004_identity_rematch.sql"),
+    ),
 ];
 
 /// Connection pool of the server database.

@@ -99,10 +99,7 @@ impl Server {
         );
         let store = Store::connect(&url).await.unwrap();
         let admin = store.create_first_admin().await.unwrap().unwrap();
-        let state = AppState {
-            store,
-            advisory_db: advisory_db.map(Path::to_path_buf),
-        };
+        let state = AppState::new(store, advisory_db.map(Path::to_path_buf));
         Server {
             _dir: dir,
             state,

@@ -69,6 +69,11 @@ pub struct ServerArgs {
     #[arg(long, value_name = "FILE")]
     pub advisory_db: Option<PathBuf>,
 
+    /// Seconds between checks of whether the advisory database file changed; after a change the server
+    /// re-matches the hosts whose packages have changed advisory records.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub advisory_db_check_interval: u64,
+
     /// PEM certificate chain for TLS.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -76,6 +81,11 @@ pub struct ServerArgs {
     /// PEM private key for TLS.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+
+    /// Serve HTTPS with a self-signed certificate made in --data-dir on first start, also on a loopback address.
+    /// Without --tls-cert, a non-loopback address gets that certificate anyway.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key", "insecure_http"])]
+    pub tls_self_signed: bool,
 
     /// Serve plain HTTP on a non-loopback address (tokens then cross the network in clear).
     #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
@@ -130,6 +140,11 @@ pub struct AgentArgs {
     /// Allow an http:// server URL that is not on loopback (the agent token then crosses the network in clear).
     #[arg(long)]
     pub insecure_http: bool,
+
+    /// PEM file of CA or server certificates to trust in addition to the built-in web PKI roots,
+    /// for example the server's self-signed certificate.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// Source of the inventory.

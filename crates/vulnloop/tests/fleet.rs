@@ -20,17 +20,27 @@ struct ServerProcess {
     child: Child,
     url: String,
     admin_token: String,
-    _data: tempfile::TempDir,
+    /// Lines the server printed on stdout up to the one with its address.
+    announced: Vec<String>,
+    /// HTTP client of the test's own requests.
+    http: ureq::Agent,
+    data: tempfile::TempDir,
 }
 
 impl ServerProcess {
     fn start(advisory_db: &Path) -> Self {
+        Self::start_with(advisory_db, &[])
+    }
+
+    /// Starts the server with `extra` arguments, always bound to 127.0.0.1.
+    fn start_with(advisory_db: &Path, extra: &[&str]) -> Self {
         let data = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_vulnloop"))
             .args(["server", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data.path())
             .arg("--advisory-db")
             .arg(advisory_db)
+            .args(extra)
             .env_remove("RUST_LOG")
             .env_remove("VULNLOOP_SERVER_DATABASE")
             .stdout(Stdio::piped())
@@ -41,6 +51,7 @@ impl ServerProcess {
         // The server prints the admin token and then the address it listens on.
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut admin_token = None;
+        let mut announced = Vec::new();
         let url = loop {
             let line = lines
                 .next()
@@ -52,25 +63,32 @@ impl ServerProcess {
             if let Some(url) = line.strip_prefix("listening on ") {
                 break url.to_string();
             }
+            announced.push(line);
         };
         let admin_token = admin_token.expect("the first start printed no admin token");
         Self {
             child,
             url,
             admin_token,
-            _data: data,
+            announced,
+            http: ureq::Agent::new(),
+            data,
         }
     }
 
     fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        let response = ureq::get(&format!("{}{path}", self.url))
+        let response = self
+            .http
+            .get(&format!("{}{path}", self.url))
             .set("Authorization", &format!("Bearer {token}"))
             .call();
         read(response)
     }
 
     fn post(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
-        let response = ureq::post(&format!("{}{path}", self.url))
+        let response = self
+            .http
+            .post(&format!("{}{path}", self.url))
             .set("Authorization", &format!("Bearer {token}"))
             .set("Content-Type", "application/json")
             .send_string(&body.to_string());
@@ -119,7 +137,17 @@ fn run_agent(
     inventory: &Path,
     enrollment: &str,
 ) -> std::process::Output {
-    vulnloop(&[
+    run_agent_with(server, state_dir, inventory, enrollment, &[])
+}
+
+fn run_agent_with(
+    server: &ServerProcess,
+    state_dir: &Path,
+    inventory: &Path,
+    enrollment: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
         "agent",
         "--server",
         &server.url,
@@ -132,7 +160,9 @@ fn run_agent(
         inventory.to_str().unwrap(),
         "--name",
         "debian12-web",
-    ])
+    ];
+    args.extend_from_slice(extra);
+    vulnloop(&args)
 }
 
 #[test]
@@ -354,21 +384,96 @@ fn agent_without_enrollment_fails() {
     assert!(stderr(&output).contains("HTTP 401"), "{}", stderr(&output));
 }
 
+/// Returns an HTTP client that trusts only the certificates in the PEM file `ca_cert`.
+fn client_trusting(ca_cert: &Path) -> ureq::Agent {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in rustls::pki_types::CertificateDer::pem_file_iter(ca_cert).unwrap() {
+        roots.add(certificate.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    ureq::AgentBuilder::new()
+        .tls_config(std::sync::Arc::new(tls))
+        .build()
+}
+
 #[test]
-fn server_rejects_plain_http_off_loopback() {
-    let data = tempfile::tempdir().unwrap();
-    let output = vulnloop(&[
-        "server",
-        "--bind",
-        "0.0.0.0:0",
-        "--data-dir",
-        data.path().to_str().unwrap(),
-    ]);
-    assert_eq!(code(&output), 2);
+fn agent_uploads_over_self_signed_tls() {
+    let host = ChangelogHost::new();
+    let feeds = feed_dir(&[CHANGELOG_OSV]);
+    let work = tempfile::tempdir().unwrap();
+    let db = build_db(feeds.path(), work.path());
+    let inventory = inventory_file(&host, work.path());
+    let mut server = ServerProcess::start_with(&db, &["--tls-self-signed"]);
     assert!(
-        stderr(&output).contains("--tls-cert"),
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+
+    // The key is private, and the printed fingerprint is the certificate's.
+    use rustls::pki_types::pem::PemObject;
+    use sha2::Digest;
+    use std::os::unix::fs::PermissionsExt;
+    let cert = server.data.path().join("tls-self-signed-cert.pem");
+    let key = server.data.path().join("tls-self-signed-key.pem");
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let der = rustls::pki_types::CertificateDer::from_pem_file(&cert).unwrap();
+    let digest = sha2::Sha256::digest(der.as_ref());
+    let expected = digest
+        .iter()
+        .map(|byte| format!("{byte:02X}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    let printed = format!("TLS certificate SHA-256 fingerprint: {expected}");
+    assert!(
+        server.announced.contains(&printed),
+        "{:?}",
+        server.announced
+    );
+
+    server.http = client_trusting(&cert);
+    let (status, enrollment) = server.post(
+        "/api/v1/enrollment-tokens",
+        &server.admin_token,
+        &serde_json::json!({}),
+    );
+    assert_eq!(status, 201, "{enrollment}");
+    let enrollment = enrollment["token"].as_str().unwrap();
+    let state_dir = work.path().join("agent");
+
+    // Without --ca-cert the agent rejects the server and its error names --ca-cert.
+    let output = run_agent(&server, &state_dir, &inventory, enrollment);
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("TLS certificate is not trusted"),
         "{}",
         stderr(&output)
     );
-    assert!(!data.path().join("server.db").exists());
+    assert!(stderr(&output).contains("--ca-cert"), "{}", stderr(&output));
+    assert!(!state_dir.join("agent.json").exists());
+
+    let output = run_agent_with(
+        &server,
+        &state_dir,
+        &inventory,
+        enrollment,
+        &["--ca-cert", cert.to_str().unwrap()],
+    );
+    assert_eq!(code(&output), 0, "agent failed: {}", stderr(&output));
+    let (status, hosts) = server.get("/api/v1/hosts", &server.admin_token);
+    assert_eq!(status, 200);
+    assert_eq!(hosts["hosts"].as_array().unwrap().len(), 1, "{hosts}");
+    assert!(
+        hosts["hosts"][0]["open_findings"].as_i64().unwrap() > 0,
+        "{hosts}"
+    );
 }

@@ -104,10 +104,7 @@ impl Server {
         let admin = store.create_first_admin().await.unwrap().unwrap();
         Server {
             _dir: dir,
-            state: AppState {
-                store,
-                advisory_db: None,
-            },
+            state: AppState::new(store, None),
             admin,
         }
     }

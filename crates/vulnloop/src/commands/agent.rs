@@ -51,7 +51,7 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<Code> {
     let server = args.server.trim_end_matches('/').to_string();
     check_server_url(&server, args.insecure_http)?;
     create_private_dir(&args.state_dir)?;
-    let http = ureq::AgentBuilder::new().timeout(REQUEST_TIMEOUT).build();
+    let http = http_client(args.ca_cert.as_deref())?;
     let enrollment = enrollment(args, &server, &http)?;
     let mut agent = Agent {
         args,
@@ -232,6 +232,55 @@ impl Agent<'_> {
     }
 }
 
+/// Builds the HTTP client. HTTPS servers are checked against the web PKI
+/// roots that ureq bundles (webpki-roots) and, with `--ca-cert`, the
+/// certificates in that PEM file.
+fn http_client(ca_cert: Option<&Path>) -> anyhow::Result<ureq::Agent> {
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(path) = ca_cert {
+        add_pem_certificates(&mut roots, path)?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("failed to set up TLS")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(ureq::AgentBuilder::new()
+        .timeout(REQUEST_TIMEOUT)
+        .tls_config(std::sync::Arc::new(tls))
+        .build())
+}
+
+fn add_pem_certificates(roots: &mut rustls::RootCertStore, path: &Path) -> anyhow::Result<()> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+
+    let certificates = CertificateDer::pem_file_iter(path)
+        .with_context(|| format!("failed to read --ca-cert {}", path.display()))?;
+    let mut added = 0;
+    for certificate in certificates {
+        let certificate =
+            certificate.with_context(|| format!("invalid PEM in --ca-cert {}", path.display()))?;
+        roots.add(certificate).with_context(|| {
+            format!(
+                "--ca-cert {} contains a certificate that cannot be a trust anchor",
+                path.display()
+            )
+        })?;
+        added += 1;
+    }
+    if added == 0 {
+        anyhow::bail!(
+            "--ca-cert {} contains no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Rejects an http:// URL to another machine, which would carry the agent token in clear.
 fn check_server_url(server: &str, insecure_http: bool) -> anyhow::Result<()> {
     if server.starts_with("https://") {
@@ -321,9 +370,12 @@ fn describe(error: ureq::Error, what: &str) -> anyhow::Error {
             let body = response.into_string().unwrap_or_default();
             anyhow::anyhow!("the server rejected the {what} with HTTP {code}: {body}")
         }
-        ureq::Error::Transport(transport) => {
-            anyhow::anyhow!("the {what} request failed: {transport}")
-        }
+        ureq::Error::Transport(transport) if transport.to_string().contains("certificate") => anyhow::anyhow!(
+            "the {what} request failed because the server's TLS certificate is not trusted: {transport}\n\
+             hint: if the server uses its self-signed certificate, copy tls-self-signed-cert.pem from its \
+             data directory, check its SHA-256 fingerprint against the one the server printed, and pass it with --ca-cert"
+        ),
+        ureq::Error::Transport(transport) => anyhow::anyhow!("the {what} request failed: {transport}"),
     }
 }
 

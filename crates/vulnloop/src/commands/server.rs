@@ -13,7 +13,9 @@ pub fn run(args: ServerArgs) -> anyhow::Result<Code> {
         data_dir: args.data_dir,
         database: args.database,
         advisory_db: args.advisory_db,
+        advisory_db_check: std::time::Duration::from_secs(args.advisory_db_check_interval),
         tls,
+        tls_self_signed: args.tls_self_signed,
         insecure_http: args.insecure_http,
         job_interval: args.job_interval.map(std::time::Duration::from_secs),
     };

@@ -1,0 +1,362 @@
+//! Re-matching after an advisory database update: find the package keys whose
+//! advisory records changed, and match again only the hosts that have one.
+//!
+//! A package key is (release, kind, name), the key under which the matcher
+//! looks a package up. `host_packages` stores the keys of each host's last
+//! matched upload. A release whose feeds or pattern records changed affects
+//! every host of that release.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Serialize;
+use sqlx::Row;
+use vulnloop_advisory::{Ecosystem, PackageKind};
+use vulnloop_db::Database;
+use vulnloop_inventory::Inventory;
+use vulnloop_match::{AdvisoryIndex, Candidate};
+
+use crate::matching::{FileStamp, OpenDatabase};
+use crate::store::{audit, now};
+use crate::{ingest, secret, AppState};
+
+/// Result of one re-matching run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RematchSummary {
+    /// Package keys held by some host whose advisory records differ between the databases.
+    pub changed_packages: usize,
+    /// Releases whose feeds or pattern records differ, so all their hosts were matched again.
+    pub changed_releases: usize,
+    /// Hosts matched again.
+    pub hosts_rematched: usize,
+    /// Hosts that hold a stored inventory but were left alone.
+    pub hosts_unchanged: usize,
+    /// Hosts that could not be matched again; the log names each one and its error.
+    pub hosts_failed: usize,
+}
+
+/// Package keys of an inventory: its release key and the (kind, name) pairs.
+///
+/// Both the binary and the source name of each package are kept, in both
+/// kinds, because which one the matcher looks up depends on the feed.
+pub fn package_keys(inventory: &Inventory) -> Option<(String, BTreeSet<(&'static str, String)>)> {
+    let os = &inventory.host.os;
+    let release = os.version_id.as_deref()?;
+    let ecosystem = Ecosystem::new(&os.id, &vulnloop_match::release_key(&os.id, release));
+    let mut keys = BTreeSet::new();
+    for package in &inventory.packages {
+        for name in [package.name.as_str(), package.source_name()] {
+            keys.insert((PackageKind::Binary.as_str(), name.to_string()));
+            keys.insert((PackageKind::Source.as_str(), name.to_string()));
+        }
+    }
+    Some((ecosystem.as_str().to_string(), keys))
+}
+
+/// Re-matches the hosts affected by the change from the database `old` to the
+/// database at `new_path`, and returns what it did.
+///
+/// Each host's findings are updated in its own transaction, with the same
+/// status rules as an upload and an audit row `host.rematch`. This is the
+/// entry point for a background job runner.
+pub async fn rematch_changed(
+    state: &AppState,
+    old_path: &Path,
+    new_path: &Path,
+) -> anyhow::Result<RematchSummary> {
+    let old = Database::open(old_path).with_context(|| {
+        format!(
+            "failed to open the old advisory database {}",
+            old_path.display()
+        )
+    })?;
+    rematch_from(state, old, new_path).await
+}
+
+/// Like [`rematch_changed`], with the old database already open. An open
+/// handle keeps reading the file it opened even after `vulnloop db update`
+/// renamed a new file over its path.
+pub async fn rematch_from(
+    state: &AppState,
+    old: Database,
+    new_path: &Path,
+) -> anyhow::Result<RematchSummary> {
+    let keys = stored_keys(state).await?;
+    let new_path = new_path.to_path_buf();
+    let (changed_keys, changed_releases) = tokio::task::spawn_blocking(move || {
+        let new = Database::open(&new_path).with_context(|| {
+            format!(
+                "failed to open the new advisory database {}",
+                new_path.display()
+            )
+        })?;
+        changed_keys(&old, &new, &keys)
+    })
+    .await
+    .context("comparison task failed")??;
+
+    let hosts = affected_hosts(state, &changed_keys, &changed_releases).await?;
+    let total: i64 = sqlx::query("SELECT COUNT(*) FROM hosts WHERE inventory_json IS NOT NULL")
+        .fetch_one(state.store.pool())
+        .await?
+        .try_get(0)?;
+    let mut summary = RematchSummary {
+        changed_packages: changed_keys.len(),
+        changed_releases: changed_releases.len(),
+        ..RematchSummary::default()
+    };
+    for host_id in &hosts {
+        match rematch_host(state, host_id).await {
+            Ok(()) => summary.hosts_rematched += 1,
+            Err(error) => {
+                summary.hosts_failed += 1;
+                tracing::error!(host = %host_id, error = format!("{error:#}"), "re-matching a host failed");
+            }
+        }
+    }
+    summary.hosts_unchanged = usize::try_from(total)
+        .unwrap_or(0)
+        .saturating_sub(hosts.len());
+    tracing::info!(?summary, "re-matching finished");
+    Ok(summary)
+}
+
+/// Returns every stored package key, grouped by release.
+async fn stored_keys(state: &AppState) -> anyhow::Result<BTreeMap<String, Vec<(String, String)>>> {
+    let rows = sqlx::query("SELECT DISTINCT ecosystem, kind, name FROM host_packages")
+        .fetch_all(state.store.pool())
+        .await?;
+    let mut keys: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for row in rows {
+        keys.entry(row.try_get("ecosystem")?)
+            .or_default()
+            .push((row.try_get("kind")?, row.try_get("name")?));
+    }
+    Ok(keys)
+}
+
+type PackageKey = (String, String, String);
+
+/// Compares the records of every stored key in both databases.
+fn changed_keys(
+    old: &Database,
+    new: &Database,
+    keys: &BTreeMap<String, Vec<(String, String)>>,
+) -> anyhow::Result<(Vec<PackageKey>, Vec<String>)> {
+    let mut changed = Vec::new();
+    let mut releases = Vec::new();
+    for (release, names) in keys {
+        let ecosystem = Ecosystem::parse(release)
+            .with_context(|| format!("host_packages holds the invalid release {release:?}"))?;
+        let sources = |database: &Database| -> anyhow::Result<Vec<(String, Option<String>)>> {
+            Ok(database
+                .sources_for(&ecosystem)?
+                .into_iter()
+                .map(|source| (source.name, source.snapshot))
+                .collect())
+        };
+        let release_changed = sources(old)? != sources(new)?
+            || canonical(old.pattern_candidates(&ecosystem)?)
+                != canonical(new.pattern_candidates(&ecosystem)?);
+        if release_changed {
+            releases.push(release.clone());
+            continue;
+        }
+        for (kind, name) in names {
+            let Some(package_kind) = PackageKind::parse(kind) else {
+                anyhow::bail!(
+                    "invalid package kind {kind:?} in host_packages: expected source or binary"
+                );
+            };
+            let before = canonical(old.candidates(&ecosystem, package_kind, name)?);
+            let after = canonical(new.candidates(&ecosystem, package_kind, name)?);
+            if before != after {
+                changed.push((release.clone(), kind.clone(), name.clone()));
+            }
+        }
+    }
+    Ok((changed, releases))
+}
+
+/// Returns candidates in a form that compares equal when the records are the
+/// same, whatever their order or the database's row ids.
+fn canonical(candidates: Vec<Candidate>) -> Vec<String> {
+    let mut texts: Vec<String> = candidates
+        .iter()
+        .map(|candidate| format!("{:?}|{:?}", candidate.advisory, candidate.affected))
+        .collect();
+    texts.sort_unstable();
+    texts
+}
+
+async fn affected_hosts(
+    state: &AppState,
+    keys: &[PackageKey],
+    releases: &[String],
+) -> anyhow::Result<BTreeSet<String>> {
+    let mut hosts = BTreeSet::new();
+    for release in releases {
+        let rows = sqlx::query("SELECT DISTINCT host_id FROM host_packages WHERE ecosystem = $1")
+            .bind(release)
+            .fetch_all(state.store.pool())
+            .await?;
+        for row in rows {
+            hosts.insert(row.try_get::<String, _>("host_id")?);
+        }
+    }
+    for (release, kind, name) in keys {
+        let rows = sqlx::query(
+            "SELECT host_id FROM host_packages WHERE ecosystem = $1 AND kind = $2 AND name = $3",
+        )
+        .bind(release)
+        .bind(kind)
+        .bind(name)
+        .fetch_all(state.store.pool())
+        .await?;
+        for row in rows {
+            hosts.insert(row.try_get::<String, _>("host_id")?);
+        }
+    }
+    Ok(hosts)
+}
+
+/// Matches a host's stored inventory again and records the findings.
+async fn rematch_host(state: &AppState, host_id: &str) -> anyhow::Result<()> {
+    let matcher = state
+        .matcher
+        .as_ref()
+        .context("the server has no advisory database")?;
+    let row = sqlx::query("SELECT inventory_json FROM hosts WHERE id = $1")
+        .bind(host_id)
+        .fetch_one(state.store.pool())
+        .await?;
+    let text: Option<String> = row.try_get("inventory_json")?;
+    let text = text.context("the host has no stored inventory")?;
+    let inventory = Inventory::from_json(&text, "stored inventory")
+        .context("the stored inventory is invalid")?;
+    let report = matcher
+        .match_inventory(inventory.clone())
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+
+    let match_id = secret::new_id()?;
+    let at = now();
+    let mut transaction = state.store.pool().begin().await?;
+    sqlx::query("UPDATE hosts SET last_upload_id = $1 WHERE id = $2")
+        .bind(&match_id)
+        .bind(host_id)
+        .execute(&mut *transaction)
+        .await?;
+    let summary = ingest::record_findings(
+        &mut transaction,
+        host_id,
+        &inventory,
+        &report,
+        &match_id,
+        &at,
+    )
+    .await
+    .map_err(|error| anyhow::anyhow!("{error}"))?;
+    audit(
+        &mut transaction,
+        "server",
+        "host.rematch",
+        Some(host_id),
+        summary,
+    )
+    .await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// Watches the advisory database file and re-matches after each change,
+/// checking every `interval`. Runs until the server stops.
+///
+/// A file replaced by a rename (what `vulnloop db update` does) is compared
+/// with the handle opened before the change. A file rewritten in place left
+/// no old copy to compare with, so every host with a stored inventory is
+/// matched again.
+pub async fn watch(state: AppState, interval: Duration) {
+    let Some(matcher) = state.matcher.clone() else {
+        return;
+    };
+    let path = matcher.path().to_path_buf();
+    let mut baseline = match open_baseline(&path).await {
+        Ok(baseline) => baseline,
+        Err(error) => {
+            tracing::error!(path = %path.display(), error = format!("{error:#}"), "cannot watch the advisory database");
+            return;
+        }
+    };
+    loop {
+        tokio::time::sleep(interval).await;
+        let stamp = match FileStamp::of(&path) {
+            Ok(stamp) => stamp,
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "cannot read the advisory database file; checking again later");
+                continue;
+            }
+        };
+        if stamp == baseline.stamp {
+            continue;
+        }
+        tracing::info!(path = %path.display(), "advisory database changed; re-matching affected hosts");
+        let next = match open_baseline(&path).await {
+            Ok(next) => next,
+            Err(error) => {
+                tracing::error!(path = %path.display(), error = format!("{error:#}"), "cannot open the changed advisory database; checking again later");
+                continue;
+            }
+        };
+        let result = if stamp.same_file(&baseline.stamp) {
+            rematch_all(&state).await
+        } else {
+            rematch_from(&state, baseline.database, &path).await
+        };
+        if let Err(error) = result {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "re-matching after an advisory database change failed"
+            );
+        }
+        baseline = next;
+    }
+}
+
+async fn open_baseline(path: &Path) -> anyhow::Result<OpenDatabase> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let stamp = FileStamp::of(&path)?;
+        let database = Database::open(&path)?;
+        anyhow::Ok(OpenDatabase { stamp, database })
+    })
+    .await?
+}
+
+/// Re-matches every host with a stored inventory.
+pub async fn rematch_all(state: &AppState) -> anyhow::Result<RematchSummary> {
+    let rows = sqlx::query("SELECT id FROM hosts WHERE inventory_json IS NOT NULL ORDER BY id")
+        .fetch_all(state.store.pool())
+        .await?;
+    let mut summary = RematchSummary::default();
+    for row in rows {
+        let host_id: String = row.try_get("id")?;
+        match rematch_host(state, &host_id).await {
+            Ok(()) => summary.hosts_rematched += 1,
+            Err(error) => {
+                summary.hosts_failed += 1;
+                tracing::error!(host = %host_id, error = format!("{error:#}"), "re-matching a host failed");
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// Starts [`watch`] on the server's runtime.
+pub fn spawn_watch(state: &AppState, interval: Duration) -> Option<tokio::task::JoinHandle<()>> {
+    state.matcher.as_ref()?;
+    let state = state.clone();
+    Some(tokio::spawn(async move { watch(state, interval).await }))
+}
