@@ -97,7 +97,9 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-async fn authenticate_user(state: &AppState, token_id: &str, secret: &str) -> Result<Principal, ApiError> {
+/// Returns the user of a `vlu_` token after checking its secret; 401 when
+/// the token is unknown, revoked or wrong.
+pub(crate) async fn authenticate_user(state: &AppState, token_id: &str, secret: &str) -> Result<Principal, ApiError> {
     let row = sqlx::query(
         "SELECT t.secret_hash, u.id AS user_id, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.id = $1 AND t.revoked_at IS NULL",

@@ -7,6 +7,7 @@
 
 mod api;
 pub mod auth;
+pub mod console;
 mod error;
 mod ingest;
 pub mod openapi;
@@ -41,7 +42,7 @@ pub struct AppState {
     pub advisory_db: Option<PathBuf>,
 }
 
-/// Builds the router of the `/api/v1` routes.
+/// Builds the router of the `/api/v1` routes and the console pages.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/health", get(api::health))
@@ -56,6 +57,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/hosts", get(api::list_hosts))
         .route("/api/v1/hosts/{id}/findings", get(api::host_findings))
         .route("/api/v1/vulnerabilities/{id}", get(api::vulnerability))
+        .merge(console::router())
         .fallback(|| async { ApiError::NotFound("no such route".to_string()) })
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
@@ -127,7 +129,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let router = app(AppState { store, advisory_db: config.advisory_db.clone() });
     match &config.tls {
         None => serve_plain(config.bind, router).await,
-        Some(files) => serve_tls(config.bind, files, router).await,
+        // The console sets its cookies Secure when this extension is present.
+        Some(files) => serve_tls(config.bind, files, router.layer(axum::Extension(console::ServedOverTls))).await,
     }
 }
 

@@ -17,7 +17,10 @@ use crate::auth::Role;
 use crate::secret;
 
 /// Migrations, embedded so that the binary carries them.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (5, "console sessions", include_str!("../migrations/0005_console_sessions.sql")),
+];
 
 /// Connection pool of the server database.
 #[derive(Clone)]
