@@ -100,7 +100,11 @@ impl Operator {
 
 impl VersionRange {
     /// Returns whether `version` is in the range, comparing with `compare`.
-    pub fn contains<E>(&self, version: &str, compare: impl Fn(&str, &str) -> Result<Ordering, E>) -> Result<bool, E> {
+    pub fn contains<E>(
+        &self,
+        version: &str,
+        compare: impl Fn(&str, &str) -> Result<Ordering, E>,
+    ) -> Result<bool, E> {
         for bound in &self.bounds {
             if !bound.operator.holds(compare(version, &bound.version)?) {
                 return Ok(false);
@@ -120,7 +124,10 @@ impl VersionRange {
     }
 
     fn upper(&self, operator: Operator) -> Option<&str> {
-        self.bounds.iter().find(|bound| bound.operator == operator).map(|bound| bound.version.as_str())
+        self.bounds
+            .iter()
+            .find(|bound| bound.operator == operator)
+            .map(|bound| bound.version.as_str())
     }
 }
 
@@ -130,7 +137,11 @@ impl std::fmt::Display for VersionRange {
         if self.bounds.is_empty() {
             return f.write_str("*");
         }
-        let parts: Vec<String> = self.bounds.iter().map(|b| format!("{} {}", b.operator.as_str(), b.version)).collect();
+        let parts: Vec<String> = self
+            .bounds
+            .iter()
+            .map(|b| format!("{} {}", b.operator.as_str(), b.version))
+            .collect();
         f.write_str(&parts.join(", "))
     }
 }
@@ -140,12 +151,24 @@ mod tests {
     use super::*;
 
     fn numeric(a: &str, b: &str) -> Result<Ordering, ()> {
-        let parse = |v: &str| v.split('.').map(|p| p.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>();
+        let parse = |v: &str| {
+            v.split('.')
+                .map(|p| p.parse::<u32>().unwrap_or(0))
+                .collect::<Vec<_>>()
+        };
         Ok(parse(a).cmp(&parse(b)))
     }
 
     fn range(bounds: &[(Operator, &str)]) -> VersionRange {
-        VersionRange { bounds: bounds.iter().map(|(operator, version)| Bound { operator: *operator, version: version.to_string() }).collect() }
+        VersionRange {
+            bounds: bounds
+                .iter()
+                .map(|(operator, version)| Bound {
+                    operator: *operator,
+                    version: version.to_string(),
+                })
+                .collect(),
+        }
     }
 
     #[test]

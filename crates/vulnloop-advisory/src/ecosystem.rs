@@ -63,7 +63,10 @@ mod tests {
 
     #[test]
     fn parse_rejects_missing_parts() {
-        assert_eq!(Ecosystem::parse("ubuntu:22.04"), Some(Ecosystem::new("ubuntu", "22.04")));
+        assert_eq!(
+            Ecosystem::parse("ubuntu:22.04"),
+            Some(Ecosystem::new("ubuntu", "22.04"))
+        );
         assert_eq!(Ecosystem::parse("ubuntu"), None);
         assert_eq!(Ecosystem::parse(":22.04"), None);
         assert_eq!(Ecosystem::parse("ubuntu:"), None);

@@ -113,9 +113,14 @@ impl CvssVersion {
 
     /// Parses a name written by [`CvssVersion::as_str`].
     pub fn parse(text: &str) -> Option<Self> {
-        [CvssVersion::V2, CvssVersion::V3_0, CvssVersion::V3_1, CvssVersion::V4_0]
-            .into_iter()
-            .find(|v| v.as_str() == text)
+        [
+            CvssVersion::V2,
+            CvssVersion::V3_0,
+            CvssVersion::V3_1,
+            CvssVersion::V4_0,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == text)
     }
 }
 
@@ -186,12 +191,19 @@ impl CveFacts {
 
     /// Returns the earliest publication date any source gives.
     pub fn published(&self) -> Option<&str> {
-        self.records.iter().filter_map(|r| r.published.as_deref()).min()
+        self.records
+            .iter()
+            .filter_map(|r| r.published.as_deref())
+            .min()
     }
 
     /// CWE ids of every source, without duplicates.
     pub fn cwes(&self) -> Vec<&str> {
-        let mut cwes: Vec<&str> = self.records.iter().flat_map(|r| r.cwes.iter().map(String::as_str)).collect();
+        let mut cwes: Vec<&str> = self
+            .records
+            .iter()
+            .flat_map(|r| r.cwes.iter().map(String::as_str))
+            .collect();
         cwes.sort_unstable();
         cwes.dedup();
         cwes
@@ -216,7 +228,12 @@ mod tests {
     use super::*;
 
     fn cvss(version: CvssVersion, score: f64) -> Cvss {
-        Cvss { version, vector: String::new(), base_score: score, scored_by: "test".into() }
+        Cvss {
+            version,
+            vector: String::new(),
+            base_score: score,
+            scored_by: "test".into(),
+        }
     }
 
     #[test]
@@ -224,7 +241,10 @@ mod tests {
         assert_eq!(cvss(CvssVersion::V2, 10.0).severity(), Severity::High);
         assert_eq!(cvss(CvssVersion::V3_1, 9.0).severity(), Severity::Critical);
         assert_eq!(cvss(CvssVersion::V3_1, 6.9).severity(), Severity::Medium);
-        assert_eq!(cvss(CvssVersion::V4_0, 0.0).severity(), Severity::Negligible);
+        assert_eq!(
+            cvss(CvssVersion::V4_0, 0.0).severity(),
+            Severity::Negligible
+        );
     }
 
     #[test]
@@ -237,9 +257,17 @@ mod tests {
             description: None,
             cwes: vec![],
             references: vec![],
-            cvss: vec![cvss(CvssVersion::V2, 10.0), cvss(CvssVersion::V3_1, 7.5), cvss(CvssVersion::V3_1, 5.0)],
+            cvss: vec![
+                cvss(CvssVersion::V2, 10.0),
+                cvss(CvssVersion::V3_1, 7.5),
+                cvss(CvssVersion::V3_1, 5.0),
+            ],
         };
-        let facts = CveFacts { id: "CVE-1".into(), records: vec![record], ..CveFacts::default() };
+        let facts = CveFacts {
+            id: "CVE-1".into(),
+            records: vec![record],
+            ..CveFacts::default()
+        };
         assert_eq!(facts.preferred_cvss().map(|c| c.base_score), Some(7.5));
     }
 }

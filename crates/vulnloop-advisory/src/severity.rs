@@ -26,7 +26,11 @@ impl Severity {
     /// an optional `**` suffix), Ubuntu priorities (`negligible` … `critical`)
     /// and the words OVAL and OSV feeds use (`moderate`, `important`).
     pub fn from_vendor(word: &str) -> Self {
-        let word = word.trim().trim_end_matches('*').trim().to_ascii_lowercase();
+        let word = word
+            .trim()
+            .trim_end_matches('*')
+            .trim()
+            .to_ascii_lowercase();
         match word.as_str() {
             "unimportant" | "negligible" | "none" => Severity::Negligible,
             "low" => Severity::Low,

@@ -63,10 +63,15 @@ mod tests {
 
     #[test]
     fn parts_round_trip() {
-        let fixed = Status::Fixed { fixed: "1.2-3".into() };
+        let fixed = Status::Fixed {
+            fixed: "1.2-3".into(),
+        };
         let rebuilt = Status::from_parts(fixed.as_str(), fixed.fixed_version().map(String::from));
         assert_eq!(rebuilt, Some(fixed));
         assert_eq!(Status::from_parts("fixed", None), None);
-        assert_eq!(Status::from_parts("postponed", None), Some(Status::Postponed));
+        assert_eq!(
+            Status::from_parts("postponed", None),
+            Some(Status::Postponed)
+        );
     }
 }

@@ -15,7 +15,11 @@ use crate::runtime::FileOwners;
 /// Returns the files on disk whose owners to look up: each application's
 /// version file, or the archive a library was read from.
 pub(crate) fn version_files(discovery: &Discovery) -> Vec<String> {
-    let mut files: Vec<String> = discovery.applications.iter().map(|app| on_disk(&app.path).to_string()).collect();
+    let mut files: Vec<String> = discovery
+        .applications
+        .iter()
+        .map(|app| on_disk(&app.path).to_string())
+        .collect();
     files.sort();
     files.dedup();
     files
@@ -27,7 +31,11 @@ fn on_disk(path: &str) -> &str {
 }
 
 /// Fills in the owning package of each application.
-pub(crate) fn with_owners(mut applications: Vec<Application>, packages: &[Package], owners: Option<&FileOwners>) -> Vec<Application> {
+pub(crate) fn with_owners(
+    mut applications: Vec<Application>,
+    packages: &[Package],
+    owners: Option<&FileOwners>,
+) -> Vec<Application> {
     let Some(owners) = owners else {
         return applications;
     };

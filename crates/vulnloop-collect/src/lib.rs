@@ -29,16 +29,18 @@ use chrono::{SecondsFormat, Utc};
 use vulnloop_inventory::{Host, Inventory, Problem, SCHEMA_VERSION};
 use vulnloop_platform::Family;
 
-pub use apk::{parse_apk_installed, record_owners as record_apk_owners, ApkPackages, APK_INSTALLED_PATH};
+pub use apk::{
+    parse_apk_installed, record_owners as record_apk_owners, ApkPackages, APK_INSTALLED_PATH,
+};
 pub use dpkg::{parse_status, DpkgPackages, StatusFile, STATUS_D_PATH, STATUS_PATH};
 pub use error::CollectError;
 pub use os::{detect_os, detect_os_from_texts, DetectedOs, OS_OVERRIDE_SOURCE};
+pub use remote::{remote_inventory, PackageListing, RemoteFacts};
 pub use rpm::{
     parse_header, parse_rpm_query, parse_source_rpm, read_file_paths, read_rpm_database,
-    read_rpm_file_owners, to_package, RPM_QUERY_FORMAT, RPM_QUERY_FORMAT_WITHOUT_MODULES, HeaderError, RpmBackend, RpmDatabaseError, RpmHeader, RpmPackages,
-    RPM_DATABASE_DIRS,
+    read_rpm_file_owners, to_package, HeaderError, RpmBackend, RpmDatabaseError, RpmHeader,
+    RpmPackages, RPM_DATABASE_DIRS, RPM_QUERY_FORMAT, RPM_QUERY_FORMAT_WITHOUT_MODULES,
 };
-pub use remote::{remote_inventory, PackageListing, RemoteFacts};
 pub use runtime::FileOwners;
 
 use rootfs::RootFs;
@@ -90,7 +92,10 @@ fn collect_inner(
     // the owners of their files in the same pass.
     let scan = runtime::scan(&rootfs);
     let discovered = discovery.map(vulnloop_webapp::discover);
-    let app_files = discovered.as_ref().map(applications::version_files).unwrap_or_default();
+    let app_files = discovered
+        .as_ref()
+        .map(applications::version_files)
+        .unwrap_or_default();
     let mut owners = match &scan {
         Some(scan) => Some(scan.file_owners(&rootfs, &app_files)),
         None if !app_files.is_empty() => Some(FileOwners::with_usr_merge(
@@ -165,7 +170,10 @@ fn alpine_branch(line: &str) -> Option<String> {
         return Some(segment.to_string());
     }
     let version = segment.strip_prefix('v')?;
-    let valid = version.split('.').count() == 2 && version.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let valid = version.split('.').count() == 2
+        && version
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     valid.then(|| version.to_string())
 }
 
@@ -216,9 +224,18 @@ mod alpine_branch_tests {
 
     #[test]
     fn branch_read_from_repository_line() {
-        assert_eq!(alpine_branch("https://dl-cdn.alpinelinux.org/alpine/v3.19/main").as_deref(), Some("3.19"));
-        assert_eq!(alpine_branch("@testing https://dl-cdn.alpinelinux.org/alpine/edge/testing").as_deref(), Some("edge"));
+        assert_eq!(
+            alpine_branch("https://dl-cdn.alpinelinux.org/alpine/v3.19/main").as_deref(),
+            Some("3.19")
+        );
+        assert_eq!(
+            alpine_branch("@testing https://dl-cdn.alpinelinux.org/alpine/edge/testing").as_deref(),
+            Some("edge")
+        );
         assert_eq!(alpine_branch("https://example.org/packages/main"), None);
-        assert_eq!(alpine_branch("https://dl-cdn.alpinelinux.org/alpine/latest-stable/main"), None);
+        assert_eq!(
+            alpine_branch("https://dl-cdn.alpinelinux.org/alpine/latest-stable/main"),
+            None
+        );
     }
 }

@@ -57,9 +57,15 @@ pub(crate) fn detect_in(
 ///
 /// Returns `None` when no text names a distribution.
 pub fn detect_os_from_texts(texts: &[(ReleaseFile, String)]) -> Option<DetectedOs> {
-    let borrowed: Vec<(ReleaseFile, &str)> = texts.iter().map(|(file, text)| (*file, text.as_str())).collect();
+    let borrowed: Vec<(ReleaseFile, &str)> = texts
+        .iter()
+        .map(|(file, text)| (*file, text.as_str()))
+        .collect();
     let detection = vulnloop_platform::detect(&borrowed)?;
-    Some(detected_os(detection.identity, detection.sources.join(", ")))
+    Some(detected_os(
+        detection.identity,
+        detection.sources.join(", "),
+    ))
 }
 
 /// Builds the inventory's OS record from a detected identity and its sources.

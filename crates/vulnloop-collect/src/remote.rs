@@ -54,7 +54,10 @@ pub fn remote_inventory(facts: RemoteFacts) -> Inventory {
         hostname: facts.hostname.and_then(|name| non_empty(&name)),
         root: None,
         os: facts.os.os,
-        kernel: facts.kernel_release.and_then(|release| non_empty(&release)).map(|release| Kernel { release }),
+        kernel: facts
+            .kernel_release
+            .and_then(|release| non_empty(&release))
+            .map(|release| Kernel { release }),
     };
     Inventory {
         schema_version: SCHEMA_VERSION,
@@ -127,7 +130,10 @@ mod tests {
         assert_eq!(inventory.host.kernel.unwrap().release, "6.1.0-18-amd64");
         assert_eq!(inventory.host.os.version_id.as_deref(), Some("12"));
         assert_eq!(inventory.packages.len(), 1);
-        assert_eq!(inventory.packages[0].source_name.as_deref(), Some("openssl"));
+        assert_eq!(
+            inventory.packages[0].source_name.as_deref(),
+            Some("openssl")
+        );
         assert!(inventory.problems.is_empty(), "{:?}", inventory.problems);
         assert!(inventory.runtime.is_none());
     }

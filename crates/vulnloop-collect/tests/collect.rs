@@ -286,12 +286,19 @@ fn alpine_reads_apk() {
 fn sysimage_without_symlink() {
     let data = vulnloop_testdata::unpack(GO_RPMDB);
     let database = data.path().join("go-rpmdb-testdata/sle15-bci/Packages.db");
-    let root = root_with("ID=opensuse-tumbleweed\n", &database, "usr/lib/sysimage/rpm/Packages.db");
+    let root = root_with(
+        "ID=opensuse-tumbleweed\n",
+        &database,
+        "usr/lib/sysimage/rpm/Packages.db",
+    );
     let inventory = collect(&CollectOptions {
         root: root.path().to_path_buf(),
         os_override: None,
     })
     .unwrap();
     assert_eq!(inventory.packages.len(), 36);
-    assert_eq!(inventory.packages[0].origin, "/usr/lib/sysimage/rpm/Packages.db");
+    assert_eq!(
+        inventory.packages[0].origin,
+        "/usr/lib/sysimage/rpm/Packages.db"
+    );
 }

@@ -53,25 +53,45 @@ struct SourceTotals {
 impl Builder {
     /// Starts a new database that will replace `path` on commit.
     pub fn create(path: &Path) -> Result<Self, DbError> {
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|source| DbError::Io { action: "create directory", path: dir.to_path_buf(), source })?;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|source| DbError::Io {
+            action: "create directory",
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let temp = tempfile::Builder::new()
             .prefix(".advisories-")
             .suffix(".db.partial")
             .tempfile_in(dir)
-            .map_err(|source| DbError::Io { action: "create a temporary file in", path: dir.to_path_buf(), source })?
+            .map_err(|source| DbError::Io {
+                action: "create a temporary file in",
+                path: dir.to_path_buf(),
+                source,
+            })?
             .into_temp_path();
-        let write_error = |source| DbError::Write { path: temp.to_path_buf(), source };
+        let write_error = |source| DbError::Write {
+            path: temp.to_path_buf(),
+            source,
+        };
         let conn = Connection::open(&temp).map_err(write_error)?;
-        conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA page_size = 4096;")
-            .map_err(write_error)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA page_size = 4096;",
+        )
+        .map_err(write_error)?;
         conn.execute_batch(CREATE).map_err(write_error)?;
-        conn.execute_batch(crate::webapp::CREATE).map_err(write_error)?;
-        conn.execute_batch(crate::windows::CREATE).map_err(write_error)?;
+        conn.execute_batch(crate::webapp::CREATE)
+            .map_err(write_error)?;
+        conn.execute_batch(crate::windows::CREATE)
+            .map_err(write_error)?;
         // The database being replaced, for carrying over the records of feed
         // files that fail this time. SQLite attaches only outside a transaction.
         let has_previous = path.is_file()
-            && conn.execute("ATTACH DATABASE ?1 AS previous", [path.to_string_lossy()]).is_ok();
+            && conn
+                .execute("ATTACH DATABASE ?1 AS previous", [path.to_string_lossy()])
+                .is_ok();
         conn.execute_batch("BEGIN").map_err(write_error)?;
         Ok(Self {
             conn: Some(conn),
@@ -87,7 +107,10 @@ impl Builder {
     }
 
     fn write_error(&self, source: rusqlite::Error) -> DbError {
-        DbError::Write { path: self.path.clone(), source }
+        DbError::Write {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     fn conn(&self) -> &Connection {
@@ -108,7 +131,9 @@ impl Builder {
     pub fn begin_file(&mut self, file_name: &str) -> Result<(), DbError> {
         self.file_records = 0;
         self.file_name = file_name.to_string();
-        self.conn().execute_batch("SAVEPOINT feed_file").map_err(|e| self.write_error(e))
+        self.conn()
+            .execute_batch("SAVEPOINT feed_file")
+            .map_err(|e| self.write_error(e))
     }
 
     /// Undoes the records inserted since [`Builder::begin_file`].
@@ -127,7 +152,9 @@ impl Builder {
         snapshot: Option<&str>,
         ecosystems: &BTreeMap<String, u64>,
     ) -> Result<(), DbError> {
-        self.conn().execute_batch("RELEASE feed_file").map_err(|e| self.write_error(e))?;
+        self.conn()
+            .execute_batch("RELEASE feed_file")
+            .map_err(|e| self.write_error(e))?;
         let totals = self.sources.entry(source.to_string()).or_default();
         totals.origin = origin.to_string();
         totals.files.push(file.to_string());
@@ -164,7 +191,9 @@ impl Builder {
                 if insert_error.is_some() {
                     return;
                 }
-                *ecosystems.entry(advisory.ecosystem.as_str().to_string()).or_default() += 1;
+                *ecosystems
+                    .entry(advisory.ecosystem.as_str().to_string())
+                    .or_default() += 1;
                 insert_error = self.insert_app(&advisory).err();
             })
         } else if kind.is_enrichment() {
@@ -178,7 +207,11 @@ impl Builder {
                 if insert_error.is_some() {
                     return;
                 }
-                let releases: BTreeSet<String> = advisory.affected.iter().map(|a| a.ecosystem.to_string()).collect();
+                let releases: BTreeSet<String> = advisory
+                    .affected
+                    .iter()
+                    .map(|a| a.ecosystem.to_string())
+                    .collect();
                 for ecosystem in releases {
                     *ecosystems.entry(ecosystem).or_default() += 1;
                 }
@@ -191,7 +224,13 @@ impl Builder {
         }
         match parsed {
             Ok(summary) => {
-                self.finish_file(kind.source_name(), origin, display, summary.snapshot.as_deref(), &ecosystems)?;
+                self.finish_file(
+                    kind.source_name(),
+                    origin,
+                    display,
+                    summary.snapshot.as_deref(),
+                    &ecosystems,
+                )?;
                 Ok(Ok(summary))
             }
             Err(error) => {
@@ -203,7 +242,8 @@ impl Builder {
 
     /// Inserts one application advisory.
     pub fn insert_app(&mut self, advisory: &vulnloop_advisory::AppAdvisory) -> Result<(), DbError> {
-        crate::webapp::insert(self.conn(), &self.file_name, advisory).map_err(|e| self.write_error(e))?;
+        crate::webapp::insert(self.conn(), &self.file_name, advisory)
+            .map_err(|e| self.write_error(e))?;
         self.file_records += 1;
         Ok(())
     }
@@ -211,7 +251,10 @@ impl Builder {
     /// Inserts one advisory with its affected packages.
     pub fn insert(&mut self, advisory: &Advisory) -> Result<(), DbError> {
         let conn = self.conn.as_ref().expect("connection lives until commit");
-        let write_error = |source| DbError::Write { path: self.path.clone(), source };
+        let write_error = |source| DbError::Write {
+            path: self.path.clone(),
+            source,
+        };
         let cves = serde_json::to_string(&advisory.cves).unwrap_or_else(|_| "[]".into());
         conn.prepare_cached(
             "INSERT INTO advisories (source, advisory_id, cves, title, severity, severity_raw, published, modified, url, file)
@@ -262,8 +305,12 @@ impl Builder {
     /// merging it with the records of earlier files about the same CVE.
     pub fn insert_enrichment(&mut self, record: &Enrichment) -> Result<(), DbError> {
         let conn = self.conn.as_ref().expect("connection lives until commit");
-        crate::enrichment::insert(conn, record, &self.file_name)
-            .map_err(|source| DbError::Write { path: self.path.clone(), source })?;
+        crate::enrichment::insert(conn, record, &self.file_name).map_err(|source| {
+            DbError::Write {
+                path: self.path.clone(),
+                source,
+            }
+        })?;
         self.file_records += 1;
         Ok(())
     }
@@ -275,25 +322,39 @@ impl Builder {
     /// records copied, which is 0 when there is no previous database or it
     /// lacks the file.
     pub fn carry_over(&mut self, file_name: &str, source: &str) -> Result<u64, DbError> {
-        let copied = if self.has_previous { self.copy_file_records(file_name)? } else { 0 };
-        let failed = FailedFile { file: file_name.to_string(), source: source.to_string(), carried_over: copied };
+        let copied = if self.has_previous {
+            self.copy_file_records(file_name)?
+        } else {
+            0
+        };
+        let failed = FailedFile {
+            file: file_name.to_string(),
+            source: source.to_string(),
+            carried_over: copied,
+        };
         self.failed_files.push(failed);
         Ok(copied)
     }
 
     fn copy_file_records(&mut self, file_name: &str) -> Result<u64, DbError> {
         let conn = self.conn.as_ref().expect("connection lives until commit");
-        let write_error = |source| DbError::Write { path: self.path.clone(), source };
-        conn.execute_batch("SAVEPOINT carry_over").map_err(write_error)?;
+        let write_error = |source| DbError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        conn.execute_batch("SAVEPOINT carry_over")
+            .map_err(write_error)?;
         match copy_from_attached(conn, file_name) {
             Ok(copied) => {
-                conn.execute_batch("RELEASE carry_over").map_err(write_error)?;
+                conn.execute_batch("RELEASE carry_over")
+                    .map_err(write_error)?;
                 Ok(copied)
             }
             // A corrupt previous file or one of another layout carries nothing.
             Err(error) => {
                 tracing::debug!(file = file_name, %error, "previous database records not carried over");
-                conn.execute_batch("ROLLBACK TO carry_over; RELEASE carry_over").map_err(write_error)?;
+                conn.execute_batch("ROLLBACK TO carry_over; RELEASE carry_over")
+                    .map_err(write_error)?;
                 Ok(0)
             }
         }
@@ -314,26 +375,44 @@ impl Builder {
     pub fn commit(mut self) -> Result<(), DbError> {
         self.write_summary()?;
         let conn = self.conn.take().expect("connection lives until commit");
-        conn.execute_batch("COMMIT").map_err(|e| self.write_error(e))?;
+        conn.execute_batch("COMMIT")
+            .map_err(|e| self.write_error(e))?;
         if self.has_previous {
-            conn.execute_batch("DETACH DATABASE previous").map_err(|e| self.write_error(e))?;
+            conn.execute_batch("DETACH DATABASE previous")
+                .map_err(|e| self.write_error(e))?;
         }
         crate::enrichment::compress_all(&conn).map_err(|e| self.write_error(e))?;
-        conn.execute_batch(CREATE_INDEXES).map_err(|e| self.write_error(e))?;
-        conn.execute_batch(crate::webapp::CREATE_INDEXES).map_err(|e| self.write_error(e))?;
-        conn.execute_batch(crate::windows::CREATE_INDEXES).map_err(|e| self.write_error(e))?;
+        conn.execute_batch(CREATE_INDEXES)
+            .map_err(|e| self.write_error(e))?;
+        conn.execute_batch(crate::webapp::CREATE_INDEXES)
+            .map_err(|e| self.write_error(e))?;
+        conn.execute_batch(crate::windows::CREATE_INDEXES)
+            .map_err(|e| self.write_error(e))?;
         // No ANALYZE: with the bundled SQLite's STAT4 statistics, every new
         // parameter value would re-prepare the lookup statement, which cost
         // more than half of a scan, and the index choice is obvious anyway.
-        conn.execute_batch("VACUUM").map_err(|e| self.write_error(e))?;
+        conn.execute_batch("VACUUM")
+            .map_err(|e| self.write_error(e))?;
         conn.close().map_err(|(_, e)| self.write_error(e))?;
 
         let temp = self.temp.take().expect("temporary file lives until commit");
         // The temporary file is created private; the database holds only public data.
         std::fs::set_permissions(&temp, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-            .map_err(|source| DbError::Io { action: "set permissions of", path: temp.to_path_buf(), source })?;
-        let file = std::fs::File::open(&temp).map_err(|source| DbError::Io { action: "open", path: temp.to_path_buf(), source })?;
-        file.sync_all().map_err(|source| DbError::Io { action: "sync", path: temp.to_path_buf(), source })?;
+            .map_err(|source| DbError::Io {
+                action: "set permissions of",
+                path: temp.to_path_buf(),
+                source,
+            })?;
+        let file = std::fs::File::open(&temp).map_err(|source| DbError::Io {
+            action: "open",
+            path: temp.to_path_buf(),
+            source,
+        })?;
+        file.sync_all().map_err(|source| DbError::Io {
+            action: "sync",
+            path: temp.to_path_buf(),
+            source,
+        })?;
         temp.persist(&self.path).map_err(|error| DbError::Io {
             action: "replace",
             path: self.path.clone(),
@@ -345,16 +424,34 @@ impl Builder {
     fn write_summary(&mut self) -> Result<(), DbError> {
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let conn = self.conn.as_ref().expect("connection lives until commit");
-        let write_error = |source| DbError::Write { path: self.path.clone(), source };
+        let write_error = |source| DbError::Write {
+            path: self.path.clone(),
+            source,
+        };
         let meta = [
             ("schema_version", SCHEMA_VERSION.to_string()),
             ("built_at", now.clone()),
-            ("built_by", format!("vulnloop {}", env!("CARGO_PKG_VERSION"))),
-            ("failed_files", serde_json::to_string(&self.failed_files).unwrap_or_else(|_| "[]".into())),
+            (
+                "built_by",
+                format!("vulnloop {}", env!("CARGO_PKG_VERSION")),
+            ),
+            (
+                "failed_files",
+                serde_json::to_string(&self.failed_files).unwrap_or_else(|_| "[]".into()),
+            ),
         ];
-        let source_files = self.source_files.as_ref().map(|files| ("source_files", serde_json::to_string(files).unwrap_or_default()));
+        let source_files = self.source_files.as_ref().map(|files| {
+            (
+                "source_files",
+                serde_json::to_string(files).unwrap_or_default(),
+            )
+        });
         for (key, value) in meta.into_iter().chain(source_files) {
-            conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![key, value]).map_err(write_error)?;
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                params![key, value],
+            )
+            .map_err(write_error)?;
         }
         for (name, totals) in &self.sources {
             let files: BTreeSet<&String> = totals.files.iter().collect();
@@ -379,11 +476,19 @@ impl Builder {
 /// Copies one feed file's records, and its feeds' coverage, from the attached
 /// `previous` database; returns the number of records copied.
 fn copy_from_attached(conn: &Connection, file_name: &str) -> Result<u64, rusqlite::Error> {
-    let version: String = conn.query_row("SELECT value FROM previous.meta WHERE key = 'schema_version'", [], |r| r.get(0))?;
+    let version: String = conn.query_row(
+        "SELECT value FROM previous.meta WHERE key = 'schema_version'",
+        [],
+        |r| r.get(0),
+    )?;
     if version != SCHEMA_VERSION.to_string() {
         return Ok(0);
     }
-    let offset: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM main.advisories", [], |r| r.get(0))?;
+    let offset: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(id), 0) FROM main.advisories",
+        [],
+        |r| r.get(0),
+    )?;
     let copied = conn.execute(
         "INSERT INTO main.advisories
          SELECT id + ?1, source, file, advisory_id, cves, title, severity, severity_raw, published, modified, url
@@ -400,7 +505,11 @@ fn copy_from_attached(conn: &Connection, file_name: &str) -> Result<u64, rusqlit
         + crate::enrichment::copy_from_attached(conn, file_name)?
         + crate::windows::copy_from_attached(conn, file_name)?;
     for table in ["coverage", "sources"] {
-        let key = if table == "coverage" { "source" } else { "name" };
+        let key = if table == "coverage" {
+            "source"
+        } else {
+            "name"
+        };
         conn.execute(
             &format!(
                 "INSERT OR IGNORE INTO main.{table} SELECT * FROM previous.{table}

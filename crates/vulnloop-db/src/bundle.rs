@@ -31,11 +31,18 @@ pub struct BundleManifest {
 
 fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> DbError {
     let path = path.to_path_buf();
-    move |source| DbError::Io { action, path, source }
+    move |source| DbError::Io {
+        action,
+        path,
+        source,
+    }
 }
 
 fn invalid(path: &Path, reason: String) -> DbError {
-    DbError::Bundle { path: path.to_path_buf(), reason }
+    DbError::Bundle {
+        path: path.to_path_buf(),
+        reason,
+    }
 }
 
 /// Writes the database at `db_path` as a bundle to `bundle_path`.
@@ -52,14 +59,25 @@ pub fn export(db_path: &Path, bundle_path: &Path) -> Result<BundleManifest, DbEr
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
 
-    let dir = bundle_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let temp = tempfile::NamedTempFile::new_in(dir).map_err(io_error("create a temporary file in", dir))?;
-    let encoder = zstd::Encoder::new(temp.as_file(), 19).map_err(io_error("compress", bundle_path))?;
+    let dir = bundle_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let temp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(io_error("create a temporary file in", dir))?;
+    let encoder =
+        zstd::Encoder::new(temp.as_file(), 19).map_err(io_error("compress", bundle_path))?;
     let mut archive = tar::Builder::new(encoder);
     append(&mut archive, MANIFEST, &manifest_json).map_err(io_error("write", bundle_path))?;
     append(&mut archive, DATABASE, &bytes).map_err(io_error("write", bundle_path))?;
-    let encoder = archive.into_inner().map_err(io_error("write", bundle_path))?;
-    encoder.finish().map_err(io_error("compress", bundle_path))?.sync_all().map_err(io_error("sync", bundle_path))?;
+    let encoder = archive
+        .into_inner()
+        .map_err(io_error("write", bundle_path))?;
+    encoder
+        .finish()
+        .map_err(io_error("compress", bundle_path))?
+        .sync_all()
+        .map_err(io_error("sync", bundle_path))?;
     temp.persist(bundle_path).map_err(|error| DbError::Io {
         action: "write",
         path: bundle_path.to_path_buf(),
@@ -68,7 +86,11 @@ pub fn export(db_path: &Path, bundle_path: &Path) -> Result<BundleManifest, DbEr
     Ok(manifest)
 }
 
-fn append<W: Write>(archive: &mut tar::Builder<W>, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+fn append<W: Write>(
+    archive: &mut tar::Builder<W>,
+    name: &str,
+    bytes: &[u8],
+) -> std::io::Result<()> {
     let mut header = tar::Header::new_gnu();
     header.set_size(bytes.len() as u64);
     header.set_mode(0o644);
@@ -85,21 +107,34 @@ pub fn import(bundle_path: &Path, db_path: &Path) -> Result<BundleManifest, DbEr
     let decoder = zstd::Decoder::new(file).map_err(io_error("read", bundle_path))?;
     let mut archive = tar::Archive::new(decoder);
 
-    let dir = db_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = db_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io_error("create directory", dir))?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io_error("create a temporary file in", dir))?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(io_error("create a temporary file in", dir))?;
     let mut manifest: Option<BundleManifest> = None;
     let mut digest: Option<String> = None;
 
-    let entries = archive.entries().map_err(|e| invalid(bundle_path, format!("not a vulnloop bundle ({e})")))?;
+    let entries = archive
+        .entries()
+        .map_err(|e| invalid(bundle_path, format!("not a vulnloop bundle ({e})")))?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| invalid(bundle_path, format!("the archive is damaged ({e})")))?;
-        let name = entry.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut entry =
+            entry.map_err(|e| invalid(bundle_path, format!("the archive is damaged ({e})")))?;
+        let name = entry
+            .path()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match name.as_str() {
             MANIFEST => {
                 let mut text = String::new();
-                entry.read_to_string(&mut text).map_err(|e| invalid(bundle_path, format!("unreadable manifest ({e})")))?;
-                let parsed = serde_json::from_str(&text).map_err(|e| invalid(bundle_path, format!("invalid manifest ({e})")))?;
+                entry
+                    .read_to_string(&mut text)
+                    .map_err(|e| invalid(bundle_path, format!("unreadable manifest ({e})")))?;
+                let parsed = serde_json::from_str(&text)
+                    .map_err(|e| invalid(bundle_path, format!("invalid manifest ({e})")))?;
                 manifest = Some(parsed);
             }
             DATABASE => digest = Some(copy_hashed(&mut entry, temp.as_file_mut(), bundle_path)?),
@@ -107,7 +142,8 @@ pub fn import(bundle_path: &Path, db_path: &Path) -> Result<BundleManifest, DbEr
         }
     }
 
-    let manifest = manifest.ok_or_else(|| invalid(bundle_path, format!("{MANIFEST} is missing")))?;
+    let manifest =
+        manifest.ok_or_else(|| invalid(bundle_path, format!("{MANIFEST} is missing")))?;
     let digest = digest.ok_or_else(|| invalid(bundle_path, format!("{DATABASE} is missing")))?;
     if manifest.schema_version != SCHEMA_VERSION {
         let reason = format!(
@@ -117,27 +153,49 @@ pub fn import(bundle_path: &Path, db_path: &Path) -> Result<BundleManifest, DbEr
         return Err(invalid(bundle_path, reason));
     }
     if digest != manifest.sha256 {
-        return Err(invalid(bundle_path, format!("SHA-256 mismatch: the manifest lists {}, the database has {digest}", manifest.sha256)));
+        return Err(invalid(
+            bundle_path,
+            format!(
+                "SHA-256 mismatch: the manifest lists {}, the database has {digest}",
+                manifest.sha256
+            ),
+        ));
     }
-    temp.as_file().sync_all().map_err(io_error("sync", db_path))?;
+    temp.as_file()
+        .sync_all()
+        .map_err(io_error("sync", db_path))?;
     Database::open(temp.path())?;
-    std::fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .map_err(io_error("set permissions of", db_path))?;
-    temp.persist(db_path).map_err(|error| DbError::Io { action: "replace", path: db_path.to_path_buf(), source: error.error })?;
+    std::fs::set_permissions(
+        temp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .map_err(io_error("set permissions of", db_path))?;
+    temp.persist(db_path).map_err(|error| DbError::Io {
+        action: "replace",
+        path: db_path.to_path_buf(),
+        source: error.error,
+    })?;
     Ok(manifest)
 }
 
 /// Copies an archive entry to `out` and returns its SHA-256 in lowercase hex.
-fn copy_hashed(entry: &mut impl Read, out: &mut std::fs::File, bundle_path: &Path) -> Result<String, DbError> {
+fn copy_hashed(
+    entry: &mut impl Read,
+    out: &mut std::fs::File,
+    bundle_path: &Path,
+) -> Result<String, DbError> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
-        let read = entry.read(&mut buffer).map_err(|e| invalid(bundle_path, format!("the archive is damaged ({e})")))?;
+        let read = entry
+            .read(&mut buffer)
+            .map_err(|e| invalid(bundle_path, format!("the archive is damaged ({e})")))?;
         if read == 0 {
             break;
         }
         hasher.update(&buffer[..read]);
-        out.write_all(&buffer[..read]).map_err(io_error("write", bundle_path))?;
+        out.write_all(&buffer[..read])
+            .map_err(io_error("write", bundle_path))?;
     }
     Ok(format!("{:x}", hasher.finalize()))
 }

@@ -70,7 +70,11 @@ struct CacheEntry {
 
 fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> DbError {
     let path = path.to_path_buf();
-    move |source| DbError::Io { action, path, source }
+    move |source| DbError::Io {
+        action,
+        path,
+        source,
+    }
 }
 
 impl Cache {
@@ -90,7 +94,11 @@ impl Cache {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => CacheIndex::default(),
             Err(error) => return Err(DbError::Io { action: "read", path: index_path, source: error }),
         };
-        Ok(Self { dir, index, used: BTreeSet::new() })
+        Ok(Self {
+            dir,
+            index,
+            used: BTreeSet::new(),
+        })
     }
 
     /// Fetches `url` into the cache, conditionally when a valid copy is cached.
@@ -118,12 +126,24 @@ impl Cache {
                 request = request.set("If-Modified-Since", last_modified);
             }
         }
-        let failed = |message: String| DbError::Download { url: url.to_string(), message };
+        let failed = |message: String| DbError::Download {
+            url: url.to_string(),
+            message,
+        };
         let response = request.call().map_err(|e| failed(e.to_string()))?;
 
         if response.status() == 304 {
-            let entry = cached.ok_or_else(|| failed("the server answered 304 Not Modified to a request without a cached copy".into()))?;
-            return Ok(Fetched { path: self.dir.join(&entry.file), sha256: entry.sha256, status: FetchStatus::Unchanged });
+            let entry = cached.ok_or_else(|| {
+                failed(
+                    "the server answered 304 Not Modified to a request without a cached copy"
+                        .into(),
+                )
+            })?;
+            return Ok(Fetched {
+                path: self.dir.join(&entry.file),
+                sha256: entry.sha256,
+                status: FetchStatus::Unchanged,
+            });
         }
         self.download(response, url, file_name, expected, progress)
     }
@@ -137,10 +157,15 @@ impl Cache {
         expected: Option<&str>,
         progress: &mut dyn Progress,
     ) -> Result<Fetched, DbError> {
-        let failed = |message: String| DbError::Download { url: url.to_string(), message };
+        let failed = |message: String| DbError::Download {
+            url: url.to_string(),
+            message,
+        };
         let etag = response.header("ETag").map(String::from);
         let last_modified = response.header("Last-Modified").map(String::from);
-        let size = response.header("Content-Length").and_then(|v| v.parse().ok());
+        let size = response
+            .header("Content-Length")
+            .and_then(|v| v.parse().ok());
         progress.file_started(url, size);
 
         let relative = format!("{}/{file_name}", url_key(url));
@@ -154,20 +179,41 @@ impl Cache {
         let (bytes, sha256) = copy_hashed(response.into_reader(), temp.as_file_mut(), progress)
             .map_err(|error| match error {
                 CopyError::Read(e) => failed(format!("connection failed mid-transfer: {e}")),
-                CopyError::Write(e) => DbError::Io { action: "write", path: temp.path().to_path_buf(), source: e },
+                CopyError::Write(e) => DbError::Io {
+                    action: "write",
+                    path: temp.path().to_path_buf(),
+                    source: e,
+                },
             })?;
         if let Some(expected) = expected {
             if !sha256.eq_ignore_ascii_case(expected) {
-                return Err(failed(format!("SHA-256 mismatch: the index lists {expected}, the download has {sha256}")));
+                return Err(failed(format!(
+                    "SHA-256 mismatch: the index lists {expected}, the download has {sha256}"
+                )));
             }
         }
-        temp.as_file().sync_all().map_err(io_error("sync", temp.path()))?;
-        temp.persist(&target).map_err(|e| DbError::Io { action: "replace", path: target.clone(), source: e.error })?;
+        temp.as_file()
+            .sync_all()
+            .map_err(io_error("sync", temp.path()))?;
+        temp.persist(&target).map_err(|e| DbError::Io {
+            action: "replace",
+            path: target.clone(),
+            source: e.error,
+        })?;
 
-        let entry = CacheEntry { file: relative, sha256: sha256.clone(), etag, last_modified };
+        let entry = CacheEntry {
+            file: relative,
+            sha256: sha256.clone(),
+            etag,
+            last_modified,
+        };
         self.index.entries.insert(url.to_string(), entry);
         self.save()?;
-        Ok(Fetched { path: target, sha256, status: FetchStatus::Downloaded { bytes } })
+        Ok(Fetched {
+            path: target,
+            sha256,
+            status: FetchStatus::Downloaded { bytes },
+        })
     }
 
     /// Returns the index entry of `url` when its file is present with the recorded
@@ -178,7 +224,9 @@ impl Cache {
             return None;
         }
         let path = self.dir.join(&entry.file);
-        let actual = File::open(&path).ok().and_then(|file| copy_hashed(file, &mut std::io::sink(), &mut NoProgress).ok());
+        let actual = File::open(&path)
+            .ok()
+            .and_then(|file| copy_hashed(file, &mut std::io::sink(), &mut NoProgress).ok());
         match actual {
             Some((_, digest)) if digest == entry.sha256 => Some(entry.clone()),
             _ => {
@@ -200,14 +248,24 @@ impl Cache {
 
     /// Drops the entries and files of URLs that this update did not fetch.
     pub fn prune(&mut self) -> Result<(), DbError> {
-        let unused: Vec<String> = self.index.entries.keys().filter(|url| !self.used.contains(*url)).cloned().collect();
+        let unused: Vec<String> = self
+            .index
+            .entries
+            .keys()
+            .filter(|url| !self.used.contains(*url))
+            .cloned()
+            .collect();
         if unused.is_empty() {
             return Ok(());
         }
         for url in unused {
             if let Some(entry) = self.index.entries.remove(&url) {
                 let dir = self.dir.join(url_key(&url));
-                tracing::debug!(url, file = entry.file, "removing a cached file no longer listed");
+                tracing::debug!(
+                    url,
+                    file = entry.file,
+                    "removing a cached file no longer listed"
+                );
                 // A file that cannot be removed only costs disk space.
                 let _ = std::fs::remove_dir_all(dir);
             }
@@ -223,16 +281,26 @@ impl Cache {
             .tempfile_in(&self.dir)
             .map_err(io_error("create a temporary file in", &self.dir))?;
         let json = serde_json::to_vec_pretty(&self.index).unwrap_or_default();
-        temp.write_all(&json).map_err(io_error("write", temp.path()))?;
-        temp.as_file().sync_all().map_err(io_error("sync", temp.path()))?;
-        temp.persist(&path).map_err(|e| DbError::Io { action: "replace", path: path.clone(), source: e.error })?;
+        temp.write_all(&json)
+            .map_err(io_error("write", temp.path()))?;
+        temp.as_file()
+            .sync_all()
+            .map_err(io_error("sync", temp.path()))?;
+        temp.persist(&path).map_err(|e| DbError::Io {
+            action: "replace",
+            path: path.clone(),
+            source: e.error,
+        })?;
         Ok(())
     }
 }
 
 /// Returns the cache directory of the database at `db_path`: `<file name>.cache` beside it.
 pub fn cache_dir(db_path: &Path) -> PathBuf {
-    let mut name = db_path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "advisories.db".into());
+    let mut name = db_path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "advisories.db".into());
     name.push(".cache");
     db_path.with_file_name(name)
 }
@@ -249,7 +317,11 @@ enum CopyError {
 }
 
 /// Copies `reader` to `out` and returns the byte count and SHA-256 in lowercase hex.
-fn copy_hashed(mut reader: impl Read, out: &mut impl Write, progress: &mut dyn Progress) -> Result<(u64, String), CopyError> {
+fn copy_hashed(
+    mut reader: impl Read,
+    out: &mut impl Write,
+    progress: &mut dyn Progress,
+) -> Result<(u64, String), CopyError> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 64 * 1024];
     let mut total = 0u64;
@@ -281,7 +353,10 @@ mod tests {
 
     #[test]
     fn cache_dir_beside_database() {
-        assert_eq!(cache_dir(Path::new("/var/lib/v/advisories.db")), Path::new("/var/lib/v/advisories.db.cache"));
+        assert_eq!(
+            cache_dir(Path::new("/var/lib/v/advisories.db")),
+            Path::new("/var/lib/v/advisories.db.cache")
+        );
         assert_eq!(cache_dir(Path::new("my.db")), Path::new("my.db.cache"));
     }
 
@@ -293,13 +368,35 @@ mod tests {
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, b"original").unwrap();
         let sha256 = format!("{:x}", Sha256::digest(b"original"));
-        let entry = CacheEntry { file: "k/feed.json".into(), sha256: sha256.clone(), etag: Some("\"1\"".into()), last_modified: None };
-        cache.index.entries.insert("http://127.0.0.1/feed.json".into(), entry);
+        let entry = CacheEntry {
+            file: "k/feed.json".into(),
+            sha256: sha256.clone(),
+            etag: Some("\"1\"".into()),
+            last_modified: None,
+        };
+        cache
+            .index
+            .entries
+            .insert("http://127.0.0.1/feed.json".into(), entry);
 
-        assert!(cache.valid_entry("http://127.0.0.1/feed.json", None).is_some());
-        assert!(cache.valid_entry("http://127.0.0.1/feed.json", Some(&sha256)).is_some());
-        assert!(cache.valid_entry("http://127.0.0.1/feed.json", Some(&"0".repeat(64))).is_none(), "another listed digest");
+        assert!(cache
+            .valid_entry("http://127.0.0.1/feed.json", None)
+            .is_some());
+        assert!(cache
+            .valid_entry("http://127.0.0.1/feed.json", Some(&sha256))
+            .is_some());
+        assert!(
+            cache
+                .valid_entry("http://127.0.0.1/feed.json", Some(&"0".repeat(64)))
+                .is_none(),
+            "another listed digest"
+        );
         std::fs::write(&file, b"changed").unwrap();
-        assert!(cache.valid_entry("http://127.0.0.1/feed.json", None).is_none(), "file no longer matches the index");
+        assert!(
+            cache
+                .valid_entry("http://127.0.0.1/feed.json", None)
+                .is_none(),
+            "file no longer matches the index"
+        );
     }
 }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use serde::Serialize;
-use zstd::dict::DecoderDictionary;
 use vulnloop_advisory::{Advisory, Affected, CveFacts, Ecosystem, PackageKind, Severity, Status};
 use vulnloop_match::{AdvisoryIndex, Candidate, SourceInfo};
+use zstd::dict::DecoderDictionary;
 
 use crate::error::DbError;
 use crate::schema::SCHEMA_VERSION;
@@ -40,7 +40,11 @@ impl Metadata {
     /// Returns the later of `built_at` and `checked_at`: the time the
     /// database was last known to match its feeds, which staleness is measured from.
     pub fn refreshed_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        let parse = |text: &str| chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&chrono::Utc));
+        let parse = |text: &str| {
+            chrono::DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|t| t.with_timezone(&chrono::Utc))
+        };
         let built = parse(&self.built_at);
         let checked = self.checked_at.as_deref().and_then(parse);
         built.max(checked)
@@ -76,11 +80,20 @@ FROM affected f JOIN advisories a ON a.id = f.advisory
 /// rollback journal makes atomic.
 pub(crate) fn record_check(path: &Path) -> Result<String, DbError> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let write_error = |source| DbError::Write { path: path.to_path_buf(), source };
-    let mut conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(write_error)?;
-    let transaction = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(write_error)?;
+    let write_error = |source| DbError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(write_error)?;
+    let transaction = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(write_error)?;
     transaction
-        .execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('checked_at', ?1)", [&now])
+        .execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('checked_at', ?1)",
+            [&now],
+        )
         .map_err(write_error)?;
     transaction.commit().map_err(write_error)?;
     Ok(now)
@@ -90,27 +103,46 @@ impl Database {
     /// Opens a database file read-only and checks its schema version.
     pub fn open(path: &Path) -> Result<Self, DbError> {
         if !path.exists() {
-            return Err(DbError::Missing { path: path.to_path_buf() });
+            return Err(DbError::Missing {
+                path: path.to_path_buf(),
+            });
         }
         if !path.is_file() {
-            return Err(DbError::NotAFile { path: path.to_path_buf() });
+            return Err(DbError::NotAFile {
+                path: path.to_path_buf(),
+            });
         }
-        let corrupt = |source| DbError::Corrupt { path: path.to_path_buf(), source };
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(corrupt)?;
+        let corrupt = |source| DbError::Corrupt {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(corrupt)?;
         let found: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |row| row.get(0))
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |row| row.get(0),
+            )
             .optional()
             .map_err(corrupt)?;
         let found = found.unwrap_or_default();
         if found != SCHEMA_VERSION.to_string() {
-            return Err(DbError::SchemaVersion { path: path.to_path_buf(), found, expected: SCHEMA_VERSION });
+            return Err(DbError::SchemaVersion {
+                path: path.to_path_buf(),
+                found,
+                expected: SCHEMA_VERSION,
+            });
         }
         // One read transaction for the handle's lifetime: without it every
         // lookup takes and releases the file lock and probes for a journal,
         // which cost more system time than the lookups themselves. `db update`
         // replaces the file by renaming, so the open file never changes.
-        conn.execute_batch("PRAGMA mmap_size = 268435456; BEGIN").map_err(corrupt)?;
+        conn.execute_batch("PRAGMA mmap_size = 268435456; BEGIN")
+            .map_err(corrupt)?;
         Ok(Self {
             path: path.to_path_buf(),
             conn,
@@ -139,14 +171,19 @@ impl Database {
     }
 
     fn query_error(&self, source: rusqlite::Error) -> DbError {
-        DbError::Query { path: self.path.clone(), source }
+        DbError::Query {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     /// Reads the file-wide metadata.
     pub fn metadata(&self) -> Result<Metadata, DbError> {
         let get = |key: &str| -> Result<String, DbError> {
             self.conn
-                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+                    row.get(0)
+                })
                 .optional()
                 .map(Option::unwrap_or_default)
                 .map_err(|e| self.query_error(e))
@@ -166,7 +203,11 @@ impl Database {
     pub(crate) fn source_files(&self) -> Result<Option<BTreeMap<String, Option<String>>>, DbError> {
         let text: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'source_files'", [], |row| row.get(0))
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'source_files'",
+                [],
+                |row| row.get(0),
+            )
             .optional()
             .map_err(|e| self.query_error(e))?;
         Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
@@ -175,7 +216,11 @@ impl Database {
     /// Counts the records that came from the feed file with this base name.
     pub(crate) fn records_of_file(&self, file_name: &str) -> Result<u64, DbError> {
         self.conn
-            .query_row("SELECT COUNT(*) FROM advisories WHERE file = ?1", [file_name], |row| row.get(0))
+            .query_row(
+                "SELECT COUNT(*) FROM advisories WHERE file = ?1",
+                [file_name],
+                |row| row.get(0),
+            )
             .map_err(|e| self.query_error(e))
     }
 
@@ -183,10 +228,16 @@ impl Database {
     pub fn failed_files(&self) -> Result<Vec<crate::FailedFile>, DbError> {
         let text: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'failed_files'", [], |row| row.get(0))
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'failed_files'",
+                [],
+                |row| row.get(0),
+            )
             .optional()
             .map_err(|e| self.query_error(e))?;
-        Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default())
+        Ok(text
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default())
     }
 
     /// Lists the feeds the database was built from.
@@ -209,14 +260,22 @@ impl Database {
                 })
             })
             .map_err(|e| self.query_error(e))?;
-        let mut sources = rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.query_error(e))?;
+        let mut sources = rows
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.query_error(e))?;
         for source in &mut sources {
             let mut statement = self
                 .conn
-                .prepare_cached("SELECT ecosystem FROM coverage WHERE source = ?1 ORDER BY ecosystem")
+                .prepare_cached(
+                    "SELECT ecosystem FROM coverage WHERE source = ?1 ORDER BY ecosystem",
+                )
                 .map_err(|e| self.query_error(e))?;
-            let rows = statement.query_map([&source.name], |row| row.get(0)).map_err(|e| self.query_error(e))?;
-            source.ecosystems = rows.collect::<Result<_, _>>().map_err(|e| self.query_error(e))?;
+            let rows = statement
+                .query_map([&source.name], |row| row.get(0))
+                .map_err(|e| self.query_error(e))?;
+            source.ecosystems = rows
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.query_error(e))?;
         }
         Ok(sources)
     }
@@ -226,15 +285,25 @@ impl Database {
     /// out of the map.
     pub fn cve_facts(&self, ids: &[&str]) -> Result<BTreeMap<String, CveFacts>, DbError> {
         if self.dictionary.get().is_none() {
-            let stored = crate::enrichment::dictionary(&self.conn, "main").map_err(|e| self.query_error(e))?;
-            let _ = self.dictionary.set(stored.map(|bytes| DecoderDictionary::copy(&bytes)));
+            let stored = crate::enrichment::dictionary(&self.conn, "main")
+                .map_err(|e| self.query_error(e))?;
+            let _ = self
+                .dictionary
+                .set(stored.map(|bytes| DecoderDictionary::copy(&bytes)));
         }
         let dictionary = self.dictionary.get().and_then(Option::as_ref);
         crate::enrichment::facts(&self.conn, dictionary, ids).map_err(|e| self.query_error(e))
     }
 
-    fn query_candidates(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Candidate>, DbError> {
-        let mut statement = self.conn.prepare_cached(sql).map_err(|e| self.query_error(e))?;
+    fn query_candidates(
+        &self,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<Candidate>, DbError> {
+        let mut statement = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| self.query_error(e))?;
         let mut rows = statement.query(params).map_err(|e| self.query_error(e))?;
         let mut candidates = Vec::new();
         while let Some(row) = rows.next().map_err(|e| self.query_error(e))? {
@@ -250,7 +319,9 @@ impl Database {
             Some(advisory) => advisory,
             None => {
                 let advisory = Arc::new(read_advisory(row)?);
-                self.advisories.borrow_mut().insert(row_id, Arc::clone(&advisory));
+                self.advisories
+                    .borrow_mut()
+                    .insert(row_id, Arc::clone(&advisory));
                 advisory
             }
         };
@@ -283,13 +354,22 @@ fn read_affected(row: &Row<'_>, advisory_id: &str) -> Result<Affected, rusqlite:
     let status: String = row.get(13)?;
     let fixed: Option<String> = row.get(14)?;
     Ok(Affected {
-        ecosystem: Ecosystem::parse(&ecosystem)
-            .ok_or_else(|| invalid_column(10, format!("invalid ecosystem {ecosystem:?} in {advisory_id}")))?,
+        ecosystem: Ecosystem::parse(&ecosystem).ok_or_else(|| {
+            invalid_column(
+                10,
+                format!("invalid ecosystem {ecosystem:?} in {advisory_id}"),
+            )
+        })?,
         package: row.get(12)?,
-        kind: PackageKind::parse(&kind)
-            .ok_or_else(|| invalid_column(11, format!("invalid package kind {kind:?} in {advisory_id}")))?,
-        status: Status::from_parts(&status, fixed)
-            .ok_or_else(|| invalid_column(13, format!("invalid status {status:?} in {advisory_id}")))?,
+        kind: PackageKind::parse(&kind).ok_or_else(|| {
+            invalid_column(
+                11,
+                format!("invalid package kind {kind:?} in {advisory_id}"),
+            )
+        })?,
+        status: Status::from_parts(&status, fixed).ok_or_else(|| {
+            invalid_column(13, format!("invalid status {status:?} in {advisory_id}"))
+        })?,
         channel: row.get(15)?,
         note: row.get(16)?,
     })
@@ -314,8 +394,14 @@ impl vulnloop_match::AppAdvisoryIndex for Database {
 impl AdvisoryIndex for Database {
     type Error = DbError;
 
-    fn candidates(&self, ecosystem: &Ecosystem, kind: PackageKind, name: &str) -> Result<Vec<Candidate>, DbError> {
-        let sql = format!("{CANDIDATE_QUERY} WHERE f.ecosystem = ?1 AND f.kind = ?2 AND f.package = ?3");
+    fn candidates(
+        &self,
+        ecosystem: &Ecosystem,
+        kind: PackageKind,
+        name: &str,
+    ) -> Result<Vec<Candidate>, DbError> {
+        let sql =
+            format!("{CANDIDATE_QUERY} WHERE f.ecosystem = ?1 AND f.kind = ?2 AND f.package = ?3");
         self.query_candidates(&sql, &[&ecosystem.as_str(), &kind.as_str(), &name])
     }
 
@@ -327,11 +413,19 @@ impl AdvisoryIndex for Database {
     fn sources_for(&self, ecosystem: &Ecosystem) -> Result<Vec<SourceInfo>, DbError> {
         let mut statement = self
             .conn
-            .prepare_cached("SELECT source, snapshot FROM coverage WHERE ecosystem = ?1 ORDER BY source")
+            .prepare_cached(
+                "SELECT source, snapshot FROM coverage WHERE ecosystem = ?1 ORDER BY source",
+            )
             .map_err(|e| self.query_error(e))?;
         let rows = statement
-            .query_map([ecosystem.as_str()], |row| Ok(SourceInfo { name: row.get(0)?, snapshot: row.get(1)? }))
+            .query_map([ecosystem.as_str()], |row| {
+                Ok(SourceInfo {
+                    name: row.get(0)?,
+                    snapshot: row.get(1)?,
+                })
+            })
             .map_err(|e| self.query_error(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.query_error(e))
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| self.query_error(e))
     }
 }

@@ -8,11 +8,15 @@
 use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use zstd::dict::DecoderDictionary;
 use vulnloop_advisory::{CveFacts, CveRecord, Cvss, Enrichment, EpssScore, KevEntry};
+use zstd::dict::DecoderDictionary;
 
 /// Inserts one enrichment record, merged with the records of earlier files.
-pub(crate) fn insert(conn: &Connection, record: &Enrichment, file: &str) -> Result<(), rusqlite::Error> {
+pub(crate) fn insert(
+    conn: &Connection,
+    record: &Enrichment,
+    file: &str,
+) -> Result<(), rusqlite::Error> {
     match record {
         Enrichment::Cve(incoming) => insert_cve(conn, incoming, file),
         Enrichment::Kev(entry) => insert_kev(conn, entry, file),
@@ -23,7 +27,9 @@ pub(crate) fn insert(conn: &Connection, record: &Enrichment, file: &str) -> Resu
 fn insert_cve(conn: &Connection, incoming: &CveRecord, file: &str) -> Result<(), rusqlite::Error> {
     let existing = conn
         .prepare_cached("SELECT files, record FROM cve WHERE id = ?1")?
-        .query_row([&incoming.id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?)))
+        .query_row([&incoming.id], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
+        })
         .optional()?;
     let (record, files) = match existing {
         None => (incoming.clone(), vec![file.to_string()]),
@@ -67,7 +73,9 @@ fn decode(bytes: &[u8], dictionary: Option<&DecoderDictionary<'_>>) -> Option<Cv
         return serde_json::from_slice(bytes).ok();
     }
     let decoder = match dictionary {
-        Some(dictionary) => zstd::stream::Decoder::with_prepared_dictionary(bytes, dictionary).ok()?,
+        Some(dictionary) => {
+            zstd::stream::Decoder::with_prepared_dictionary(bytes, dictionary).ok()?
+        }
         None => zstd::stream::Decoder::with_buffer(bytes).ok()?,
     };
     serde_json::from_reader(decoder).ok()
@@ -92,14 +100,20 @@ pub(crate) fn compress_all(conn: &Connection) -> Result<(), rusqlite::Error> {
     // Training fails on too few or too similar samples; the records are
     // then compressed without a dictionary.
     let dictionary = zstd::dict::from_samples(&samples, DICTIONARY_SIZE).unwrap_or_default();
-    conn.execute("INSERT INTO cve_dictionary (id, dictionary) VALUES (1, ?1)", [&dictionary])?;
+    conn.execute(
+        "INSERT INTO cve_dictionary (id, dictionary) VALUES (1, ?1)",
+        [&dictionary],
+    )?;
 
     let failed = |error: std::io::Error| rusqlite::Error::ToSqlConversionFailure(Box::new(error));
-    let mut compressor = zstd::bulk::Compressor::with_dictionary(RECORD_LEVEL, &dictionary).map_err(failed)?;
+    let mut compressor =
+        zstd::bulk::Compressor::with_dictionary(RECORD_LEVEL, &dictionary).map_err(failed)?;
     let mut last = 0_i64;
     loop {
         let batch: Vec<(i64, Vec<u8>)> = conn
-            .prepare_cached("SELECT rowid, record FROM cve WHERE rowid > ?1 ORDER BY rowid LIMIT ?2")?
+            .prepare_cached(
+                "SELECT rowid, record FROM cve WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+            )?
             .query_map([last, BATCH], |row| Ok((row.get(0)?, row.get(1)?)))?
             .collect::<Result<_, _>>()?;
         let Some((end, _)) = batch.last() else {
@@ -115,9 +129,16 @@ pub(crate) fn compress_all(conn: &Connection) -> Result<(), rusqlite::Error> {
 }
 
 /// Reads the dictionary the records of a database were compressed with.
-pub(crate) fn dictionary(conn: &Connection, schema: &str) -> Result<Option<Vec<u8>>, rusqlite::Error> {
-    conn.query_row(&format!("SELECT dictionary FROM {schema}.cve_dictionary WHERE id = 1"), [], |row| row.get(0))
-        .optional()
+pub(crate) fn dictionary(
+    conn: &Connection,
+    schema: &str,
+) -> Result<Option<Vec<u8>>, rusqlite::Error> {
+    conn.query_row(
+        &format!("SELECT dictionary FROM {schema}.cve_dictionary WHERE id = 1"),
+        [],
+        |row| row.get(0),
+    )
+    .optional()
 }
 
 /// Merges two records of one CVE.
@@ -129,10 +150,19 @@ pub(crate) fn dictionary(conn: &Connection, schema: &str) -> Result<Option<Vec<u
 /// kept, the publication date is the earlier one and `source` lists both
 /// sources (`cve5,nvd`).
 pub(crate) fn merge(existing: CveRecord, incoming: CveRecord) -> CveRecord {
-    let incoming_newer = incoming.modified.as_deref().unwrap_or("") >= existing.modified.as_deref().unwrap_or("");
-    let (newer, older) = if incoming_newer { (incoming, existing) } else { (existing, incoming) };
+    let incoming_newer =
+        incoming.modified.as_deref().unwrap_or("") >= existing.modified.as_deref().unwrap_or("");
+    let (newer, older) = if incoming_newer {
+        (incoming, existing)
+    } else {
+        (existing, incoming)
+    };
 
-    let mut sources: Vec<&str> = older.source.split(',').chain(newer.source.split(',')).collect();
+    let mut sources: Vec<&str> = older
+        .source
+        .split(',')
+        .chain(newer.source.split(','))
+        .collect();
     sources.sort_unstable();
     sources.dedup();
 
@@ -202,7 +232,13 @@ fn insert_epss(conn: &Connection, score: &EpssScore, file: &str) -> Result<(), r
              percentile = excluded.percentile, date = excluded.date
          WHERE COALESCE(excluded.date, '') >= COALESCE(epss.date, '')",
     )?
-    .execute(params![score.cve, file, score.score, score.percentile, score.date])?;
+    .execute(params![
+        score.cve,
+        file,
+        score.score,
+        score.percentile,
+        score.date
+    ])?;
     Ok(())
 }
 
@@ -224,12 +260,16 @@ pub(crate) fn copy_from_attached(conn: &Connection, file: &str) -> Result<u64, r
             continue;
         };
         copied += conn
-            .prepare_cached("INSERT OR IGNORE INTO main.cve (id, files, record) VALUES (?1, ?2, ?3)")?
+            .prepare_cached(
+                "INSERT OR IGNORE INTO main.cve (id, files, record) VALUES (?1, ?2, ?3)",
+            )?
             .execute(params![id, files, encode(&record)])?;
     }
     for table in ["kev", "epss"] {
         copied += conn.execute(
-            &format!("INSERT OR IGNORE INTO main.{table} SELECT * FROM previous.{table} WHERE file = ?1"),
+            &format!(
+                "INSERT OR IGNORE INTO main.{table} SELECT * FROM previous.{table} WHERE file = ?1"
+            ),
             [file],
         )?;
     }
@@ -269,11 +309,21 @@ pub(crate) fn facts(
         let epss = conn
             .prepare_cached("SELECT score, percentile, date FROM epss WHERE cve = ?1")?
             .query_row([id], |row| {
-                Ok(EpssScore { cve: id.to_string(), score: row.get(0)?, percentile: row.get(1)?, date: row.get(2)? })
+                Ok(EpssScore {
+                    cve: id.to_string(),
+                    score: row.get(0)?,
+                    percentile: row.get(1)?,
+                    date: row.get(2)?,
+                })
             })
             .optional()?;
         if record.is_some() || kev.is_some() || epss.is_some() {
-            let facts = CveFacts { id: id.to_string(), records: record.into_iter().collect(), kev, epss };
+            let facts = CveFacts {
+                id: id.to_string(),
+                records: record.into_iter().collect(),
+                kev,
+                epss,
+            };
             found.insert(id.to_string(), facts);
         }
     }
@@ -286,7 +336,12 @@ mod tests {
 
     use super::*;
 
-    fn record(source: &str, modified: &str, description: &str, scores: &[(&str, f64)]) -> CveRecord {
+    fn record(
+        source: &str,
+        modified: &str,
+        description: &str,
+        scores: &[(&str, f64)],
+    ) -> CveRecord {
         CveRecord {
             id: "CVE-2024-0001".into(),
             source: source.into(),
@@ -294,7 +349,10 @@ mod tests {
             modified: Some(modified.into()),
             description: Some(description.into()),
             cwes: vec![format!("CWE-{}", description.len())],
-            references: vec![format!("https://example.org/{source}"), "https://example.org/shared".into()],
+            references: vec![
+                format!("https://example.org/{source}"),
+                "https://example.org/shared".into(),
+            ],
             cvss: scores
                 .iter()
                 .map(|(by, score)| Cvss {
@@ -309,14 +367,23 @@ mod tests {
 
     #[test]
     fn merge_prefers_newer_record() {
-        let old = record("cve5", "2024-02-01", "old text", &[("CISA-ADP", 9.8), ("nvd@nist.gov", 7.5)]);
+        let old = record(
+            "cve5",
+            "2024-02-01",
+            "old text",
+            &[("CISA-ADP", 9.8), ("nvd@nist.gov", 7.5)],
+        );
         let new = record("nvd", "2024-03-01", "new text!", &[("nvd@nist.gov", 8.1)]);
         for merged in [merge(old.clone(), new.clone()), merge(new, old)] {
             assert_eq!(merged.source, "cve5,nvd");
             assert_eq!(merged.description.as_deref(), Some("new text!"));
             assert_eq!(merged.published.as_deref(), Some("2024-01-01"));
             assert_eq!(merged.modified.as_deref(), Some("2024-03-01"));
-            let scores: Vec<(&str, f64)> = merged.cvss.iter().map(|c| (c.scored_by.as_str(), c.base_score)).collect();
+            let scores: Vec<(&str, f64)> = merged
+                .cvss
+                .iter()
+                .map(|c| (c.scored_by.as_str(), c.base_score))
+                .collect();
             assert_eq!(scores, [("CISA-ADP", 9.8), ("nvd@nist.gov", 8.1)]);
             assert_eq!(merged.cwes, ["CWE-8", "CWE-9"]);
             assert_eq!(merged.references.len(), 3);
@@ -331,10 +398,29 @@ mod tests {
         let new = record("nvd", "2024-03-01", "new text!", &[("nvd@nist.gov", 8.1)]);
         insert(&conn, &Enrichment::Cve(old), "cve5.jsonl.zst").expect("insert");
         insert(&conn, &Enrichment::Cve(new), "nvdcve-1.1-2024.json.gz").expect("insert");
-        let epss = EpssScore { cve: "CVE-2024-0001".into(), score: 0.5, percentile: Some(0.9), date: Some("2024-03-07".into()) };
-        let older_epss = EpssScore { score: 0.1, date: Some("2024-01-01".into()), ..epss.clone() };
-        insert(&conn, &Enrichment::Epss(epss), "epss_scores-2024-03-07.csv.gz").expect("insert");
-        insert(&conn, &Enrichment::Epss(older_epss), "epss_scores-2024-01-01.csv.gz").expect("insert");
+        let epss = EpssScore {
+            cve: "CVE-2024-0001".into(),
+            score: 0.5,
+            percentile: Some(0.9),
+            date: Some("2024-03-07".into()),
+        };
+        let older_epss = EpssScore {
+            score: 0.1,
+            date: Some("2024-01-01".into()),
+            ..epss.clone()
+        };
+        insert(
+            &conn,
+            &Enrichment::Epss(epss),
+            "epss_scores-2024-03-07.csv.gz",
+        )
+        .expect("insert");
+        insert(
+            &conn,
+            &Enrichment::Epss(older_epss),
+            "epss_scores-2024-01-01.csv.gz",
+        )
+        .expect("insert");
 
         let found = facts(&conn, None, &["CVE-2024-0001", "CVE-2099-0001"]).expect("query");
         assert_eq!(found.len(), 1, "unknown ids are left out");
@@ -342,16 +428,26 @@ mod tests {
         assert_eq!(facts.records[0].source, "cve5,nvd");
         assert_eq!(facts.records[0].description.as_deref(), Some("new text!"));
         assert_eq!(facts.records[0].cvss.len(), 2);
-        assert_eq!(facts.epss.as_ref().map(|e| e.score), Some(0.5), "the latest score date wins");
+        assert_eq!(
+            facts.epss.as_ref().map(|e| e.score),
+            Some(0.5),
+            "the latest score date wins"
+        );
         assert!(facts.kev.is_none());
-        let files: String = conn.query_row("SELECT files FROM cve", [], |row| row.get(0)).expect("files");
+        let files: String = conn
+            .query_row("SELECT files FROM cve", [], |row| row.get(0))
+            .expect("files");
         assert_eq!(files, r#"["cve5.jsonl.zst","nvdcve-1.1-2024.json.gz"]"#);
 
         // After compression the same facts read back through the dictionary.
         compress_all(&conn).expect("compress");
-        let stored: Vec<u8> = conn.query_row("SELECT record FROM cve", [], |row| row.get(0)).expect("record");
+        let stored: Vec<u8> = conn
+            .query_row("SELECT record FROM cve", [], |row| row.get(0))
+            .expect("record");
         assert_ne!(stored.first(), Some(&b'{'), "the record is compressed");
-        let trained = dictionary(&conn, "main").expect("dictionary").expect("stored");
+        let trained = dictionary(&conn, "main")
+            .expect("dictionary")
+            .expect("stored");
         let prepared = DecoderDictionary::copy(&trained);
         let again = super::facts(&conn, Some(&prepared), &["CVE-2024-0001"]).expect("query");
         assert_eq!(again["CVE-2024-0001"].records, facts.records);

@@ -31,7 +31,11 @@ pub enum DbError {
          run `vulnloop db update` to rebuild it",
         path.display()
     )]
-    SchemaVersion { path: PathBuf, found: String, expected: u32 },
+    SchemaVersion {
+        path: PathBuf,
+        found: String,
+        expected: u32,
+    },
 
     #[error("failed to query the advisory database {}", path.display())]
     Query {
@@ -59,7 +63,11 @@ pub enum DbError {
     Download { url: String, message: String },
 
     #[error("{url} is not a SHA256SUMS index (line {line}: {text:?}); a mirror must serve `sha256sum` output listing its feed files")]
-    Index { url: String, line: usize, text: String },
+    Index {
+        url: String,
+        line: usize,
+        text: String,
+    },
 
     #[error("{} is not a usable database bundle: {reason}; the current database was kept", path.display())]
     Bundle { path: PathBuf, reason: String },

@@ -22,12 +22,12 @@ mod windows;
 
 pub use builder::{Builder, FailedFile};
 pub use bundle::{export, import, BundleManifest};
+pub use cache::{cache_dir, FetchStatus};
 pub use database::{Database, Metadata, SourceRecord};
 pub use error::DbError;
 pub use schema::SCHEMA_VERSION;
 pub use sources::{official_feeds, OfficialFeed};
-pub use cache::{cache_dir, FetchStatus};
-pub use update::{update, DatabaseChange, Fetch, FeedFailure, FeedOrigin, Progress, UpdateReport};
+pub use update::{update, DatabaseChange, FeedFailure, FeedOrigin, Fetch, Progress, UpdateReport};
 
 use std::path::PathBuf;
 

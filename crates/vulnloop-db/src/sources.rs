@@ -57,17 +57,23 @@ const NVD_FIRST_YEAR: i32 = 2002;
 pub fn official_feeds() -> Vec<OfficialFeed> {
     let mut feeds: Vec<OfficialFeed> = DISTRIBUTION_FEEDS
         .iter()
-        .map(|feed| OfficialFeed { url: feed.url.to_string(), file_name: feed.file_name.to_string() })
+        .map(|feed| OfficialFeed {
+            url: feed.url.to_string(),
+            file_name: feed.file_name.to_string(),
+        })
         .collect();
     let this_year = chrono::Datelike::year(&chrono::Utc::now());
-    let nvd_names = (NVD_FIRST_YEAR..=this_year).map(|year| year.to_string()).chain(["modified".to_string()]);
+    let nvd_names = (NVD_FIRST_YEAR..=this_year)
+        .map(|year| year.to_string())
+        .chain(["modified".to_string()]);
     for name in nvd_names {
         let file_name = format!("nvdcve-2.0-{name}.json.gz");
         let url = format!("https://nvd.nist.gov/feeds/json/cve/2.0/{file_name}");
         feeds.push(OfficialFeed { url, file_name });
     }
     feeds.push(OfficialFeed {
-        url: "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json".into(),
+        url: "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json"
+            .into(),
         file_name: "known_exploited_vulnerabilities.json".into(),
     });
     feeds.push(OfficialFeed {
@@ -86,7 +92,11 @@ mod tests {
     #[test]
     fn every_official_feed_is_recognized() {
         for feed in official_feeds() {
-            assert!(vulnloop_feeds::detect(Path::new(&feed.file_name)).is_some(), "{}", feed.file_name);
+            assert!(
+                vulnloop_feeds::detect(Path::new(&feed.file_name)).is_some(),
+                "{}",
+                feed.file_name
+            );
         }
     }
 

@@ -94,7 +94,11 @@ pub struct UpdateReport {
 /// are conditional. When every downloaded file matches the files the
 /// database was built from, by the same vulnloop version, the database is
 /// not rebuilt: see [`DatabaseChange`].
-pub fn update(db_path: &Path, origin: &FeedOrigin, progress: &mut dyn Progress) -> Result<UpdateReport, DbError> {
+pub fn update(
+    db_path: &Path,
+    origin: &FeedOrigin,
+    progress: &mut dyn Progress,
+) -> Result<UpdateReport, DbError> {
     let mut report = UpdateReport::default();
     let mut cache;
     let downloads = match origin {
@@ -114,8 +118,15 @@ pub fn update(db_path: &Path, origin: &FeedOrigin, progress: &mut dyn Progress) 
         }
     };
     cache.prune()?;
-    let mut source_files: BTreeMap<String, Option<String>> =
-        downloads.iter().map(|d| (d.url.clone(), d.result.as_ref().ok().map(|f| f.sha256.clone()))).collect();
+    let mut source_files: BTreeMap<String, Option<String>> = downloads
+        .iter()
+        .map(|d| {
+            (
+                d.url.clone(),
+                d.result.as_ref().ok().map(|f| f.sha256.clone()),
+            )
+        })
+        .collect();
 
     if let Some(database) = current_database(db_path, &source_files)? {
         report.database = keep(database, db_path, downloads, &mut report)?;
@@ -162,19 +173,23 @@ fn finish(builder: Builder, origin: &FeedOrigin, report: &UpdateReport) -> Resul
 /// version from exactly the listed URLs, and every file downloaded now has
 /// the digest it had then. Failed downloads bring nothing new, so they do
 /// not force a rebuild.
-fn current_database(db_path: &Path, source_files: &BTreeMap<String, Option<String>>) -> Result<Option<Database>, DbError> {
+fn current_database(
+    db_path: &Path,
+    source_files: &BTreeMap<String, Option<String>>,
+) -> Result<Option<Database>, DbError> {
     // A missing or unreadable database is simply rebuilt.
     let Ok(database) = Database::open(db_path) else {
         return Ok(None);
     };
-    let built_by_this_version = database.metadata()?.built_by == format!("vulnloop {}", env!("CARGO_PKG_VERSION"));
+    let built_by_this_version =
+        database.metadata()?.built_by == format!("vulnloop {}", env!("CARGO_PKG_VERSION"));
     let Some(built_from) = database.source_files()? else {
         return Ok(None);
     };
     let same_urls = built_from.keys().eq(source_files.keys());
-    let same_files = source_files
-        .iter()
-        .all(|(url, sha256)| sha256.is_none() || built_from.get(url).is_some_and(|built| built == sha256));
+    let same_files = source_files.iter().all(|(url, sha256)| {
+        sha256.is_none() || built_from.get(url).is_some_and(|built| built == sha256)
+    });
     Ok((built_by_this_version && same_urls && same_files).then_some(database))
 }
 
@@ -182,13 +197,22 @@ fn current_database(db_path: &Path, source_files: &BTreeMap<String, Option<Strin
 ///
 /// Without failures the check time is recorded as `checked_at`. With
 /// failures nothing is written, because those files were not checked.
-fn keep(database: Database, db_path: &Path, downloads: Vec<Download>, report: &mut UpdateReport) -> Result<DatabaseChange, DbError> {
+fn keep(
+    database: Database,
+    db_path: &Path,
+    downloads: Vec<Download>,
+    report: &mut UpdateReport,
+) -> Result<DatabaseChange, DbError> {
     let mut change = DatabaseChange::UpToDate;
     for download in downloads {
         if let Err(error) = download.result {
             change = DatabaseChange::Kept;
             let carried_over = database.records_of_file(&download.file_name)?;
-            report.failures.push(FeedFailure { file: download.url, carried_over, error: Box::new(error) });
+            report.failures.push(FeedFailure {
+                file: download.url,
+                carried_over,
+                error: Box::new(error),
+            });
         }
     }
     drop(database);
@@ -219,17 +243,37 @@ fn import_directory(
         };
         progress.file_started(&display, std::fs::metadata(&path).ok().map(|m| m.len()));
         let result = builder.import_file(&path, kind, "directory", &display);
-        record_result(builder, result, &display, &base_name(&display), kind, report, progress)?;
+        record_result(
+            builder,
+            result,
+            &display,
+            &base_name(&display),
+            kind,
+            report,
+            progress,
+        )?;
     }
     Ok(())
 }
 
 fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), DbError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| DbError::Io { action: "read directory", path: dir.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| DbError::Io {
+        action: "read directory",
+        path: dir.to_path_buf(),
+        source,
+    })?;
     for entry in entries {
-        let entry = entry.map_err(|source| DbError::Io { action: "read directory", path: dir.to_path_buf(), source })?;
+        let entry = entry.map_err(|source| DbError::Io {
+            action: "read directory",
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let path = entry.path();
-        let file_type = entry.file_type().map_err(|source| DbError::Io { action: "inspect", path: path.clone(), source })?;
+        let file_type = entry.file_type().map_err(|source| DbError::Io {
+            action: "inspect",
+            path: path.clone(),
+            source,
+        })?;
         // Directories are entered only when they are real directories, so a
         // symlink loop cannot recurse; symlinks to files are followed.
         if file_type.is_dir() {
@@ -253,8 +297,17 @@ fn record_result(
     match result? {
         Ok(summary) => {
             progress.file_finished(display, summary.records);
-            report.imported.push((display.to_string(), kind.source_name().to_string(), summary.records));
-            report.skipped_records.extend(summary.skipped.into_iter().map(|s| format!("{display}: {s}")));
+            report.imported.push((
+                display.to_string(),
+                kind.source_name().to_string(),
+                summary.records,
+            ));
+            report.skipped_records.extend(
+                summary
+                    .skipped
+                    .into_iter()
+                    .map(|s| format!("{display}: {s}")),
+            );
             Ok(true)
         }
         Err(error) => {
@@ -262,7 +315,11 @@ fn record_result(
             let feed = display;
             tracing::debug!(feed, carried_over, error = %error, "feed file failed to import");
             progress.file_finished(display, 0);
-            report.failures.push(FeedFailure { file: display.to_string(), carried_over, error });
+            report.failures.push(FeedFailure {
+                file: display.to_string(),
+                carried_over,
+                error,
+            });
             Ok(false)
         }
     }
@@ -270,7 +327,11 @@ fn record_result(
 
 /// Returns the last path or URL segment, which identifies a feed file across origins.
 pub(crate) fn base_name(path_or_url: &str) -> String {
-    path_or_url.rsplit('/').next().unwrap_or(path_or_url).to_string()
+    path_or_url
+        .rsplit('/')
+        .next()
+        .unwrap_or(path_or_url)
+        .to_string()
 }
 
 /// Imports a file from the download cache, or carries the file's records
@@ -281,13 +342,21 @@ fn import_download(
     report: &mut UpdateReport,
     progress: &mut dyn Progress,
 ) -> Result<bool, DbError> {
-    let Download { url, file_name, kind, origin, result } = download;
+    let Download {
+        url,
+        file_name,
+        kind,
+        origin,
+        result,
+    } = download;
     let result = match result {
         Ok(fetched) => {
             progress.file_started(&url, std::fs::metadata(&fetched.path).ok().map(|m| m.len()));
             builder.import_file(&fetched.path, kind, origin, &url)
         }
-        Err(error) => Ok(Err(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)),
+        Err(error) => Ok(Err(
+            Box::new(error) as Box<dyn std::error::Error + Send + Sync>
+        )),
     };
     record_result(builder, result, &url, &file_name, kind, report, progress)
 }

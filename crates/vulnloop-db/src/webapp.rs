@@ -30,19 +30,25 @@ CREATE TABLE app_advisories (
 ";
 
 /// Index created after the bulk insert.
-pub(crate) const CREATE_INDEXES: &str = "CREATE INDEX app_advisories_lookup ON app_advisories (ecosystem, package);";
+pub(crate) const CREATE_INDEXES: &str =
+    "CREATE INDEX app_advisories_lookup ON app_advisories (ecosystem, package);";
 
 /// Returns the name as stored and looked up: Composer names are case-insensitive.
 fn key(ecosystem: AppEcosystem, package: &str) -> String {
     match ecosystem {
-        AppEcosystem::Packagist | AppEcosystem::WordpressCore | AppEcosystem::WordpressPlugin | AppEcosystem::WordpressTheme => {
-            package.to_ascii_lowercase()
-        }
+        AppEcosystem::Packagist
+        | AppEcosystem::WordpressCore
+        | AppEcosystem::WordpressPlugin
+        | AppEcosystem::WordpressTheme => package.to_ascii_lowercase(),
         _ => package.to_string(),
     }
 }
 
-pub(crate) fn insert(conn: &Connection, file: &str, advisory: &AppAdvisory) -> rusqlite::Result<()> {
+pub(crate) fn insert(
+    conn: &Connection,
+    file: &str,
+    advisory: &AppAdvisory,
+) -> rusqlite::Result<()> {
     let cves = serde_json::to_string(&advisory.cves).unwrap_or_else(|_| "[]".into());
     let ranges = serde_json::to_string(&advisory.ranges).unwrap_or_else(|_| "[]".into());
     conn.prepare_cached(
@@ -66,31 +72,42 @@ pub(crate) fn insert(conn: &Connection, file: &str, advisory: &AppAdvisory) -> r
     Ok(())
 }
 
-pub(crate) fn lookup(conn: &Connection, ecosystem: AppEcosystem, package: &str) -> rusqlite::Result<Vec<AppAdvisory>> {
+pub(crate) fn lookup(
+    conn: &Connection,
+    ecosystem: AppEcosystem,
+    package: &str,
+) -> rusqlite::Result<Vec<AppAdvisory>> {
     let mut statement = conn.prepare_cached(
         "SELECT source, advisory_id, cves, title, severity, severity_raw, url, modified, package, ranges
          FROM app_advisories WHERE ecosystem = ?1 AND package = ?2 ORDER BY advisory_id",
     )?;
-    let rows = statement.query_map(params![ecosystem.as_str(), key(ecosystem, package)], |row| {
-        let cves: String = row.get(2)?;
-        let severity: String = row.get(4)?;
-        let ranges: String = row.get(9)?;
-        Ok(AppAdvisory {
-            source: row.get(0)?,
-            id: row.get(1)?,
-            cves: serde_json::from_str(&cves).unwrap_or_default(),
-            title: row.get(3)?,
-            severity: Severity::parse(&severity).unwrap_or(Severity::Unknown),
-            severity_raw: row.get(5)?,
-            url: row.get(6)?,
-            modified: row.get(7)?,
-            ecosystem,
-            package: row.get(8)?,
-            ranges: serde_json::from_str::<Vec<VersionRange>>(&ranges).map_err(|error| {
-                rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, Box::new(error))
-            })?,
-        })
-    })?;
+    let rows = statement.query_map(
+        params![ecosystem.as_str(), key(ecosystem, package)],
+        |row| {
+            let cves: String = row.get(2)?;
+            let severity: String = row.get(4)?;
+            let ranges: String = row.get(9)?;
+            Ok(AppAdvisory {
+                source: row.get(0)?,
+                id: row.get(1)?,
+                cves: serde_json::from_str(&cves).unwrap_or_default(),
+                title: row.get(3)?,
+                severity: Severity::parse(&severity).unwrap_or(Severity::Unknown),
+                severity_raw: row.get(5)?,
+                url: row.get(6)?,
+                modified: row.get(7)?,
+                ecosystem,
+                package: row.get(8)?,
+                ranges: serde_json::from_str::<Vec<VersionRange>>(&ranges).map_err(|error| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        9,
+                        rusqlite::types::Type::Text,
+                        Box::new(error),
+                    )
+                })?,
+            })
+        },
+    )?;
     rows.collect()
 }
 

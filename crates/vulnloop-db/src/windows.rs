@@ -93,14 +93,28 @@ impl Builder {
         };
         if let Some(source) = insert_error {
             self.abort_file()?;
-            return Err(DbError::Write { path: path.to_path_buf(), source });
+            return Err(DbError::Write {
+                path: path.to_path_buf(),
+                source,
+            });
         }
         match parsed {
             Ok(snapshot) => {
                 self.add_file_records(records);
                 let ecosystems = BTreeMap::from([(ECOSYSTEM.to_string(), records as u64)]);
-                self.finish_file(kind.source_name(), origin, display, snapshot.as_deref(), &ecosystems)?;
-                Ok(Ok(FeedSummary { kind, snapshot, records, skipped: Vec::new() }))
+                self.finish_file(
+                    kind.source_name(),
+                    origin,
+                    display,
+                    snapshot.as_deref(),
+                    &ecosystems,
+                )?;
+                Ok(Ok(FeedSummary {
+                    kind,
+                    snapshot,
+                    records,
+                    skipped: Vec::new(),
+                }))
             }
             Err(error) => {
                 self.abort_file()?;
@@ -111,13 +125,28 @@ impl Builder {
 }
 
 /// Reads one Windows feed file and returns its snapshot date.
-fn read_file(path: &Path, kind: FeedKind, display: &str, sink: &mut dyn FnMut(WindowsFix)) -> Result<Option<String>, vulnloop_windows::WindowsError> {
-    let file = std::fs::File::open(path).map_err(|source| vulnloop_windows::WindowsError::Read { path: display.to_string(), source })?;
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+fn read_file(
+    path: &Path,
+    kind: FeedKind,
+    display: &str,
+    sink: &mut dyn FnMut(WindowsFix),
+) -> Result<Option<String>, vulnloop_windows::WindowsError> {
+    let file =
+        std::fs::File::open(path).map_err(|source| vulnloop_windows::WindowsError::Read {
+            path: display.to_string(),
+            source,
+        })?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     if kind == FeedKind::Wesng {
         Ok(vulnloop_windows::wesng::parse_zip(BufReader::new(file), &name, sink)?.snapshot)
     } else {
-        Ok(vulnloop_windows::msrc::parse_reader(Box::new(BufReader::new(file)), &name, sink)?.snapshot)
+        Ok(
+            vulnloop_windows::msrc::parse_reader(Box::new(BufReader::new(file)), &name, sink)?
+                .snapshot,
+        )
     }
 }
 
@@ -138,9 +167,13 @@ fn insert(conn: &Connection, fix: &WindowsFix, file: &str) -> Result<(), rusqlit
         }
     }
     if let Some(title) = &fix.title {
-        conn.prepare_cached("INSERT OR IGNORE INTO windows_titles (cve, title) VALUES (?1, ?2)")?.execute(params![fix.cve, title])?;
+        conn.prepare_cached("INSERT OR IGNORE INTO windows_titles (cve, title) VALUES (?1, ?2)")?
+            .execute(params![fix.cve, title])?;
     }
-    let url = fix.url.as_ref().filter(|url| **url != vulnloop_windows::catalog_url(&fix.kb));
+    let url = fix
+        .url
+        .as_ref()
+        .filter(|url| **url != vulnloop_windows::catalog_url(&fix.kb));
     conn.prepare_cached(
         "INSERT INTO windows_fixes (source, file, cve, product_key, product, kb, fixed_build, supersedes,
              restart_required, subtype, severity, impact, released, document, url)
@@ -167,7 +200,10 @@ fn insert(conn: &Connection, fix: &WindowsFix, file: &str) -> Result<(), rusqlit
 }
 
 /// Copies one feed file's rows from the attached `previous` database.
-pub(crate) fn copy_from_attached(conn: &Connection, file_name: &str) -> Result<u64, rusqlite::Error> {
+pub(crate) fn copy_from_attached(
+    conn: &Connection,
+    file_name: &str,
+) -> Result<u64, rusqlite::Error> {
     let copied = conn.execute(
         "INSERT INTO main.windows_fixes SELECT * FROM previous.windows_fixes WHERE file = ?1",
         [file_name],
@@ -187,7 +223,10 @@ pub(crate) fn copy_from_attached(conn: &Connection, file_name: &str) -> Result<u
 impl Database {
     /// Returns every fix statement of a product key, from both feeds.
     pub fn windows_fixes(&self, product_key: &str) -> Result<Vec<WindowsFix>, DbError> {
-        let query_error = |source| DbError::Query { path: self.path().to_path_buf(), source };
+        let query_error = |source| DbError::Query {
+            path: self.path().to_path_buf(),
+            source,
+        };
         let mut statement = self
             .connection()
             .prepare_cached(
@@ -197,19 +236,31 @@ impl Database {
                  WHERE f.product_key = ?1",
             )
             .map_err(query_error)?;
-        let rows = statement.query_map([product_key], read_fix).map_err(query_error)?;
+        let rows = statement
+            .query_map([product_key], read_fix)
+            .map_err(query_error)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(query_error)
     }
 
     /// Returns the supersedence edges (newer KB, superseded KB) of a product
     /// key that only restated rows carried.
-    pub fn windows_supersedence(&self, product_key: &str) -> Result<Vec<(String, String)>, DbError> {
-        let query_error = |source| DbError::Query { path: self.path().to_path_buf(), source };
+    pub fn windows_supersedence(
+        &self,
+        product_key: &str,
+    ) -> Result<Vec<(String, String)>, DbError> {
+        let query_error = |source| DbError::Query {
+            path: self.path().to_path_buf(),
+            source,
+        };
         let mut statement = self
             .connection()
-            .prepare_cached("SELECT kb, superseded FROM windows_supersedence WHERE product_key = ?1")
+            .prepare_cached(
+                "SELECT kb, superseded FROM windows_supersedence WHERE product_key = ?1",
+            )
             .map_err(query_error)?;
-        let rows = statement.query_map([product_key], |row| Ok((row.get(0)?, row.get(1)?))).map_err(query_error)?;
+        let rows = statement
+            .query_map([product_key], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(query_error)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(query_error)
     }
 
@@ -220,7 +271,11 @@ impl Database {
             .into_iter()
             .filter(|source| source.name == "msrc-cvrf" || source.name == "wesng")
             .map(|source| match source.snapshot {
-                Some(snapshot) => format!("{} ({})", source.name, snapshot.get(..10).unwrap_or(&snapshot)),
+                Some(snapshot) => format!(
+                    "{} ({})",
+                    source.name,
+                    snapshot.get(..10).unwrap_or(&snapshot)
+                ),
                 None => source.name,
             })
             .collect())
@@ -230,7 +285,11 @@ impl Database {
 fn read_fix(row: &Row<'_>) -> Result<WindowsFix, rusqlite::Error> {
     let source: String = row.get(0)?;
     let source = FixSource::parse(&source).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, format!("unknown Windows feed {source:?}").into())
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown Windows feed {source:?}").into(),
+        )
     })?;
     let supersedes: String = row.get(6)?;
     let kb: String = row.get(4)?;

@@ -22,25 +22,58 @@ fn application_feeds_imported_from_directory() {
         "feeds/composer-friendsofphp/friendsofphp-security-advisories.tar.zst",
     ] {
         let source = vulnloop_testdata::data_file(relative);
-        std::os::unix::fs::symlink(&source, feeds.path().join(source.file_name().unwrap())).unwrap();
+        std::os::unix::fs::symlink(&source, feeds.path().join(source.file_name().unwrap()))
+            .unwrap();
     }
     let db_dir = tempfile::tempdir().unwrap();
     let db_path = db_dir.path().join("advisories.db");
-    let report = update(&db_path, &FeedOrigin::Directory(feeds.path().to_path_buf()), &mut Quiet).unwrap();
+    let report = update(
+        &db_path,
+        &FeedOrigin::Directory(feeds.path().to_path_buf()),
+        &mut Quiet,
+    )
+    .unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
-    let kinds: Vec<&str> = report.imported.iter().map(|(_, kind, _)| kind.as_str()).collect();
+    let kinds: Vec<&str> = report
+        .imported
+        .iter()
+        .map(|(_, kind, _)| kind.as_str())
+        .collect();
     assert_eq!(kinds.len(), 2, "{:?}", report.imported);
-    assert!(kinds.contains(&"wordfence") && kinds.contains(&"friendsofphp"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"wordfence") && kinds.contains(&"friendsofphp"),
+        "{kinds:?}"
+    );
 
     let database = Database::open(&db_path).unwrap();
-    let core = database.app_advisories(AppEcosystem::WordpressCore, "wordpress").unwrap();
+    let core = database
+        .app_advisories(AppEcosystem::WordpressCore, "wordpress")
+        .unwrap();
     assert_eq!(core.len(), 378);
-    let akismet = database.app_advisories(AppEcosystem::WordpressPlugin, "akismet").unwrap();
-    assert!(akismet.iter().any(|a| a.ranges[0].fixed() == Some("3.1.5")), "{akismet:?}");
+    let akismet = database
+        .app_advisories(AppEcosystem::WordpressPlugin, "akismet")
+        .unwrap();
+    assert!(
+        akismet.iter().any(|a| a.ranges[0].fixed() == Some("3.1.5")),
+        "{akismet:?}"
+    );
     // Composer names are looked up without regard to case.
-    let pma = database.app_advisories(AppEcosystem::Packagist, "phpMyAdmin/phpMyAdmin").unwrap();
+    let pma = database
+        .app_advisories(AppEcosystem::Packagist, "phpMyAdmin/phpMyAdmin")
+        .unwrap();
     assert!(pma.iter().any(|a| a.cves == ["CVE-2020-10802"]), "{pma:?}");
-    assert!(database.app_advisories(AppEcosystem::Npm, "akismet").unwrap().is_empty());
-    let sources: Vec<String> = database.sources().unwrap().into_iter().map(|s| s.name).collect();
-    assert!(sources.contains(&"wordfence".to_string()) && sources.contains(&"friendsofphp".to_string()), "{sources:?}");
+    assert!(database
+        .app_advisories(AppEcosystem::Npm, "akismet")
+        .unwrap()
+        .is_empty());
+    let sources: Vec<String> = database
+        .sources()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert!(
+        sources.contains(&"wordfence".to_string()) && sources.contains(&"friendsofphp".to_string()),
+        "{sources:?}"
+    );
 }

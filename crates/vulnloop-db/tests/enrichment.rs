@@ -22,33 +22,54 @@ impl Progress for Quiet {
 /// Reads the score rows of an EPSS file by hand: CVE id → (score, percentile).
 fn epss_rows(path: &Path) -> BTreeMap<String, (f64, Option<f64>)> {
     let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()).read_to_string(&mut text).unwrap();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
     text.lines()
         .filter(|line| line.starts_with("CVE-"))
         .map(|line| {
             let cells: Vec<&str> = line.split(',').collect();
-            (cells[0].to_string(), (cells[1].parse().unwrap(), cells.get(2).map(|p| p.parse().unwrap())))
+            (
+                cells[0].to_string(),
+                (
+                    cells[1].parse().unwrap(),
+                    cells.get(2).map(|p| p.parse().unwrap()),
+                ),
+            )
         })
         .collect()
 }
 
 #[test]
 fn epss_and_kev_read_back() {
-    let samples = vulnloop_testdata::unpack("feeds/format-samples/vuls-data-update-fetch-fixtures.tar.zst");
+    let samples =
+        vulnloop_testdata::unpack("feeds/format-samples/vuls-data-update-fetch-fixtures.tar.zst");
     let feeds = tempfile::tempdir().unwrap();
     let epss_dir = samples.path().join(EPSS_DIR);
-    let mut epss_files: Vec<_> = std::fs::read_dir(&epss_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut epss_files: Vec<_> = std::fs::read_dir(&epss_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     epss_files.sort();
     for file in &epss_files {
         std::fs::copy(file, feeds.path().join(file.file_name().unwrap())).unwrap();
     }
-    for relative in ["feeds/cisa-kev/known_exploited_vulnerabilities.json.gz", "feeds/nvd-json-1.1/nvdcve-1.1-recent.json.gz"] {
+    for relative in [
+        "feeds/cisa-kev/known_exploited_vulnerabilities.json.gz",
+        "feeds/nvd-json-1.1/nvdcve-1.1-recent.json.gz",
+    ] {
         let source = vulnloop_testdata::data_file(relative);
-        std::os::unix::fs::symlink(&source, feeds.path().join(source.file_name().unwrap())).unwrap();
+        std::os::unix::fs::symlink(&source, feeds.path().join(source.file_name().unwrap()))
+            .unwrap();
     }
     let work = tempfile::tempdir().unwrap();
     let db_path = work.path().join("advisories.db");
-    let report = update(&db_path, &FeedOrigin::Directory(feeds.path().to_path_buf()), &mut Quiet).unwrap();
+    let report = update(
+        &db_path,
+        &FeedOrigin::Directory(feeds.path().to_path_buf()),
+        &mut Quiet,
+    )
+    .unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
 
     let database = Database::open(&db_path).unwrap();
@@ -70,9 +91,17 @@ fn epss_and_kev_read_back() {
     let recent = database.cve_facts(&["CVE-2025-1641"]).unwrap();
     let record = &recent["CVE-2025-1641"].records[0];
     assert_eq!(record.source, "nvd");
-    assert!(record.description.as_deref().unwrap().starts_with("A vulnerability was found in Benner ModernaNet"));
+    assert!(record
+        .description
+        .as_deref()
+        .unwrap()
+        .starts_with("A vulnerability was found in Benner ModernaNet"));
     let cvss = recent["CVE-2025-1641"].preferred_cvss().unwrap();
     assert_eq!(cvss.vector, "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:L/A:L");
     assert_eq!(cvss.base_score, 7.3);
-    assert_eq!(record.cwes, ["CWE-89", "CWE-74"], "in the order NVD lists them");
+    assert_eq!(
+        record.cwes,
+        ["CWE-89", "CWE-74"],
+        "in the order NVD lists them"
+    );
 }

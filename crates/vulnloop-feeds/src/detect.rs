@@ -114,7 +114,16 @@ fn enrichment_kind_of_name(inner: &str, tar: bool) -> Option<FeedKind> {
 /// (`friendsofphp-security-advisories.tar.zst`) and OSV archives of
 /// application ecosystems (`npm-osv.tar.zst`, `ghsa-osv.tar.zst`).
 fn application_kind_of_name(inner: &str, tar: bool) -> Option<FeedKind> {
-    let osv_ecosystem = ["npm", "pypi", "maven", "packagist", "ghsa", "github-advisory"].iter().any(|prefix| inner.starts_with(prefix));
+    let osv_ecosystem = [
+        "npm",
+        "pypi",
+        "maven",
+        "packagist",
+        "ghsa",
+        "github-advisory",
+    ]
+    .iter()
+    .any(|prefix| inner.starts_with(prefix));
     if inner.contains("wordfence") && (inner.ends_with(".jsonl") || inner.ends_with(".ndjson")) {
         Some(FeedKind::Wordfence)
     } else if tar && inner.contains("friendsofphp") {

@@ -31,7 +31,12 @@ struct Branch {
 }
 
 /// Reads the archive (or one YAML file) and hands each advisory to `sink`.
-pub(crate) fn parse(reader: Box<dyn Read + '_>, name: &str, tar: bool, sink: &mut dyn FnMut(AppAdvisory)) -> Result<FeedSummary, FeedError> {
+pub(crate) fn parse(
+    reader: Box<dyn Read + '_>,
+    name: &str,
+    tar: bool,
+    sink: &mut dyn FnMut(AppAdvisory),
+) -> Result<FeedSummary, FeedError> {
     let mut skipped = Skipped::default();
     let mut records = 0;
     let mut snapshot: Option<String> = None;
@@ -39,9 +44,16 @@ pub(crate) fn parse(reader: Box<dyn Read + '_>, name: &str, tar: bool, sink: &mu
         let location = format!("{name}!{path}");
         let record: Record = serde_yaml::from_slice(&bytes).map_err(|error| {
             let line = error.location().map_or(0, |location| location.line());
-            FeedError::not_feed(&location, "FriendsOfPHP advisory YAML", format!("line {line}: {error}"))
+            FeedError::not_feed(
+                &location,
+                "FriendsOfPHP advisory YAML",
+                format!("line {line}: {error}"),
+            )
         })?;
-        let id = path.trim_end_matches(".yaml").trim_end_matches(".yml").to_string();
+        let id = path
+            .trim_end_matches(".yaml")
+            .trim_end_matches(".yml")
+            .to_string();
         match advisory(record, id.clone()) {
             Ok(advisory) => {
                 if let Some(modified) = &advisory.modified {
@@ -57,7 +69,9 @@ pub(crate) fn parse(reader: Box<dyn Read + '_>, name: &str, tar: bool, sink: &mu
         Ok(())
     };
     if tar {
-        let wanted = |path: &str| (path.ends_with(".yaml") || path.ends_with(".yml")) && path.matches('/').count() >= 2;
+        let wanted = |path: &str| {
+            (path.ends_with(".yaml") || path.ends_with(".yml")) && path.matches('/').count() >= 2
+        };
         for_each_entry(reader, name, wanted, |path, bytes| {
             // The archive may hold the repository folder first (`security-advisories/VENDOR/PACKAGE/ID.yaml`).
             visit(path, bytes)
@@ -66,12 +80,20 @@ pub(crate) fn parse(reader: Box<dyn Read + '_>, name: &str, tar: bool, sink: &mu
         let bytes = crate::input::read_all(reader, name)?;
         visit(crate::input::base_name(name), bytes)?;
     }
-    Ok(FeedSummary { kind: FeedKind::FriendsOfPhp, snapshot, records, skipped: skipped.into_lines() })
+    Ok(FeedSummary {
+        kind: FeedKind::FriendsOfPhp,
+        snapshot,
+        records,
+        skipped: skipped.into_lines(),
+    })
 }
 
 fn advisory(record: Record, id: String) -> Result<AppAdvisory, String> {
     let Some(package) = record.reference.strip_prefix("composer://") else {
-        return Err(format!("reference {:?} is not composer://VENDOR/PACKAGE", record.reference));
+        return Err(format!(
+            "reference {:?} is not composer://VENDOR/PACKAGE",
+            record.reference
+        ));
     };
     let mut ranges = Vec::new();
     let mut modified: Option<String> = None;
@@ -92,7 +114,11 @@ fn advisory(record: Record, id: String) -> Result<AppAdvisory, String> {
     if ranges.is_empty() {
         return Err("no branches".to_string());
     }
-    let cves = record.cve.filter(|cve| cve.starts_with("CVE-")).into_iter().collect();
+    let cves = record
+        .cve
+        .filter(|cve| cve.starts_with("CVE-"))
+        .into_iter()
+        .collect();
     Ok(AppAdvisory {
         source: FeedKind::FriendsOfPhp.source_name().to_string(),
         id,

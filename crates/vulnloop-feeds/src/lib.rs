@@ -186,7 +186,10 @@ impl FeedKind {
     /// Returns whether this feed gives [`AppAdvisory`] records (read with
     /// [`parse_app_file`]) about web applications and libraries.
     pub fn is_application(self) -> bool {
-        matches!(self, FeedKind::Wordfence | FeedKind::FriendsOfPhp | FeedKind::OsvApplication)
+        matches!(
+            self,
+            FeedKind::Wordfence | FeedKind::FriendsOfPhp | FeedKind::OsvApplication
+        )
     }
 
     /// Returns whether this feed gives [`Enrichment`] records (read with
@@ -303,7 +306,8 @@ pub fn parse_reader(
             return Err(FeedError::WrongLayout {
                 file: name.to_string(),
                 kind,
-                reason: "this is an application feed; read it with parse_app_file or parse_app_reader",
+                reason:
+                    "this is an application feed; read it with parse_app_file or parse_app_reader",
             })
         }
         FeedKind::MsrcCvrf | FeedKind::Wesng => {
@@ -335,7 +339,11 @@ fn enrichment_kind_error(name: &str, kind: FeedKind) -> FeedError {
 
 /// Parses one application feed file (Wordfence, FriendsOfPHP, OSV of
 /// application ecosystems) and hands each advisory to `sink`.
-pub fn parse_app_file(path: &Path, kind: FeedKind, sink: &mut dyn FnMut(AppAdvisory)) -> Result<FeedSummary, FeedError> {
+pub fn parse_app_file(
+    path: &Path,
+    kind: FeedKind,
+    sink: &mut dyn FnMut(AppAdvisory),
+) -> Result<FeedSummary, FeedError> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|error| FeedError::read(&name, error))?;
     parse_app_reader(Box::new(BufReader::new(file)), &name, kind, sink)
@@ -350,20 +358,26 @@ pub fn parse_app_reader(
 ) -> Result<FeedSummary, FeedError> {
     let packing = input::packing(name)?;
     let reader = input::decompress(reader, name, packing.compression)?;
-    let summary = match kind {
-        FeedKind::Wordfence if !packing.tar => wordfence::parse(reader, name, sink)?,
-        FeedKind::FriendsOfPhp => friendsofphp::parse(reader, name, packing.tar, sink)?,
-        FeedKind::OsvApplication => osv_app::parse(reader, name, packing.tar, sink)?,
-        _ => {
-            return Err(FeedError::WrongLayout {
+    let summary =
+        match kind {
+            FeedKind::Wordfence if !packing.tar => wordfence::parse(reader, name, sink)?,
+            FeedKind::FriendsOfPhp => friendsofphp::parse(reader, name, packing.tar, sink)?,
+            FeedKind::OsvApplication => osv_app::parse(reader, name, packing.tar, sink)?,
+            _ => return Err(FeedError::WrongLayout {
                 file: name.to_string(),
                 kind,
-                reason: "not an application feed in this layout; Wordfence is JSON Lines, FriendsOfPHP \
+                reason:
+                    "not an application feed in this layout; Wordfence is JSON Lines, FriendsOfPHP \
                          and OSV are files or tar archives",
-            })
-        }
-    };
-    tracing::debug!(feed = kind.source_name(), file = name, records = summary.records, skipped = summary.skipped.len(), "read application feed file");
+            }),
+        };
+    tracing::debug!(
+        feed = kind.source_name(),
+        file = name,
+        records = summary.records,
+        skipped = summary.skipped.len(),
+        "read application feed file"
+    );
     Ok(summary)
 }
 

@@ -61,12 +61,18 @@ struct Reference {
 }
 
 /// Reads one OSV JSON file or a tar archive of them.
-pub(crate) fn parse(reader: Box<dyn Read + '_>, name: &str, tar: bool, sink: &mut dyn FnMut(AppAdvisory)) -> Result<FeedSummary, FeedError> {
+pub(crate) fn parse(
+    reader: Box<dyn Read + '_>,
+    name: &str,
+    tar: bool,
+    sink: &mut dyn FnMut(AppAdvisory),
+) -> Result<FeedSummary, FeedError> {
     let mut skipped = Skipped::default();
     let mut records = 0;
     let mut snapshot: Option<String> = None;
     let mut visit = |location: &str, bytes: Vec<u8>| -> Result<(), FeedError> {
-        let record: Record = serde_json::from_slice(&bytes).map_err(|error| FeedError::json(location, "OSV JSON", error))?;
+        let record: Record = serde_json::from_slice(&bytes)
+            .map_err(|error| FeedError::json(location, "OSV JSON", error))?;
         if let Some(modified) = &record.modified {
             if snapshot.as_ref().is_none_or(|newest| modified > newest) {
                 snapshot = Some(modified.clone());
@@ -79,15 +85,26 @@ pub(crate) fn parse(reader: Box<dyn Read + '_>, name: &str, tar: bool, sink: &mu
         Ok(())
     };
     if tar {
-        for_each_entry(reader, name, is_json_entry, |path, bytes| visit(&format!("{name}!{path}"), bytes))?;
+        for_each_entry(reader, name, is_json_entry, |path, bytes| {
+            visit(&format!("{name}!{path}"), bytes)
+        })?;
     } else {
         visit(name, read_all(reader, name)?)?;
     }
-    Ok(FeedSummary { kind: FeedKind::OsvApplication, snapshot, records, skipped: skipped.into_lines() })
+    Ok(FeedSummary {
+        kind: FeedKind::OsvApplication,
+        snapshot,
+        records,
+        skipped: skipped.into_lines(),
+    })
 }
 
 fn advisories(record: &Record, skipped: &mut Skipped) -> Vec<AppAdvisory> {
-    let cves: Vec<String> = std::iter::once(&record.id).chain(&record.aliases).filter(|id| id.starts_with("CVE-")).cloned().collect();
+    let cves: Vec<String> = std::iter::once(&record.id)
+        .chain(&record.aliases)
+        .filter(|id| id.starts_with("CVE-"))
+        .cloned()
+        .collect();
     let severity_raw = record
         .database_specific
         .as_ref()
@@ -96,14 +113,19 @@ fn advisories(record: &Record, skipped: &mut Skipped) -> Vec<AppAdvisory> {
         .map(str::to_string);
     let mut out = Vec::new();
     for affected in &record.affected {
-        let Some(package) = &affected.package else { continue };
+        let Some(package) = &affected.package else {
+            continue;
+        };
         let ecosystem = match package.ecosystem.as_str() {
             "npm" => AppEcosystem::Npm,
             "PyPI" => AppEcosystem::Pypi,
             "Maven" => AppEcosystem::Maven,
             "Packagist" => AppEcosystem::Packagist,
             other => {
-                skipped.add(format!("ecosystem {other:?} is not an application ecosystem"), &record.id);
+                skipped.add(
+                    format!("ecosystem {other:?} is not an application ecosystem"),
+                    &record.id,
+                );
                 continue;
             }
         };
@@ -113,7 +135,10 @@ fn advisories(record: &Record, skipped: &mut Skipped) -> Vec<AppAdvisory> {
         }
         if affected.ranges.is_empty() {
             ranges.extend(affected.versions.iter().map(|version| VersionRange {
-                bounds: vec![Bound { operator: Operator::Equal, version: version.clone() }],
+                bounds: vec![Bound {
+                    operator: Operator::Equal,
+                    version: version.clone(),
+                }],
             }));
         }
         if ranges.is_empty() {
@@ -130,9 +155,15 @@ fn advisories(record: &Record, skipped: &mut Skipped) -> Vec<AppAdvisory> {
             id: record.id.clone(),
             cves: cves.clone(),
             title: record.summary.clone(),
-            severity: severity_raw.as_deref().map(|raw| Severity::from_vendor(&raw.to_ascii_lowercase())).unwrap_or(Severity::Unknown),
+            severity: severity_raw
+                .as_deref()
+                .map(|raw| Severity::from_vendor(&raw.to_ascii_lowercase()))
+                .unwrap_or(Severity::Unknown),
             severity_raw: severity_raw.clone(),
-            url: record.references.first().map(|reference| reference.url.clone()),
+            url: record
+                .references
+                .first()
+                .map(|reference| reference.url.clone()),
             modified: record.modified.clone(),
             ecosystem,
             package: name,
@@ -147,15 +178,28 @@ fn event_ranges(events: &[serde_json::Map<String, serde_json::Value>]) -> Vec<Ve
     let mut open: Option<VersionRange> = None;
     for event in events {
         for (key, value) in event {
-            let Some(version) = value.as_str() else { continue };
-            let bound = |operator| Bound { operator, version: version.to_string() };
+            let Some(version) = value.as_str() else {
+                continue;
+            };
+            let bound = |operator| Bound {
+                operator,
+                version: version.to_string(),
+            };
             match key.as_str() {
                 "introduced" => {
-                    let bounds = if version == "0" { Vec::new() } else { vec![bound(Operator::GreaterOrEqual)] };
+                    let bounds = if version == "0" {
+                        Vec::new()
+                    } else {
+                        vec![bound(Operator::GreaterOrEqual)]
+                    };
                     open = Some(VersionRange { bounds });
                 }
                 "fixed" | "last_affected" => {
-                    let operator = if key == "fixed" { Operator::Less } else { Operator::LessOrEqual };
+                    let operator = if key == "fixed" {
+                        Operator::Less
+                    } else {
+                        Operator::LessOrEqual
+                    };
                     let mut range = open.take().unwrap_or_default();
                     range.bounds.push(bound(operator));
                     ranges.push(range);
@@ -181,7 +225,10 @@ mod tests {
                          {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.3.1"}]}]},
               {"package": {"ecosystem": "Go", "name": "x"}, "ranges": []}]}"#;
         let mut found = Vec::new();
-        let summary = parse(Box::new(json.as_bytes()), "ghsa.json", false, &mut |a| found.push(a)).unwrap();
+        let summary = parse(Box::new(json.as_bytes()), "ghsa.json", false, &mut |a| {
+            found.push(a)
+        })
+        .unwrap();
         assert_eq!(summary.records, 1);
         assert_eq!(summary.skipped.len(), 1);
         let advisory = &found[0];

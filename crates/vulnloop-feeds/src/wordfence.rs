@@ -27,7 +27,11 @@ struct Record {
 }
 
 /// Reads the JSON Lines and hands each record to `sink`.
-pub(crate) fn parse(reader: Box<dyn Read + '_>, name: &str, sink: &mut dyn FnMut(AppAdvisory)) -> Result<FeedSummary, FeedError> {
+pub(crate) fn parse(
+    reader: Box<dyn Read + '_>,
+    name: &str,
+    sink: &mut dyn FnMut(AppAdvisory),
+) -> Result<FeedSummary, FeedError> {
     let mut skipped = Skipped::default();
     let mut records = 0;
     for (index, line) in BufReader::new(reader).lines().enumerate() {
@@ -47,7 +51,12 @@ pub(crate) fn parse(reader: Box<dyn Read + '_>, name: &str, sink: &mut dyn FnMut
             Err((reason, id)) => skipped.add(reason, &id),
         }
     }
-    Ok(FeedSummary { kind: FeedKind::Wordfence, snapshot: None, records, skipped: skipped.into_lines() })
+    Ok(FeedSummary {
+        kind: FeedKind::Wordfence,
+        snapshot: None,
+        records,
+        skipped: skipped.into_lines(),
+    })
 }
 
 fn advisory(record: Record) -> Result<AppAdvisory, (String, String)> {
@@ -55,24 +64,43 @@ fn advisory(record: Record) -> Result<AppAdvisory, (String, String)> {
         "core" => AppEcosystem::WordpressCore,
         "plugin" => AppEcosystem::WordpressPlugin,
         "theme" => AppEcosystem::WordpressTheme,
-        other => return Err((format!("software_type {other:?} is not core, plugin or theme"), record.wordfence_id)),
+        other => {
+            return Err((
+                format!("software_type {other:?} is not core, plugin or theme"),
+                record.wordfence_id,
+            ))
+        }
     };
     let mut ranges = Vec::new();
     for constraints in &record.affected_version_constraints {
-        let range = parse_range(constraints.iter().map(String::as_str)).map_err(|reason| (reason, record.wordfence_id.clone()))?;
+        let range = parse_range(constraints.iter().map(String::as_str))
+            .map_err(|reason| (reason, record.wordfence_id.clone()))?;
         ranges.push(range);
     }
     if ranges.is_empty() {
-        return Err(("no affected_version_constraints".to_string(), record.wordfence_id));
+        return Err((
+            "no affected_version_constraints".to_string(),
+            record.wordfence_id,
+        ));
     }
-    let severity_raw = record.cvss_score.map(|score| format!("CVSS {score}")).or(record.severity.clone());
+    let severity_raw = record
+        .cvss_score
+        .map(|score| format!("CVSS {score}"))
+        .or(record.severity.clone());
     Ok(AppAdvisory {
         source: FeedKind::Wordfence.source_name().to_string(),
-        url: Some(format!("https://www.wordfence.com/threat-intel/vulnerabilities/id/{}", record.wordfence_id)),
+        url: Some(format!(
+            "https://www.wordfence.com/threat-intel/vulnerabilities/id/{}",
+            record.wordfence_id
+        )),
         id: record.wordfence_id,
         cves: record.cve.into_iter().collect(),
         title: record.title,
-        severity: record.severity.as_deref().map(Severity::from_vendor).unwrap_or(Severity::Unknown),
+        severity: record
+            .severity
+            .as_deref()
+            .map(Severity::from_vendor)
+            .unwrap_or(Severity::Unknown),
         severity_raw,
         modified: None,
         ecosystem,

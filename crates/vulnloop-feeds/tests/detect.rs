@@ -161,10 +161,7 @@ const FEEDS: [(&str, Option<FeedKind>); 42] = [
         "windows-msrc-cvrf/msrc-cvrf-snapshot-20260706T222806Z.tar",
         Some(FeedKind::MsrcCvrf),
     ),
-    (
-        "windows-wesng/wesng-definitions.zip",
-        Some(FeedKind::Wesng),
-    ),
+    ("windows-wesng/wesng-definitions.zip", Some(FeedKind::Wesng)),
 ];
 
 #[test]

@@ -294,7 +294,9 @@ impl AppEcosystem {
 
     /// Parses a name written by [`AppEcosystem::as_str`].
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|ecosystem| ecosystem.as_str() == name)
+        Self::ALL
+            .into_iter()
+            .find(|ecosystem| ecosystem.as_str() == name)
     }
 }
 
@@ -360,7 +362,12 @@ impl Inventory {
                 line: error.line(),
                 column: error.column(),
                 // serde_json's message ends with the position, which the error already names.
-                message: error.to_string().split(" at line ").next().unwrap_or_default().to_string(),
+                message: error
+                    .to_string()
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
             })?;
         if inventory.schema_version != SCHEMA_VERSION {
             return Err(InventoryError::SchemaVersion {
@@ -395,7 +402,9 @@ mod tests {
                     pretty_name: None,
                     source: "/etc/os-release".into(),
                 },
-                kernel: Some(Kernel { release: "6.1.0-28-amd64".into() }),
+                kernel: Some(Kernel {
+                    release: "6.1.0-28-amd64".into(),
+                }),
             },
             packages: vec![Package {
                 manager: PackageManager::Dpkg,
@@ -415,7 +424,11 @@ mod tests {
                     pid: 812,
                     command: "sshd".into(),
                     packages: vec!["libssl3".into(), "openssh-server".into()],
-                    listening: vec![Listener { protocol: "tcp".into(), address: "::".into(), port: 22 }],
+                    listening: vec![Listener {
+                        protocol: "tcp".into(),
+                        address: "::".into(),
+                        port: 22,
+                    }],
                     deleted_files: vec!["/usr/lib/x86_64-linux-gnu/libssl.so.3".into()],
                     service: None,
                 }],
@@ -455,8 +468,16 @@ mod tests {
 
     #[test]
     fn listeners_display_and_loopback() {
-        let any = Listener { protocol: "tcp".into(), address: "::".into(), port: 22 };
-        let local = Listener { protocol: "udp".into(), address: "127.0.0.1".into(), port: 53 };
+        let any = Listener {
+            protocol: "tcp".into(),
+            address: "::".into(),
+            port: 22,
+        };
+        let local = Listener {
+            protocol: "udp".into(),
+            address: "127.0.0.1".into(),
+            port: 53,
+        };
         assert_eq!(any.to_string(), "tcp [::]:22");
         assert_eq!(local.to_string(), "udp 127.0.0.1:53");
         assert!(!any.is_loopback());

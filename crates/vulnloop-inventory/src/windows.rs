@@ -76,8 +76,13 @@ pub struct InstalledUpdate {
 impl InstalledUpdate {
     /// Returns the KB number (`5034127`) when the id is a KB article id.
     pub fn kb_number(&self) -> Option<&str> {
-        let digits = self.id.strip_prefix("KB").or_else(|| self.id.strip_prefix("kb"))?;
-        let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+        let digits = self
+            .id
+            .strip_prefix("KB")
+            .or_else(|| self.id.strip_prefix("kb"))?;
+        let end = digits
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(digits.len());
         (end >= 4).then(|| &digits[..end])
     }
 }

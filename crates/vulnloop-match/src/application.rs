@@ -24,7 +24,11 @@ pub trait AppAdvisoryIndex {
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// Returns the advisories about `package` in `ecosystem`.
-    fn app_advisories(&self, ecosystem: AppEcosystem, package: &str) -> Result<Vec<AppAdvisory>, Self::Error>;
+    fn app_advisories(
+        &self,
+        ecosystem: AppEcosystem,
+        package: &str,
+    ) -> Result<Vec<AppAdvisory>, Self::Error>;
 
     /// Returns whether any feed with advisories for `ecosystem` was imported.
     fn has_app_feed(&self, ecosystem: AppEcosystem) -> Result<bool, Self::Error>;
@@ -81,7 +85,10 @@ pub enum AppFindingStatus {
     /// The files belong to an OS package, whose distribution may have
     /// backported the fix: its advisories for that package decide, and the
     /// OS package finding, if any, is the one to fix.
-    DistributionDecides { package: String, package_version: String },
+    DistributionDecides {
+        package: String,
+        package_version: String,
+    },
 }
 
 impl AppFindingStatus {
@@ -99,9 +106,10 @@ impl AppFindingStatus {
 /// Returns the version ordering of an application ecosystem, `None` for unmatched ones.
 pub fn scheme_for_app(ecosystem: AppEcosystem) -> Option<Scheme> {
     match ecosystem {
-        AppEcosystem::WordpressCore | AppEcosystem::WordpressPlugin | AppEcosystem::WordpressTheme | AppEcosystem::Packagist => {
-            Some(Scheme::Php)
-        }
+        AppEcosystem::WordpressCore
+        | AppEcosystem::WordpressPlugin
+        | AppEcosystem::WordpressTheme
+        | AppEcosystem::Packagist => Some(Scheme::Php),
         AppEcosystem::Npm => Some(Scheme::Semver),
         AppEcosystem::Pypi => Some(Scheme::Pep440),
         AppEcosystem::Maven => Some(Scheme::Maven),
@@ -110,7 +118,10 @@ pub fn scheme_for_app(ecosystem: AppEcosystem) -> Option<Scheme> {
 }
 
 /// Matches every application of the inventory.
-pub fn match_applications<I: AppAdvisoryIndex>(applications: &[Application], index: &I) -> Result<AppMatchReport, I::Error> {
+pub fn match_applications<I: AppAdvisoryIndex>(
+    applications: &[Application],
+    index: &I,
+) -> Result<AppMatchReport, I::Error> {
     let mut report = AppMatchReport::default();
     let mut missing_feeds = std::collections::BTreeSet::new();
     for application in applications {
@@ -134,7 +145,10 @@ pub fn match_applications<I: AppAdvisoryIndex>(applications: &[Application], ind
                 Ok(None) => {}
                 Err(error) => report.notes.push(CoverageNote {
                     incomplete: true,
-                    message: format!("{} at {}: {error}; advisory {} was not checked", application.name, application.path, advisory.id),
+                    message: format!(
+                        "{} at {}: {error}; advisory {} was not checked",
+                        application.name, application.path, advisory.id
+                    ),
                 }),
             }
         }
@@ -149,12 +163,18 @@ pub fn match_applications<I: AppAdvisoryIndex>(applications: &[Application], ind
             ),
         });
     }
-    report.findings.sort_by(|a, b| (&a.application.path, &a.id).cmp(&(&b.application.path, &b.id)));
+    report
+        .findings
+        .sort_by(|a, b| (&a.application.path, &a.id).cmp(&(&b.application.path, &b.id)));
     Ok(report)
 }
 
 /// Judges one advisory: `Ok(None)` when the installed version is in none of its ranges.
-fn judge(application: &Application, advisory: &AppAdvisory, scheme: Scheme) -> Result<Option<AppFinding>, vulnloop_version::VersionError> {
+fn judge(
+    application: &Application,
+    advisory: &AppAdvisory,
+    scheme: Scheme,
+) -> Result<Option<AppFinding>, vulnloop_version::VersionError> {
     let compare = |a: &str, b: &str| scheme.compare(a, b);
     let mut matched: Option<&VersionRange> = None;
     for range in &advisory.ranges {
@@ -168,13 +188,20 @@ fn judge(application: &Application, advisory: &AppAdvisory, scheme: Scheme) -> R
     };
 
     let upstream_status = match (range.fixed(), range.last_affected()) {
-        (Some(fixed), _) => AppFindingStatus::FixAvailable { fixed: fixed.to_string() },
-        (None, Some(last)) => AppFindingStatus::FixedAfter { last_affected: last.to_string() },
+        (Some(fixed), _) => AppFindingStatus::FixAvailable {
+            fixed: fixed.to_string(),
+        },
+        (None, Some(last)) => AppFindingStatus::FixedAfter {
+            last_affected: last.to_string(),
+        },
         (None, None) => AppFindingStatus::NoFixYet,
     };
     let comparison = comparison(&application.version, range, &upstream_status, scheme);
     let status = match &application.owner {
-        Some(owner) => AppFindingStatus::DistributionDecides { package: owner.name.clone(), package_version: owner.version.clone() },
+        Some(owner) => AppFindingStatus::DistributionDecides {
+            package: owner.name.clone(),
+            package_version: owner.version.clone(),
+        },
         None => upstream_status,
     };
     let record = match &advisory.modified {
@@ -183,7 +210,11 @@ fn judge(application: &Application, advisory: &AppAdvisory, scheme: Scheme) -> R
     };
     let found_in = vec![application.path.clone()];
     Ok(Some(AppFinding {
-        id: advisory.cves.first().cloned().unwrap_or_else(|| advisory.id.clone()),
+        id: advisory
+            .cves
+            .first()
+            .cloned()
+            .unwrap_or_else(|| advisory.id.clone()),
         advisory_id: advisory.id.clone(),
         source: advisory.source.clone(),
         cves: advisory.cves.clone(),
@@ -194,14 +225,26 @@ fn judge(application: &Application, advisory: &AppAdvisory, scheme: Scheme) -> R
         application: application.clone(),
         status,
         affected_range: range.to_string(),
-        evidence: Evidence { found_in, record, comparison, other_records: Vec::new() },
+        evidence: Evidence {
+            found_in,
+            record,
+            comparison,
+            other_records: Vec::new(),
+        },
     }))
 }
 
-fn comparison(installed: &str, range: &VersionRange, status: &AppFindingStatus, scheme: Scheme) -> String {
+fn comparison(
+    installed: &str,
+    range: &VersionRange,
+    status: &AppFindingStatus,
+    scheme: Scheme,
+) -> String {
     let ordering = scheme.name();
     match status {
-        AppFindingStatus::FixAvailable { fixed } => format!("installed {installed} < fixed {fixed} ({ordering} ordering)"),
+        AppFindingStatus::FixAvailable { fixed } => {
+            format!("installed {installed} < fixed {fixed} ({ordering} ordering)")
+        }
         AppFindingStatus::FixedAfter { last_affected } => {
             format!("installed {installed} <= last affected {last_affected} ({ordering} ordering)")
         }

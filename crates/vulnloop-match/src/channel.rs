@@ -43,13 +43,19 @@ pub(crate) enum ChannelRule {
 /// build too, because the host runs the vulnerable version either way, and
 /// the finding then notes that the fix needs Ubuntu Pro. Statements for any
 /// other channel apply only to builds of that channel.
-pub(crate) fn channel_rule(installed: &str, module: Option<&str>, channel: Option<&str>) -> ChannelRule {
+pub(crate) fn channel_rule(
+    installed: &str,
+    module: Option<&str>,
+    channel: Option<&str>,
+) -> ChannelRule {
     let build = installed_channel(installed, module);
     match (channel, build.as_deref()) {
         (None, None | Some("esm" | "backports")) => ChannelRule::Applies,
         (None, Some(_)) => ChannelRule::Skip,
         (Some(channel), Some(build)) if channel == build => ChannelRule::Applies,
-        (Some("esm"), _) => ChannelRule::AppliesWithNote("the fix is published through Ubuntu Pro (ESM)"),
+        (Some("esm"), _) => {
+            ChannelRule::AppliesWithNote("the fix is published through Ubuntu Pro (ESM)")
+        }
         (Some(_), _) => ChannelRule::Skip,
     }
 }

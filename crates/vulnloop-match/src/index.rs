@@ -61,11 +61,21 @@ impl MemoryIndex {
         metadata.affected.clear();
         let metadata = Arc::new(metadata);
         for affected in &advisory.affected {
-            let candidate = Candidate { advisory: Arc::clone(&metadata), affected: affected.clone() };
+            let candidate = Candidate {
+                advisory: Arc::clone(&metadata),
+                affected: affected.clone(),
+            };
             if affected.is_pattern() {
-                self.patterns.entry(affected.ecosystem.clone()).or_default().push(candidate);
+                self.patterns
+                    .entry(affected.ecosystem.clone())
+                    .or_default()
+                    .push(candidate);
             } else {
-                let key = (affected.ecosystem.clone(), affected.kind, affected.package.clone());
+                let key = (
+                    affected.ecosystem.clone(),
+                    affected.kind,
+                    affected.package.clone(),
+                );
                 self.by_package.entry(key).or_default().push(candidate);
             }
             let sources = self.sources.entry(affected.ecosystem.clone()).or_default();

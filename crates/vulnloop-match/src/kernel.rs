@@ -10,9 +10,24 @@ use vulnloop_inventory::Package;
 /// Source packages that build Ubuntu kernel flavours; `linux-firmware` and
 /// friends are not kernels.
 const UBUNTU_KERNEL_PREFIXES: &[&str] = &[
-    "linux-aws", "linux-azure", "linux-gcp", "linux-gke", "linux-hwe", "linux-ibm", "linux-intel",
-    "linux-kvm", "linux-lowlatency", "linux-nvidia", "linux-oem", "linux-oracle", "linux-raspi",
-    "linux-realtime", "linux-riscv", "linux-xilinx", "linux-bluefield", "linux-fips",
+    "linux-aws",
+    "linux-azure",
+    "linux-gcp",
+    "linux-gke",
+    "linux-hwe",
+    "linux-ibm",
+    "linux-intel",
+    "linux-kvm",
+    "linux-lowlatency",
+    "linux-nvidia",
+    "linux-oem",
+    "linux-oracle",
+    "linux-raspi",
+    "linux-realtime",
+    "linux-riscv",
+    "linux-xilinx",
+    "linux-bluefield",
+    "linux-fips",
 ];
 
 /// Returns whether a source package builds a kernel image.
@@ -29,7 +44,9 @@ pub fn is_kernel_source(name: &str) -> bool {
             return true;
         }
     }
-    UBUNTU_KERNEL_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+    UBUNTU_KERNEL_PREFIXES
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
 }
 
 /// Returns whether a binary package is a versioned kernel image (`linux-image-6.1.0-28-amd64`),
@@ -46,7 +63,10 @@ pub fn is_kernel_image(name: &str) -> bool {
 pub fn running_image<'a>(packages: &'a [Package], release: &str) -> Option<&'a Package> {
     let signed = format!("linux-image-{release}");
     let unsigned = format!("linux-image-unsigned-{release}");
-    packages.iter().find(|p| p.name == signed).or_else(|| packages.iter().find(|p| p.name == unsigned))
+    packages
+        .iter()
+        .find(|p| p.name == signed)
+        .or_else(|| packages.iter().find(|p| p.name == unsigned))
 }
 
 /// Returns the names under which advisories list a kernel image's source.
@@ -69,7 +89,8 @@ pub fn advisory_names(source: &str) -> Vec<String> {
 pub fn image_release(name: &str) -> Option<&str> {
     let rest = name.strip_prefix("linux-image-")?;
     let rest = rest.strip_prefix("unsigned-").unwrap_or(rest);
-    rest.starts_with(|c: char| c.is_ascii_digit()).then_some(rest)
+    rest.starts_with(|c: char| c.is_ascii_digit())
+        .then_some(rest)
 }
 
 /// Returns the ABI version of a kernel release (`5.15.0-91-generic` → `5.15.0-91`),
@@ -89,8 +110,18 @@ pub fn release_matches(expression: &str, release: &str) -> Result<bool, regex::E
 /// rpm packages that contain a bootable kernel (`kernel-devel`, `kernel-headers`
 /// and `kernel-tools` do not).
 const RPM_KERNELS: &[&str] = &[
-    "kernel", "kernel-core", "kernel-64k", "kernel-64k-core", "kernel-rt", "kernel-rt-core",
-    "kernel-uek", "kernel-uek-core", "kernel-default", "kernel-azure", "kernel-preempt", "kernel-lpae",
+    "kernel",
+    "kernel-core",
+    "kernel-64k",
+    "kernel-64k-core",
+    "kernel-rt",
+    "kernel-rt-core",
+    "kernel-uek",
+    "kernel-uek-core",
+    "kernel-default",
+    "kernel-azure",
+    "kernel-preempt",
+    "kernel-lpae",
 ];
 
 /// Returns whether an rpm package contains a bootable kernel.
@@ -105,7 +136,10 @@ pub fn is_rpm_kernel(name: &str) -> bool {
 /// and append the flavour (`kernel-default` 5.14.21-150500.55.39.1 runs as
 /// `5.14.21-150500.55.39-default`).
 pub fn rpm_kernel_runs(package: &Package, running: &str) -> bool {
-    let evr = package.version.split_once(':').map_or(package.version.as_str(), |(_, rest)| rest);
+    let evr = package
+        .version
+        .split_once(':')
+        .map_or(package.version.as_str(), |(_, rest)| rest);
     if running == evr {
         return true;
     }
@@ -147,7 +181,10 @@ mod tests {
 
     #[test]
     fn release_and_abi_read_from_image_name() {
-        assert_eq!(image_release("linux-image-unsigned-5.15.0-91-generic"), Some("5.15.0-91-generic"));
+        assert_eq!(
+            image_release("linux-image-unsigned-5.15.0-91-generic"),
+            Some("5.15.0-91-generic")
+        );
         assert_eq!(image_release("linux-image-generic"), None);
         assert_eq!(abi_version("5.15.0-1005-raspi"), Some("5.15.0-1005"));
         assert_eq!(abi_version("6.1.0-28-amd64"), Some("6.1.0-28"));
@@ -156,14 +193,23 @@ mod tests {
 
     #[test]
     fn check_expression_anchored() {
-        assert_eq!(release_matches(r"5.15.0-\d+(-raspi|-raspi-nolpae)", "5.15.0-1005-raspi").ok(), Some(true));
-        assert_eq!(release_matches(r"5.15.0-\d+(-raspi)", "5.15.0-1005-raspi-nolpae").ok(), Some(false));
+        assert_eq!(
+            release_matches(r"5.15.0-\d+(-raspi|-raspi-nolpae)", "5.15.0-1005-raspi").ok(),
+            Some(true)
+        );
+        assert_eq!(
+            release_matches(r"5.15.0-\d+(-raspi)", "5.15.0-1005-raspi-nolpae").ok(),
+            Some(false)
+        );
         assert!(release_matches("(", "x").is_err());
     }
 
     #[test]
     fn signed_wrapper_maps_to_linux() {
-        assert_eq!(advisory_names("linux-signed-amd64"), vec!["linux-signed-amd64", "linux-amd64", "linux"]);
+        assert_eq!(
+            advisory_names("linux-signed-amd64"),
+            vec!["linux-signed-amd64", "linux-amd64", "linux"]
+        );
         assert_eq!(advisory_names("linux"), vec!["linux"]);
     }
 }

@@ -7,9 +7,9 @@ use vulnloop_advisory::{Advisory, Ecosystem, PackageKind, Status, RUNNING_KERNEL
 use vulnloop_inventory::{Inventory, Package, PackageManager};
 use vulnloop_version::Scheme;
 
+use crate::channel::{channel_rule, ChannelRule};
 use crate::finding::{Coverage, CoverageNote, MatchReport};
 use crate::index::{AdvisoryIndex, Candidate};
-use crate::channel::{channel_rule, ChannelRule};
 use crate::kernel;
 use crate::vendor;
 use crate::verdict::{Outcome, Verdict};
@@ -72,7 +72,10 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
 
     fn note(&mut self, incomplete: bool, message: String) {
         if !self.notes.iter().any(|n| n.message == message) {
-            self.notes.push(CoverageNote { incomplete, message });
+            self.notes.push(CoverageNote {
+                incomplete,
+                message,
+            });
         }
     }
 
@@ -99,7 +102,10 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
             return Ok(());
         };
         let ecosystem = Ecosystem::new(&os.id, &release_key(&os.id, release));
-        let sources = self.index.sources_for(&ecosystem).map_err(|e| index_error(&ecosystem, "*", e))?;
+        let sources = self
+            .index
+            .sources_for(&ecosystem)
+            .map_err(|e| index_error(&ecosystem, "*", e))?;
         if sources.is_empty() {
             self.note(
                 true,
@@ -110,11 +116,15 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
             );
         }
         for source in sources {
-            self.snapshots.insert(source.name.clone(), source.snapshot.unwrap_or_default());
+            self.snapshots
+                .insert(source.name.clone(), source.snapshot.unwrap_or_default());
             self.sources.push(source.name);
         }
         self.sources.sort();
-        self.patterns = self.index.pattern_candidates(&ecosystem).map_err(|e| index_error(&ecosystem, "*", e))?;
+        self.patterns = self
+            .index
+            .pattern_candidates(&ecosystem)
+            .map_err(|e| index_error(&ecosystem, "*", e))?;
         self.ecosystem = Some(ecosystem);
         Ok(())
     }
@@ -124,7 +134,10 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
     }
 
     fn dpkg_packages(&self) -> impl Iterator<Item = &'a Package> {
-        self.inventory.packages.iter().filter(|p| p.manager == PackageManager::Dpkg)
+        self.inventory
+            .packages
+            .iter()
+            .filter(|p| p.manager == PackageManager::Dpkg)
     }
 
     /// Packages judged by name: every package except kernels, which only
@@ -136,7 +149,9 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
             .inventory
             .packages
             .iter()
-            .filter(|p| !kernel::is_kernel_source(p.source_name()) && !kernel::is_rpm_kernel(&p.name))
+            .filter(|p| {
+                !kernel::is_kernel_source(p.source_name()) && !kernel::is_rpm_kernel(&p.name)
+            })
             .filter(|p| {
                 let ours = vendor::is_distribution_package(&os_id, p);
                 if !ours {
@@ -162,7 +177,10 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
     fn judge_source_groups(&mut self) -> Result<(), MatchError> {
         let mut groups: BTreeMap<(&str, &str), Vec<&Package>> = BTreeMap::new();
         for package in self.ordinary_packages() {
-            groups.entry((package.source_name(), package.source_version())).or_default().push(package);
+            groups
+                .entry((package.source_name(), package.source_version()))
+                .or_default()
+                .push(package);
         }
         let ecosystem = self.ecosystem.clone().expect("checked by can_judge");
         let patterns = std::mem::take(&mut self.patterns);
@@ -172,7 +190,12 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
                 .index
                 .candidates(&ecosystem, PackageKind::Source, source)
                 .map_err(|e| index_error(&ecosystem, source, e))?;
-            candidates.extend(patterns.iter().filter(|c| pattern_matches(&c.affected.package, source)).cloned());
+            candidates.extend(
+                patterns
+                    .iter()
+                    .filter(|c| pattern_matches(&c.affected.package, source))
+                    .cloned(),
+            );
             for candidate in candidates {
                 self.judge(candidate, source, version, &binaries, None);
             }
@@ -199,7 +222,10 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
     /// Judges kernel statements against the running kernel's image only.
     fn judge_running_kernel(&mut self) -> Result<(), MatchError> {
         let packages = &self.inventory.packages;
-        let images: Vec<&Package> = self.dpkg_packages().filter(|p| kernel::is_kernel_image(&p.name)).collect();
+        let images: Vec<&Package> = self
+            .dpkg_packages()
+            .filter(|p| kernel::is_kernel_image(&p.name))
+            .collect();
         let decisive = match &self.inventory.host.kernel {
             Some(running) => match kernel::running_image(packages, &running.release) {
                 Some(image) => image,
@@ -231,7 +257,10 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
             },
         };
         let booted = self.inventory.host.kernel.is_some();
-        let others: Vec<&Package> = images.into_iter().filter(|p| p.name != decisive.name).collect();
+        let others: Vec<&Package> = images
+            .into_iter()
+            .filter(|p| p.name != decisive.name)
+            .collect();
         let ecosystem = self.ecosystem.clone().expect("checked by can_judge");
 
         let mut candidates = Vec::new();
@@ -247,9 +276,19 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
                 .candidates(&ecosystem, PackageKind::Binary, &decisive.name)
                 .map_err(|e| index_error(&ecosystem, &decisive.name, e))?,
         );
-        let reboot_into = if booted { Some(others.as_slice()) } else { None };
+        let reboot_into = if booted {
+            Some(others.as_slice())
+        } else {
+            None
+        };
         for candidate in candidates {
-            self.judge(candidate, &decisive.name, &decisive.version, &[decisive], reboot_into);
+            self.judge(
+                candidate,
+                &decisive.name,
+                &decisive.version,
+                &[decisive],
+                reboot_into,
+            );
         }
         self.judge_kernel_checks(decisive, reboot_into);
         Ok(())
@@ -265,11 +304,19 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
                 by_name.entry(&package.name).or_default().push(package);
             }
         }
-        let running = self.inventory.host.kernel.as_ref().map(|k| k.release.clone());
+        let running = self
+            .inventory
+            .host
+            .kernel
+            .as_ref()
+            .map(|k| k.release.clone());
         let ecosystem = self.ecosystem.clone().expect("checked by can_judge");
         for (name, instances) in by_name {
             let decisive = match &running {
-                Some(release) => instances.iter().copied().find(|p| kernel::rpm_kernel_runs(p, release)),
+                Some(release) => instances
+                    .iter()
+                    .copied()
+                    .find(|p| kernel::rpm_kernel_runs(p, release)),
                 None => newest_instance(&instances),
             };
             let Some(decisive) = decisive else {
@@ -282,7 +329,11 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
                 self.note(false, message);
                 continue;
             };
-            let others: Vec<&'a Package> = instances.iter().copied().filter(|p| !std::ptr::eq(*p, decisive)).collect();
+            let others: Vec<&'a Package> = instances
+                .iter()
+                .copied()
+                .filter(|p| !std::ptr::eq(*p, decisive))
+                .collect();
             let reboot_into = running.is_some().then_some(others.as_slice());
             let candidates = self
                 .index
@@ -319,7 +370,10 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
                 Ok(false) => {}
                 Err(error) => self.note(
                     false,
-                    format!("kernel check of {} ({}) was not judged: {error}", candidate.advisory.id, candidate.advisory.source),
+                    format!(
+                        "kernel check of {} ({}) was not judged: {error}",
+                        candidate.advisory.id, candidate.advisory.source
+                    ),
                 ),
             }
         }
@@ -339,14 +393,17 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
         binaries: &[&'a Package],
         reboot_into: Option<&[&'a Package]>,
     ) {
-        let Some(first) = binaries.first() else { return };
+        let Some(first) = binaries.first() else {
+            return;
+        };
         let scheme = scheme_for(first.manager);
         let module = first.module.as_deref();
-        let channel_note = match channel_rule(installed, module, candidate.affected.channel.as_deref()) {
-            ChannelRule::Applies => None,
-            ChannelRule::AppliesWithNote(note) => Some(note),
-            ChannelRule::Skip => return,
-        };
+        let channel_note =
+            match channel_rule(installed, module, candidate.affected.channel.as_deref()) {
+                ChannelRule::Applies => None,
+                ChannelRule::AppliesWithNote(note) => Some(note),
+                ChannelRule::Skip => return,
+            };
         let outcome = match &candidate.affected.status {
             Status::Fixed { fixed } => match scheme.compare(installed, fixed) {
                 Ok(Ordering::Less) => match fixed_elsewhere(reboot_into, fixed, scheme) {
@@ -383,7 +440,10 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
 
     /// Returns the `YYYY-MM-DD` snapshot date of a feed, empty when unknown.
     fn freshness(&self, source: &str) -> String {
-        self.snapshots.get(source).map(|s| date_part(s).to_string()).unwrap_or_default()
+        self.snapshots
+            .get(source)
+            .map(|s| date_part(s).to_string())
+            .unwrap_or_default()
     }
 
     /// Merges the verdicts per (package group, vulnerability) and builds the report.
@@ -397,15 +457,23 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
             // The freshest feed decides; among equally fresh ones, a finding wins
             // over a clearing statement, so a conflict is never silently dropped.
             verdicts.sort_by(|a, b| {
-                b.freshness.cmp(&a.freshness).then_with(|| b.outcome.is_finding().cmp(&a.outcome.is_finding()))
+                b.freshness
+                    .cmp(&a.freshness)
+                    .then_with(|| b.outcome.is_finding().cmp(&a.outcome.is_finding()))
             });
             let mut verdicts = verdicts.into_iter();
-            let Some(winner) = verdicts.next() else { continue };
+            let Some(winner) = verdicts.next() else {
+                continue;
+            };
             if !winner.outcome.is_finding() {
                 continue;
             }
             let others: Vec<String> = verdicts.map(|v| v.summary()).collect();
-            let snapshot = self.snapshots.get(&winner.candidate.advisory.source).cloned().unwrap_or_default();
+            let snapshot = self
+                .snapshots
+                .get(&winner.candidate.advisory.source)
+                .cloned()
+                .unwrap_or_default();
             let mut finding = winner.into_finding(&snapshot);
             finding.evidence.other_records = others;
             findings.push(finding);
@@ -440,7 +508,9 @@ fn index_error<E: std::error::Error + Send + Sync + 'static>(
 
 /// Returns whether a pattern from Debian's security-support lists names a package.
 fn pattern_matches(pattern: &str, name: &str) -> bool {
-    pattern.strip_suffix(".*").is_some_and(|prefix| name.starts_with(prefix))
+    pattern
+        .strip_suffix(".*")
+        .is_some_and(|prefix| name.starts_with(prefix))
 }
 
 /// Returns the vulnerability id: the CVE of a per-CVE record, else the advisory id.
@@ -489,24 +559,30 @@ fn fixed_elsewhere<'p>(
     fixed: &str,
     scheme: Scheme,
 ) -> Option<&'p Package> {
-    images?
-        .iter()
-        .copied()
-        .find(|image| matches!(scheme.compare(&image.version, fixed), Ok(Ordering::Greater | Ordering::Equal)))
+    images?.iter().copied().find(|image| {
+        matches!(
+            scheme.compare(&image.version, fixed),
+            Ok(Ordering::Greater | Ordering::Equal)
+        )
+    })
 }
 
 /// Returns the newest instance of an rpm kernel package by rpm ordering.
 fn newest_instance<'p>(instances: &[&'p Package]) -> Option<&'p Package> {
     let scheme = scheme_for(PackageManager::Rpm);
-    instances
-        .iter()
-        .copied()
-        .max_by(|a, b| scheme.compare(&a.version, &b.version).unwrap_or(Ordering::Equal))
+    instances.iter().copied().max_by(|a, b| {
+        scheme
+            .compare(&a.version, &b.version)
+            .unwrap_or(Ordering::Equal)
+    })
 }
 
 fn newest_image<'p>(images: &[&'p Package]) -> Option<&'p Package> {
     images.iter().copied().max_by(|a, b| {
-        Scheme::Dpkg.compare(&a.version, &b.version).unwrap_or(Ordering::Equal).then_with(|| a.name.cmp(&b.name))
+        Scheme::Dpkg
+            .compare(&a.version, &b.version)
+            .unwrap_or(Ordering::Equal)
+            .then_with(|| a.name.cmp(&b.name))
     })
 }
 

@@ -62,13 +62,19 @@ mod tests {
 
     #[test]
     fn distribution_vendor_accepted() {
-        assert!(is_distribution_package("almalinux", &rpm(Some("AlmaLinux"))));
+        assert!(is_distribution_package(
+            "almalinux",
+            &rpm(Some("AlmaLinux"))
+        ));
         assert!(is_distribution_package("ol", &rpm(Some("Oracle America"))));
     }
 
     #[test]
     fn other_vendor_rejected() {
-        assert!(!is_distribution_package("almalinux", &rpm(Some("Fedora Project"))));
+        assert!(!is_distribution_package(
+            "almalinux",
+            &rpm(Some("Fedora Project"))
+        ));
         assert!(!is_distribution_package("ol", &rpm(Some("AlmaLinux"))));
     }
 

@@ -71,16 +71,25 @@ impl Verdict<'_> {
     }
 
     fn status(&self) -> Option<FindingStatus> {
-        let fixed = self.candidate.affected.status.fixed_version().map(String::from);
-        Some(match (&self.candidate.affected.status, &self.outcome, fixed) {
-            (_, Outcome::Cleared, _) => return None,
-            (_, Outcome::Below, Some(fixed)) => FindingStatus::FixAvailable { fixed },
-            (_, Outcome::RebootPending(_), Some(fixed)) => FindingStatus::FixedRebootPending { fixed },
-            (Status::WillNotFix, _, _) => FindingStatus::WillNotFix,
-            (Status::Postponed, _, _) => FindingStatus::Postponed,
-            (Status::Unsupported, _, _) => FindingStatus::Unsupported,
-            _ => FindingStatus::NoFixYet,
-        })
+        let fixed = self
+            .candidate
+            .affected
+            .status
+            .fixed_version()
+            .map(String::from);
+        Some(
+            match (&self.candidate.affected.status, &self.outcome, fixed) {
+                (_, Outcome::Cleared, _) => return None,
+                (_, Outcome::Below, Some(fixed)) => FindingStatus::FixAvailable { fixed },
+                (_, Outcome::RebootPending(_), Some(fixed)) => {
+                    FindingStatus::FixedRebootPending { fixed }
+                }
+                (Status::WillNotFix, _, _) => FindingStatus::WillNotFix,
+                (Status::Postponed, _, _) => FindingStatus::Postponed,
+                (Status::Unsupported, _, _) => FindingStatus::Unsupported,
+                _ => FindingStatus::NoFixYet,
+            },
+        )
     }
 
     /// Builds the reported finding; `snapshot` is the feed's snapshot date.
@@ -101,7 +110,10 @@ impl Verdict<'_> {
             url: advisory.url.clone(),
             package: affected.package_display(&self.group),
             package_kind: affected.kind,
-            manager: self.binaries.first().map_or(PackageManager::Dpkg, |p| p.manager),
+            manager: self
+                .binaries
+                .first()
+                .map_or(PackageManager::Dpkg, |p| p.manager),
             installed_version: self.installed.clone(),
             binaries: self.binaries.iter().map(|p| installed_binary(p)).collect(),
             status,
@@ -157,4 +169,3 @@ fn record_text(advisory: &Advisory, snapshot: &str) -> String {
     }
     text
 }
-

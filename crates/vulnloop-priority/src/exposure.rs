@@ -44,12 +44,21 @@ pub fn exposure_of(finding: &Finding, inventory: &Inventory) -> Exposure {
     let mut processes = Vec::new();
     let mut sockets = Vec::new();
     for process in &runtime.processes {
-        let maps_package = finding.binaries.iter().any(|b| process.packages.iter().any(|p| p == &b.name));
+        let maps_package = finding
+            .binaries
+            .iter()
+            .any(|b| process.packages.iter().any(|p| p == &b.name));
         if !maps_package {
             continue;
         }
         processes.push(format!("{} (pid {})", process.command, process.pid));
-        sockets.extend(process.listening.iter().filter(|l| !l.is_loopback()).map(|l| l.to_string()));
+        sockets.extend(
+            process
+                .listening
+                .iter()
+                .filter(|l| !l.is_loopback())
+                .map(|l| l.to_string()),
+        );
     }
     sockets.sort();
     sockets.dedup();
@@ -80,14 +89,21 @@ fn is_running_kernel(finding: &Finding, inventory: &Inventory) -> bool {
             binary.name.starts_with("linux-image-") && binary.name.ends_with(release)
         }
         PackageManager::Rpm => {
-            let kernel_package = binary.name.starts_with("kernel") && !binary.name.contains("headers")
-                && !binary.name.contains("devel") && !binary.name.contains("tools");
+            let kernel_package = binary.name.starts_with("kernel")
+                && !binary.name.contains("headers")
+                && !binary.name.contains("devel")
+                && !binary.name.contains("tools");
             let version = binary.version.rsplit(':').next().unwrap_or(&binary.version);
             kernel_package && release.starts_with(version)
         }
         // Alpine: `linux-lts` 6.6.58-r0 runs as `6.6.58-0-lts`.
-        PackageManager::Apk => match (binary.name.strip_prefix("linux-"), binary.version.split_once("-r")) {
-            (Some(flavor), Some((version, _))) => release.starts_with(version) && release.ends_with(flavor),
+        PackageManager::Apk => match (
+            binary.name.strip_prefix("linux-"),
+            binary.version.split_once("-r"),
+        ) {
+            (Some(flavor), Some((version, _))) => {
+                release.starts_with(version) && release.ends_with(flavor)
+            }
             _ => false,
         },
         // A Windows host's kernel is its build, not a package with a release.

@@ -57,18 +57,33 @@ pub fn intel_of(finding: &Finding, facts: &BTreeMap<String, CveFacts>) -> Intel 
             continue;
         };
         if let Some(cvss) = known.preferred_cvss() {
-            let better = intel.cvss.as_ref().is_none_or(|best| cvss.base_score > best.cvss.base_score);
+            let better = intel
+                .cvss
+                .as_ref()
+                .is_none_or(|best| cvss.base_score > best.cvss.base_score);
             if better {
-                intel.cvss = Some(CvssFact { cve: cve.clone(), cvss: cvss.clone(), rating: cvss.severity() });
+                intel.cvss = Some(CvssFact {
+                    cve: cve.clone(),
+                    cvss: cvss.clone(),
+                    rating: cvss.severity(),
+                });
             }
         }
         if let Some(kev) = &known.kev {
-            if intel.kev.as_ref().is_none_or(|first| kev.date_added < first.date_added) {
+            if intel
+                .kev
+                .as_ref()
+                .is_none_or(|first| kev.date_added < first.date_added)
+            {
                 intel.kev = Some(kev.clone());
             }
         }
         if let Some(epss) = &known.epss {
-            if intel.epss.as_ref().is_none_or(|best| epss.score > best.score) {
+            if intel
+                .epss
+                .as_ref()
+                .is_none_or(|best| epss.score > best.score)
+            {
                 intel.epss = Some(epss.clone());
             }
         }
@@ -87,7 +102,9 @@ pub fn intel_of(finding: &Finding, facts: &BTreeMap<String, CveFacts>) -> Intel 
                 }
             }
         }
-        intel.cwes.extend(known.cwes().into_iter().map(String::from));
+        intel
+            .cwes
+            .extend(known.cwes().into_iter().map(String::from));
     }
     intel.cwes.sort();
     intel.cwes.dedup();

@@ -13,4 +13,4 @@ mod model;
 
 pub use exposure::{exposure_of, Exposure};
 pub use intel::{intel_of, Intel};
-pub use model::{assess, AssetImportance, Assessment, Context, Priority, PriorityLevel};
+pub use model::{assess, Assessment, AssetImportance, Context, Priority, PriorityLevel};

@@ -26,7 +26,11 @@ pub enum PriorityLevel {
 
 impl PriorityLevel {
     /// Every level, most urgent first.
-    pub const ALL: [PriorityLevel; 3] = [PriorityLevel::FixNow, PriorityLevel::FixLater, PriorityLevel::NoNeedToFix];
+    pub const ALL: [PriorityLevel; 3] = [
+        PriorityLevel::FixNow,
+        PriorityLevel::FixLater,
+        PriorityLevel::NoNeedToFix,
+    ];
 
     /// Returns the name used in output and on the command line (`fix-now`).
     pub fn as_str(self) -> &'static str {
@@ -138,8 +142,17 @@ pub fn assess(finding: &Finding, context: &Context<'_>) -> Assessment {
     } else {
         PriorityLevel::FixLater
     };
-    let priority = Priority { level, score: points.score, reasons: points.reasons };
-    Assessment { intel, exposure, effective_severity, priority }
+    let priority = Priority {
+        level,
+        score: points.score,
+        reasons: points.reasons,
+    };
+    Assessment {
+        intel,
+        exposure,
+        effective_severity,
+        priority,
+    }
 }
 
 #[derive(Default)]
@@ -173,11 +186,21 @@ fn severity_points(finding: &Finding, intel: &Intel, points: &mut Points) -> Sev
         )
     });
     let (severity, reason) = match (finding.severity, &cvss, &intel.cvss) {
-        (Severity::Unknown, Some(cvss), Some(fact)) => (fact.rating, format!("severity {} from {cvss}; the vendor gives none", fact.rating)),
-        (Severity::Unknown, _, _) => (Severity::Unknown, "no severity from the vendor or CVSS; counted as medium".into()),
-        (vendor, Some(cvss), Some(fact)) if fact.rating != vendor => {
-            (vendor, format!("vendor severity {vendor} (decides over {cvss})"))
-        }
+        (Severity::Unknown, Some(cvss), Some(fact)) => (
+            fact.rating,
+            format!(
+                "severity {} from {cvss}; the vendor gives none",
+                fact.rating
+            ),
+        ),
+        (Severity::Unknown, _, _) => (
+            Severity::Unknown,
+            "no severity from the vendor or CVSS; counted as medium".into(),
+        ),
+        (vendor, Some(cvss), Some(fact)) if fact.rating != vendor => (
+            vendor,
+            format!("vendor severity {vendor} (decides over {cvss})"),
+        ),
         (vendor, Some(cvss), _) => (vendor, format!("vendor severity {vendor}, {cvss}")),
         (vendor, None, _) => (vendor, format!("vendor severity {vendor}")),
     };
@@ -194,7 +217,10 @@ fn severity_points(finding: &Finding, intel: &Intel, points: &mut Points) -> Sev
 
 fn exploitation_points(intel: &Intel, points: &mut Points) {
     if let Some(kev) = &intel.kev {
-        let mut reason = format!("{} is in CISA's Known Exploited Vulnerabilities catalog since {}", kev.cve, kev.date_added);
+        let mut reason = format!(
+            "{} is in CISA's Known Exploited Vulnerabilities catalog since {}",
+            kev.cve, kev.date_added
+        );
         if let Some(due) = &kev.due_date {
             reason.push_str(&format!(" (due {due})"));
         }
@@ -204,11 +230,21 @@ fn exploitation_points(intel: &Intel, points: &mut Points) {
         points.add(3, reason);
     }
     if let Some(epss) = &intel.epss {
-        let percentile = epss.percentile.map(|p| format!(", percentile {:.0}", p * 100.0)).unwrap_or_default();
-        let date = epss.date.as_deref().map(|d| format!(" on {d}")).unwrap_or_default();
+        let percentile = epss
+            .percentile
+            .map(|p| format!(", percentile {:.0}", p * 100.0))
+            .unwrap_or_default();
+        let date = epss
+            .date
+            .as_deref()
+            .map(|d| format!(" on {d}"))
+            .unwrap_or_default();
         let text = format!("EPSS {:.3}{percentile} for {}{date}", epss.score, epss.cve);
         if epss.score >= EPSS_LIKELY {
-            points.add(1, format!("{text}: exploitation in the next 30 days is likely"));
+            points.add(
+                1,
+                format!("{text}: exploitation in the next 30 days is likely"),
+            );
         } else {
             points.note(text);
         }
@@ -219,10 +255,17 @@ fn exposure_points(exposure: &Exposure, points: &mut Points) {
     match exposure {
         Exposure::Unknown => points.note("exposure unknown: no runtime data for this host".into()),
         Exposure::NotRunning => points.add(-1, "no running process uses the package".into()),
-        Exposure::Loaded { processes } => points.note(format!("used by {}, not listening on the network", processes.join(", "))),
+        Exposure::Loaded { processes } => points.note(format!(
+            "used by {}, not listening on the network",
+            processes.join(", ")
+        )),
         Exposure::Listening { processes, sockets } => points.add(
             1,
-            format!("used by {}, which listen on {}", processes.join(", "), sockets.join(", ")),
+            format!(
+                "used by {}, which listen on {}",
+                processes.join(", "),
+                sockets.join(", ")
+            ),
         ),
         Exposure::RunningKernel => points.add(1, "it is the running kernel".into()),
     }
@@ -232,26 +275,38 @@ fn age_points(intel: &Intel, today: NaiveDate, points: &mut Points) {
     let Some(published) = intel.published.as_deref() else {
         return;
     };
-    let Some(date) = published.get(..10).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) else {
+    let Some(date) = published
+        .get(..10)
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    else {
         return;
     };
     let days = (today - date).num_days();
     if (0..=NEW_DAYS).contains(&days) {
-        points.add(1, format!("published {days} days ago; attacks often follow within weeks"));
+        points.add(
+            1,
+            format!("published {days} days ago; attacks often follow within weeks"),
+        );
     } else {
         points.note(format!("published {}", &published[..10]));
     }
 }
 
 fn status_points(finding: &Finding, points: &mut Points) {
-    let note = finding.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+    let note = finding
+        .note
+        .as_deref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
     match &finding.status {
         FindingStatus::WillNotFix => points.add(-2, format!("the vendor will not fix it{note}")),
         FindingStatus::Postponed => points.add(-1, format!("the vendor postponed the fix{note}")),
-        FindingStatus::FixedRebootPending { fixed } => {
-            points.note(format!("kernel {fixed} with the fix is installed: reboot into it"))
-        }
+        FindingStatus::FixedRebootPending { fixed } => points.note(format!(
+            "kernel {fixed} with the fix is installed: reboot into it"
+        )),
         FindingStatus::Undetermined { reason } => points.note(format!("undetermined: {reason}")),
-        FindingStatus::FixAvailable { .. } | FindingStatus::NoFixYet | FindingStatus::Unsupported => {}
+        FindingStatus::FixAvailable { .. }
+        | FindingStatus::NoFixYet
+        | FindingStatus::Unsupported => {}
     }
 }

@@ -102,7 +102,9 @@ impl FixStep {
         }
         let names = self.package_arguments()?;
         let mut argv: Vec<String> = match self.tool {
-            Tool::Apt => ["apt-get", "install", "--only-upgrade", "-y"].map(String::from).to_vec(),
+            Tool::Apt => ["apt-get", "install", "--only-upgrade", "-y"]
+                .map(String::from)
+                .to_vec(),
             Tool::Apk => ["apk", "add", "--upgrade"].map(String::from).to_vec(),
             Tool::Yum => ["yum", "update", "-y"].map(String::from).to_vec(),
             Tool::Dnf => {
@@ -118,10 +120,14 @@ impl FixStep {
             Tool::Wusa => return crate::windows::wusa_argv(&self.target_version),
             Tool::Zypper => match self.cve_ids() {
                 Some(cves) => {
-                    let argv = ["zypper", "--non-interactive", "patch"].map(String::from).to_vec();
+                    let argv = ["zypper", "--non-interactive", "patch"]
+                        .map(String::from)
+                        .to_vec();
                     return Ok([argv, vec![format!("--cve={}", cves.join(","))]].concat());
                 }
-                None => ["zypper", "--non-interactive", "update"].map(String::from).to_vec(),
+                None => ["zypper", "--non-interactive", "update"]
+                    .map(String::from)
+                    .to_vec(),
             },
         };
         argv.extend(names);
@@ -133,18 +139,24 @@ impl FixStep {
         let manager = self.tool.manager();
         let mut arches_per_name: BTreeMap<&str, usize> = BTreeMap::new();
         for package in &self.packages {
-            validate_package_name(manager, &package.name).map_err(|reason| PlanError::InvalidPackageName {
-                manager: manager_name(manager),
-                name: package.name.clone(),
-                reason,
-                package: self.package.clone(),
+            validate_package_name(manager, &package.name).map_err(|reason| {
+                PlanError::InvalidPackageName {
+                    manager: manager_name(manager),
+                    name: package.name.clone(),
+                    reason,
+                    package: self.package.clone(),
+                }
             })?;
             *arches_per_name.entry(&package.name).or_default() += 1;
         }
 
         let mut arguments = Vec::new();
         for package in &self.packages {
-            let repeated = arches_per_name.get(package.name.as_str()).copied().unwrap_or(0) > 1;
+            let repeated = arches_per_name
+                .get(package.name.as_str())
+                .copied()
+                .unwrap_or(0)
+                > 1;
             let argument = match (&package.arch, repeated) {
                 (Some(arch), true) if arch != "all" && arch != "noarch" => {
                     if !is_valid_arch(arch) {
@@ -154,7 +166,11 @@ impl FixStep {
                             package: self.package.clone(),
                         });
                     }
-                    let separator = if manager == PackageManager::Dpkg { ':' } else { '.' };
+                    let separator = if manager == PackageManager::Dpkg {
+                        ':'
+                    } else {
+                        '.'
+                    };
                     format!("{}{separator}{arch}", package.name)
                 }
                 _ => package.name.clone(),
@@ -169,14 +185,20 @@ impl FixStep {
     /// Returns the sorted vendor advisory ids, when every finding has one that dnf accepts.
     fn advisory_ids(&self) -> Option<Vec<&str>> {
         let ids: Vec<&str> = self.closes.iter().map(|f| f.advisory_id.as_str()).collect();
-        (!ids.is_empty() && ids.iter().all(|id| is_vendor_advisory_id(id))).then(|| sorted_unique(ids))
+        (!ids.is_empty() && ids.iter().all(|id| is_vendor_advisory_id(id)))
+            .then(|| sorted_unique(ids))
     }
 
     /// Returns the sorted CVE ids, when every finding has at least one.
     fn cve_ids(&self) -> Option<Vec<&str>> {
         let mut cves = Vec::new();
         for finding in &self.closes {
-            let valid: Vec<&str> = finding.cves.iter().map(String::as_str).filter(|c| is_cve_id(c)).collect();
+            let valid: Vec<&str> = finding
+                .cves
+                .iter()
+                .map(String::as_str)
+                .filter(|c| is_cve_id(c))
+                .collect();
             if valid.is_empty() {
                 return None;
             }
@@ -222,15 +244,23 @@ pub fn validate_package_name(manager: PackageManager, name: &str) -> Result<(), 
         return Err("a name must start with a letter or a digit");
     }
     let allowed = |c: char| match manager {
-        PackageManager::Dpkg => c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'),
-        PackageManager::Rpm | PackageManager::Apk => c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.' | '_'),
+        PackageManager::Dpkg => {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.')
+        }
+        PackageManager::Rpm | PackageManager::Apk => {
+            c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.' | '_')
+        }
         // Windows steps name a KB, which `wusa_argv` checks, never a package.
         PackageManager::Windows => c.is_ascii_alphanumeric(),
     };
     if !name.chars().all(allowed) {
         return Err(match manager {
-            PackageManager::Dpkg => "a name may contain only lowercase letters, digits, '+', '-' and '.'",
-            PackageManager::Rpm | PackageManager::Apk => "a name may contain only letters, digits, '+', '-', '.' and '_'",
+            PackageManager::Dpkg => {
+                "a name may contain only lowercase letters, digits, '+', '-' and '.'"
+            }
+            PackageManager::Rpm | PackageManager::Apk => {
+                "a name may contain only letters, digits, '+', '-', '.' and '_'"
+            }
             PackageManager::Windows => "a KB id may contain only letters and digits",
         });
     }
@@ -245,7 +275,9 @@ pub fn is_valid_arch(arch: &str) -> bool {
     !arch.is_empty()
         && arch.len() <= 32
         && arch.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && arch.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && arch
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 /// Returns whether `id` has the form of a Red Hat-family advisory id
@@ -257,10 +289,14 @@ fn is_vendor_advisory_id(id: &str) -> bool {
     };
     let prefix_ok = prefix.len() >= 2
         && prefix.starts_with(|c: char| c.is_ascii_uppercase())
-        && prefix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
     let rest_ok = rest.len() >= 6
         && rest.starts_with(|c: char| c.is_ascii_digit())
-        && rest.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '-');
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ':' || c == '-');
     prefix_ok && prefix != "CVE" && rest_ok
 }
 

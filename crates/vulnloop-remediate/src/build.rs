@@ -10,8 +10,8 @@ use vulnloop_priority::{Context, Exposure, PriorityLevel};
 
 use crate::argv::Tool;
 use crate::model::{
-    ClosedFinding, FixPlan, FixStep, ManagerPlan, NotFixable, PlanError, PlanFilter, PlannedPackage, ProcessRef,
-    RebootAction, Restart,
+    ClosedFinding, FixPlan, FixStep, ManagerPlan, NotFixable, PlanError, PlanFilter,
+    PlannedPackage, ProcessRef, RebootAction, Restart,
 };
 
 /// A finding with what the priority model made of it.
@@ -29,14 +29,22 @@ pub(crate) struct Assessed<'a> {
 /// not-fixable list (every other status). Returns an error when a package
 /// name breaks its package manager's naming rules or a fixed version cannot
 /// be ordered.
-pub fn plan(findings: &[Finding], context: &Context<'_>, filter: &PlanFilter) -> Result<FixPlan, PlanError> {
+pub fn plan(
+    findings: &[Finding],
+    context: &Context<'_>,
+    filter: &PlanFilter,
+) -> Result<FixPlan, PlanError> {
     let mut selected = Vec::new();
     for finding in findings {
         let assessment = vulnloop_priority::assess(finding, context);
         let level = assessment.priority.level;
         if filter.keeps(finding, level) {
             let running_kernel = assessment.exposure == Exposure::RunningKernel;
-            selected.push(Assessed { finding, level, running_kernel });
+            selected.push(Assessed {
+                finding,
+                level,
+                running_kernel,
+            });
         }
     }
     let filtered_out = findings.len() - selected.len();
@@ -50,12 +58,19 @@ pub fn plan(findings: &[Finding], context: &Context<'_>, filter: &PlanFilter) ->
         let finding = assessed.finding;
         let key = (finding.package.as_str(), finding.installed_version.as_str());
         match &finding.status {
-            FindingStatus::FixAvailable { .. } if finding.manager == PackageManager::Windows => windows.push(assessed),
+            FindingStatus::FixAvailable { .. } if finding.manager == PackageManager::Windows => {
+                windows.push(assessed)
+            }
             FindingStatus::FixAvailable { .. } => {
                 let tool = Tool::for_host(finding.manager, &os.id, os.version_id.as_deref());
-                upgrades.entry((tool, key.0, key.1)).or_default().push(assessed);
+                upgrades
+                    .entry((tool, key.0, key.1))
+                    .or_default()
+                    .push(assessed);
             }
-            FindingStatus::FixedRebootPending { .. } => pending.entry(key).or_default().push(assessed),
+            FindingStatus::FixedRebootPending { .. } => {
+                pending.entry(key).or_default().push(assessed)
+            }
             _ => not_fixable.push(not_fixable_entry(assessed)),
         }
     }
@@ -65,16 +80,24 @@ pub fn plan(findings: &[Finding], context: &Context<'_>, filter: &PlanFilter) ->
         let step = build_step(tool, &group, context.inventory)?;
         match managers.iter_mut().find(|m| m.tool == tool) {
             Some(manager) => manager.steps.push(step),
-            None => managers.push(ManagerPlan { tool, steps: vec![step] }),
+            None => managers.push(ManagerPlan {
+                tool,
+                steps: vec![step],
+            }),
         }
     }
     if !windows.is_empty() {
         let steps = crate::windows::steps(&windows, context.inventory)?;
-        managers.push(ManagerPlan { tool: Tool::Wusa, steps });
+        managers.push(ManagerPlan {
+            tool: Tool::Wusa,
+            steps,
+        });
     }
     for manager in &mut managers {
         // Most urgent first; the sort is stable, so package names order each level.
-        manager.steps.sort_by_key(|step| std::cmp::Reverse(step.priority));
+        manager
+            .steps
+            .sort_by_key(|step| std::cmp::Reverse(step.priority));
     }
 
     let reboots = pending
@@ -82,12 +105,24 @@ pub fn plan(findings: &[Finding], context: &Context<'_>, filter: &PlanFilter) ->
         .map(|group| reboot_action(&group, context.inventory))
         .collect::<Result<Vec<_>, _>>()?;
     not_fixable.sort_by(|a, b| {
-        b.priority.cmp(&a.priority).then_with(|| a.package.cmp(&b.package)).then_with(|| a.id.cmp(&b.id))
+        b.priority
+            .cmp(&a.priority)
+            .then_with(|| a.package.cmp(&b.package))
+            .then_with(|| a.id.cmp(&b.id))
     });
-    Ok(FixPlan { managers, reboots, not_fixable, filtered_out })
+    Ok(FixPlan {
+        managers,
+        reboots,
+        not_fixable,
+        filtered_out,
+    })
 }
 
-fn build_step(tool: Tool, group: &[&Assessed], inventory: &Inventory) -> Result<FixStep, PlanError> {
+fn build_step(
+    tool: Tool,
+    group: &[&Assessed],
+    inventory: &Inventory,
+) -> Result<FixStep, PlanError> {
     let first = group[0].finding;
     let target_version = highest_fixed(group)?;
     let mut packages = planned_packages(group, &target_version);
@@ -103,7 +138,11 @@ fn build_step(tool: Tool, group: &[&Assessed], inventory: &Inventory) -> Result<
         package_kind: first.package_kind,
         installed_version: first.installed_version.clone(),
         target_version,
-        priority: group.iter().map(|a| a.level).max().unwrap_or(PriorityLevel::NoNeedToFix),
+        priority: group
+            .iter()
+            .map(|a| a.level)
+            .max()
+            .unwrap_or(PriorityLevel::NoNeedToFix),
         restart: restart_need(&packages, inventory),
         packages,
         closes: closed_findings_of(group),
@@ -125,9 +164,13 @@ fn highest_fixed(group: &[&Assessed]) -> Result<String, PlanError> {
         let higher = match highest {
             None => true,
             Some(current) => {
-                let order = scheme
-                    .compare(fixed, current)
-                    .map_err(|source| PlanError::Version { package: first.package.clone(), source })?;
+                let order =
+                    scheme
+                        .compare(fixed, current)
+                        .map_err(|source| PlanError::Version {
+                            package: first.package.clone(),
+                            source,
+                        })?;
                 order == Ordering::Greater
             }
         };
@@ -151,7 +194,10 @@ fn planned_packages(group: &[&Assessed], target: &str) -> Vec<PlannedPackage> {
     let first = group[0].finding;
     let mut packages: Vec<PlannedPackage> = Vec::new();
     for binary in group.iter().flat_map(|a| a.finding.binaries.iter()) {
-        if packages.iter().any(|p| p.name == binary.name && p.arch == binary.arch) {
+        if packages
+            .iter()
+            .any(|p| p.name == binary.name && p.arch == binary.arch)
+        {
             continue;
         }
         let (target_version, target_source_version) = match first.package_kind {
@@ -179,9 +225,16 @@ fn planned_packages(group: &[&Assessed], target: &str) -> Vec<PlannedPackage> {
 /// Those distributions ship most kernel fixes as a new image package with a
 /// new ABI in its name (`linux-image-6.1.0-29-amd64`). Upgrading the running
 /// image's package cannot install it, but the metapackage depends on it.
-fn add_kernel_metapackages(packages: &mut Vec<PlannedPackage>, notes: &mut Vec<String>, inventory: &Inventory) {
-    let images: Vec<String> =
-        packages.iter().filter(|p| vulnloop_match::is_kernel_image(&p.name)).map(|p| p.name.clone()).collect();
+fn add_kernel_metapackages(
+    packages: &mut Vec<PlannedPackage>,
+    notes: &mut Vec<String>,
+    inventory: &Inventory,
+) {
+    let images: Vec<String> = packages
+        .iter()
+        .filter(|p| vulnloop_match::is_kernel_image(&p.name))
+        .map(|p| p.name.clone())
+        .collect();
     if images.is_empty() {
         return;
     }
@@ -228,15 +281,27 @@ fn add_kernel_metapackages(packages: &mut Vec<PlannedPackage>, notes: &mut Vec<S
 }
 
 /// Returns whether the step needs a reboot, and why: it upgrades a kernel.
-fn reboot_need(group: &[&Assessed], packages: &[PlannedPackage], inventory: &Inventory) -> (bool, Option<String>) {
+fn reboot_need(
+    group: &[&Assessed],
+    packages: &[PlannedPackage],
+    inventory: &Inventory,
+) -> (bool, Option<String>) {
     let release = inventory.host.kernel.as_ref().map(|k| k.release.as_str());
     if group.iter().any(|a| a.running_kernel) {
         let release = release.unwrap_or("unknown");
-        return (true, Some(format!("upgrades the running kernel ({release}); the fixed kernel runs after a reboot")));
+        return (
+            true,
+            Some(format!(
+                "upgrades the running kernel ({release}); the fixed kernel runs after a reboot"
+            )),
+        );
     }
     let manager = group[0].finding.manager;
-    let kernels: Vec<&str> =
-        packages.iter().filter(|p| is_kernel_package(manager, &p.name)).map(|p| p.name.as_str()).collect();
+    let kernels: Vec<&str> = packages
+        .iter()
+        .filter(|p| is_kernel_package(manager, &p.name))
+        .map(|p| p.name.as_str())
+        .collect();
     if kernels.is_empty() {
         return (false, None);
     }
@@ -254,7 +319,13 @@ fn reboot_need(group: &[&Assessed], packages: &[PlannedPackage], inventory: &Inv
 }
 
 /// Alpine kernel flavours (`linux-lts` runs as `6.6.58-0-lts`).
-const APK_KERNELS: &[&str] = &["linux-lts", "linux-virt", "linux-edge", "linux-rpi", "linux-stable"];
+const APK_KERNELS: &[&str] = &[
+    "linux-lts",
+    "linux-virt",
+    "linux-edge",
+    "linux-rpi",
+    "linux-stable",
+];
 
 fn is_kernel_package(manager: PackageManager, name: &str) -> bool {
     match manager {
@@ -273,7 +344,12 @@ fn restart_need(packages: &[PlannedPackage], inventory: &Inventory) -> Restart {
     let processes: Vec<ProcessRef> = runtime
         .processes
         .iter()
-        .filter(|process| process.packages.iter().any(|name| packages.iter().any(|p| &p.name == name)))
+        .filter(|process| {
+            process
+                .packages
+                .iter()
+                .any(|name| packages.iter().any(|p| &p.name == name))
+        })
         .map(|process| ProcessRef {
             pid: process.pid,
             command: process.command.clone(),
@@ -284,7 +360,10 @@ fn restart_need(packages: &[PlannedPackage], inventory: &Inventory) -> Restart {
     if processes.is_empty() {
         Restart::NotNeeded { uninspected }
     } else {
-        Restart::Needed { processes, uninspected }
+        Restart::Needed {
+            processes,
+            uninspected,
+        }
     }
 }
 
@@ -303,7 +382,10 @@ pub(crate) fn closed_findings_of(group: &[&Assessed]) -> Vec<ClosedFinding> {
             }
         })
         .collect();
-    closes.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.advisory_id.cmp(&b.advisory_id)));
+    closes.sort_by(|a, b| {
+        a.id.cmp(&b.id)
+            .then_with(|| a.advisory_id.cmp(&b.advisory_id))
+    });
     closes
 }
 
@@ -325,9 +407,13 @@ fn not_fixable_entry(assessed: &Assessed) -> NotFixable {
         FindingStatus::WillNotFix => "the vendor will not fix it in this release",
         FindingStatus::Postponed => "the vendor postponed the fix",
         FindingStatus::Unsupported => "the package has no security support in this release",
-        FindingStatus::Undetermined { .. } => "the data cannot tell whether the fix is installed; check the host's updates",
+        FindingStatus::Undetermined { .. } => {
+            "the data cannot tell whether the fix is installed; check the host's updates"
+        }
         // `plan` sends only the statuses above here.
-        FindingStatus::FixAvailable { .. } | FindingStatus::FixedRebootPending { .. } => "a fix is available",
+        FindingStatus::FixAvailable { .. } | FindingStatus::FixedRebootPending { .. } => {
+            "a fix is available"
+        }
     };
     NotFixable {
         package: finding.package.clone(),

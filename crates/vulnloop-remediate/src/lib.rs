@@ -20,8 +20,8 @@ mod windows;
 pub use argv::{is_valid_arch, validate_package_name, Tool};
 pub use build::plan;
 pub use model::{
-    ClosedFinding, FixPlan, FixStep, ManagerPlan, NotFixable, PlanError, PlanFilter, PlannedPackage, ProcessRef,
-    RebootAction, Restart, SCHEMA_VERSION,
+    ClosedFinding, FixPlan, FixStep, ManagerPlan, NotFixable, PlanError, PlanFilter,
+    PlannedPackage, ProcessRef, RebootAction, Restart, SCHEMA_VERSION,
 };
 pub use table::render_table;
 pub use webapp::{app_steps, AppFixStep};

@@ -31,11 +31,15 @@ impl PlanFilter {
             || self.ids.iter().any(|wanted| {
                 finding.id.eq_ignore_ascii_case(wanted)
                     || finding.advisory_id.eq_ignore_ascii_case(wanted)
-                    || finding.cves.iter().any(|cve| cve.eq_ignore_ascii_case(wanted))
+                    || finding
+                        .cves
+                        .iter()
+                        .any(|cve| cve.eq_ignore_ascii_case(wanted))
             });
         let package_ok = self.packages.is_empty()
             || self.packages.iter().any(|wanted| {
-                finding.package == *wanted || finding.binaries.iter().any(|binary| binary.name == *wanted)
+                finding.package == *wanted
+                    || finding.binaries.iter().any(|binary| binary.name == *wanted)
             });
         priority_ok && id_ok && package_ok
     }
@@ -58,7 +62,9 @@ pub struct FixPlan {
 impl FixPlan {
     /// Returns every step, in plan order.
     pub fn steps(&self) -> impl Iterator<Item = &FixStep> {
-        self.managers.iter().flat_map(|manager| manager.steps.iter())
+        self.managers
+            .iter()
+            .flat_map(|manager| manager.steps.iter())
     }
 
     /// Returns whether the plan has nothing to do and nothing to report.
@@ -208,12 +214,21 @@ pub enum PlanError {
         "invalid {manager} package name {name:?}: {reason}; the inventory may be corrupt or forged, \
          so no command was built for package {package}"
     )]
-    InvalidPackageName { manager: &'static str, name: String, reason: &'static str, package: String },
+    InvalidPackageName {
+        manager: &'static str,
+        name: String,
+        reason: &'static str,
+        package: String,
+    },
     #[error(
         "invalid architecture {arch:?} of package {name}: it must be lowercase letters, digits and '-'; \
          no command was built for package {package}"
     )]
-    InvalidArchitecture { name: String, arch: String, package: String },
+    InvalidArchitecture {
+        name: String,
+        arch: String,
+        package: String,
+    },
     #[error("failed to order the fixed versions of {package}")]
     Version {
         package: String,

@@ -12,7 +12,12 @@ const WRAP_AT: usize = 100;
 pub fn render_table(plan: &FixPlan) -> String {
     let mut out = String::new();
     for manager in &plan.managers {
-        let _ = writeln!(out, "{}: {}", manager.tool.program(), count(manager.steps.len(), "step"));
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            manager.tool.program(),
+            count(manager.steps.len(), "step")
+        );
         for step in &manager.steps {
             out.push('\n');
             render_step(&mut out, step);
@@ -35,9 +40,23 @@ pub fn render_table(plan: &FixPlan) -> String {
     }
 
     if !plan.not_fixable.is_empty() {
-        let _ = writeln!(out, "not fixable by upgrade: {}", count(plan.not_fixable.len(), "finding"));
-        let width = plan.not_fixable.iter().map(|f| f.package.len()).max().unwrap_or(0);
-        let id_width = plan.not_fixable.iter().map(|f| f.id.len()).max().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "not fixable by upgrade: {}",
+            count(plan.not_fixable.len(), "finding")
+        );
+        let width = plan
+            .not_fixable
+            .iter()
+            .map(|f| f.package.len())
+            .max()
+            .unwrap_or(0);
+        let id_width = plan
+            .not_fixable
+            .iter()
+            .map(|f| f.id.len())
+            .max()
+            .unwrap_or(0);
         for entry in &plan.not_fixable {
             let _ = writeln!(
                 out,
@@ -66,9 +85,20 @@ fn render_step(out: &mut String, step: &FixStep) {
         step.package_kind.as_str()
     );
     let _ = writeln!(out, "  packages:");
-    let width = step.packages.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    let width = step
+        .packages
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(0);
     for package in &step.packages {
-        let _ = writeln!(out, "    {:<width$}  {} -> {}", package.name, package.installed_version, target_text(package));
+        let _ = writeln!(
+            out,
+            "    {:<width$}  {} -> {}",
+            package.name,
+            package.installed_version,
+            target_text(package)
+        );
     }
     let _ = writeln!(out, "  command: {}", step.command.join(" "));
     render_closes(out, &step.closes);
@@ -87,7 +117,9 @@ fn render_step(out: &mut String, step: &FixStep) {
 fn target_text(package: &PlannedPackage) -> String {
     match (&package.target_version, &package.target_source_version) {
         (Some(version), _) => format!("{version} or later"),
-        (None, Some(source)) => format!("the candidate built from source version {source} or later"),
+        (None, Some(source)) => {
+            format!("the candidate built from source version {source} or later")
+        }
         (None, None) => "the candidate version (see the note)".to_string(),
     }
 }
@@ -95,11 +127,19 @@ fn target_text(package: &PlannedPackage) -> String {
 fn restart_text(restart: &Restart) -> String {
     match restart {
         Restart::Unknown => "unknown (the inventory has no runtime data)".to_string(),
-        Restart::NotNeeded { uninspected: 0 } => "not needed (no running process maps these packages)".to_string(),
-        Restart::NotNeeded { uninspected } => {
-            format!("not needed by the inspected processes ({} not inspected)", count(*uninspected, "process"))
+        Restart::NotNeeded { uninspected: 0 } => {
+            "not needed (no running process maps these packages)".to_string()
         }
-        Restart::Needed { processes, uninspected } => {
+        Restart::NotNeeded { uninspected } => {
+            format!(
+                "not needed by the inspected processes ({} not inspected)",
+                count(*uninspected, "process")
+            )
+        }
+        Restart::Needed {
+            processes,
+            uninspected,
+        } => {
             let names: Vec<String> = processes
                 .iter()
                 .map(|p| match &p.service {
@@ -158,7 +198,11 @@ fn render_summary(out: &mut String, plan: &FixPlan) {
         count(plan.not_fixable.len(), "finding")
     );
     if plan.filtered_out > 0 {
-        let _ = write!(out, "; {} left out by the filters", count(plan.filtered_out, "finding"));
+        let _ = write!(
+            out,
+            "; {} left out by the filters",
+            count(plan.filtered_out, "finding")
+        );
     }
     out.push('\n');
 }

@@ -43,7 +43,10 @@ pub struct AppFixStep {
 pub fn app_steps(findings: &[AppFinding]) -> Vec<AppFixStep> {
     let mut by_application: BTreeMap<(&str, &str), Vec<&AppFinding>> = BTreeMap::new();
     for finding in findings.iter().filter(|finding| finding.is_actionable()) {
-        by_application.entry((&finding.application.path, &finding.application.name)).or_default().push(finding);
+        by_application
+            .entry((&finding.application.path, &finding.application.name))
+            .or_default()
+            .push(finding);
     }
     by_application.into_values().map(step).collect()
 }
@@ -74,7 +77,9 @@ fn target(ecosystem: AppEcosystem, findings: &[&AppFinding]) -> Option<String> {
         let AppFindingStatus::FixAvailable { fixed } = &finding.status else {
             return None;
         };
-        let higher = highest.is_none_or(|current| compare_app_versions(ecosystem, fixed, current) == Some(std::cmp::Ordering::Greater));
+        let higher = highest.is_none_or(|current| {
+            compare_app_versions(ecosystem, fixed, current) == Some(std::cmp::Ordering::Greater)
+        });
         if higher {
             highest = Some(fixed);
         }
@@ -86,7 +91,9 @@ fn target(ecosystem: AppEcosystem, findings: &[&AppFinding]) -> Option<String> {
 fn is_safe_argument(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('-')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '@' | '+' | ':' | '~'))
+        && name.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '@' | '+' | ':' | '~')
+        })
 }
 
 fn parent(path: &str, levels: usize) -> String {
@@ -99,12 +106,27 @@ fn parent(path: &str, levels: usize) -> String {
 
 fn command(application: &Application, target: Option<&str>) -> (Vec<String>, String) {
     let name = &application.name;
-    let version_text = target.map_or("the newest release".to_string(), |version| format!("version {version} or later"));
-    let deploy = || (Vec::new(), format!("deploy {version_text} of {name} (found at {})", application.path));
+    let version_text = target.map_or("the newest release".to_string(), |version| {
+        format!("version {version} or later")
+    });
+    let deploy = || {
+        (
+            Vec::new(),
+            format!(
+                "deploy {version_text} of {name} (found at {})",
+                application.path
+            ),
+        )
+    };
     if !is_safe_argument(name) || target.is_some_and(|version| !is_safe_argument(version)) {
         return deploy();
     }
-    let wordpress_dir = |levels| application.bundled_in.clone().unwrap_or_else(|| parent(&application.path, levels));
+    let wordpress_dir = |levels| {
+        application
+            .bundled_in
+            .clone()
+            .unwrap_or_else(|| parent(&application.path, levels))
+    };
     let mut argv: Vec<String> = match (application.ecosystem, application.kind) {
         (AppEcosystem::WordpressCore, _) => {
             let mut argv = vec!["wp".into(), "core".into(), "update".into()];
@@ -113,7 +135,11 @@ fn command(application: &Application, target: Option<&str>) -> (Vec<String>, Str
             argv
         }
         (AppEcosystem::WordpressPlugin, _) | (AppEcosystem::WordpressTheme, _) => {
-            let noun = if application.ecosystem == AppEcosystem::WordpressPlugin { "plugin" } else { "theme" };
+            let noun = if application.ecosystem == AppEcosystem::WordpressPlugin {
+                "plugin"
+            } else {
+                "theme"
+            };
             // The version file is wp-content/plugins/SLUG/FILE: four levels below the site.
             let mut argv = vec!["wp".into(), noun.into(), "update".into(), name.clone()];
             argv.extend(target.map(|version| format!("--version={version}")));
@@ -122,14 +148,26 @@ fn command(application: &Application, target: Option<&str>) -> (Vec<String>, Str
         }
         (AppEcosystem::Packagist, ApplicationKind::Library) if !application.path.contains('!') => {
             let project = composer_project(&application.path);
-            vec!["composer".into(), "update".into(), name.clone(), "--with-dependencies".into(), format!("--working-dir={project}")]
+            vec![
+                "composer".into(),
+                "update".into(),
+                name.clone(),
+                "--with-dependencies".into(),
+                format!("--working-dir={project}"),
+            ]
         }
         (AppEcosystem::Npm, _) if !application.path.contains('!') => {
             let spec = match target {
                 Some(version) => format!("{name}@{version}"),
                 None => format!("{name}@latest"),
             };
-            vec!["npm".into(), "install".into(), spec, "--prefix".into(), npm_project(&application.path)]
+            vec![
+                "npm".into(),
+                "install".into(),
+                spec,
+                "--prefix".into(),
+                npm_project(&application.path),
+            ]
         }
         _ => return deploy(),
     };
@@ -175,47 +213,128 @@ mod tests {
             application: application.clone(),
             status,
             affected_range: "< 1".into(),
-            evidence: Evidence { found_in: vec![], record: String::new(), comparison: String::new(), other_records: vec![] },
+            evidence: Evidence {
+                found_in: vec![],
+                record: String::new(),
+                comparison: String::new(),
+                other_records: vec![],
+            },
         }
     }
 
     fn app(ecosystem: AppEcosystem, kind: ApplicationKind, name: &str, path: &str) -> Application {
-        Application { kind, name: name.into(), version: "1.0".into(), ecosystem, path: path.into(), owner: None, bundled_in: None }
+        Application {
+            kind,
+            name: name.into(),
+            version: "1.0".into(),
+            ecosystem,
+            path: path.into(),
+            owner: None,
+            bundled_in: None,
+        }
     }
 
     #[test]
     fn wordpress_core_highest_fix() {
-        let core = app(AppEcosystem::WordpressCore, ApplicationKind::Application, "wordpress", "/srv/blog/wp-includes/version.php");
+        let core = app(
+            AppEcosystem::WordpressCore,
+            ApplicationKind::Application,
+            "wordpress",
+            "/srv/blog/wp-includes/version.php",
+        );
         let findings = [
-            finding(&core, "CVE-1", AppFindingStatus::FixAvailable { fixed: "6.1.10".into() }),
-            finding(&core, "CVE-2", AppFindingStatus::FixAvailable { fixed: "6.1.9".into() }),
+            finding(
+                &core,
+                "CVE-1",
+                AppFindingStatus::FixAvailable {
+                    fixed: "6.1.10".into(),
+                },
+            ),
+            finding(
+                &core,
+                "CVE-2",
+                AppFindingStatus::FixAvailable {
+                    fixed: "6.1.9".into(),
+                },
+            ),
         ];
         let steps = app_steps(&findings);
         assert_eq!(steps.len(), 1);
-        assert_eq!(steps[0].command, ["wp", "core", "update", "--version=6.1.10", "--path=/srv/blog"]);
+        assert_eq!(
+            steps[0].command,
+            [
+                "wp",
+                "core",
+                "update",
+                "--version=6.1.10",
+                "--path=/srv/blog"
+            ]
+        );
         assert_eq!(steps[0].closes, ["CVE-1", "CVE-2"]);
     }
 
     #[test]
     fn plugin_without_fixed_version_goes_latest() {
-        let mut plugin = app(AppEcosystem::WordpressPlugin, ApplicationKind::Plugin, "akismet", "/srv/blog/wp-content/plugins/akismet/readme.txt");
+        let mut plugin = app(
+            AppEcosystem::WordpressPlugin,
+            ApplicationKind::Plugin,
+            "akismet",
+            "/srv/blog/wp-content/plugins/akismet/readme.txt",
+        );
         plugin.bundled_in = Some("/srv/blog".into());
         let findings = [
-            finding(&plugin, "CVE-1", AppFindingStatus::FixAvailable { fixed: "3.1.5".into() }),
-            finding(&plugin, "CVE-2", AppFindingStatus::FixedAfter { last_affected: "5.0".into() }),
+            finding(
+                &plugin,
+                "CVE-1",
+                AppFindingStatus::FixAvailable {
+                    fixed: "3.1.5".into(),
+                },
+            ),
+            finding(
+                &plugin,
+                "CVE-2",
+                AppFindingStatus::FixedAfter {
+                    last_affected: "5.0".into(),
+                },
+            ),
         ];
         let steps = app_steps(&findings);
         assert_eq!(steps[0].target_version, None);
-        assert_eq!(steps[0].command, ["wp", "plugin", "update", "akismet", "--path=/srv/blog"]);
+        assert_eq!(
+            steps[0].command,
+            ["wp", "plugin", "update", "akismet", "--path=/srv/blog"]
+        );
     }
 
     #[test]
     fn libraries_and_deploy_only() {
-        let composer = app(AppEcosystem::Packagist, ApplicationKind::Library, "guzzlehttp/guzzle", "/srv/app/vendor/composer/installed.json");
-        let npm = app(AppEcosystem::Npm, ApplicationKind::Library, "lodash", "/srv/js/node_modules/lodash/package.json");
-        let pma = app(AppEcosystem::Packagist, ApplicationKind::Application, "phpmyadmin/phpmyadmin", "/srv/pma/libraries/classes/Version.php");
-        let evil = app(AppEcosystem::Npm, ApplicationKind::Library, "--global", "/srv/x/package-lock.json");
-        let fixed = |version: &str| AppFindingStatus::FixAvailable { fixed: version.into() };
+        let composer = app(
+            AppEcosystem::Packagist,
+            ApplicationKind::Library,
+            "guzzlehttp/guzzle",
+            "/srv/app/vendor/composer/installed.json",
+        );
+        let npm = app(
+            AppEcosystem::Npm,
+            ApplicationKind::Library,
+            "lodash",
+            "/srv/js/node_modules/lodash/package.json",
+        );
+        let pma = app(
+            AppEcosystem::Packagist,
+            ApplicationKind::Application,
+            "phpmyadmin/phpmyadmin",
+            "/srv/pma/libraries/classes/Version.php",
+        );
+        let evil = app(
+            AppEcosystem::Npm,
+            ApplicationKind::Library,
+            "--global",
+            "/srv/x/package-lock.json",
+        );
+        let fixed = |version: &str| AppFindingStatus::FixAvailable {
+            fixed: version.into(),
+        };
         let findings = [
             finding(&composer, "A", fixed("7.4.5")),
             finding(&npm, "B", fixed("4.17.21")),
@@ -224,18 +343,51 @@ mod tests {
         ];
         let steps = app_steps(&findings);
         let by_name = |name: &str| steps.iter().find(|s| s.name == name).expect("step");
-        assert_eq!(by_name("guzzlehttp/guzzle").command, ["composer", "update", "guzzlehttp/guzzle", "--with-dependencies", "--working-dir=/srv/app"]);
-        assert_eq!(by_name("lodash").command, ["npm", "install", "lodash@4.17.21", "--prefix", "/srv/js"]);
+        assert_eq!(
+            by_name("guzzlehttp/guzzle").command,
+            [
+                "composer",
+                "update",
+                "guzzlehttp/guzzle",
+                "--with-dependencies",
+                "--working-dir=/srv/app"
+            ]
+        );
+        assert_eq!(
+            by_name("lodash").command,
+            ["npm", "install", "lodash@4.17.21", "--prefix", "/srv/js"]
+        );
         assert!(by_name("phpmyadmin/phpmyadmin").command.is_empty());
-        assert!(by_name("phpmyadmin/phpmyadmin").instruction.starts_with("deploy version 5.2.2 or later of phpmyadmin/phpmyadmin"));
-        assert!(by_name("--global").command.is_empty(), "a name that looks like an option is never an argument");
+        assert!(by_name("phpmyadmin/phpmyadmin")
+            .instruction
+            .starts_with("deploy version 5.2.2 or later of phpmyadmin/phpmyadmin"));
+        assert!(
+            by_name("--global").command.is_empty(),
+            "a name that looks like an option is never an argument"
+        );
     }
 
     #[test]
     fn packaged_findings_get_no_step() {
-        let mut core = app(AppEcosystem::WordpressCore, ApplicationKind::Application, "wordpress", "/usr/share/wordpress/wp-includes/version.php");
-        core.owner = Some(vulnloop_inventory::OwningPackage { manager: vulnloop_inventory::PackageManager::Dpkg, name: "wordpress".into(), version: "6.1.9".into() });
-        let findings = [finding(&core, "CVE-1", AppFindingStatus::DistributionDecides { package: "wordpress".into(), package_version: "6.1.9".into() })];
+        let mut core = app(
+            AppEcosystem::WordpressCore,
+            ApplicationKind::Application,
+            "wordpress",
+            "/usr/share/wordpress/wp-includes/version.php",
+        );
+        core.owner = Some(vulnloop_inventory::OwningPackage {
+            manager: vulnloop_inventory::PackageManager::Dpkg,
+            name: "wordpress".into(),
+            version: "6.1.9".into(),
+        });
+        let findings = [finding(
+            &core,
+            "CVE-1",
+            AppFindingStatus::DistributionDecides {
+                package: "wordpress".into(),
+                package_version: "6.1.9".into(),
+            },
+        )];
         assert!(app_steps(&findings).is_empty());
     }
 }

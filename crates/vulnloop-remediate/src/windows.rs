@@ -19,13 +19,26 @@ use crate::build::{closed_findings_of, Assessed};
 use crate::model::{FixStep, PlanError, PlannedPackage, Restart};
 
 /// Builds the steps for a Windows host's findings with a fix.
-pub(crate) fn steps(findings: &[&Assessed], inventory: &Inventory) -> Result<Vec<FixStep>, PlanError> {
-    let update = |assessed: &Assessed| assessed.finding.windows_update.clone().unwrap_or_else(|| fallback_update(assessed));
+pub(crate) fn steps(
+    findings: &[&Assessed],
+    inventory: &Inventory,
+) -> Result<Vec<FixStep>, PlanError> {
+    let update = |assessed: &Assessed| {
+        assessed
+            .finding
+            .windows_update
+            .clone()
+            .unwrap_or_else(|| fallback_update(assessed))
+    };
     let newest_cumulative = findings
         .iter()
         .map(|a| update(a))
         .filter(|u| u.cumulative)
-        .max_by(|a, b| a.released.cmp(&b.released).then_with(|| kb_number(&a.kb).cmp(&kb_number(&b.kb))));
+        .max_by(|a, b| {
+            a.released
+                .cmp(&b.released)
+                .then_with(|| kb_number(&a.kb).cmp(&kb_number(&b.kb)))
+        });
 
     let mut groups: BTreeMap<String, (WindowsUpdate, Vec<&Assessed>)> = BTreeMap::new();
     for assessed in findings {
@@ -34,17 +47,31 @@ pub(crate) fn steps(findings: &[&Assessed], inventory: &Inventory) -> Result<Vec
             Some(newest) if own.cumulative => newest.clone(),
             _ => own,
         };
-        groups.entry(chosen.kb.clone()).or_insert_with(|| (chosen, Vec::new())).1.push(assessed);
+        groups
+            .entry(chosen.kb.clone())
+            .or_insert_with(|| (chosen, Vec::new()))
+            .1
+            .push(assessed);
     }
 
     let mut steps = Vec::new();
     for (_, (update, group)) in groups {
-        steps.push(step(&update, &group, inventory, newest_cumulative.as_ref())?);
+        steps.push(step(
+            &update,
+            &group,
+            inventory,
+            newest_cumulative.as_ref(),
+        )?);
     }
     Ok(steps)
 }
 
-fn step(update: &WindowsUpdate, group: &[&Assessed], inventory: &Inventory, newest: Option<&WindowsUpdate>) -> Result<FixStep, PlanError> {
+fn step(
+    update: &WindowsUpdate,
+    group: &[&Assessed],
+    inventory: &Inventory,
+    newest: Option<&WindowsUpdate>,
+) -> Result<FixStep, PlanError> {
     let first = group[0].finding;
     let host = inventory.windows.as_ref();
     let mut notes = vec![format!(
@@ -56,7 +83,14 @@ fn step(update: &WindowsUpdate, group: &[&Assessed], inventory: &Inventory, newe
         update.kb,
         update.kb
     )];
-    if newest.is_some_and(|n| n.kb == update.kb) && group.iter().any(|a| a.finding.windows_update.as_ref().is_some_and(|u| u.kb != update.kb)) {
+    if newest.is_some_and(|n| n.kb == update.kb)
+        && group.iter().any(|a| {
+            a.finding
+                .windows_update
+                .as_ref()
+                .is_some_and(|u| u.kb != update.kb)
+        })
+    {
         notes.push(format!(
             "{} is the newest cumulative update among the fixes; it contains the earlier cumulative updates the findings name",
             update.kb
@@ -76,7 +110,11 @@ fn step(update: &WindowsUpdate, group: &[&Assessed], inventory: &Inventory, newe
         package_kind: PackageKind::Binary,
         installed_version: first.installed_version.clone(),
         target_version: update.kb.clone(),
-        priority: group.iter().map(|a| a.level).max().unwrap_or(PriorityLevel::NoNeedToFix),
+        priority: group
+            .iter()
+            .map(|a| a.level)
+            .max()
+            .unwrap_or(PriorityLevel::NoNeedToFix),
         packages: vec![PlannedPackage {
             name: host.map_or_else(|| first.package.clone(), |h| h.product.clone()),
             arch: host.and_then(|h| h.architecture.clone()),
@@ -98,7 +136,9 @@ fn step(update: &WindowsUpdate, group: &[&Assessed], inventory: &Inventory, newe
 /// Returns `wusa.exe KB5034127.msu /quiet /norestart` after checking that
 /// the KB id is `KB` and digits, so that it cannot become an option or a path.
 pub(crate) fn wusa_argv(kb: &str) -> Result<Vec<String>, PlanError> {
-    let valid = kb.strip_prefix("KB").is_some_and(|digits| !digits.is_empty() && digits.len() <= 8 && digits.chars().all(|c| c.is_ascii_digit()));
+    let valid = kb.strip_prefix("KB").is_some_and(|digits| {
+        !digits.is_empty() && digits.len() <= 8 && digits.chars().all(|c| c.is_ascii_digit())
+    });
     if !valid {
         return Err(PlanError::InvalidPackageName {
             manager: "windows",
@@ -107,13 +147,22 @@ pub(crate) fn wusa_argv(kb: &str) -> Result<Vec<String>, PlanError> {
             package: kb.to_string(),
         });
     }
-    Ok(vec!["wusa.exe".into(), format!("{kb}.msu"), "/quiet".into(), "/norestart".into()])
+    Ok(vec![
+        "wusa.exe".into(),
+        format!("{kb}.msu"),
+        "/quiet".into(),
+        "/norestart".into(),
+    ])
 }
 
 /// Builds the update of a finding without update details: its fixed KB, not cumulative.
 fn fallback_update(assessed: &Assessed) -> WindowsUpdate {
     WindowsUpdate {
-        kb: assessed.finding.fixed_version().unwrap_or(&assessed.finding.advisory_id).to_string(),
+        kb: assessed
+            .finding
+            .fixed_version()
+            .unwrap_or(&assessed.finding.advisory_id)
+            .to_string(),
         cumulative: false,
         released: assessed.finding.published.clone(),
         fixed_build: None,
@@ -132,7 +181,10 @@ mod tests {
 
     #[test]
     fn wusa_argv_checks_kb() {
-        assert_eq!(wusa_argv("KB5034127").unwrap(), ["wusa.exe", "KB5034127.msu", "/quiet", "/norestart"]);
+        assert_eq!(
+            wusa_argv("KB5034127").unwrap(),
+            ["wusa.exe", "KB5034127.msu", "/quiet", "/norestart"]
+        );
         assert!(wusa_argv("KB5034127 /extract:C:\\").is_err());
         assert!(wusa_argv("--help").is_err());
     }

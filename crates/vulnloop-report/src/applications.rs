@@ -32,24 +32,37 @@ impl ScanReport {
         for finding in matched.findings {
             // Application advisories carry the feed's severity only; the
             // priority filters (--priority, --kev) apply to OS package findings.
-            let severity_ok = filter.severities.is_empty() || filter.severities.contains(&finding.severity);
-            let fix_ok = !filter.ignore_unfixed || !matches!(finding.status, vulnloop_match::AppFindingStatus::NoFixYet);
+            let severity_ok =
+                filter.severities.is_empty() || filter.severities.contains(&finding.severity);
+            let fix_ok = !filter.ignore_unfixed
+                || !matches!(finding.status, vulnloop_match::AppFindingStatus::NoFixYet);
             if !(severity_ok && fix_ok) {
                 self.summary.hidden += 1;
                 continue;
             }
-            let key = (finding.application.path.clone(), finding.application.name.clone());
+            let key = (
+                finding.application.path.clone(),
+                finding.application.name.clone(),
+            );
             groups.entry(key).or_default().push(finding);
         }
         for findings in groups.into_values() {
             let fix = app_steps(&findings).into_iter().next();
-            self.applications.push(ApplicationGroup { application: findings[0].application.clone(), fix, findings });
+            self.applications.push(ApplicationGroup {
+                application: findings[0].application.clone(),
+                fix,
+                findings,
+            });
         }
     }
 
     /// Returns the number of application findings the host's owner acts on directly.
     pub fn actionable_application_findings(&self) -> usize {
-        self.applications.iter().flat_map(|group| &group.findings).filter(|finding| finding.is_actionable()).count()
+        self.applications
+            .iter()
+            .flat_map(|group| &group.findings)
+            .filter(|finding| finding.is_actionable())
+            .count()
     }
 }
 
@@ -62,10 +75,22 @@ pub(crate) fn write_applications(out: &mut String, report: &ScanReport) {
     for group in &report.applications {
         let app = &group.application;
         let owner = match &app.owner {
-            Some(owner) => format!(", owned by {} package {} {}", serde_plain(&owner.manager), owner.name, owner.version),
+            Some(owner) => format!(
+                ", owned by {} package {} {}",
+                serde_plain(&owner.manager),
+                owner.name,
+                owner.version
+            ),
             None => String::new(),
         };
-        let _ = writeln!(out, "{} {} [{}] at {}{owner}", app.name, app.version, app.ecosystem.as_str(), app.path);
+        let _ = writeln!(
+            out,
+            "{} {} [{}] at {}{owner}",
+            app.name,
+            app.version,
+            app.ecosystem.as_str(),
+            app.path
+        );
         for finding in &group.findings {
             let title = finding.title.as_deref().unwrap_or("");
             let _ = writeln!(
@@ -87,11 +112,19 @@ pub(crate) fn write_applications(out: &mut String, report: &ScanReport) {
             );
         }
         if let Some(fix) = &group.fix {
-            let command = if fix.command.is_empty() { String::new() } else { format!(": {}", fix.command.join(" ")) };
+            let command = if fix.command.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", fix.command.join(" "))
+            };
             let _ = writeln!(out, "  fix: {}{command}", fix.instruction);
         }
     }
-    let total: usize = report.applications.iter().map(|group| group.findings.len()).sum();
+    let total: usize = report
+        .applications
+        .iter()
+        .map(|group| group.findings.len())
+        .sum();
     let actionable = report.actionable_application_findings();
     let _ = writeln!(
         out,
@@ -102,5 +135,8 @@ pub(crate) fn write_applications(out: &mut String, report: &ScanReport) {
 }
 
 fn serde_plain(manager: &vulnloop_inventory::PackageManager) -> String {
-    serde_json::to_value(manager).ok().and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(manager)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_string))
+        .unwrap_or_default()
 }

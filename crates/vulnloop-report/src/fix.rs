@@ -16,12 +16,20 @@ pub fn fix_command<'a>(
 ) -> Option<String> {
     let fixable: Vec<&Finding> = findings.into_iter().filter(|f| f.has_fix()).collect();
     let manager = fixable.first()?.manager;
-    let names = sorted_unique(fixable.iter().flat_map(|f| f.binaries.iter().map(|b| b.name.as_str())));
+    let names = sorted_unique(
+        fixable
+            .iter()
+            .flat_map(|f| f.binaries.iter().map(|b| b.name.as_str())),
+    );
     Some(match Tool::for_host(manager, os_id, os_version) {
         Tool::Apt => format!("apt-get install --only-upgrade {}", names.join(" ")),
         Tool::Apk => format!("apk add --upgrade {}", names.join(" ")),
         Tool::Zypper => {
-            let cves = sorted_unique(fixable.iter().flat_map(|f| f.cves.iter().map(String::as_str)));
+            let cves = sorted_unique(
+                fixable
+                    .iter()
+                    .flat_map(|f| f.cves.iter().map(String::as_str)),
+            );
             format!("zypper patch --cve={}", cves.join(","))
         }
         Tool::Yum => format!("yum update {}", names.join(" ")),
@@ -74,43 +82,89 @@ mod tests {
             installed_version: "1.0-1".into(),
             binaries: binaries
                 .iter()
-                .map(|name| InstalledBinary { name: (*name).into(), version: "1.0-1".into(), arch: None, origin: "db".into() })
+                .map(|name| InstalledBinary {
+                    name: (*name).into(),
+                    version: "1.0-1".into(),
+                    arch: None,
+                    origin: "db".into(),
+                })
                 .collect(),
-            status: FindingStatus::FixAvailable { fixed: "1.0-2".into() },
+            status: FindingStatus::FixAvailable {
+                fixed: "1.0-2".into(),
+            },
             note: None,
-            evidence: Evidence { found_in: vec![], record: String::new(), comparison: String::new(), other_records: vec![] },
+            evidence: Evidence {
+                found_in: vec![],
+                record: String::new(),
+                comparison: String::new(),
+                other_records: vec![],
+            },
             windows_update: None,
         }
     }
 
     #[test]
     fn dpkg_names_every_binary() {
-        let findings = [finding(PackageManager::Dpkg, "CVE-2024-1", &["openssl", "libssl3"])];
-        assert_eq!(fix_command(&findings, "debian", Some("12")).as_deref(), Some("apt-get install --only-upgrade libssl3 openssl"));
+        let findings = [finding(
+            PackageManager::Dpkg,
+            "CVE-2024-1",
+            &["openssl", "libssl3"],
+        )];
+        assert_eq!(
+            fix_command(&findings, "debian", Some("12")).as_deref(),
+            Some("apt-get install --only-upgrade libssl3 openssl")
+        );
     }
 
     #[test]
     fn dnf_names_advisories() {
-        let findings = [finding(PackageManager::Rpm, "ALSA-2024:2", &["openssl"]), finding(PackageManager::Rpm, "ALSA-2024:1", &["openssl"])];
-        assert_eq!(fix_command(&findings, "almalinux", Some("9.4")).as_deref(), Some("dnf upgrade --advisory=ALSA-2024:1,ALSA-2024:2"));
+        let findings = [
+            finding(PackageManager::Rpm, "ALSA-2024:2", &["openssl"]),
+            finding(PackageManager::Rpm, "ALSA-2024:1", &["openssl"]),
+        ];
+        assert_eq!(
+            fix_command(&findings, "almalinux", Some("9.4")).as_deref(),
+            Some("dnf upgrade --advisory=ALSA-2024:1,ALSA-2024:2")
+        );
     }
 
     #[test]
     fn yum_on_releases_before_dnf() {
-        let findings = [finding(PackageManager::Rpm, "ALAS2-2024-1", &["curl", "libcurl"])];
-        assert_eq!(fix_command(&findings, "amzn", Some("2")).as_deref(), Some("yum update curl libcurl"));
+        let findings = [finding(
+            PackageManager::Rpm,
+            "ALAS2-2024-1",
+            &["curl", "libcurl"],
+        )];
+        assert_eq!(
+            fix_command(&findings, "amzn", Some("2")).as_deref(),
+            Some("yum update curl libcurl")
+        );
     }
 
     #[test]
     fn zypper_names_cves() {
-        let findings = [finding(PackageManager::Rpm, "SUSE-SU-2024:1", &["openssl-3"])];
-        assert_eq!(fix_command(&findings, "sles", Some("15.5")).as_deref(), Some("zypper patch --cve=CVE-2024-1,CVE-2024-2"));
+        let findings = [finding(
+            PackageManager::Rpm,
+            "SUSE-SU-2024:1",
+            &["openssl-3"],
+        )];
+        assert_eq!(
+            fix_command(&findings, "sles", Some("15.5")).as_deref(),
+            Some("zypper patch --cve=CVE-2024-1,CVE-2024-2")
+        );
     }
 
     #[test]
     fn apk_names_packages() {
-        let findings = [finding(PackageManager::Apk, "CVE-2024-1", &["libcrypto3", "libssl3"])];
-        assert_eq!(fix_command(&findings, "alpine", Some("3.19")).as_deref(), Some("apk add --upgrade libcrypto3 libssl3"));
+        let findings = [finding(
+            PackageManager::Apk,
+            "CVE-2024-1",
+            &["libcrypto3", "libssl3"],
+        )];
+        assert_eq!(
+            fix_command(&findings, "alpine", Some("3.19")).as_deref(),
+            Some("apk add --upgrade libcrypto3 libssl3")
+        );
     }
 
     #[test]

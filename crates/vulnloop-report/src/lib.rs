@@ -12,6 +12,7 @@ mod table;
 pub use applications::ApplicationGroup;
 pub use fix::fix_command;
 pub use model::{
-    host_info, DatabaseInfo, Filter, HistoryInfo, HostInfo, IgnoredEntry, PackageGroup, ReportFinding, ScanReport, Summary, SCHEMA_VERSION,
+    host_info, DatabaseInfo, Filter, HistoryInfo, HostInfo, IgnoredEntry, PackageGroup,
+    ReportFinding, ScanReport, Summary, SCHEMA_VERSION,
 };
 pub use table::render_table;

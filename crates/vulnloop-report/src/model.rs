@@ -29,9 +29,11 @@ pub struct Filter {
 impl Filter {
     fn keeps(&self, finding: &ReportFinding) -> bool {
         let assessment = &finding.assessment;
-        let severity_ok = self.severities.is_empty() || self.severities.contains(&assessment.effective_severity);
+        let severity_ok =
+            self.severities.is_empty() || self.severities.contains(&assessment.effective_severity);
         let fix_ok = !self.ignore_unfixed || !finding.finding.status.is_unfixed();
-        let priority_ok = self.priorities.is_empty() || self.priorities.contains(&assessment.priority.level);
+        let priority_ok =
+            self.priorities.is_empty() || self.priorities.contains(&assessment.priority.level);
         let kev_ok = !self.kev_only || assessment.intel.kev.is_some();
         severity_ok && fix_ok && priority_ok && kev_ok
     }
@@ -168,7 +170,12 @@ pub struct ReportFinding {
 impl ScanReport {
     /// Builds the report from the pipeline's outputs: ranks every finding
     /// with `context`, then applies `filter`.
-    pub fn new(matched: MatchReport, database: DatabaseInfo, context: &Context<'_>, filter: &Filter) -> Self {
+    pub fn new(
+        matched: MatchReport,
+        database: DatabaseInfo,
+        context: &Context<'_>,
+        filter: &Filter,
+    ) -> Self {
         let inventory = context.inventory;
         let total = matched.findings.len();
         let assessed: Vec<ReportFinding> = matched
@@ -193,7 +200,11 @@ impl ScanReport {
             database,
             coverage: matched.coverage,
             summary,
-            packages: group(shown, &inventory.host.os.id, inventory.host.os.version_id.as_deref()),
+            packages: group(
+                shown,
+                &inventory.host.os.id,
+                inventory.host.os.version_id.as_deref(),
+            ),
             applications: Vec::new(),
             ignored: Vec::new(),
             history: None,
@@ -237,11 +248,17 @@ fn summarize(shown: &[ReportFinding], total: usize) -> Summary {
     let mut packages: Vec<(&str, &str)> = Vec::new();
     for shown in shown {
         let assessment = &shown.assessment;
-        *by_severity.entry(assessment.effective_severity.as_str().to_string()).or_insert(0) += 1;
-        *by_priority.entry(assessment.priority.level.as_str().to_string()).or_insert(0) += 1;
+        *by_severity
+            .entry(assessment.effective_severity.as_str().to_string())
+            .or_insert(0) += 1;
+        *by_priority
+            .entry(assessment.priority.level.as_str().to_string())
+            .or_insert(0) += 1;
         known_exploited += usize::from(assessment.intel.kev.is_some());
         let finding = &shown.finding;
-        *by_status.entry(finding.status.as_str().to_string()).or_insert(0) += 1;
+        *by_status
+            .entry(finding.status.as_str().to_string())
+            .or_insert(0) += 1;
         let key = (finding.package.as_str(), finding.installed_version.as_str());
         if !packages.contains(&key) {
             packages.push(key);
@@ -263,15 +280,20 @@ fn summarize(shown: &[ReportFinding], total: usize) -> Summary {
 fn group(findings: Vec<ReportFinding>, os_id: &str, os_version: Option<&str>) -> Vec<PackageGroup> {
     let mut groups: BTreeMap<(String, String), Vec<ReportFinding>> = BTreeMap::new();
     for shown in findings {
-        let key = (shown.finding.package.clone(), shown.finding.installed_version.clone());
+        let key = (
+            shown.finding.package.clone(),
+            shown.finding.installed_version.clone(),
+        );
         groups.entry(key).or_default().push(shown);
     }
     let mut groups: Vec<PackageGroup> = groups
         .into_iter()
         .map(|((package, installed_version), findings)| {
             let plain: Vec<Finding> = findings.iter().map(|f| f.finding.clone()).collect();
-            let mut binaries: Vec<String> =
-                plain.iter().flat_map(|f| f.binaries.iter().map(|b| b.name.clone())).collect();
+            let mut binaries: Vec<String> = plain
+                .iter()
+                .flat_map(|f| f.binaries.iter().map(|b| b.name.clone()))
+                .collect();
             binaries.sort();
             binaries.dedup();
             PackageGroup {

@@ -29,7 +29,11 @@ fn write_ignored(out: &mut String, report: &ScanReport) {
     }
     let _ = writeln!(out, "ignored:");
     for entry in &report.ignored {
-        let until = entry.expires.as_deref().map(|d| format!(" until {d}")).unwrap_or_default();
+        let until = entry
+            .expires
+            .as_deref()
+            .map(|d| format!(" until {d}"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "  {} in {} {}{until}: {} ({})",
@@ -51,9 +55,17 @@ fn write_history(out: &mut String, report: &ScanReport) {
 
 fn write_header(out: &mut String, report: &ScanReport) {
     let host = &report.host;
-    let name = host.hostname.as_deref().or(host.root.as_deref()).unwrap_or("host");
+    let name = host
+        .hostname
+        .as_deref()
+        .or(host.root.as_deref())
+        .unwrap_or("host");
     let os = host.os_pretty_name.as_deref().unwrap_or(&host.os);
-    let kernel = host.kernel.as_deref().map(|k| format!(", kernel {k}")).unwrap_or_default();
+    let kernel = host
+        .kernel
+        .as_deref()
+        .map(|k| format!(", kernel {k}"))
+        .unwrap_or_default();
     let _ = writeln!(out, "{name}: {os}, {} packages{kernel}", host.packages);
     let _ = writeln!(
         out,
@@ -66,16 +78,45 @@ fn write_header(out: &mut String, report: &ScanReport) {
 }
 
 fn write_group(out: &mut String, group: &PackageGroup) {
-    let target = group.fixed_version.as_deref().map(|v| format!(" -> {v}")).unwrap_or_default();
-    let _ = writeln!(out, "{} {}{target}  (installed: {})", group.package, group.installed_version, group.binaries.join(", "));
+    let target = group
+        .fixed_version
+        .as_deref()
+        .map(|v| format!(" -> {v}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{} {}{target}  (installed: {})",
+        group.package,
+        group.installed_version,
+        group.binaries.join(", ")
+    );
 
     let rows: Vec<[String; 7]> = group.findings.iter().map(row).collect();
-    let header = ["PRIORITY", "VULNERABILITY", "SEVERITY", "CVSS", "EXPLOIT", "STATUS", "ADVISORY"].map(String::from);
+    let header = [
+        "PRIORITY",
+        "VULNERABILITY",
+        "SEVERITY",
+        "CVSS",
+        "EXPLOIT",
+        "STATUS",
+        "ADVISORY",
+    ]
+    .map(String::from);
     let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().chain(std::iter::once(&header)).map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .chain(std::iter::once(&header))
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |row: &[String; 7]| {
-        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
         format!("  {}", cells.join("  ").trim_end())
     };
     let _ = writeln!(out, "{}", line(&header));
@@ -92,7 +133,12 @@ fn write_group(out: &mut String, group: &PackageGroup) {
 fn row(shown: &ReportFinding) -> [String; 7] {
     let finding = &shown.finding;
     let assessment = &shown.assessment;
-    let cvss = assessment.intel.cvss.as_ref().map(|c| format!("{:.1}", c.cvss.base_score)).unwrap_or_else(|| "-".into());
+    let cvss = assessment
+        .intel
+        .cvss
+        .as_ref()
+        .map(|c| format!("{:.1}", c.cvss.base_score))
+        .unwrap_or_else(|| "-".into());
     [
         assessment.priority.level.as_str().to_string(),
         finding.id.clone(),
@@ -156,7 +202,11 @@ fn write_notes(out: &mut String, report: &ScanReport) {
     }
     let _ = writeln!(out, "coverage:");
     for note in &report.coverage.notes {
-        let mark = if note.incomplete { "incomplete" } else { "note" };
+        let mark = if note.incomplete {
+            "incomplete"
+        } else {
+            "note"
+        };
         let _ = writeln!(out, "  {mark}: {}", note.message);
     }
     let _ = writeln!(out);
@@ -166,19 +216,39 @@ fn write_summary(out: &mut String, report: &ScanReport) {
     let summary = &report.summary;
     let severities: Vec<String> = ["critical", "high", "medium", "low", "negligible", "unknown"]
         .iter()
-        .filter_map(|name| summary.by_severity.get(*name).map(|count| format!("{name} {count}")))
+        .filter_map(|name| {
+            summary
+                .by_severity
+                .get(*name)
+                .map(|count| format!("{name} {count}"))
+        })
         .collect();
-    let breakdown = if severities.is_empty() { String::new() } else { format!(" ({})", severities.join(", ")) };
+    let breakdown = if severities.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", severities.join(", "))
+    };
     let hidden = match (summary.hidden, summary.hidden_unknown_severity) {
         (0, _) => String::new(),
         (hidden, 0) => format!("; {hidden} hidden by filters"),
-        (hidden, unknown) => format!("; {hidden} hidden by filters, {unknown} of them without a vendor severity"),
+        (hidden, unknown) => {
+            format!("; {hidden} hidden by filters, {unknown} of them without a vendor severity")
+        }
     };
     let priorities: Vec<String> = ["fix-now", "fix-later", "no-need-to-fix"]
         .iter()
-        .filter_map(|name| summary.by_priority.get(*name).map(|count| format!("{name} {count}")))
+        .filter_map(|name| {
+            summary
+                .by_priority
+                .get(*name)
+                .map(|count| format!("{name} {count}"))
+        })
         .collect();
-    let priorities = if priorities.is_empty() { String::new() } else { format!("; {}", priorities.join(", ")) };
+    let priorities = if priorities.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", priorities.join(", "))
+    };
     let exploited = match summary.known_exploited {
         0 => String::new(),
         n => format!("; {n} known exploited (KEV)"),
@@ -187,7 +257,11 @@ fn write_summary(out: &mut String, report: &ScanReport) {
         0 => String::new(),
         n => format!("; {n} ignored"),
     };
-    let verdict = if report.coverage.complete { "" } else { "; results incomplete, see coverage" };
+    let verdict = if report.coverage.complete {
+        ""
+    } else {
+        "; results incomplete, see coverage"
+    };
     let _ = writeln!(
         out,
         "{} in {}{breakdown}{priorities}{exploited}{hidden}{ignored}{verdict}",

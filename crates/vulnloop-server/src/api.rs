@@ -20,7 +20,9 @@ const MAX_ENROLLMENT_HOURS: i64 = 24 * 30;
 
 pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     sqlx::query("SELECT 1").execute(state.store.pool()).await?;
-    Ok(Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })))
+    Ok(Json(
+        json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }),
+    ))
 }
 
 pub async fn openapi() -> Json<Value> {
@@ -60,7 +62,10 @@ pub async fn create_enrollment_token(
         )));
     }
     if request.max_uses < 1 {
-        return Err(ApiError::Unprocessable(format!("max_uses must be at least 1, not {}", request.max_uses)));
+        return Err(ApiError::Unprocessable(format!(
+            "max_uses must be at least 1, not {}",
+            request.max_uses
+        )));
     }
 
     let issued = secret::issue(secret::ENROLLMENT_TOKEN, &secret::new_id()?)?;
@@ -80,7 +85,14 @@ pub async fn create_enrollment_token(
     .execute(&mut *transaction)
     .await?;
     let detail = json!({ "expires_at": expires_at, "max_uses": request.max_uses });
-    audit(&mut transaction, &principal.actor(), "enrollment_token.create", Some(&issued.id), detail).await?;
+    audit(
+        &mut transaction,
+        &principal.actor(),
+        "enrollment_token.create",
+        Some(&issued.id),
+        detail,
+    )
+    .await?;
     transaction.commit().await?;
 
     let body = json!({ "id": issued.id, "token": issued.token, "expires_at": expires_at, "max_uses": request.max_uses });
@@ -102,10 +114,13 @@ pub async fn enroll(
     let Json(request) = body.map_err(|rejection| ApiError::Unprocessable(rejection.body_text()))?;
     let name = request.name.trim();
     if name.is_empty() || name.len() > 253 {
-        return Err(ApiError::Unprocessable("name must have 1 to 253 characters".to_string()));
+        return Err(ApiError::Unprocessable(
+            "name must have 1 to 253 characters".to_string(),
+        ));
     }
     let (token_id, token_secret) =
-        secret::parse(secret::ENROLLMENT_TOKEN, &request.enrollment_token).ok_or(ApiError::Unauthorized)?;
+        secret::parse(secret::ENROLLMENT_TOKEN, &request.enrollment_token)
+            .ok_or(ApiError::Unauthorized)?;
 
     let row = sqlx::query(
         "SELECT secret_hash, expires_at, max_uses, uses FROM enrollment_tokens WHERE id = $1 AND revoked_at IS NULL",
@@ -128,11 +143,13 @@ pub async fn enroll(
     let mut transaction = state.store.pool().begin().await?;
     // The use count is checked and raised in one statement, so two agents
     // enrolling at once cannot both take the last use.
-    let claimed = sqlx::query("UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = $1 AND uses < max_uses")
-        .bind(token_id)
-        .execute(&mut *transaction)
-        .await?
-        .rows_affected();
+    let claimed = sqlx::query(
+        "UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = $1 AND uses < max_uses",
+    )
+    .bind(token_id)
+    .execute(&mut *transaction)
+    .await?
+    .rows_affected();
     if claimed == 0 {
         return Err(ApiError::Forbidden("the enrollment token has no uses left"));
     }
@@ -148,11 +165,21 @@ pub async fn enroll(
     .execute(&mut *transaction)
     .await?;
     let actor = format!("agent:{host_id}");
-    audit(&mut transaction, &actor, "host.enroll", Some(&host_id), json!({ "name": name, "enrollment_token": token_id })).await?;
+    audit(
+        &mut transaction,
+        &actor,
+        "host.enroll",
+        Some(&host_id),
+        json!({ "name": name, "enrollment_token": token_id }),
+    )
+    .await?;
     transaction.commit().await?;
 
     tracing::info!(host = %host_id, enrollment_token = %token_id, "agent enrolled");
-    Ok((StatusCode::CREATED, Json(json!({ "host_id": host_id, "agent_token": issued.token }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "host_id": host_id, "agent_token": issued.token })),
+    ))
 }
 
 pub async fn upload_inventory(
@@ -169,7 +196,10 @@ pub async fn upload_inventory(
     Ok(Json(summary))
 }
 
-pub async fn list_hosts(State(state): State<AppState>, principal: Principal) -> Result<Json<Value>, ApiError> {
+pub async fn list_hosts(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
     principal.require(Role::Viewer)?;
     let rows = sqlx::query(
         "SELECT h.id, h.name, h.os, h.enrolled_at, h.last_seen_at, h.inventory_at,
@@ -210,7 +240,10 @@ pub async fn host_findings(
             principal.require(Role::Viewer)?;
         }
     }
-    let exists = sqlx::query("SELECT id FROM hosts WHERE id = $1").bind(&host_id).fetch_optional(state.store.pool()).await?;
+    let exists = sqlx::query("SELECT id FROM hosts WHERE id = $1")
+        .bind(&host_id)
+        .fetch_optional(state.store.pool())
+        .await?;
     if exists.is_none() {
         return Err(ApiError::NotFound(format!("host {host_id} not found")));
     }
@@ -223,7 +256,10 @@ pub async fn host_findings(
     .bind(&host_id)
     .fetch_all(state.store.pool())
     .await?;
-    let findings = rows.iter().map(finding_json).collect::<Result<Vec<_>, _>>()?;
+    let findings = rows
+        .iter()
+        .map(finding_json)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(json!({ "host_id": host_id, "findings": findings })))
 }
 
@@ -282,9 +318,13 @@ pub async fn vulnerability(
         }
         findings.push(finding);
     }
-    let affected_hosts: Vec<Value> =
-        affected.into_iter().map(|(id, name)| json!({ "id": id, "name": name })).collect();
-    Ok(Json(json!({ "id": id, "affected_hosts": affected_hosts, "findings": findings })))
+    let affected_hosts: Vec<Value> = affected
+        .into_iter()
+        .map(|(id, name)| json!({ "id": id, "name": name }))
+        .collect();
+    Ok(Json(
+        json!({ "id": id, "affected_hosts": affected_hosts, "findings": findings }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -303,18 +343,27 @@ pub async fn create_user(
     let Json(request) = body.map_err(|rejection| ApiError::Unprocessable(rejection.body_text()))?;
     let name = request.name.trim();
     if name.is_empty() || name.len() > 100 {
-        return Err(ApiError::Unprocessable("name must have 1 to 100 characters".to_string()));
+        return Err(ApiError::Unprocessable(
+            "name must have 1 to 100 characters".to_string(),
+        ));
     }
     let role = Role::parse(&request.role).ok_or_else(|| {
-        ApiError::Unprocessable(format!("role must be admin, operator or viewer, not {:?}", request.role))
+        ApiError::Unprocessable(format!(
+            "role must be admin, operator or viewer, not {:?}",
+            request.role
+        ))
     })?;
 
     let mut transaction = state.store.pool().begin().await?;
-    let taken = sqlx::query("SELECT id FROM users WHERE name = $1").bind(name).fetch_optional(&mut *transaction).await?;
+    let taken = sqlx::query("SELECT id FROM users WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *transaction)
+        .await?;
     if taken.is_some() {
         return Err(ApiError::Conflict(format!("a user named {name:?} exists")));
     }
-    let created = crate::store::create_user(&mut transaction, &principal.actor(), name, role).await?;
+    let created =
+        crate::store::create_user(&mut transaction, &principal.actor(), name, role).await?;
     transaction.commit().await?;
 
     let body = json!({ "id": created.user_id, "name": name, "role": role.as_str(), "token": created.token });

@@ -61,8 +61,12 @@ impl Principal {
     pub fn require(&self, role: Role) -> Result<&str, ApiError> {
         match self {
             Principal::User { id, role: held } if *held >= role => Ok(id),
-            Principal::User { .. } => Err(ApiError::Forbidden("your role does not allow this request")),
-            Principal::Agent { .. } => Err(ApiError::Forbidden("agent tokens cannot make this request")),
+            Principal::User { .. } => {
+                Err(ApiError::Forbidden("your role does not allow this request"))
+            }
+            Principal::Agent { .. } => {
+                Err(ApiError::Forbidden("agent tokens cannot make this request"))
+            }
         }
     }
 
@@ -70,7 +74,9 @@ impl Principal {
     pub fn require_agent(&self) -> Result<&str, ApiError> {
         match self {
             Principal::Agent { host_id } => Ok(host_id),
-            Principal::User { .. } => Err(ApiError::Forbidden("only an agent token can make this request")),
+            Principal::User { .. } => Err(ApiError::Forbidden(
+                "only an agent token can make this request",
+            )),
         }
     }
 }
@@ -79,7 +85,10 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or(ApiError::Unauthorized)?;
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or(ApiError::Unauthorized)?;
         let token = header
             .to_str()
             .ok()
@@ -99,7 +108,11 @@ impl FromRequestParts<AppState> for Principal {
 
 /// Returns the user of a `vlu_` token after checking its secret; 401 when
 /// the token is unknown, revoked or wrong.
-pub(crate) async fn authenticate_user(state: &AppState, token_id: &str, secret: &str) -> Result<Principal, ApiError> {
+pub(crate) async fn authenticate_user(
+    state: &AppState,
+    token_id: &str,
+    secret: &str,
+) -> Result<Principal, ApiError> {
     let row = sqlx::query(
         "SELECT t.secret_hash, u.id AS user_id, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.id = $1 AND t.revoked_at IS NULL",
@@ -114,11 +127,19 @@ pub(crate) async fn authenticate_user(state: &AppState, token_id: &str, secret: 
         return Err(ApiError::Unauthorized);
     }
     let role: String = row.try_get("role")?;
-    let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("user has the unknown role {role:?}"))?;
-    Ok(Principal::User { id: row.try_get("user_id")?, role })
+    let role =
+        Role::parse(&role).ok_or_else(|| anyhow::anyhow!("user has the unknown role {role:?}"))?;
+    Ok(Principal::User {
+        id: row.try_get("user_id")?,
+        role,
+    })
 }
 
-async fn authenticate_agent(state: &AppState, host_id: &str, secret: &str) -> Result<Principal, ApiError> {
+async fn authenticate_agent(
+    state: &AppState,
+    host_id: &str,
+    secret: &str,
+) -> Result<Principal, ApiError> {
     let row = sqlx::query("SELECT agent_secret_hash FROM hosts WHERE id = $1")
         .bind(host_id)
         .fetch_optional(state.store.pool())
@@ -128,7 +149,9 @@ async fn authenticate_agent(state: &AppState, host_id: &str, secret: &str) -> Re
     if !check_secret(secret, secret_hash).await? {
         return Err(ApiError::Unauthorized);
     }
-    Ok(Principal::Agent { host_id: host_id.to_string() })
+    Ok(Principal::Agent {
+        host_id: host_id.to_string(),
+    })
 }
 
 /// Verifies a secret off the async workers, because Argon2 is slow on purpose.
@@ -136,5 +159,7 @@ pub async fn check_secret(secret: &str, secret_hash: String) -> Result<bool, Api
     let secret = secret.to_string();
     tokio::task::spawn_blocking(move || secret::verify(&secret, &secret_hash))
         .await
-        .map_err(|error| ApiError::Internal(anyhow::Error::new(error).context("secret check task failed")))
+        .map_err(|error| {
+            ApiError::Internal(anyhow::Error::new(error).context("secret check task failed"))
+        })
 }

@@ -56,14 +56,17 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         match &self {
-            ApiError::Internal(error) => tracing::error!(error = format!("{error:#}"), "request failed"),
+            ApiError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "request failed")
+            }
             _ => tracing::info!(status = status.as_u16(), error = %self, "request rejected"),
         }
         let mut response = (status, Json(json!({ "error": self.to_string() }))).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }

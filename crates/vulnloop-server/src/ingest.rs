@@ -14,7 +14,11 @@ use crate::{secret, AppState};
 
 /// Validates `body` as an inventory of `host_id`, stores it and its findings,
 /// and returns a summary for the agent.
-pub async fn store_inventory(state: &AppState, host_id: &str, body: &[u8]) -> Result<Value, ApiError> {
+pub async fn store_inventory(
+    state: &AppState,
+    host_id: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     let inventory = parse(host_id, body)?;
     let report = match &state.advisory_db {
         Some(path) => Some(match_in_background(path.clone(), inventory.clone()).await?),
@@ -44,12 +48,14 @@ pub async fn store_inventory(state: &AppState, host_id: &str, body: &[u8]) -> Re
             upsert_finding(&mut transaction, host_id, finding, &upload_id, &at).await?;
         }
         summary["findings"] = json!(findings.len());
-        summary["coverage"] = serde_json::to_value(&report.coverage)
-            .map_err(|error| ApiError::Internal(anyhow::Error::new(error).context("failed to serialize coverage")))?;
+        summary["coverage"] = serde_json::to_value(&report.coverage).map_err(|error| {
+            ApiError::Internal(anyhow::Error::new(error).context("failed to serialize coverage"))
+        })?;
         // An incomplete inventory may have left packages out, so its silence
         // about a finding proves nothing.
         if inventory.is_complete() {
-            summary["no_longer_present"] = json!(close_missing(&mut transaction, host_id, &upload_id, &at).await?);
+            summary["no_longer_present"] =
+                json!(close_missing(&mut transaction, host_id, &upload_id, &at).await?);
         } else {
             summary["no_longer_present"] = json!(0);
             summary["note"] = json!("the inventory reports collection problems, so findings it did not report stay open");
@@ -57,7 +63,14 @@ pub async fn store_inventory(state: &AppState, host_id: &str, body: &[u8]) -> Re
     } else {
         summary["note"] = json!("the server has no advisory database (--advisory-db), so the inventory was stored but not matched");
     }
-    audit(&mut transaction, &format!("agent:{host_id}"), "host.inventory.upload", Some(host_id), summary.clone()).await?;
+    audit(
+        &mut transaction,
+        &format!("agent:{host_id}"),
+        "host.inventory.upload",
+        Some(host_id),
+        summary.clone(),
+    )
+    .await?;
     transaction.commit().await?;
 
     tracing::info!(host = %host_id, packages = inventory.packages.len(), matched = report.is_some(), "inventory received");
@@ -68,9 +81,12 @@ pub async fn store_inventory(state: &AppState, host_id: &str, body: &[u8]) -> Re
 fn parse(host_id: &str, body: &[u8]) -> Result<Inventory, ApiError> {
     if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
         tracing::warn!(host = %host_id, %error, "inventory upload is not JSON");
-        return Err(ApiError::BadRequest(format!("the body is not valid JSON: {error}")));
+        return Err(ApiError::BadRequest(format!(
+            "the body is not valid JSON: {error}"
+        )));
     }
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::BadRequest("the body is not UTF-8".to_string()))?;
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::BadRequest("the body is not UTF-8".to_string()))?;
     Inventory::from_json(text, "request body").map_err(|error| {
         tracing::warn!(host = %host_id, %error, "inventory upload is not a valid inventory");
         ApiError::Unprocessable(error.to_string())
@@ -79,9 +95,14 @@ fn parse(host_id: &str, body: &[u8]) -> Result<Inventory, ApiError> {
 
 /// Runs the matcher on a blocking thread, because the advisory database is
 /// read through synchronous SQLite calls.
-async fn match_in_background(path: std::path::PathBuf, inventory: Inventory) -> Result<MatchReport, ApiError> {
+async fn match_in_background(
+    path: std::path::PathBuf,
+    inventory: Inventory,
+) -> Result<MatchReport, ApiError> {
     let task = tokio::task::spawn_blocking(move || match_with(&path, &inventory));
-    task.await.map_err(|error| ApiError::Internal(anyhow::Error::new(error).context("matching task failed")))?
+    task.await.map_err(|error| {
+        ApiError::Internal(anyhow::Error::new(error).context("matching task failed"))
+    })?
 }
 
 fn match_with(path: &Path, inventory: &Inventory) -> Result<MatchReport, ApiError> {
@@ -106,7 +127,9 @@ fn os_name(inventory: &Inventory) -> String {
 fn unique_findings(report: &MatchReport) -> BTreeMap<(&str, &str), &Finding> {
     let mut unique = BTreeMap::new();
     for finding in &report.findings {
-        unique.entry((finding.id.as_str(), finding.package.as_str())).or_insert(finding);
+        unique
+            .entry((finding.id.as_str(), finding.package.as_str()))
+            .or_insert(finding);
     }
     unique
 }

@@ -48,7 +48,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/health", get(api::health))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/users", post(api::create_user))
-        .route("/api/v1/enrollment-tokens", post(api::create_enrollment_token))
+        .route(
+            "/api/v1/enrollment-tokens",
+            post(api::create_enrollment_token),
+        )
         .route("/api/v1/agents/enroll", post(api::enroll))
         .route(
             "/api/v1/agents/self/inventory",
@@ -66,7 +69,11 @@ pub fn app(state: AppState) -> Router {
 
 fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("request handler panicked");
-    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(serde_json::json!({ "error": "internal error" }))).into_response()
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(serde_json::json!({ "error": "internal error" })),
+    )
+        .into_response()
 }
 
 /// Settings of `vulnloop server`.
@@ -108,11 +115,18 @@ fn check_transport(config: &Config) -> anyhow::Result<()> {
 /// address on stdout; logs go to stderr.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     check_transport(&config)?;
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("failed to create the data directory {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "failed to create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
     let url = match &config.database {
         Some(url) => url.clone(),
-        None => format!("sqlite://{}?mode=rwc", config.data_dir.join("server.db").display()),
+        None => format!(
+            "sqlite://{}?mode=rwc",
+            config.data_dir.join("server.db").display()
+        ),
     };
     let store = Store::connect(&url).await?;
     if let Some(token) = store.create_first_admin().await? {
@@ -123,23 +137,38 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         vulnloop_db::Database::open(path)
             .with_context(|| format!("failed to open the advisory database {}", path.display()))?;
     } else {
-        tracing::warn!("no advisory database given (--advisory-db): inventories are stored but not matched");
+        tracing::warn!(
+            "no advisory database given (--advisory-db): inventories are stored but not matched"
+        );
     }
 
-    let router = app(AppState { store, advisory_db: config.advisory_db.clone() });
+    let router = app(AppState {
+        store,
+        advisory_db: config.advisory_db.clone(),
+    });
     match &config.tls {
         None => serve_plain(config.bind, router).await,
         // The console sets its cookies Secure when this extension is present.
-        Some(files) => serve_tls(config.bind, files, router.layer(axum::Extension(console::ServedOverTls))).await,
+        Some(files) => {
+            serve_tls(
+                config.bind,
+                files,
+                router.layer(axum::Extension(console::ServedOverTls)),
+            )
+            .await
+        }
     }
 }
 
 async fn serve_plain(bind: SocketAddr, router: Router) -> anyhow::Result<()> {
-    let listener =
-        tokio::net::TcpListener::bind(bind).await.with_context(|| format!("failed to listen on {bind}"))?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("failed to listen on {bind}"))?;
     let address = listener.local_addr()?;
     announce(&format!("http://{address}"));
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!("server stopped");
     Ok(())
 }
@@ -150,12 +179,21 @@ async fn serve_tls(bind: SocketAddr, files: &TlsFiles, router: Router) -> anyhow
     let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
         .await
         .with_context(|| {
-            format!("failed to load the TLS certificate {} and key {}", files.cert.display(), files.key.display())
+            format!(
+                "failed to load the TLS certificate {} and key {}",
+                files.cert.display(),
+                files.key.display()
+            )
         })?;
     let handle = axum_server::Handle::new();
-    let server = axum_server::bind_rustls(bind, tls).handle(handle.clone()).serve(router.into_make_service());
+    let server = axum_server::bind_rustls(bind, tls)
+        .handle(handle.clone())
+        .serve(router.into_make_service());
     let server = tokio::spawn(server);
-    let address = handle.listening().await.with_context(|| format!("failed to listen on {bind}"))?;
+    let address = handle
+        .listening()
+        .await
+        .with_context(|| format!("failed to listen on {bind}"))?;
     announce(&format!("https://{address}"));
     shutdown_signal().await;
     handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
@@ -176,14 +214,15 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(error) => {
-                tracing::error!(%error, "failed to listen for SIGTERM");
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::error!(%error, "failed to listen for SIGTERM");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}

@@ -22,7 +22,10 @@ pub const ROUTES: &[(&str, &str)] = &[
 fn error_responses(codes: &[&str]) -> Value {
     let mut responses = serde_json::Map::new();
     for code in codes {
-        responses.insert(code.to_string(), json!({ "$ref": format!("#/components/responses/Error{code}") }));
+        responses.insert(
+            code.to_string(),
+            json!({ "$ref": format!("#/components/responses/Error{code}") }),
+        );
     }
     Value::Object(responses)
 }

@@ -22,7 +22,8 @@ pub const AGENT_TOKEN: &str = "vla";
 /// Returns `bytes` random bytes from the operating system as lowercase hex.
 pub fn random_hex(bytes: usize) -> anyhow::Result<String> {
     let mut buffer = vec![0u8; bytes];
-    getrandom::getrandom(&mut buffer).map_err(|error| anyhow::anyhow!("failed to read random bytes: {error}"))?;
+    getrandom::getrandom(&mut buffer)
+        .map_err(|error| anyhow::anyhow!("failed to read random bytes: {error}"))?;
     Ok(buffer.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
@@ -67,7 +68,9 @@ fn hash(secret: &str) -> anyhow::Result<String> {
 /// Returns whether `secret` matches the stored Argon2 `secret_hash`.
 pub fn verify(secret: &str, secret_hash: &str) -> bool {
     match PasswordHash::new(secret_hash) {
-        Ok(parsed) => Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(secret.as_bytes(), &parsed)
+            .is_ok(),
         Err(error) => {
             tracing::error!(%error, "stored secret hash is not a valid PHC string");
             false

@@ -19,7 +19,11 @@ use crate::secret;
 /// Migrations, embedded so that the binary carries them.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
-    (5, "console sessions", include_str!("../migrations/0005_console_sessions.sql")),
+    (
+        5,
+        "console sessions",
+        include_str!("../migrations/0005_console_sessions.sql"),
+    ),
 ];
 
 /// Connection pool of the server database.
@@ -45,7 +49,9 @@ impl Store {
         if url.starts_with("sqlite:") {
             // SQLite leaves foreign keys off unless asked, per connection. The
             // pool has one connection, so this applies to every query.
-            sqlx::query("PRAGMA foreign_keys = ON").execute(&pool).await?;
+            sqlx::query("PRAGMA foreign_keys = ON")
+                .execute(&pool)
+                .await?;
         }
         Migrator::new(EmbeddedMigrations)
             .await?
@@ -65,7 +71,10 @@ impl Store {
     /// Returns the token, which exists nowhere else in clear: the caller prints it once.
     pub async fn create_first_admin(&self) -> anyhow::Result<Option<String>> {
         let mut transaction = self.pool.begin().await?;
-        let count: i64 = sqlx::query("SELECT COUNT(*) FROM users").fetch_one(&mut *transaction).await?.try_get(0)?;
+        let count: i64 = sqlx::query("SELECT COUNT(*) FROM users")
+            .fetch_one(&mut *transaction)
+            .await?
+            .try_get(0)?;
         if count > 0 {
             return Ok(None);
         }
@@ -106,8 +115,18 @@ pub async fn create_user(
         .bind(&at)
         .execute(&mut **transaction)
         .await?;
-    audit(transaction, actor, "user.create", Some(&user_id), serde_json::json!({ "name": name, "role": role.as_str() })).await?;
-    Ok(CreatedUser { user_id, token: token.token })
+    audit(
+        transaction,
+        actor,
+        "user.create",
+        Some(&user_id),
+        serde_json::json!({ "name": name, "role": role.as_str() }),
+    )
+    .await?;
+    Ok(CreatedUser {
+        user_id,
+        token: token.token,
+    })
 }
 
 /// Writes one audit row inside `transaction`.
@@ -144,7 +163,13 @@ impl MigrationSource<'static> for EmbeddedMigrations {
         let migrations = MIGRATIONS
             .iter()
             .map(|(version, description, sql)| {
-                Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    Cow::Borrowed(*sql),
+                    false,
+                )
             })
             .collect();
         Box::pin(std::future::ready(Ok(migrations)))

@@ -49,7 +49,9 @@ impl IgnoreRule {
     /// Checks the fields that every rule needs, whatever its source.
     pub fn validate(&self) -> Result<(), StateError> {
         if self.id.trim().is_empty() {
-            return Err(StateError::InvalidRule("the id is empty; give a CVE, vulnerability or advisory id".into()));
+            return Err(StateError::InvalidRule(
+                "the id is empty; give a CVE, vulnerability or advisory id".into(),
+            ));
         }
         if self.reason.trim().is_empty() {
             return Err(StateError::InvalidRule(format!(
@@ -70,8 +72,14 @@ impl IgnoreRule {
     /// has expired.
     pub fn matches(&self, ids: &[&str], packages: &[&str], target: &str) -> bool {
         let id_ok = ids.iter().any(|id| id.eq_ignore_ascii_case(&self.id));
-        let package_ok = self.package.as_deref().is_none_or(|name| packages.contains(&name));
-        let target_ok = self.target.as_deref().is_none_or(|expected| target_matches(expected, target));
+        let package_ok = self
+            .package
+            .as_deref()
+            .is_none_or(|name| packages.contains(&name));
+        let target_ok = self
+            .target
+            .as_deref()
+            .is_none_or(|expected| target_matches(expected, target));
         id_ok && package_ok && target_ok
     }
 }
@@ -79,7 +87,11 @@ impl IgnoreRule {
 /// Returns whether a rule's `expected` target names `target`: the same
 /// string, or the host name part of a `host:root` target.
 fn target_matches(expected: &str, target: &str) -> bool {
-    expected == target || (!expected.contains(':') && target.split_once(':').is_some_and(|(host, _)| host == expected))
+    expected == target
+        || (!expected.contains(':')
+            && target
+                .split_once(':')
+                .is_some_and(|(host, _)| host == expected))
 }
 
 /// The rules of one ignore file.
@@ -109,22 +121,30 @@ struct FileRule {
 impl IgnoreFile {
     /// Reads and checks an ignore file.
     pub fn read(path: &Path) -> Result<Self, StateError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| StateError::ReadIgnoreFile { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| StateError::ReadIgnoreFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
     /// Parses the TOML text of an ignore file read from `path`.
     pub fn parse(text: &str, path: &Path) -> Result<Self, StateError> {
-        let invalid = |message: String| StateError::InvalidIgnoreFile { path: path.to_path_buf(), message };
-        let layout: FileLayout = toml::from_str(text).map_err(|error| invalid(toml_error(text, &error)))?;
+        let invalid = |message: String| StateError::InvalidIgnoreFile {
+            path: path.to_path_buf(),
+            message,
+        };
+        let layout: FileLayout =
+            toml::from_str(text).map_err(|error| invalid(toml_error(text, &error)))?;
         let mut rules = Vec::with_capacity(layout.ignore.len());
         for (index, rule) in layout.ignore.into_iter().enumerate() {
             let position = format!("[[ignore]] number {} (id {:?})", index + 1, rule.id);
             let expires = match rule.expires {
                 None => None,
                 Some(value) => Some(expiry_date(&value).ok_or_else(|| {
-                    invalid(format!("{position}: invalid expires {value}; write a date such as 2027-03-31"))
+                    invalid(format!(
+                        "{position}: invalid expires {value}; write a date such as 2027-03-31"
+                    ))
                 })?),
             };
             let rule = IgnoreRule {
@@ -135,10 +155,14 @@ impl IgnoreFile {
                 expires,
                 source: RuleSource::File(path.to_path_buf()),
             };
-            rule.validate().map_err(|error| invalid(format!("{position}: {error}")))?;
+            rule.validate()
+                .map_err(|error| invalid(format!("{position}: {error}")))?;
             rules.push(rule);
         }
-        Ok(Self { path: path.to_path_buf(), rules })
+        Ok(Self {
+            path: path.to_path_buf(),
+            rules,
+        })
     }
 }
 
@@ -150,7 +174,11 @@ fn expiry_date(value: &toml::Value) -> Option<NaiveDate> {
             if datetime.time.is_some() {
                 return None;
             }
-            return NaiveDate::from_ymd_opt(i32::from(date.year), u32::from(date.month), u32::from(date.day));
+            return NaiveDate::from_ymd_opt(
+                i32::from(date.year),
+                u32::from(date.month),
+                u32::from(date.day),
+            );
         }
         toml::Value::String(text) => text,
         _ => return None,
@@ -175,7 +203,12 @@ fn toml_error(text: &str, error: &toml::de::Error) -> String {
 mod tests {
     use super::*;
 
-    fn rule(id: &str, package: Option<&str>, target: Option<&str>, expires: Option<&str>) -> IgnoreRule {
+    fn rule(
+        id: &str,
+        package: Option<&str>,
+        target: Option<&str>,
+        expires: Option<&str>,
+    ) -> IgnoreRule {
         IgnoreRule {
             id: id.into(),
             package: package.map(String::from),
@@ -233,7 +266,8 @@ id = "CVE-2024-0001"
 reason = "mitigated by the firewall"
 expires = "2026-12-31"
 "#;
-        let file = IgnoreFile::parse(text, Path::new("ignore.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let file =
+            IgnoreFile::parse(text, Path::new("ignore.toml")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(file.rules.len(), 2);
         assert_eq!(file.rules[0].expires, Some(day("2027-03-31")));
         assert_eq!(file.rules[0].package.as_deref(), Some("glibc"));
@@ -243,7 +277,10 @@ expires = "2026-12-31"
     #[test]
     fn file_rule_without_reason_rejected() {
         let text = "[[ignore]]\nid = \"CVE-2023-4911\"\n";
-        let error = IgnoreFile::parse(text, Path::new("ignore.toml")).err().map(|e| e.to_string()).unwrap_or_default();
+        let error = IgnoreFile::parse(text, Path::new("ignore.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(error.contains("ignore.toml"), "{error}");
         assert!(error.contains("number 1"), "{error}");
         assert!(error.contains("no reason"), "{error}");
@@ -252,21 +289,30 @@ expires = "2026-12-31"
     #[test]
     fn file_bad_date_names_value() {
         let text = "[[ignore]]\nid = \"CVE-1\"\nreason = \"r\"\nexpires = \"31/03/2027\"\n";
-        let error = IgnoreFile::parse(text, Path::new("ignore.toml")).err().map(|e| e.to_string()).unwrap_or_default();
+        let error = IgnoreFile::parse(text, Path::new("ignore.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(error.contains("\"31/03/2027\""), "{error}");
     }
 
     #[test]
     fn file_syntax_error_names_line() {
         let text = "[[ignore]]\nid = \"CVE-1\"\nreason = \n";
-        let error = IgnoreFile::parse(text, Path::new("ignore.toml")).err().map(|e| e.to_string()).unwrap_or_default();
+        let error = IgnoreFile::parse(text, Path::new("ignore.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(error.contains("line 3"), "{error}");
     }
 
     #[test]
     fn file_unknown_key_rejected() {
         let text = "[[ignore]]\nid = \"CVE-1\"\nreason = \"r\"\nexpiry = 2027-01-01\n";
-        let error = IgnoreFile::parse(text, Path::new("ignore.toml")).err().map(|e| e.to_string()).unwrap_or_default();
+        let error = IgnoreFile::parse(text, Path::new("ignore.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(error.contains("expiry"), "{error}");
     }
 }

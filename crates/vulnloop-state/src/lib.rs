@@ -30,6 +30,6 @@ pub use error::StateError;
 pub use ignore::{IgnoreFile, IgnoreRule, RuleSource};
 pub use status::Status;
 pub use store::{
-    default_path, Diff, DiffEntry, Event, FindingKey, FindingState, ScanFinding, ScanInput, ScanRecorded, ScanRow,
-    StateDb, StatusChange,
+    default_path, Diff, DiffEntry, Event, FindingKey, FindingState, ScanFinding, ScanInput,
+    ScanRecorded, ScanRow, StateDb, StatusChange,
 };

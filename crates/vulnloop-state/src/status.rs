@@ -64,7 +64,9 @@ impl Status {
     }
 
     pub fn parse(text: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|status| status.as_str() == text)
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
     }
 
     /// Returns the status after a scan that reports the finding, when it
@@ -75,9 +77,13 @@ impl Status {
             (_, true) => Status::Ignored,
             (Status::Unfixed | Status::Fixing | Status::FixFailed, false) => return None,
             (Status::Fixed, false) => Status::FixFailed,
-            (Status::Ignored | Status::RestartPending | Status::Verified | Status::NoLongerPresent, false) => {
-                Status::Unfixed
-            }
+            (
+                Status::Ignored
+                | Status::RestartPending
+                | Status::Verified
+                | Status::NoLongerPresent,
+                false,
+            ) => Status::Unfixed,
         };
         Some(next)
     }
@@ -89,8 +95,12 @@ impl Status {
     /// it also checks what still runs the old code.
     pub(crate) fn on_absent(self) -> Option<Status> {
         match self {
-            Status::Unfixed | Status::Fixing | Status::FixFailed | Status::Ignored => Some(Status::NoLongerPresent),
-            Status::Fixed | Status::RestartPending | Status::Verified | Status::NoLongerPresent => None,
+            Status::Unfixed | Status::Fixing | Status::FixFailed | Status::Ignored => {
+                Some(Status::NoLongerPresent)
+            }
+            Status::Fixed | Status::RestartPending | Status::Verified | Status::NoLongerPresent => {
+                None
+            }
         }
     }
 }
@@ -113,8 +123,17 @@ mod tests {
 
     #[test]
     fn reported_again_reopens() {
-        for status in [Status::Verified, Status::NoLongerPresent, Status::RestartPending, Status::Ignored] {
-            assert_eq!(status.on_reported(false), Some(Status::Unfixed), "{status:?}");
+        for status in [
+            Status::Verified,
+            Status::NoLongerPresent,
+            Status::RestartPending,
+            Status::Ignored,
+        ] {
+            assert_eq!(
+                status.on_reported(false),
+                Some(Status::Unfixed),
+                "{status:?}"
+            );
         }
         assert_eq!(Status::Unfixed.on_reported(false), None);
         assert_eq!(Status::FixFailed.on_reported(false), None);

@@ -205,14 +205,27 @@ pub struct StateDb {
 impl StateDb {
     /// Opens the state file at `path`, creating it and its directory when missing.
     pub fn open(path: &Path) -> Result<Self, StateError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+        if let Some(parent) = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty() && !p.exists())
+        {
             create_private_dir(parent)?;
         }
-        let open_error = |source| StateError::Open { path: path.to_path_buf(), source };
+        let open_error = |source| StateError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
         let connection = Connection::open(path).map_err(open_error)?;
-        connection.busy_timeout(Duration::from_secs(30)).map_err(open_error)?;
-        connection.pragma_update(None, "foreign_keys", true).map_err(open_error)?;
-        let mut state = Self { path: path.to_path_buf(), connection };
+        connection
+            .busy_timeout(Duration::from_secs(30))
+            .map_err(open_error)?;
+        connection
+            .pragma_update(None, "foreign_keys", true)
+            .map_err(open_error)?;
+        let mut state = Self {
+            path: path.to_path_buf(),
+            connection,
+        };
         state.migrate()?;
         Ok(state)
     }
@@ -222,22 +235,39 @@ impl StateDb {
     }
 
     fn sql(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
-        |source| StateError::Sql { path: self.path.clone(), source }
+        |source| StateError::Sql {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     fn migrate(&mut self) -> Result<(), StateError> {
         let path = self.path.clone();
-        let sql = |source| StateError::Sql { path: path.clone(), source };
-        let transaction = self.connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
-        let version: i64 = transaction.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(sql)?;
+        let sql = |source| StateError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let version: i64 = transaction
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(sql)?;
         match version {
             0 => {
                 transaction.execute_batch(SCHEMA).map_err(sql)?;
-                transaction.pragma_update(None, "user_version", LAYOUT_VERSION).map_err(sql)?;
+                transaction
+                    .pragma_update(None, "user_version", LAYOUT_VERSION)
+                    .map_err(sql)?;
             }
             LAYOUT_VERSION => {}
             found => {
-                return Err(StateError::NewerLayout { path: path.clone(), found, supported: LAYOUT_VERSION });
+                return Err(StateError::NewerLayout {
+                    path: path.clone(),
+                    found,
+                    supported: LAYOUT_VERSION,
+                });
             }
         }
         transaction.commit().map_err(sql)
@@ -247,11 +277,21 @@ impl StateDb {
     /// one transaction.
     pub fn record_scan(&mut self, input: &ScanInput) -> Result<ScanRecorded, StateError> {
         let path = self.path.clone();
-        let sql = |source| StateError::Sql { path: path.clone(), source };
-        let transaction = self.connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        let sql = |source| StateError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
 
         let previous: Option<i64> = transaction
-            .query_row("SELECT max(id) FROM scans WHERE target = ?1", [&input.target], |row| row.get(0))
+            .query_row(
+                "SELECT max(id) FROM scans WHERE target = ?1",
+                [&input.target],
+                |row| row.get(0),
+            )
             .map_err(sql)?;
         let before: BTreeSet<FindingKey> = match previous {
             Some(scan) => scan_keys(&transaction, scan).map_err(sql)?,
@@ -262,7 +302,10 @@ impl StateDb {
             reported.entry(finding.key.clone()).or_insert(finding);
         }
         let new = reported.keys().filter(|key| !before.contains(*key)).count();
-        let resolved = before.iter().filter(|key| !reported.contains_key(*key)).count();
+        let resolved = before
+            .iter()
+            .filter(|key| !reported.contains_key(*key))
+            .count();
 
         transaction
             .execute(
@@ -311,7 +354,11 @@ impl StateDb {
             for (key, finding) in &reported {
                 let ignored = finding.ignored_by.is_some();
                 let next = match current.get(key) {
-                    None => Some(if ignored { Status::Ignored } else { Status::Unfixed }),
+                    None => Some(if ignored {
+                        Status::Ignored
+                    } else {
+                        Status::Unfixed
+                    }),
                     Some(status) => status.on_reported(ignored),
                 };
                 let from = current.get(key).copied();
@@ -319,13 +366,29 @@ impl StateDb {
                     let detail = match (&finding.ignored_by, from) {
                         (Some(reason), _) => format!("ignored: {reason}"),
                         (None, None) => format!("first reported by scan {scan}"),
-                        (None, Some(Status::Fixed)) => format!("still reported by scan {scan} after the fix"),
-                        (None, Some(Status::Ignored)) => format!("reported by scan {scan}; no ignore rule applies now"),
+                        (None, Some(Status::Fixed)) => {
+                            format!("still reported by scan {scan} after the fix")
+                        }
+                        (None, Some(Status::Ignored)) => {
+                            format!("reported by scan {scan}; no ignore rule applies now")
+                        }
                         (None, Some(_)) => format!("reported again by scan {scan}"),
                     };
-                    let change = Change { target: &input.target, key, to, at, detail: &detail, scan: Some(scan), journal: None };
+                    let change = Change {
+                        target: &input.target,
+                        key,
+                        to,
+                        at,
+                        detail: &detail,
+                        scan: Some(scan),
+                        journal: None,
+                    };
                     change.write(&transaction).map_err(sql)?;
-                    changes.push(StatusChange { key: key.clone(), from, to });
+                    changes.push(StatusChange {
+                        key: key.clone(),
+                        from,
+                        to,
+                    });
                 }
                 transaction
                     .execute(
@@ -341,16 +404,32 @@ impl StateDb {
                     }
                     if let Some(to) = status.on_absent() {
                         let detail = format!("not reported by scan {scan}");
-                        let change =
-                            Change { target: &input.target, key, to, at, detail: &detail, scan: Some(scan), journal: None };
+                        let change = Change {
+                            target: &input.target,
+                            key,
+                            to,
+                            at,
+                            detail: &detail,
+                            scan: Some(scan),
+                            journal: None,
+                        };
                         change.write(&transaction).map_err(sql)?;
-                        changes.push(StatusChange { key: key.clone(), from: Some(*status), to });
+                        changes.push(StatusChange {
+                            key: key.clone(),
+                            from: Some(*status),
+                            to,
+                        });
                     }
                 }
             }
         }
         transaction.commit().map_err(sql)?;
-        Ok(ScanRecorded { scan, new, resolved, changes })
+        Ok(ScanRecorded {
+            scan,
+            new,
+            resolved,
+            changes,
+        })
     }
 
     /// Moves the findings `keys` of `target` to `status`, recording `detail`
@@ -365,16 +444,34 @@ impl StateDb {
         journal: Option<&str>,
     ) -> Result<Vec<StatusChange>, StateError> {
         let path = self.path.clone();
-        let sql = |source| StateError::Sql { path: path.clone(), source };
-        let transaction = self.connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        let sql = |source| StateError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
         let current = current_statuses(&transaction, target).map_err(sql)?;
         let at = now();
         let mut changes = Vec::new();
         for key in keys.iter().collect::<BTreeSet<_>>() {
             let from = current.get(key).copied();
-            let change = Change { target, key, to: status, at: &at, detail, scan: None, journal };
+            let change = Change {
+                target,
+                key,
+                to: status,
+                at: &at,
+                detail,
+                scan: None,
+                journal,
+            };
             change.write(&transaction).map_err(sql)?;
-            changes.push(StatusChange { key: key.clone(), from, to: status });
+            changes.push(StatusChange {
+                key: key.clone(),
+                from,
+                to: status,
+            });
         }
         transaction.commit().map_err(sql)?;
         Ok(changes)
@@ -389,7 +486,9 @@ impl StateDb {
                  FROM scans WHERE ?1 IS NULL OR target = ?1 ORDER BY id",
             )
             .map_err(self.sql())?;
-        let rows = statement.query_map([target], scan_row).map_err(self.sql())?;
+        let rows = statement
+            .query_map([target], scan_row)
+            .map_err(self.sql())?;
         rows.collect::<Result<_, _>>().map_err(self.sql())
     }
 
@@ -409,7 +508,11 @@ impl StateDb {
 
     /// Returns the lifecycle events, oldest first, narrowed to a target and
     /// to findings whose id or package is `id_or_package`.
-    pub fn events(&self, target: Option<&str>, id_or_package: Option<&str>) -> Result<Vec<Event>, StateError> {
+    pub fn events(
+        &self,
+        target: Option<&str>,
+        id_or_package: Option<&str>,
+    ) -> Result<Vec<Event>, StateError> {
         let mut statement = self
             .connection
             .prepare(
@@ -422,7 +525,10 @@ impl StateDb {
             .query_map(params![target, id_or_package], |row| {
                 Ok(Event {
                     target: row.get(0)?,
-                    key: FindingKey { id: row.get(1)?, package: row.get(2)? },
+                    key: FindingKey {
+                        id: row.get(1)?,
+                        package: row.get(2)?,
+                    },
                     at: row.get(3)?,
                     status: status_column(row, 4)?,
                     detail: row.get(5)?,
@@ -447,7 +553,10 @@ impl StateDb {
             .query_map([target], |row| {
                 Ok(FindingState {
                     target: row.get(0)?,
-                    key: FindingKey { id: row.get(1)?, package: row.get(2)? },
+                    key: FindingKey {
+                        id: row.get(1)?,
+                        package: row.get(2)?,
+                    },
                     status: status_column(row, 3)?,
                     since: row.get(4)?,
                     first_seen: row.get(5)?,
@@ -466,9 +575,22 @@ impl StateDb {
         let to_row = self.scan(to)?;
         let before = self.scan_findings(from)?;
         let after = self.scan_findings(to)?;
-        let new = after.iter().filter(|(key, _)| !before.contains_key(*key)).map(|(_, f)| f.clone()).collect();
-        let resolved = before.iter().filter(|(key, _)| !after.contains_key(*key)).map(|(_, f)| f.clone()).collect();
-        Ok(Diff { from: from_row, to: to_row, new, resolved })
+        let new = after
+            .iter()
+            .filter(|(key, _)| !before.contains_key(*key))
+            .map(|(_, f)| f.clone())
+            .collect();
+        let resolved = before
+            .iter()
+            .filter(|(key, _)| !after.contains_key(*key))
+            .map(|(_, f)| f.clone())
+            .collect();
+        Ok(Diff {
+            from: from_row,
+            to: to_row,
+            new,
+            resolved,
+        })
     }
 
     fn scan_findings(&self, scan: i64) -> Result<BTreeMap<FindingKey, ScanFinding>, StateError> {
@@ -481,7 +603,10 @@ impl StateDb {
             .map_err(self.sql())?;
         let rows = statement
             .query_map([scan], |row| {
-                let key = FindingKey { id: row.get(0)?, package: row.get(1)? };
+                let key = FindingKey {
+                    id: row.get(0)?,
+                    package: row.get(1)?,
+                };
                 Ok((
                     key.clone(),
                     ScanFinding {
@@ -519,9 +644,14 @@ impl StateDb {
 
     /// Removes the ignore rule numbered `number` and returns it.
     pub fn remove_ignore(&mut self, number: i64) -> Result<IgnoreRule, StateError> {
-        let rule = self.ignores()?.into_iter().find(|rule| rule.source == RuleSource::State(number));
+        let rule = self
+            .ignores()?
+            .into_iter()
+            .find(|rule| rule.source == RuleSource::State(number));
         let rule = rule.ok_or(StateError::NoSuchRule(number))?;
-        self.connection.execute("DELETE FROM ignores WHERE number = ?1", [number]).map_err(self.sql())?;
+        self.connection
+            .execute("DELETE FROM ignores WHERE number = ?1", [number])
+            .map_err(self.sql())?;
         Ok(rule)
     }
 
@@ -529,7 +659,9 @@ impl StateDb {
     pub fn ignores(&self) -> Result<Vec<IgnoreRule>, StateError> {
         let mut statement = self
             .connection
-            .prepare("SELECT number, id, package, target, reason, expires FROM ignores ORDER BY number")
+            .prepare(
+                "SELECT number, id, package, target, reason, expires FROM ignores ORDER BY number",
+            )
             .map_err(self.sql())?;
         let rows = statement
             .query_map([], |row| {
@@ -540,7 +672,8 @@ impl StateDb {
                     package: row.get(2)?,
                     target: row.get(3)?,
                     reason: row.get(4)?,
-                    expires: expires.and_then(|text| NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok()),
+                    expires: expires
+                        .and_then(|text| NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok()),
                 })
             })
             .map_err(self.sql())?;
@@ -586,15 +719,32 @@ impl Change<'_> {
 }
 
 fn scan_keys(connection: &Connection, scan: i64) -> rusqlite::Result<BTreeSet<FindingKey>> {
-    let mut statement = connection.prepare("SELECT id, package FROM scan_findings WHERE scan_id = ?1")?;
-    let rows = statement.query_map([scan], |row| Ok(FindingKey { id: row.get(0)?, package: row.get(1)? }))?;
+    let mut statement =
+        connection.prepare("SELECT id, package FROM scan_findings WHERE scan_id = ?1")?;
+    let rows = statement.query_map([scan], |row| {
+        Ok(FindingKey {
+            id: row.get(0)?,
+            package: row.get(1)?,
+        })
+    })?;
     rows.collect()
 }
 
-fn current_statuses(connection: &Connection, target: &str) -> rusqlite::Result<BTreeMap<FindingKey, Status>> {
-    let mut statement = connection.prepare("SELECT id, package, status FROM findings WHERE target = ?1")?;
-    let rows = statement
-        .query_map([target], |row| Ok((FindingKey { id: row.get(0)?, package: row.get(1)? }, status_column(row, 2)?)))?;
+fn current_statuses(
+    connection: &Connection,
+    target: &str,
+) -> rusqlite::Result<BTreeMap<FindingKey, Status>> {
+    let mut statement =
+        connection.prepare("SELECT id, package, status FROM findings WHERE target = ?1")?;
+    let rows = statement.query_map([target], |row| {
+        Ok((
+            FindingKey {
+                id: row.get(0)?,
+                package: row.get(1)?,
+            },
+            status_column(row, 2)?,
+        ))
+    })?;
     rows.collect()
 }
 
@@ -629,7 +779,10 @@ fn create_private_dir(path: &Path) -> Result<(), StateError> {
         .recursive(true)
         .mode(0o700)
         .create(path)
-        .map_err(|source| StateError::CreateDir { path: path.to_path_buf(), source })
+        .map_err(|source| StateError::CreateDir {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Returns the current time as RFC 3339 with seconds, as events store it.

@@ -8,7 +8,10 @@ use vulnloop_state::{FindingKey, ScanFinding, ScanInput, StateDb, Status};
 const TARGET: &str = "web-1";
 
 fn key(id: &str, package: &str) -> FindingKey {
-    FindingKey { id: id.into(), package: package.into() }
+    FindingKey {
+        id: id.into(),
+        package: package.into(),
+    }
 }
 
 fn finding(id: &str, package: &str, ignored_by: Option<&str>) -> ScanFinding {
@@ -34,11 +37,22 @@ fn scan(findings: Vec<ScanFinding>, complete: bool) -> ScanInput {
 }
 
 fn status_of(state: &StateDb, id: &str) -> Status {
-    state.findings(Some(TARGET)).unwrap().into_iter().find(|f| f.key.id == id).unwrap().status
+    state
+        .findings(Some(TARGET))
+        .unwrap()
+        .into_iter()
+        .find(|f| f.key.id == id)
+        .unwrap()
+        .status
 }
 
 fn history_of(state: &StateDb, id: &str) -> Vec<Status> {
-    state.events(Some(TARGET), Some(id)).unwrap().into_iter().map(|e| e.status).collect()
+    state
+        .events(Some(TARGET), Some(id))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.status)
+        .collect()
 }
 
 fn open() -> (tempfile::TempDir, StateDb) {
@@ -50,16 +64,50 @@ fn open() -> (tempfile::TempDir, StateDb) {
 #[test]
 fn full_fix_lifecycle_recorded() {
     let (_dir, mut state) = open();
-    let recorded = state.record_scan(&scan(vec![finding("CVE-1", "openssl", None)], true)).unwrap();
+    let recorded = state
+        .record_scan(&scan(vec![finding("CVE-1", "openssl", None)], true))
+        .unwrap();
     assert_eq!(recorded.new, 1);
     assert_eq!(status_of(&state, "CVE-1"), Status::Unfixed);
 
     let keys = [key("CVE-1", "openssl")];
-    state.set_status(TARGET, &keys, Status::Fixing, "step 1 started", Some("/j/1.jsonl")).unwrap();
-    state.set_status(TARGET, &keys, Status::Fixed, "step 1 succeeded", Some("/j/1.jsonl")).unwrap();
-    state.set_status(TARGET, &keys, Status::Verified, "verify: not reported", Some("/j/1.jsonl")).unwrap();
+    state
+        .set_status(
+            TARGET,
+            &keys,
+            Status::Fixing,
+            "step 1 started",
+            Some("/j/1.jsonl"),
+        )
+        .unwrap();
+    state
+        .set_status(
+            TARGET,
+            &keys,
+            Status::Fixed,
+            "step 1 succeeded",
+            Some("/j/1.jsonl"),
+        )
+        .unwrap();
+    state
+        .set_status(
+            TARGET,
+            &keys,
+            Status::Verified,
+            "verify: not reported",
+            Some("/j/1.jsonl"),
+        )
+        .unwrap();
 
-    assert_eq!(history_of(&state, "CVE-1"), [Status::Unfixed, Status::Fixing, Status::Fixed, Status::Verified]);
+    assert_eq!(
+        history_of(&state, "CVE-1"),
+        [
+            Status::Unfixed,
+            Status::Fixing,
+            Status::Fixed,
+            Status::Verified
+        ]
+    );
     let events = state.events(Some(TARGET), Some("openssl")).unwrap();
     assert_eq!(events[1].journal.as_deref(), Some("/j/1.jsonl"));
     assert_eq!(events[0].scan, Some(recorded.scan));
@@ -68,8 +116,20 @@ fn full_fix_lifecycle_recorded() {
 #[test]
 fn diff_lists_new_and_resolved() {
     let (_dir, mut state) = open();
-    let first = state.record_scan(&scan(vec![finding("CVE-1", "openssl", None), finding("CVE-2", "curl", None)], true));
-    let second = state.record_scan(&scan(vec![finding("CVE-2", "curl", None), finding("CVE-3", "bash", None)], true));
+    let first = state.record_scan(&scan(
+        vec![
+            finding("CVE-1", "openssl", None),
+            finding("CVE-2", "curl", None),
+        ],
+        true,
+    ));
+    let second = state.record_scan(&scan(
+        vec![
+            finding("CVE-2", "curl", None),
+            finding("CVE-3", "bash", None),
+        ],
+        true,
+    ));
     let (first, second) = (first.unwrap(), second.unwrap());
     assert_eq!((second.new, second.resolved), (1, 1));
 
@@ -88,7 +148,9 @@ fn diff_lists_new_and_resolved() {
 #[test]
 fn incomplete_scan_resolves_nothing() {
     let (_dir, mut state) = open();
-    state.record_scan(&scan(vec![finding("CVE-1", "openssl", None)], true)).unwrap();
+    state
+        .record_scan(&scan(vec![finding("CVE-1", "openssl", None)], true))
+        .unwrap();
     let recorded = state.record_scan(&scan(vec![], false)).unwrap();
     assert!(recorded.changes.is_empty(), "{:?}", recorded.changes);
     assert_eq!(status_of(&state, "CVE-1"), Status::Unfixed);
@@ -97,22 +159,44 @@ fn incomplete_scan_resolves_nothing() {
 #[test]
 fn finding_reported_after_fix_failed() {
     let (_dir, mut state) = open();
-    state.record_scan(&scan(vec![finding("CVE-1", "openssl", None)], true)).unwrap();
-    state.set_status(TARGET, &[key("CVE-1", "openssl")], Status::Fixed, "step 1 succeeded", None).unwrap();
-    state.record_scan(&scan(vec![finding("CVE-1", "openssl", None)], true)).unwrap();
+    state
+        .record_scan(&scan(vec![finding("CVE-1", "openssl", None)], true))
+        .unwrap();
+    state
+        .set_status(
+            TARGET,
+            &[key("CVE-1", "openssl")],
+            Status::Fixed,
+            "step 1 succeeded",
+            None,
+        )
+        .unwrap();
+    state
+        .record_scan(&scan(vec![finding("CVE-1", "openssl", None)], true))
+        .unwrap();
     assert_eq!(status_of(&state, "CVE-1"), Status::FixFailed);
 }
 
 #[test]
 fn ignored_then_unignored() {
     let (_dir, mut state) = open();
-    state.record_scan(&scan(vec![finding("CVE-1", "openssl", Some("mitigated"))], true)).unwrap();
+    state
+        .record_scan(&scan(
+            vec![finding("CVE-1", "openssl", Some("mitigated"))],
+            true,
+        ))
+        .unwrap();
     assert_eq!(status_of(&state, "CVE-1"), Status::Ignored);
     let events = state.events(Some(TARGET), Some("CVE-1")).unwrap();
     assert_eq!(events[0].detail, "ignored: mitigated");
 
-    state.record_scan(&scan(vec![finding("CVE-1", "openssl", None)], true)).unwrap();
-    assert_eq!(history_of(&state, "CVE-1"), [Status::Ignored, Status::Unfixed]);
+    state
+        .record_scan(&scan(vec![finding("CVE-1", "openssl", None)], true))
+        .unwrap();
+    assert_eq!(
+        history_of(&state, "CVE-1"),
+        [Status::Ignored, Status::Unfixed]
+    );
 }
 
 #[test]

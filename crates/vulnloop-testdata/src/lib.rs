@@ -31,7 +31,11 @@ pub fn data_dir() -> PathBuf {
 /// Returns a path inside the shared data directory, panicking when it is missing.
 pub fn data_file(relative: &str) -> PathBuf {
     let path = data_dir().join(relative);
-    assert!(path.exists(), "shared test data file missing: {}", path.display());
+    assert!(
+        path.exists(),
+        "shared test data file missing: {}",
+        path.display()
+    );
     path
 }
 
@@ -56,7 +60,10 @@ pub fn unpack(relative: &str) -> TempDir {
 pub fn read_decompressed(relative: &str) -> Vec<u8> {
     let path = data_file(relative);
     let mut bytes = Vec::new();
-    open_decompressed(&path).unwrap().read_to_end(&mut bytes).unwrap();
+    open_decompressed(&path)
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
     bytes
 }
 
@@ -84,7 +91,10 @@ pub fn dpkg_compare(pairs: &[(String, String)]) -> Vec<std::cmp::Ordering> {
 
     let mut script = String::new();
     for (a, b) in pairs {
-        assert!(!a.contains('\'') && !b.contains('\''), "quote in version {a:?} or {b:?}");
+        assert!(
+            !a.contains('\'') && !b.contains('\''),
+            "quote in version {a:?} or {b:?}"
+        );
         let _ = writeln!(
             script,
             "if dpkg --compare-versions '{a}' lt '{b}'; then echo lt; \
@@ -96,7 +106,11 @@ pub fn dpkg_compare(pairs: &[(String, String)]) -> Vec<std::cmp::Ordering> {
         .arg(&script)
         .output()
         .expect("failed to run sh for dpkg --compare-versions; is dpkg installed?");
-    assert!(output.status.success(), "dpkg comparison script failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "dpkg comparison script failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let verdicts: Vec<std::cmp::Ordering> = String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(|line| match line {
@@ -105,7 +119,13 @@ pub fn dpkg_compare(pairs: &[(String, String)]) -> Vec<std::cmp::Ordering> {
             _ => std::cmp::Ordering::Greater,
         })
         .collect();
-    assert_eq!(verdicts.len(), pairs.len(), "dpkg printed {} verdicts for {} pairs", verdicts.len(), pairs.len());
+    assert_eq!(
+        verdicts.len(),
+        pairs.len(),
+        "dpkg printed {} verdicts for {} pairs",
+        verdicts.len(),
+        pairs.len()
+    );
     verdicts
 }
 
@@ -126,10 +146,15 @@ pub fn read_dpkg_status(text: &str) -> Vec<StatusEntry> {
         let field = |name: &str| {
             stanza
                 .lines()
-                .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(':')))
+                .find_map(|line| {
+                    line.strip_prefix(name)
+                        .and_then(|rest| rest.strip_prefix(':'))
+                })
                 .map(|value| value.trim().to_string())
         };
-        let (Some(name), Some(version), Some(status)) = (field("Package"), field("Version"), field("Status")) else {
+        let (Some(name), Some(version), Some(status)) =
+            (field("Package"), field("Version"), field("Status"))
+        else {
             continue;
         };
         if !status.ends_with(" installed") {
@@ -137,14 +162,20 @@ pub fn read_dpkg_status(text: &str) -> Vec<StatusEntry> {
         }
         let (source_name, source_version) = match field("Source") {
             Some(source) => match source.split_once(' ') {
-                Some((source, version)) => {
-                    (source.to_string(), version.trim_matches(|c| c == '(' || c == ')').to_string())
-                }
+                Some((source, version)) => (
+                    source.to_string(),
+                    version.trim_matches(|c| c == '(' || c == ')').to_string(),
+                ),
                 None => (source, version.clone()),
             },
             None => (name.clone(), version.clone()),
         };
-        entries.push(StatusEntry { name, version, source_name, source_version });
+        entries.push(StatusEntry {
+            name,
+            version,
+            source_name,
+            source_version,
+        });
     }
     entries
 }

@@ -20,8 +20,14 @@ use std::cmp::Ordering;
 pub fn compare(a: &str, b: &str) -> Ordering {
     let (a, b) = (items(a), items(b));
     for index in 0..a.len().max(b.len()) {
-        let left = a.get(index).cloned().unwrap_or_else(|| null_like(&b[index]));
-        let right = b.get(index).cloned().unwrap_or_else(|| null_like(&a[index]));
+        let left = a
+            .get(index)
+            .cloned()
+            .unwrap_or_else(|| null_like(&b[index]));
+        let right = b
+            .get(index)
+            .cloned()
+            .unwrap_or_else(|| null_like(&a[index]));
         let order = compare_items(&left, &right);
         if order != Ordering::Equal {
             return order;
@@ -41,7 +47,10 @@ enum Item {
 /// The null item that pads the shorter version against `other`.
 fn null_like(other: &Item) -> Item {
     match other {
-        Item::Number { after_dot, .. } => Item::Number { value: 0, after_dot: *after_dot },
+        Item::Number { after_dot, .. } => Item::Number {
+            value: 0,
+            after_dot: *after_dot,
+        },
         Item::Qualifier(_) => Item::Qualifier(String::new()),
     }
 }
@@ -69,7 +78,10 @@ fn items(version: &str) -> Vec<Item> {
             separator = c;
             continue;
         }
-        let switches = token.chars().last().is_some_and(|last| last.is_ascii_digit() != c.is_ascii_digit());
+        let switches = token
+            .chars()
+            .last()
+            .is_some_and(|last| last.is_ascii_digit() != c.is_ascii_digit());
         if switches {
             push_token(&mut items, &token, separator, Some(&c));
             token.clear();
@@ -84,12 +96,18 @@ fn items(version: &str) -> Vec<Item> {
 
 fn push_token(items: &mut Vec<Item>, token: &str, separator: char, next: Option<&char>) {
     if token.is_empty() {
-        items.push(Item::Number { value: 0, after_dot: separator == '.' });
+        items.push(Item::Number {
+            value: 0,
+            after_dot: separator == '.',
+        });
         return;
     }
     if token.bytes().all(|b| b.is_ascii_digit()) {
         let value = token.parse().unwrap_or(u128::MAX);
-        items.push(Item::Number { value, after_dot: separator == '.' });
+        items.push(Item::Number {
+            value,
+            after_dot: separator == '.',
+        });
         return;
     }
     // `a1`, `b1` and `m1` are short for alpha, beta and milestone only when a digit follows.
@@ -112,9 +130,16 @@ fn trim_nulls(items: &mut Vec<Item>) {
 
 fn compare_items(a: &Item, b: &Item) -> Ordering {
     match (a, b) {
-        (Item::Number { value: x, after_dot: dot_x }, Item::Number { value: y, after_dot: dot_y }) => {
-            dot_x.cmp(dot_y).then(x.cmp(y))
-        }
+        (
+            Item::Number {
+                value: x,
+                after_dot: dot_x,
+            },
+            Item::Number {
+                value: y,
+                after_dot: dot_y,
+            },
+        ) => dot_x.cmp(dot_y).then(x.cmp(y)),
         (Item::Number { .. }, Item::Qualifier(_)) => Ordering::Greater,
         (Item::Qualifier(_), Item::Number { .. }) => Ordering::Less,
         (Item::Qualifier(x), Item::Qualifier(y)) => qualifier_rank(x).cmp(&qualifier_rank(y)),
@@ -159,13 +184,25 @@ mod tests {
         ];
         for [lower, higher] in ascending {
             assert_eq!(compare(lower, higher), Ordering::Less, "{lower} < {higher}");
-            assert_eq!(compare(higher, lower), Ordering::Greater, "{higher} > {lower}");
+            assert_eq!(
+                compare(higher, lower),
+                Ordering::Greater,
+                "{higher} > {lower}"
+            );
         }
     }
 
     #[test]
     fn equal_spellings() {
-        for [a, b] in [["1.ga", "1"], ["1-ga", "1"], ["1-0", "1"], ["1.0", "1"], ["1-a1", "1-alpha-1"], ["1.foo", "1-foo"], ["1.0-CR1", "1.0-rc1"]] {
+        for [a, b] in [
+            ["1.ga", "1"],
+            ["1-ga", "1"],
+            ["1-0", "1"],
+            ["1.0", "1"],
+            ["1-a1", "1-alpha-1"],
+            ["1.foo", "1-foo"],
+            ["1.0-CR1", "1.0-rc1"],
+        ] {
             assert_eq!(compare(a, b), Ordering::Equal, "{a} = {b}");
         }
     }

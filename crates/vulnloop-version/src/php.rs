@@ -48,7 +48,8 @@ fn canonicalize(version: &[u8]) -> Vec<u8> {
             if !last_is_dot {
                 out.push(b'.');
             }
-        } else if (is_non_digit(previous) && is_digit(c)) || (is_digit(previous) && is_non_digit(c)) {
+        } else if (is_non_digit(previous) && is_digit(c)) || (is_digit(previous) && is_non_digit(c))
+        {
             if !last_is_dot {
                 out.push(b'.');
             }
@@ -77,7 +78,10 @@ fn compare_canonical(v1: &[u8], v2: &[u8]) -> Ordering {
         let dot2 = find_dot(v2, p2);
         more1 = dot1.is_some();
         more2 = dot2.is_some();
-        order = compare_parts(&v1[p1..dot1.unwrap_or(v1.len())], &v2[p2..dot2.unwrap_or(v2.len())]);
+        order = compare_parts(
+            &v1[p1..dot1.unwrap_or(v1.len())],
+            &v2[p2..dot2.unwrap_or(v2.len())],
+        );
         if order != Ordering::Equal {
             break;
         }
@@ -124,7 +128,10 @@ fn compare_bytes(a: &[u8], b: &[u8]) -> Ordering {
 }
 
 fn find_dot(version: &[u8], from: usize) -> Option<usize> {
-    version[from..].iter().position(|&c| c == b'.').map(|offset| from + offset)
+    version[from..]
+        .iter()
+        .position(|&c| c == b'.')
+        .map(|offset| from + offset)
 }
 
 fn compare_parts(a: &[u8], b: &[u8]) -> Ordering {
@@ -142,7 +149,9 @@ fn compare_parts(a: &[u8], b: &[u8]) -> Ordering {
 fn number(part: &[u8]) -> i64 {
     part.iter()
         .take_while(|c| c.is_ascii_digit())
-        .fold(0i64, |value, &c| value.saturating_mul(10).saturating_add(i64::from(c - b'0')))
+        .fold(0i64, |value, &c| {
+            value.saturating_mul(10).saturating_add(i64::from(c - b'0'))
+        })
 }
 
 /// Rank of a word part; PHP matches the first form the part starts with.

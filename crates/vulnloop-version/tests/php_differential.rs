@@ -23,8 +23,14 @@ fn recorded_cases() -> Vec<(String, String, i32)> {
         .lines()
         .map(|line| {
             let fields: Vec<&str> = line.split(' ').collect();
-            let [a, b, expected] = fields.as_slice() else { panic!("bad case line {line:?}") };
-            (a.to_string(), b.to_string(), expected.parse().expect("expected result is -1, 0 or 1"))
+            let [a, b, expected] = fields.as_slice() else {
+                panic!("bad case line {line:?}")
+            };
+            (
+                a.to_string(),
+                b.to_string(),
+                expected.parse().expect("expected result is -1, 0 or 1"),
+            )
         })
         .collect()
 }
@@ -32,13 +38,20 @@ fn recorded_cases() -> Vec<(String, String, i32)> {
 #[test]
 fn recorded_cases_match() {
     for (a, b, expected) in recorded_cases() {
-        assert_eq!(sign(php::compare(&a, &b)), expected, "version_compare({a:?}, {b:?})");
+        assert_eq!(
+            sign(php::compare(&a, &b)),
+            expected,
+            "version_compare({a:?}, {b:?})"
+        );
     }
 }
 
 /// Builds version strings from parts that exercise canonicalization.
 fn generated_versions() -> Vec<String> {
-    let parts = ["1", "0", "10", "2", "rc1", "RC", "beta", "b2", "a", "alpha", "dev", "pl", "p1", "x", "foo", "#"];
+    let parts = [
+        "1", "0", "10", "2", "rc1", "RC", "beta", "b2", "a", "alpha", "dev", "pl", "p1", "x",
+        "foo", "#",
+    ];
     let separators = [".", "-", "_", "+", ""];
     let mut versions = Vec::new();
     let mut seed: u32 = 12345;
@@ -62,9 +75,16 @@ fn generated_versions() -> Vec<String> {
 
 #[test]
 fn php_cli_agrees() {
-    let mut pairs: Vec<(String, String)> = recorded_cases().into_iter().map(|(a, b, _)| (a, b)).collect();
+    let mut pairs: Vec<(String, String)> = recorded_cases()
+        .into_iter()
+        .map(|(a, b, _)| (a, b))
+        .collect();
     let versions = generated_versions();
-    pairs.extend(versions.chunks(2).map(|pair| (pair[0].clone(), pair[1].clone())));
+    pairs.extend(
+        versions
+            .chunks(2)
+            .map(|pair| (pair[0].clone(), pair[1].clone())),
+    );
 
     let input: String = pairs.iter().map(|(a, b)| format!("{a} {b}\n")).collect();
     let script = "while (($l = fgets(STDIN)) !== false) { [$a, $b] = explode(' ', rtrim($l, \"\\n\")); echo version_compare($a, $b), \"\\n\"; }";
@@ -73,16 +93,30 @@ fn php_cli_agrees() {
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .expect("php CLI not found: install php-cli (Debian) to compare with PHP's version_compare");
+        .expect(
+            "php CLI not found: install php-cli (Debian) to compare with PHP's version_compare",
+        );
     {
         use std::io::Write;
-        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write to php");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write to php");
     }
     let output = child.wait_with_output().expect("php runs");
     assert!(output.status.success(), "php failed: {output:?}");
-    let results: Vec<i32> = String::from_utf8_lossy(&output.stdout).lines().map(|l| l.parse().expect("php prints -1, 0 or 1")).collect();
+    let results: Vec<i32> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| l.parse().expect("php prints -1, 0 or 1"))
+        .collect();
     assert_eq!(results.len(), pairs.len());
     for ((a, b), expected) in pairs.iter().zip(results) {
-        assert_eq!(sign(php::compare(a, b)), expected, "version_compare({a:?}, {b:?})");
+        assert_eq!(
+            sign(php::compare(a, b)),
+            expected,
+            "version_compare({a:?}, {b:?})"
+        );
     }
 }

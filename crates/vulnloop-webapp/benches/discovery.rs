@@ -10,18 +10,30 @@ fn main_tree() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let web = dir.path().join("var/www/site");
     for d in 0..1000 {
-        let sub = web.join(format!("wp-content/uploads/{}/{:02}", 2000 + d / 100, d % 100));
+        let sub = web.join(format!(
+            "wp-content/uploads/{}/{:02}",
+            2000 + d / 100,
+            d % 100
+        ));
         std::fs::create_dir_all(&sub).unwrap();
         for f in 0..100 {
             std::fs::write(sub.join(format!("image-{f}.jpg")), b"").unwrap();
         }
     }
     std::fs::create_dir_all(web.join("wp-includes")).unwrap();
-    std::fs::write(web.join("wp-includes/version.php"), "<?php\n$wp_version = '6.1.9';\n").unwrap();
+    std::fs::write(
+        web.join("wp-includes/version.php"),
+        "<?php\n$wp_version = '6.1.9';\n",
+    )
+    .unwrap();
     for plugin in ["akismet", "contact-form-7", "woocommerce"] {
         let dir = web.join("wp-content/plugins").join(plugin);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("readme.txt"), "=== Plugin ===\nStable tag: 1.0.0\n").unwrap();
+        std::fs::write(
+            dir.join("readme.txt"),
+            "=== Plugin ===\nStable tag: 1.0.0\n",
+        )
+        .unwrap();
     }
     // A loop: the tree links back to its own top.
     std::os::unix::fs::symlink("/var/www/site", web.join("wp-content/uploads/loop")).unwrap();
@@ -41,7 +53,9 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("discovery");
     group.sample_size(10);
-    group.bench_function("100k_files_with_symlink_loop", |b| b.iter(|| discover(&options)));
+    group.bench_function("100k_files_with_symlink_loop", |b| {
+        b.iter(|| discover(&options))
+    });
     group.finish();
 }
 

@@ -13,7 +13,10 @@ use std::collections::BTreeSet;
 use crate::rootfs::{child, Root};
 
 /// Main configuration files read, with the directory relative includes start from.
-const NGINX_MAIN: &[(&str, &str)] = &[("/etc/nginx/nginx.conf", "/etc/nginx"), ("/usr/local/nginx/conf/nginx.conf", "/usr/local/nginx/conf")];
+const NGINX_MAIN: &[(&str, &str)] = &[
+    ("/etc/nginx/nginx.conf", "/etc/nginx"),
+    ("/usr/local/nginx/conf/nginx.conf", "/usr/local/nginx/conf"),
+];
 const APACHE_MAIN: &[(&str, &str)] = &[
     ("/etc/apache2/apache2.conf", "/etc/apache2"),
     ("/etc/httpd/conf/httpd.conf", "/etc/httpd"),
@@ -53,7 +56,14 @@ enum Dialect {
     Apache,
 }
 
-fn read_config(root: &Root, file: &str, base: &str, dialect: Dialect, seen: &mut BTreeSet<String>, found: &mut Vec<ConfiguredRoot>) {
+fn read_config(
+    root: &Root,
+    file: &str,
+    base: &str,
+    dialect: Dialect,
+    seen: &mut BTreeSet<String>,
+    found: &mut Vec<ConfiguredRoot>,
+) {
     if seen.len() >= MAX_CONFIG_FILES || !seen.insert(file.to_string()) {
         return;
     }
@@ -62,7 +72,10 @@ fn read_config(root: &Root, file: &str, base: &str, dialect: Dialect, seen: &mut
         return;
     };
     if !metadata.is_file() || metadata.len() > MAX_CONFIG_BYTES {
-        tracing::debug!(file, "configuration file skipped: not a regular file or too large");
+        tracing::debug!(
+            file,
+            "configuration file skipped: not a regular file or too large"
+        );
         return;
     }
     let Ok(bytes) = std::fs::read(&host) else {
@@ -74,19 +87,27 @@ fn read_config(root: &Root, file: &str, base: &str, dialect: Dialect, seen: &mut
     for (line_number, directive, arguments) in directives(&text, dialect) {
         let source = format!("{file}:{line_number}");
         match (dialect, directive.to_ascii_lowercase().as_str()) {
-            (Dialect::Nginx, "root") | (Dialect::Nginx, "alias") => push_root(found, arguments.first(), &source),
-            (Dialect::Apache, "documentroot") => push_root(found, arguments.first(), &source),
-            (Dialect::Apache, "alias") | (Dialect::Apache, "aliasmatch") | (Dialect::Apache, "scriptalias") => {
-                push_root(found, arguments.get(1), &source)
+            (Dialect::Nginx, "root") | (Dialect::Nginx, "alias") => {
+                push_root(found, arguments.first(), &source)
             }
+            (Dialect::Apache, "documentroot") => push_root(found, arguments.first(), &source),
+            (Dialect::Apache, "alias")
+            | (Dialect::Apache, "aliasmatch")
+            | (Dialect::Apache, "scriptalias") => push_root(found, arguments.get(1), &source),
             (Dialect::Apache, "serverroot") => {
                 if let Some(path) = arguments.first() {
                     base = path.clone();
                 }
             }
-            (Dialect::Nginx, "include") | (Dialect::Apache, "include") | (Dialect::Apache, "includeoptional") => {
+            (Dialect::Nginx, "include")
+            | (Dialect::Apache, "include")
+            | (Dialect::Apache, "includeoptional") => {
                 for pattern in arguments.iter().take(1) {
-                    let absolute = if pattern.starts_with('/') { pattern.clone() } else { child(&base, pattern) };
+                    let absolute = if pattern.starts_with('/') {
+                        pattern.clone()
+                    } else {
+                        child(&base, pattern)
+                    };
                     for included in expand(root, &absolute) {
                         read_config(root, &included, &base, dialect, seen, found);
                     }
@@ -106,7 +127,10 @@ fn push_root(found: &mut Vec<ConfiguredRoot>, path: Option<&String>, source: &st
     }
     let path = path.trim_end_matches('/');
     let path = if path.is_empty() { "/" } else { path };
-    found.push(ConfiguredRoot { path: path.to_string(), source: source.to_string() });
+    found.push(ConfiguredRoot {
+        path: path.to_string(),
+        source: source.to_string(),
+    });
 }
 
 /// Splits a configuration into directives: `(line, name, arguments)`.
@@ -197,7 +221,11 @@ fn directives(text: &str, dialect: Dialect) -> Vec<(usize, String, Vec<String>)>
     out
 }
 
-fn end_directive(out: &mut Vec<(usize, String, Vec<String>)>, words: &mut Vec<String>, line: usize) {
+fn end_directive(
+    out: &mut Vec<(usize, String, Vec<String>)>,
+    words: &mut Vec<String>,
+    line: usize,
+) {
     if words.is_empty() {
         return;
     }
@@ -218,7 +246,9 @@ fn expand(root: &Root, pattern: &str) -> Vec<String> {
         let mut next = Vec::new();
         for dir in &current {
             if part.contains(['*', '?', '[']) {
-                let Ok(entries) = std::fs::read_dir(root.host_path(dir)) else { continue };
+                let Ok(entries) = std::fs::read_dir(root.host_path(dir)) else {
+                    continue;
+                };
                 let mut names: Vec<String> = entries
                     .flatten()
                     .map(|entry| entry.file_name().to_string_lossy().into_owned())
@@ -237,8 +267,13 @@ fn expand(root: &Root, pattern: &str) -> Vec<String> {
     for path in current {
         let host = root.host_path(&path);
         if host.is_dir() {
-            let Ok(entries) = std::fs::read_dir(&host) else { continue };
-            let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+            let Ok(entries) = std::fs::read_dir(&host) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
             names.sort();
             files.extend(names.into_iter().map(|name| child(&path, &name)));
         } else if host.exists() {
@@ -289,10 +324,22 @@ mod tests {
     #[test]
     fn nginx_roots_through_includes() {
         let dir = tempfile::tempdir().expect("tempdir");
-        write(dir.path(), "/etc/nginx/nginx.conf", "http {\n  include /etc/nginx/sites-enabled/*;\n  include conf.d/*.conf;\n}\n");
+        write(
+            dir.path(),
+            "/etc/nginx/nginx.conf",
+            "http {\n  include /etc/nginx/sites-enabled/*;\n  include conf.d/*.conf;\n}\n",
+        );
         write(dir.path(), "/etc/nginx/sites-enabled/blog", "server {\n  listen 80; # comment; root /nope;\n  root \"/srv/blog\";\n  location /static/ { alias /srv/static/; }\n  location /x { root $document_root/x; }\n}\n");
-        write(dir.path(), "/etc/nginx/conf.d/shop.conf", "server { root /var/www/shop; }");
-        write(dir.path(), "/etc/nginx/conf.d/ignored.txt", "server { root /var/www/ignored; }");
+        write(
+            dir.path(),
+            "/etc/nginx/conf.d/shop.conf",
+            "server { root /var/www/shop; }",
+        );
+        write(
+            dir.path(),
+            "/etc/nginx/conf.d/ignored.txt",
+            "server { root /var/www/ignored; }",
+        );
         let roots = configured_roots(&Root::new(dir.path()));
         let paths: Vec<&str> = roots.iter().map(|r| r.path.as_str()).collect();
         assert_eq!(paths, ["/srv/blog", "/srv/static", "/var/www/shop"]);
@@ -302,19 +349,34 @@ mod tests {
     #[test]
     fn apache_roots_and_aliases() {
         let dir = tempfile::tempdir().expect("tempdir");
-        write(dir.path(), "/etc/apache2/apache2.conf", "IncludeOptional conf-enabled/*.conf\nInclude sites-enabled/\n");
-        write(dir.path(), "/etc/apache2/conf-enabled/wiki.conf", "Alias /mediawiki /var/lib/mediawiki\n");
+        write(
+            dir.path(),
+            "/etc/apache2/apache2.conf",
+            "IncludeOptional conf-enabled/*.conf\nInclude sites-enabled/\n",
+        );
+        write(
+            dir.path(),
+            "/etc/apache2/conf-enabled/wiki.conf",
+            "Alias /mediawiki /var/lib/mediawiki\n",
+        );
         write(dir.path(), "/etc/apache2/sites-enabled/000-default.conf", "<VirtualHost *:80>\n\tDocumentRoot \"/var/www/html\"\n\tDocumentRoot ${APACHE_ROOT}/x\n</VirtualHost>\n");
         let roots = configured_roots(&Root::new(dir.path()));
         let paths: Vec<&str> = roots.iter().map(|r| r.path.as_str()).collect();
         assert_eq!(paths, ["/var/lib/mediawiki", "/var/www/html"]);
-        assert_eq!(roots[1].source, "/etc/apache2/sites-enabled/000-default.conf:2");
+        assert_eq!(
+            roots[1].source,
+            "/etc/apache2/sites-enabled/000-default.conf:2"
+        );
     }
 
     #[test]
     fn include_loop_terminates() {
         let dir = tempfile::tempdir().expect("tempdir");
-        write(dir.path(), "/etc/nginx/nginx.conf", "include nginx.conf; root /srv/a;");
+        write(
+            dir.path(),
+            "/etc/nginx/nginx.conf",
+            "include nginx.conf; root /srv/a;",
+        );
         let roots = configured_roots(&Root::new(dir.path()));
         assert_eq!(roots.len(), 1);
     }

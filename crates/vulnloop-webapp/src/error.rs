@@ -10,13 +10,19 @@ pub struct DetectError {
 
 impl DetectError {
     pub(crate) fn new(location: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { location: location.into(), message: message.into() }
+        Self {
+            location: location.into(),
+            message: message.into(),
+        }
     }
 
     /// Builds the error of a JSON file that serde_json rejected.
     pub(crate) fn json(path: &str, error: &serde_json::Error) -> Self {
         let message = error.to_string();
         let message = message.split(" at line ").next().unwrap_or_default();
-        Self::new(format!("{path}:{}", error.line()), format!("invalid JSON at column {}: {message}", error.column()))
+        Self::new(
+            format!("{path}:{}", error.line()),
+            format!("invalid JSON at column {}: {message}", error.column()),
+        )
     }
 }

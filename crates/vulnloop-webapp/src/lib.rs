@@ -84,12 +84,19 @@ pub struct Discovery {
 /// Finds the web applications under `options.root`.
 pub fn discover(options: &DiscoveryOptions) -> Discovery {
     let root = Root::new(&options.root);
-    let configured = if options.read_configs { configured_roots(&root) } else { Vec::new() };
+    let configured = if options.read_configs {
+        configured_roots(&root)
+    } else {
+        Vec::new()
+    };
 
     let mut walker = walk::Walker::new(&root, options.max_depth, options.max_entries);
     let explicit = options.web_roots.iter().map(String::as_str);
     let from_configs = configured.iter().map(|found| found.path.as_str());
-    let common = COMMON_WEB_ROOTS.iter().copied().filter(|_| options.common_locations);
+    let common = COMMON_WEB_ROOTS
+        .iter()
+        .copied()
+        .filter(|_| options.common_locations);
     for start in explicit.chain(from_configs).chain(common) {
         walker.walk(start, None);
     }
@@ -102,7 +109,10 @@ pub fn discover(options: &DiscoveryOptions) -> Discovery {
     let mut problems: Vec<Problem> = walker
         .problems
         .iter()
-        .map(|error| Problem { location: error.location.clone(), message: error.message.clone() })
+        .map(|error| Problem {
+            location: error.location.clone(),
+            message: error.message.clone(),
+        })
         .collect();
     if walker.truncated {
         problems.push(Problem {
@@ -114,12 +124,22 @@ pub fn discover(options: &DiscoveryOptions) -> Discovery {
             ),
         });
     }
-    Discovery { applications: applications(walker.found), configured_roots: configured, problems, entries: walker.entries }
+    Discovery {
+        applications: applications(walker.found),
+        configured_roots: configured,
+        problems,
+        entries: walker.entries,
+    }
 }
 
 fn probe_children(root: &Root, walker: &mut walk::Walker<'_>, parent: &str) {
-    let Ok(entries) = std::fs::read_dir(root.host_path(parent)) else { return };
-    let mut names: Vec<String> = entries.flatten().map(|entry| entry.file_name().to_string_lossy().into_owned()).collect();
+    let Ok(entries) = std::fs::read_dir(root.host_path(parent)) else {
+        return;
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     for name in names {
         walker.probe(&rootfs::child(parent, &name));
@@ -135,10 +155,19 @@ fn applications(found: Vec<walk::Found>) -> Vec<Application> {
     for item in found {
         let detected = item.detected;
         let place = match (detected.kind, &item.bundled_in) {
-            (vulnloop_inventory::ApplicationKind::Library, Some(bundled_in)) if detected.archive.is_none() => bundled_in.clone(),
+            (vulnloop_inventory::ApplicationKind::Library, Some(bundled_in))
+                if detected.archive.is_none() =>
+            {
+                bundled_in.clone()
+            }
             _ => detected.path.clone(),
         };
-        let key = (detected.ecosystem, detected.name.clone(), detected.version.clone(), place);
+        let key = (
+            detected.ecosystem,
+            detected.name.clone(),
+            detected.version.clone(),
+            place,
+        );
         if !seen.insert(key) {
             continue;
         }

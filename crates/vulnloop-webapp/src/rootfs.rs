@@ -20,7 +20,9 @@ pub struct Root {
 impl Root {
     /// Uses `path` (`/` for the running system) as the root.
     pub fn new(path: &Path) -> Self {
-        Self { path: path.to_path_buf() }
+        Self {
+            path: path.to_path_buf(),
+        }
     }
 
     /// Returns the host path of `inner`, an absolute path inside the root, without resolving links.
@@ -52,7 +54,9 @@ impl Root {
             }
             hops += 1;
             if hops > MAX_LINK_HOPS {
-                return Err(io::Error::other(format!("too many levels of symbolic links at {current}")));
+                return Err(io::Error::other(format!(
+                    "too many levels of symbolic links at {current}"
+                )));
             }
             let target = std::fs::read_link(self.host_path(&current))?;
             let target = target.to_string_lossy().into_owned();

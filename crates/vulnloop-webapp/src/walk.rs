@@ -67,7 +67,9 @@ impl<'a> Walker<'a> {
             if self.truncated {
                 return;
             }
-            let Some(listing) = self.enter(&dir) else { continue };
+            let Some(listing) = self.enter(&dir) else {
+                continue;
+            };
             let children = self.visit(&dir, &listing, depth, context);
             stack.extend(children.into_iter().rev());
         }
@@ -75,10 +77,21 @@ impl<'a> Walker<'a> {
 
     /// Probes `dir` for an application without walking it; walks it when one is found.
     pub(crate) fn probe(&mut self, dir: &str) {
-        let Ok(real) = self.root.resolve(dir) else { return };
-        let Ok(entries) = std::fs::read_dir(self.root.host_path(&real)) else { return };
-        let names: HashSet<String> = entries.flatten().map(|entry| entry.file_name().to_string_lossy().into_owned()).collect();
-        let directory = Directory { root: self.root, path: &real, names: &names };
+        let Ok(real) = self.root.resolve(dir) else {
+            return;
+        };
+        let Ok(entries) = std::fs::read_dir(self.root.host_path(&real)) else {
+            return;
+        };
+        let names: HashSet<String> = entries
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect();
+        let directory = Directory {
+            root: self.root,
+            path: &real,
+            names: &names,
+        };
         // A broken marker is reported by the walk, which runs the same detector.
         let is_application = match crate::detect::apps::detect(&directory) {
             Ok(found) => !found.is_empty(),
@@ -125,8 +138,18 @@ impl<'a> Walker<'a> {
     }
 
     /// Runs the detectors on `dir` and returns its subdirectories to walk.
-    fn visit(&mut self, dir: &str, listing: &Listing, depth: usize, context: Option<String>) -> Vec<(String, usize, Option<String>)> {
-        let directory = Directory { root: self.root, path: dir, names: &listing.names };
+    fn visit(
+        &mut self,
+        dir: &str,
+        listing: &Listing,
+        depth: usize,
+        context: Option<String>,
+    ) -> Vec<(String, usize, Option<String>)> {
+        let directory = Directory {
+            root: self.root,
+            path: dir,
+            names: &listing.names,
+        };
         let mut detected = Vec::new();
         let is_application = detect_directory(&directory, &mut detected, &mut self.problems);
         for item in detected {
@@ -135,16 +158,27 @@ impl<'a> Walker<'a> {
                 (None, vulnloop_inventory::ApplicationKind::Application) => context.clone(),
                 (None, _) => context.clone().or_else(|| Some(dir.to_string())),
             };
-            self.found.push(Found { detected: item, bundled_in });
+            self.found.push(Found {
+                detected: item,
+                bundled_in,
+            });
         }
         if depth >= self.max_depth {
             return Vec::new();
         }
-        let context = if is_application { Some(dir.to_string()) } else { context };
+        let context = if is_application {
+            Some(dir.to_string())
+        } else {
+            context
+        };
 
         // Links (and entries of unknown type) are resolved inside the root;
         // only those that lead to a directory are walked.
-        let mut targets: Vec<(&String, String)> = listing.dirs.iter().map(|name| (name, child(dir, name))).collect();
+        let mut targets: Vec<(&String, String)> = listing
+            .dirs
+            .iter()
+            .map(|name| (name, child(dir, name)))
+            .collect();
         for name in &listing.links {
             if let Ok(real) = self.root.resolve(&child(dir, name)) {
                 if self.root.host_path(&real).is_dir() {
@@ -154,6 +188,9 @@ impl<'a> Walker<'a> {
         }
         targets.retain(|(name, _)| !SKIPPED_DIRS.contains(&name.as_str()));
         targets.sort();
-        targets.into_iter().map(|(_, target)| (target, depth + 1, context.clone())).collect()
+        targets
+            .into_iter()
+            .map(|(_, target)| (target, depth + 1, context.clone()))
+            .collect()
     }
 }

@@ -16,7 +16,12 @@ const MSRC: &str = "feeds/windows-msrc-cvrf/msrc-cvrf-snapshot-20260706T222806Z.
 
 fn read_msrc(keep: &mut dyn FnMut(WindowsFix)) -> msrc::MsrcSummary {
     let path = vulnloop_testdata::data_file(MSRC);
-    msrc::parse_reader(Box::new(BufReader::new(File::open(path).unwrap())), "msrc.tar", keep).unwrap()
+    msrc::parse_reader(
+        Box::new(BufReader::new(File::open(path).unwrap())),
+        "msrc.tar",
+        keep,
+    )
+    .unwrap()
 }
 
 fn msrc_corpus(c: &mut Criterion) {
@@ -39,15 +44,25 @@ fn windows_inventory_scan(c: &mut Criterion) {
             fixes.push(fix);
         }
     });
-    let samples = vulnloop_testdata::unpack("inventories/windows/wesng-validation-systeminfo-qfe.tar.zst");
-    let bytes = std::fs::read(samples.path().join("srv_2019_rtm_datacenter_en-us_systeminfo.txt")).unwrap();
+    let samples =
+        vulnloop_testdata::unpack("inventories/windows/wesng-validation-systeminfo-qfe.tar.zst");
+    let bytes = std::fs::read(
+        samples
+            .path()
+            .join("srv_2019_rtm_datacenter_en-us_systeminfo.txt"),
+    )
+    .unwrap();
 
-    c.bench_function("systeminfo/parse_server_2019", |b| b.iter(|| SystemInfo::parse(&bytes, "sample").unwrap()));
+    c.bench_function("systeminfo/parse_server_2019", |b| {
+        b.iter(|| SystemInfo::parse(&bytes, "sample").unwrap())
+    });
     c.bench_function("match/server_2019", |b| {
         b.iter(|| {
             let host = SystemInfo::parse(&bytes, "sample").unwrap().to_host();
             let inventory = windows_inventory(host, None, "sample");
-            match_windows(&inventory, &fixes, &[], Vec::new()).findings.len()
+            match_windows(&inventory, &fixes, &[], Vec::new())
+                .findings
+                .len()
         })
     });
 }

@@ -59,22 +59,43 @@ pub fn looks_like_collector_json(bytes: &[u8]) -> bool {
 /// Parses the collector's JSON into the host description; `file` names the input in errors.
 pub fn parse(bytes: &[u8], file: &str) -> Result<WindowsHost, WindowsError> {
     let text = decode(bytes).text;
-    let output: CollectorOutput = serde_json::from_str(&text).map_err(|error| WindowsError::CollectorJson {
+    let output: CollectorOutput =
+        serde_json::from_str(&text).map_err(|error| WindowsError::CollectorJson {
+            file: file.to_string(),
+            line: error.line(),
+            column: error.column(),
+            message: error
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        })?;
+    let field_error = |field: &'static str, problem: String| WindowsError::CollectorField {
         file: file.to_string(),
-        line: error.line(),
-        column: error.column(),
-        message: error.to_string().split(" at line ").next().unwrap_or_default().to_string(),
-    })?;
-    let field_error = |field: &'static str, problem: String| WindowsError::CollectorField { file: file.to_string(), field, problem };
+        field,
+        problem,
+    };
     if output.format != FORMAT || output.format_version != 1 {
-        return Err(field_error("format", format!("is {:?} version {}, expected {FORMAT:?} version 1", output.format, output.format_version)));
+        return Err(field_error(
+            "format",
+            format!(
+                "is {:?} version {}, expected {FORMAT:?} version 1",
+                output.format, output.format_version
+            ),
+        ));
     }
     let parts: Vec<&str> = output.version.split('.').collect();
     let build = match parts.as_slice() {
         [_, _, build] => build.parse::<u32>().ok(),
         _ => None,
     }
-    .ok_or_else(|| field_error("version", format!("{:?} is not major.minor.build", output.version)))?;
+    .ok_or_else(|| {
+        field_error(
+            "version",
+            format!("{:?} is not major.minor.build", output.version),
+        )
+    })?;
     let architecture = output.os_architecture.as_deref().map(|arch| match arch {
         a if a.contains("ARM") => "arm64",
         a if a.contains("64") => "x64",
@@ -88,12 +109,19 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<WindowsHost, WindowsError> {
         version: output.version.clone(),
         build,
         ubr: output.ubr,
-        service_pack: output.service_pack_major.filter(|sp| *sp > 0).map(|sp| format!("Service Pack {sp}")),
+        service_pack: output
+            .service_pack_major
+            .filter(|sp| *sp > 0)
+            .map(|sp| format!("Service Pack {sp}")),
         architecture: architecture.map(str::to_string),
         installed_updates: output
             .hotfixes
             .into_iter()
-            .map(|row| InstalledUpdate { id: row.hotfix_id, description: row.description, installed_on: row.installed_on })
+            .map(|row| InstalledUpdate {
+                id: row.hotfix_id,
+                description: row.description,
+                installed_on: row.installed_on,
+            })
             .collect(),
         updates_listed: true,
         servicing_stack: output.servicing_stack,

@@ -23,11 +23,26 @@ pub enum WindowsError {
     )]
     UpdatesWithoutRelease { file: String, format: &'static str },
     #[error("{file}:{line}:{column}: invalid collector JSON: {message}")]
-    CollectorJson { file: String, line: usize, column: usize, message: String },
-    #[error("{file}: invalid collector JSON: {field} {problem}; run scripts/collect-windows.ps1 again")]
-    CollectorField { file: String, field: &'static str, problem: String },
+    CollectorJson {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "{file}: invalid collector JSON: {field} {problem}; run scripts/collect-windows.ps1 again"
+    )]
+    CollectorField {
+        file: String,
+        field: &'static str,
+        problem: String,
+    },
     #[error("{file}:{line}: invalid MSRC CVRF XML: {message}")]
-    Xml { file: String, line: usize, message: String },
+    Xml {
+        file: String,
+        line: usize,
+        message: String,
+    },
     #[error("{file}: invalid MSRC CVRF archive: {message}")]
     Archive { file: String, message: String },
     #[error("{file}: invalid wesng definitions: {message}")]
@@ -36,6 +51,9 @@ pub enum WindowsError {
 
 impl WindowsError {
     pub(crate) fn read(path: &str, source: std::io::Error) -> Self {
-        WindowsError::Read { path: path.to_string(), source }
+        WindowsError::Read {
+            path: path.to_string(),
+            source,
+        }
     }
 }

@@ -31,17 +31,33 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<HotfixList, WindowsError> {
     let text = decode(bytes).text;
     if text.trim().is_empty() {
         // `wmic qfe` writes nothing to its output when no update is installed.
-        return Ok(HotfixList { format: "wmic-qfe", updates: Vec::new() });
+        return Ok(HotfixList {
+            format: "wmic-qfe",
+            updates: Vec::new(),
+        });
     }
     let lines: Vec<&str> = text.lines().collect();
-    if let Some(header) = lines.iter().position(|line| line.contains("HotFixID") && line.contains("Description")) {
+    if let Some(header) = lines
+        .iter()
+        .position(|line| line.contains("HotFixID") && line.contains("Description"))
+    {
         return Ok(parse_table(&lines[header..]));
     }
     let updates = parse_key_values(&lines);
-    if updates.is_empty() && !lines.iter().any(|line| line.trim_start().starts_with("HotFixID")) {
-        return Err(WindowsError::HotfixList { file: file.to_string() });
+    if updates.is_empty()
+        && !lines
+            .iter()
+            .any(|line| line.trim_start().starts_with("HotFixID"))
+    {
+        return Err(WindowsError::HotfixList {
+            file: file.to_string(),
+        });
     }
-    let format = if text.contains("HotFixID=") { "wmic-qfe" } else { "get-hotfix" };
+    let format = if text.contains("HotFixID=") {
+        "wmic-qfe"
+    } else {
+        "get-hotfix"
+    };
     Ok(HotfixList { format, updates })
 }
 
@@ -61,12 +77,19 @@ fn parse_table(lines: &[&str]) -> HotfixList {
         }
         columns.push((header[start..index].iter().collect(), start));
     }
-    let format = if columns.iter().any(|(name, _)| name == "Source") { "get-hotfix" } else { "wmic-qfe" };
+    let format = if columns.iter().any(|(name, _)| name == "Source") {
+        "get-hotfix"
+    } else {
+        "wmic-qfe"
+    };
 
     let cell = |row: &[char], name: &str| -> Option<String> {
         let position = columns.iter().position(|(column, _)| column == name)?;
         let start = columns[position].1;
-        let end = columns.get(position + 1).map_or(row.len(), |(_, next)| *next).min(row.len());
+        let end = columns
+            .get(position + 1)
+            .map_or(row.len(), |(_, next)| *next)
+            .min(row.len());
         let value: String = row.get(start..end)?.iter().collect();
         Some(value.trim().to_string()).filter(|v| !v.is_empty())
     };
@@ -87,7 +110,11 @@ fn parse_table(lines: &[&str]) -> HotfixList {
                 None => continue,
             },
         };
-        updates.push(InstalledUpdate { id, description: cell(&row, "Description"), installed_on: cell(&row, "InstalledOn") });
+        updates.push(InstalledUpdate {
+            id,
+            description: cell(&row, "Description"),
+            installed_on: cell(&row, "InstalledOn"),
+        });
     }
     HotfixList { format, updates }
 }
@@ -138,8 +165,14 @@ mod tests {
         assert_eq!(list.format, "get-hotfix");
         assert_eq!(list.updates.len(), 1);
         assert_eq!(list.updates[0].id, "KB5034127");
-        assert_eq!(list.updates[0].description.as_deref(), Some("Security Update"));
-        assert_eq!(list.updates[0].installed_on.as_deref(), Some("1/10/2024 12:00:00 AM"));
+        assert_eq!(
+            list.updates[0].description.as_deref(),
+            Some("Security Update")
+        );
+        assert_eq!(
+            list.updates[0].installed_on.as_deref(),
+            Some("1/10/2024 12:00:00 AM")
+        );
     }
 
     #[test]

@@ -60,10 +60,17 @@ pub fn inventory_from_bytes(bytes: &[u8], origin: &str) -> Result<Inventory, Inv
             let info = crate::systeminfo::SystemInfo::parse(bytes, origin)?;
             (info.to_host(), info.host_name.clone())
         }
-        InventoryFormat::CollectorJson => (crate::collector::parse(bytes, origin)?, collector_hostname(bytes)),
+        InventoryFormat::CollectorJson => (
+            crate::collector::parse(bytes, origin)?,
+            collector_hostname(bytes),
+        ),
         InventoryFormat::HotfixList => {
             let list = crate::hotfix_list::parse(bytes, origin)?;
-            return Err(WindowsError::UpdatesWithoutRelease { file: origin.to_string(), format: list.format }.into());
+            return Err(WindowsError::UpdatesWithoutRelease {
+                file: origin.to_string(),
+                format: list.format,
+            }
+            .into());
         }
     };
     Ok(windows_inventory(host.0, host.1, origin))
@@ -71,7 +78,9 @@ pub fn inventory_from_bytes(bytes: &[u8], origin: &str) -> Result<Inventory, Inv
 
 fn collector_hostname(bytes: &[u8]) -> Option<String> {
     let text = crate::text::decode(bytes).text;
-    serde_json::from_str::<crate::collector::CollectorOutput>(&text).ok()?.hostname
+    serde_json::from_str::<crate::collector::CollectorOutput>(&text)
+        .ok()?
+        .hostname
 }
 
 /// Wraps a Windows host description into an inventory (host os id `windows`).

@@ -27,6 +27,9 @@ pub mod wesng;
 
 pub use error::WindowsError;
 pub use intel::{catalog_url, FixSource, WindowsFix};
-pub use inventory_file::{detect_format, inventory_from_bytes, read_inventory_file, windows_inventory, InventoryFileError, InventoryFormat};
+pub use inventory_file::{
+    detect_format, inventory_from_bytes, read_inventory_file, windows_inventory,
+    InventoryFileError, InventoryFormat,
+};
 pub use matcher::match_windows;
 pub use text::{decode, Decoded};

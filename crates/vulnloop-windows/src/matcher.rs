@@ -24,7 +24,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use vulnloop_advisory::{PackageKind, Severity};
 use vulnloop_inventory::{Inventory, PackageManager, WindowsHost};
-use vulnloop_match::{Coverage, CoverageNote, Evidence, Finding, FindingStatus, InstalledBinary, MatchReport, WindowsUpdate};
+use vulnloop_match::{
+    Coverage, CoverageNote, Evidence, Finding, FindingStatus, InstalledBinary, MatchReport,
+    WindowsUpdate,
+};
 
 use crate::intel::{FixSource, WindowsFix};
 use crate::product::product_key;
@@ -36,7 +39,12 @@ pub fn host_product_key(host: &WindowsHost) -> Option<String> {
         // The registry's ProductName still reads Windows 10 on Windows 11.
         name = name.replace("Windows 10", "Windows 11");
     }
-    product_key(&name, Some(host.build), host.service_pack.as_deref(), host.architecture.as_deref())
+    product_key(
+        &name,
+        Some(host.build),
+        host.service_pack.as_deref(),
+        host.architecture.as_deref(),
+    )
 }
 
 /// Matches a Windows inventory against the fixes of its product.
@@ -45,10 +53,17 @@ pub fn host_product_key(host: &WindowsHost) -> Option<String> {
 /// [`host_product_key`]), from either feed, and `supersedence` more (newer
 /// KB, superseded KB) edges of that key. `sources` names the feeds in the
 /// database with their snapshot dates, for the coverage.
-pub fn match_windows(inventory: &Inventory, fixes: &[WindowsFix], supersedence: &[(String, String)], sources: Vec<String>) -> MatchReport {
+pub fn match_windows(
+    inventory: &Inventory,
+    fixes: &[WindowsFix],
+    supersedence: &[(String, String)],
+    sources: Vec<String>,
+) -> MatchReport {
     let mut notes = Vec::new();
     let Some(host) = inventory.windows.as_ref() else {
-        notes.push(incomplete("the inventory has no Windows host description".into()));
+        notes.push(incomplete(
+            "the inventory has no Windows host description".into(),
+        ));
         return report(Vec::new(), "windows".into(), sources, notes);
     };
     let Some(key) = host_product_key(host) else {
@@ -78,7 +93,8 @@ pub fn match_windows(inventory: &Inventory, fixes: &[WindowsFix], supersedence: 
     let mut undetermined = 0;
     for (cve, rows) in by_cve {
         if let Some(finding) = judge(cve, &rows, host, &state, inventory) {
-            undetermined += usize::from(matches!(finding.status, FindingStatus::Undetermined { .. }));
+            undetermined +=
+                usize::from(matches!(finding.status, FindingStatus::Undetermined { .. }));
             findings.push(finding);
         }
     }
@@ -137,10 +153,15 @@ impl HostState {
         let implied = fixes
             .iter()
             .filter(|fix| installed.contains(&fix.kb))
-            .filter_map(|fix| fix.fixed_revision_on(&host.version).map(|revision| (revision, &fix.kb)))
+            .filter_map(|fix| {
+                fix.fixed_revision_on(&host.version)
+                    .map(|revision| (revision, &fix.kb))
+            })
             .max();
         let (revision, revision_from) = match (host.ubr, implied) {
-            (Some(stated), Some((implied, kb))) if implied > stated => (Some(implied), Some(kb.clone())),
+            (Some(stated), Some((implied, kb))) if implied > stated => {
+                (Some(implied), Some(kb.clone()))
+            }
             (Some(stated), _) => (Some(stated), None),
             (None, Some((implied, kb))) => (Some(implied), Some(kb.clone())),
             (None, None) => (None, None),
@@ -151,12 +172,22 @@ impl HostState {
             .iter()
             .filter(|fix| is_cumulative(fix))
             .filter(|fix| {
-                let reached = revision.zip(fix.fixed_revision_on(&host.version)).is_some_and(|(have, fixed)| have >= fixed);
+                let reached = revision
+                    .zip(fix.fixed_revision_on(&host.version))
+                    .is_some_and(|(have, fixed)| have >= fixed);
                 covered.contains(&fix.kb) || reached
             })
             .filter_map(|fix| kb_released.get(&fix.kb).cloned())
             .max();
-        HostState { installed, covered, revision, revision_from, known_patch_level, cumulative_through, kb_released }
+        HostState {
+            installed,
+            covered,
+            revision,
+            revision_from,
+            known_patch_level,
+            cumulative_through,
+            kb_released,
+        }
     }
 
     fn notes(&self, host: &WindowsHost) -> Vec<CoverageNote> {
@@ -195,7 +226,9 @@ fn release_dates(fixes: &[WindowsFix]) -> HashMap<String, String> {
     let mut counts: HashMap<(&str, &str), (usize, bool)> = HashMap::new();
     for fix in fixes {
         if let Some(released) = &fix.released {
-            let entry = counts.entry((fix.kb.as_str(), released.as_str())).or_default();
+            let entry = counts
+                .entry((fix.kb.as_str(), released.as_str()))
+                .or_default();
             entry.0 += 1;
             entry.1 |= fix.source == FixSource::MsrcCvrf;
         }
@@ -203,29 +236,53 @@ fn release_dates(fixes: &[WindowsFix]) -> HashMap<String, String> {
     let mut best: HashMap<String, (bool, usize, String)> = HashMap::new();
     for ((kb, released), (count, msrc)) in counts {
         let candidate = (msrc, count, released.to_string());
-        let entry = best.entry(kb.to_string()).or_insert_with(|| candidate.clone());
+        let entry = best
+            .entry(kb.to_string())
+            .or_insert_with(|| candidate.clone());
         if candidate > *entry {
             *entry = candidate;
         }
     }
-    best.into_iter().map(|(kb, (_, _, released))| (kb, released)).collect()
+    best.into_iter()
+        .map(|(kb, (_, _, released))| (kb, released))
+        .collect()
 }
 
 /// Judges one vulnerability; `None` when a fix is installed.
-fn judge(cve: &str, rows: &[&WindowsFix], host: &WindowsHost, state: &HostState, inventory: &Inventory) -> Option<Finding> {
+fn judge(
+    cve: &str,
+    rows: &[&WindowsFix],
+    host: &WindowsHost,
+    state: &HostState,
+    inventory: &Inventory,
+) -> Option<Finding> {
     if rows.iter().any(|fix| state.covered.contains(&fix.kb)) {
         return None;
     }
-    let with_build: Vec<(&WindowsFix, u32)> =
-        rows.iter().filter_map(|fix| fix.fixed_revision_on(&host.version).map(|revision| (*fix, revision))).collect();
+    let with_build: Vec<(&WindowsFix, u32)> = rows
+        .iter()
+        .filter_map(|fix| {
+            fix.fixed_revision_on(&host.version)
+                .map(|revision| (*fix, revision))
+        })
+        .collect();
     if let Some(revision) = state.revision {
         if with_build.iter().any(|(_, fixed)| revision >= *fixed) {
             return None;
         }
     }
     if let Some(through) = &state.cumulative_through {
-        let contained = |fix: &&&WindowsFix| state.kb_released.get(&fix.kb).is_some_and(|released| released <= through);
-        if rows.iter().filter(|fix| is_cumulative(fix)).any(|fix| contained(&fix)) {
+        let contained = |fix: &&&WindowsFix| {
+            state
+                .kb_released
+                .get(&fix.kb)
+                .is_some_and(|released| released <= through)
+        };
+        if rows
+            .iter()
+            .filter(|fix| is_cumulative(fix))
+            .any(|fix| contained(&fix))
+        {
             return None;
         }
     }
@@ -256,14 +313,22 @@ fn judge(cve: &str, rows: &[&WindowsFix], host: &WindowsHost, state: &HostState,
             (FindingStatus::Undetermined { reason: reason.into() }, format!("fixed by {}; {reason}", kb_list(rows)))
         }
     };
-    Some(finding(cve, chosen, status, comparison, host, inventory, rows))
+    Some(finding(
+        cve, chosen, status, comparison, host, inventory, rows,
+    ))
 }
 
 /// Picks the update to name: MSRC over wesng, a cumulative update over
 /// others, then the newest release.
 fn choose_update<'a>(rows: &[&'a WindowsFix]) -> Option<&'a WindowsFix> {
     let rank = |fix: &WindowsFix| {
-        (fix.source == FixSource::MsrcCvrf, is_cumulative(fix), fix.released.clone(), !fix.product.contains("Server Core"), fix.kb.clone())
+        (
+            fix.source == FixSource::MsrcCvrf,
+            is_cumulative(fix),
+            fix.released.clone(),
+            !fix.product.contains("Server Core"),
+            fix.kb.clone(),
+        )
     };
     rows.iter().copied().max_by_key(|fix| rank(fix))
 }
@@ -278,9 +343,11 @@ pub fn is_cumulative(fix: &WindowsFix) -> bool {
             let key = fix.product_key.as_str();
             key.starts_with("windows-10-")
                 || key.starts_with("windows-11-")
-                || ["2016", "2019", "2022", "2025", "1709", "1803", "1903", "1909", "2004", "20h2"]
-                    .iter()
-                    .any(|release| key.starts_with(&format!("windows-server-{release}")))
+                || [
+                    "2016", "2019", "2022", "2025", "1709", "1803", "1903", "1909", "2004", "20h2",
+                ]
+                .iter()
+                .any(|release| key.starts_with(&format!("windows-server-{release}")))
         }
         _ => false,
     }
@@ -308,11 +375,22 @@ fn finding(
         Some(false) => Some("no restart required"),
         None => None,
     };
-    let note = [fix.impact.as_deref(), restart].into_iter().flatten().collect::<Vec<_>>().join("; ");
+    let note = [fix.impact.as_deref(), restart]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("; ");
     let other_records = rows
         .iter()
         .filter(|other| other.source != fix.source || other.kb != fix.kb)
-        .map(|other| format!("{} {} KB{}", other.source.as_str(), other.document, other.kb))
+        .map(|other| {
+            format!(
+                "{} {} KB{}",
+                other.source.as_str(),
+                other.document,
+                other.kb
+            )
+        })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -320,7 +398,11 @@ fn finding(
         id: cve.to_string(),
         advisory_id: format!("KB{}", fix.kb),
         source: fix.source.as_str().to_string(),
-        cves: if cve.starts_with("CVE-") { vec![cve.to_string()] } else { Vec::new() },
+        cves: if cve.starts_with("CVE-") {
+            vec![cve.to_string()]
+        } else {
+            Vec::new()
+        },
         title: fix.title.clone(),
         severity: severity(fix.severity.as_deref()),
         severity_raw: fix.severity.clone(),
@@ -358,7 +440,9 @@ fn finding(
 /// Returns the product name without MSRC's installation note, so that the
 /// findings of one release group together: Server Core gets the same updates.
 fn display_product(product: &str) -> String {
-    let name = product.replace("(Server Core installation)", "").replace("(Server Core Installation)", "");
+    let name = product
+        .replace("(Server Core installation)", "")
+        .replace("(Server Core Installation)", "");
     name.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -374,14 +458,34 @@ fn severity(word: Option<&str>) -> Severity {
 }
 
 fn incomplete(message: String) -> CoverageNote {
-    CoverageNote { incomplete: true, message }
+    CoverageNote {
+        incomplete: true,
+        message,
+    }
 }
 
 fn caveat(message: String) -> CoverageNote {
-    CoverageNote { incomplete: false, message }
+    CoverageNote {
+        incomplete: false,
+        message,
+    }
 }
 
-fn report(findings: Vec<Finding>, ecosystem: String, sources: Vec<String>, notes: Vec<CoverageNote>) -> MatchReport {
+fn report(
+    findings: Vec<Finding>,
+    ecosystem: String,
+    sources: Vec<String>,
+    notes: Vec<CoverageNote>,
+) -> MatchReport {
     let complete = !notes.iter().any(|note| note.incomplete);
-    MatchReport { findings, coverage: Coverage { ecosystem, sources, packages: 1, complete, notes } }
+    MatchReport {
+        findings,
+        coverage: Coverage {
+            ecosystem,
+            sources,
+            packages: 1,
+            complete,
+            notes,
+        },
+    }
 }

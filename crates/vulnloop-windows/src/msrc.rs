@@ -34,7 +34,11 @@ pub struct MsrcSummary {
 
 /// Parses an MSRC file: `.xml`, `.xml.zst`, or a `.tar` of `.xml.zst`
 /// documents. `name` picks the layout and names the input in errors.
-pub fn parse_reader(reader: Box<dyn Read + '_>, name: &str, sink: &mut dyn FnMut(WindowsFix)) -> Result<MsrcSummary, WindowsError> {
+pub fn parse_reader(
+    reader: Box<dyn Read + '_>,
+    name: &str,
+    sink: &mut dyn FnMut(WindowsFix),
+) -> Result<MsrcSummary, WindowsError> {
     let mut summary = MsrcSummary::default();
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".tar") || lower.ends_with(".tar.zst") {
@@ -47,7 +51,11 @@ pub fn parse_reader(reader: Box<dyn Read + '_>, name: &str, sink: &mut dyn FnMut
         let entries = archive.entries().map_err(|e| WindowsError::read(name, e))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| WindowsError::read(name, e))?;
-            let path = entry.path().map_err(|e| WindowsError::read(name, e))?.to_string_lossy().to_string();
+            let path = entry
+                .path()
+                .map_err(|e| WindowsError::read(name, e))?
+                .to_string_lossy()
+                .to_string();
             if !(path.ends_with(".xml") || path.ends_with(".xml.zst")) {
                 continue;
             }
@@ -56,7 +64,10 @@ pub fn parse_reader(reader: Box<dyn Read + '_>, name: &str, sink: &mut dyn FnMut
             parse_document(&bytes, &inner, &mut summary, sink)?;
         }
         if summary.documents == 0 {
-            return Err(WindowsError::Archive { file: name.to_string(), message: "no .xml or .xml.zst document inside".into() });
+            return Err(WindowsError::Archive {
+                file: name.to_string(),
+                message: "no .xml or .xml.zst document inside".into(),
+            });
         }
     } else {
         let mut reader = reader;
@@ -66,12 +77,20 @@ pub fn parse_reader(reader: Box<dyn Read + '_>, name: &str, sink: &mut dyn FnMut
     Ok(summary)
 }
 
-fn read_document(reader: &mut dyn Read, path: &str, display: &str) -> Result<Vec<u8>, WindowsError> {
+fn read_document(
+    reader: &mut dyn Read,
+    path: &str,
+    display: &str,
+) -> Result<Vec<u8>, WindowsError> {
     let mut bytes = Vec::new();
     if path.ends_with(".zst") {
-        zstd::Decoder::new(reader).and_then(|mut d| d.read_to_end(&mut bytes)).map_err(|e| WindowsError::read(display, e))?;
+        zstd::Decoder::new(reader)
+            .and_then(|mut d| d.read_to_end(&mut bytes))
+            .map_err(|e| WindowsError::read(display, e))?;
     } else {
-        reader.read_to_end(&mut bytes).map_err(|e| WindowsError::read(display, e))?;
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| WindowsError::read(display, e))?;
     }
     Ok(bytes)
 }
@@ -101,7 +120,12 @@ struct Vulnerability {
 }
 
 /// Reads one CVRF document.
-fn parse_document(bytes: &[u8], file: &str, summary: &mut MsrcSummary, sink: &mut dyn FnMut(WindowsFix)) -> Result<(), WindowsError> {
+fn parse_document(
+    bytes: &[u8],
+    file: &str,
+    summary: &mut MsrcSummary,
+    sink: &mut dyn FnMut(WindowsFix),
+) -> Result<(), WindowsError> {
     let mut reader = Reader::from_reader(bytes);
     reader.config_mut().trim_text(true);
     let mut stack: Vec<String> = Vec::new();
@@ -118,23 +142,45 @@ fn parse_document(bytes: &[u8], file: &str, summary: &mut MsrcSummary, sink: &mu
 
     loop {
         let position = reader.buffer_position();
-        let event = reader.read_event_into(&mut buffer).map_err(|error| WindowsError::Xml {
-            file: file.to_string(),
-            line: line_of(bytes, position as usize),
-            message: error.to_string(),
-        })?;
+        let event = reader
+            .read_event_into(&mut buffer)
+            .map_err(|error| WindowsError::Xml {
+                file: file.to_string(),
+                line: line_of(bytes, position as usize),
+                message: error.to_string(),
+            })?;
         match event {
             Event::Start(start) => {
                 let name = local_name(&start);
-                open_element(&name, &start, &mut vulnerability, &mut threat, &mut product_id);
+                open_element(
+                    &name,
+                    &start,
+                    &mut vulnerability,
+                    &mut threat,
+                    &mut product_id,
+                );
                 stack.push(name);
                 text.clear();
             }
             Event::Empty(start) => {
                 let name = local_name(&start);
-                open_element(&name, &start, &mut vulnerability, &mut threat, &mut product_id);
+                open_element(
+                    &name,
+                    &start,
+                    &mut vulnerability,
+                    &mut threat,
+                    &mut product_id,
+                );
                 if name == "Remediation" || name == "Vulnerability" {
-                    close_element(&name, "", &stack, &mut vulnerability, &mut threat, &mut threat_text, &mut pending);
+                    close_element(
+                        &name,
+                        "",
+                        &stack,
+                        &mut vulnerability,
+                        &mut threat,
+                        &mut threat_text,
+                        &mut pending,
+                    );
                 }
             }
             Event::Text(content) => {
@@ -153,7 +199,9 @@ fn parse_document(bytes: &[u8], file: &str, summary: &mut MsrcSummary, sink: &mu
                 let parent = stack.last().map(String::as_str).unwrap_or("");
                 match (name.as_str(), parent) {
                     ("ID", "Identification") => document_id = value.to_string(),
-                    ("InitialReleaseDate", "DocumentTracking") => released = value.get(..10).map(str::to_string),
+                    ("InitialReleaseDate", "DocumentTracking") => {
+                        released = value.get(..10).map(str::to_string)
+                    }
                     ("CurrentReleaseDate", "DocumentTracking") => {
                         let current = value.to_string();
                         if summary.snapshot.as_ref().is_none_or(|s| *s < current) {
@@ -165,7 +213,15 @@ fn parse_document(bytes: &[u8], file: &str, summary: &mut MsrcSummary, sink: &mu
                             products.insert(id, value.to_string());
                         }
                     }
-                    _ => close_element(&name, value, &stack, &mut vulnerability, &mut threat, &mut threat_text, &mut pending),
+                    _ => close_element(
+                        &name,
+                        value,
+                        &stack,
+                        &mut vulnerability,
+                        &mut threat,
+                        &mut threat_text,
+                        &mut pending,
+                    ),
                 }
             }
             Event::Eof => break,
@@ -177,7 +233,14 @@ fn parse_document(bytes: &[u8], file: &str, summary: &mut MsrcSummary, sink: &mu
     summary.documents += 1;
     for vulnerability in pending {
         summary.vulnerabilities += 1;
-        emit(vulnerability, &products, &document_id, released.as_deref(), summary, sink);
+        emit(
+            vulnerability,
+            &products,
+            &document_id,
+            released.as_deref(),
+            summary,
+            sink,
+        );
     }
     Ok(())
 }
@@ -196,7 +259,10 @@ fn open_element(
         "Remediation" => {
             if let Some(vulnerability) = vulnerability.as_mut() {
                 let vendor_fix = attribute(start, b"Type").as_deref() == Some("Vendor Fix");
-                vulnerability.remediations.push(Remediation { vendor_fix, ..Remediation::default() });
+                vulnerability.remediations.push(Remediation {
+                    vendor_fix,
+                    ..Remediation::default()
+                });
             }
         }
         _ => {}
@@ -217,7 +283,9 @@ fn close_element(
         pending.extend(vulnerability.take());
         return;
     }
-    let Some(current) = vulnerability.as_mut() else { return };
+    let Some(current) = vulnerability.as_mut() else {
+        return;
+    };
     let value_owned = || Some(value.to_string()).filter(|v| !v.is_empty());
     match (name, parent) {
         ("CVE", "Vulnerability") => current.cve = value_owned(),
@@ -249,7 +317,9 @@ fn close_element(
             }
         }
         (field, "Remediation") => {
-            let Some(remediation) = current.remediations.last_mut() else { return };
+            let Some(remediation) = current.remediations.last_mut() else {
+                return;
+            };
             match field {
                 "Description" => remediation.description = value.to_string(),
                 "URL" => remediation.url = value_owned(),
@@ -282,7 +352,9 @@ fn emit(
     summary: &mut MsrcSummary,
     sink: &mut dyn FnMut(WindowsFix),
 ) {
-    let Some(cve) = vulnerability.cve.clone() else { return };
+    let Some(cve) = vulnerability.cve.clone() else {
+        return;
+    };
     for remediation in &vulnerability.remediations {
         let kb = remediation.description.trim().trim_start_matches("KB");
         if !remediation.vendor_fix || kb.len() < 4 || !kb.chars().all(|c| c.is_ascii_digit()) {
@@ -291,10 +363,14 @@ fn emit(
         summary.kb_remediations += 1;
         // Server Core and full installations share a key and the same
         // updates, so each key is emitted once, under the shorter name.
-        let mut by_key: std::collections::BTreeMap<String, (&String, &String)> = std::collections::BTreeMap::new();
+        let mut by_key: std::collections::BTreeMap<String, (&String, &String)> =
+            std::collections::BTreeMap::new();
         for id in &remediation.product_ids {
-            let Some(product) = products.get(id) else { continue };
-            let key = product_key(product, None, None, None).or_else(|| bundled_product_key(product));
+            let Some(product) = products.get(id) else {
+                continue;
+            };
+            let key =
+                product_key(product, None, None, None).or_else(|| bundled_product_key(product));
             let Some(key) = key else { continue };
             let entry = by_key.entry(key).or_insert((id, product));
             if product.len() < entry.1.len() {
@@ -302,7 +378,8 @@ fn emit(
             }
         }
         for (key, (id, product)) in by_key {
-            let statement = |map: &HashMap<String, String>| map.get(id).or_else(|| map.get("")).cloned();
+            let statement =
+                |map: &HashMap<String, String>| map.get(id).or_else(|| map.get("")).cloned();
             summary.fixes += 1;
             sink(WindowsFix {
                 source: FixSource::MsrcCvrf,
@@ -338,5 +415,9 @@ fn attribute(start: &BytesStart<'_>, key: &[u8]) -> Option<String> {
 }
 
 fn line_of(bytes: &[u8], position: usize) -> usize {
-    bytes[..position.min(bytes.len())].iter().filter(|b| **b == b'\n').count() + 1
+    bytes[..position.min(bytes.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }

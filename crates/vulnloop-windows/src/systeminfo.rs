@@ -44,27 +44,44 @@ struct Field {
 
 /// Labels of the update field in the languages of the known samples, lower
 /// case and cut where code page damage starts (`Revisi` of `Revisión(es)`).
-const HOTFIX_LABELS: &[&str] = &["hotfix", "correctif", "revisi", "aggiornamenti rapidi", "исправлени", "修补程序"];
+const HOTFIX_LABELS: &[&str] = &[
+    "hotfix",
+    "correctif",
+    "revisi",
+    "aggiornamenti rapidi",
+    "исправлени",
+    "修补程序",
+];
 
 impl SystemInfo {
     /// Parses `systeminfo` output; `file` names the input in errors.
     pub fn parse(bytes: &[u8], file: &str) -> Result<Self, WindowsError> {
         let decoded = decode(bytes);
         let fields = split_fields(&decoded.text);
-        let missing = |what: &'static str| WindowsError::SystemInfoField { file: file.to_string(), field: what };
+        let missing = |what: &'static str| WindowsError::SystemInfoField {
+            file: file.to_string(),
+            field: what,
+        };
 
         let (name_index, os_name) = fields
             .iter()
             .enumerate()
-            .find_map(|(index, field)| is_windows_name(&field.value).then(|| (index, clean_name(&field.value))))
-            .ok_or_else(|| missing("OS Name (a value such as \"Microsoft Windows Server 2019 Datacenter\")"))?;
+            .find_map(|(index, field)| {
+                is_windows_name(&field.value).then(|| (index, clean_name(&field.value)))
+            })
+            .ok_or_else(|| {
+                missing("OS Name (a value such as \"Microsoft Windows Server 2019 Datacenter\")")
+            })?;
         let version_field = fields[name_index..]
             .iter()
             .find(|field| parse_version(&field.value).is_some())
-            .ok_or_else(|| missing("OS Version (a value such as \"10.0.17763 N/A Build 17763\")"))?;
-        let (os_version, build, service_pack) = parse_version(&version_field.value)
-            .ok_or_else(|| missing("OS Version"))?;
-        let hotfix = find_hotfix_field(&fields).ok_or_else(|| missing("Hotfix(s) (the list of installed updates)"))?;
+            .ok_or_else(|| {
+                missing("OS Version (a value such as \"10.0.17763 N/A Build 17763\")")
+            })?;
+        let (os_version, build, service_pack) =
+            parse_version(&version_field.value).ok_or_else(|| missing("OS Version"))?;
+        let hotfix = find_hotfix_field(&fields)
+            .ok_or_else(|| missing("Hotfix(s) (the list of installed updates)"))?;
 
         Ok(SystemInfo {
             encoding: decoded.encoding,
@@ -85,12 +102,17 @@ impl SystemInfo {
         let installed_updates = self
             .hotfixes
             .iter()
-            .map(|item| InstalledUpdate { id: update_id(item), description: None, installed_on: None })
+            .map(|item| InstalledUpdate {
+                id: update_id(item),
+                description: None,
+                installed_on: None,
+            })
             .collect();
         WindowsHost {
             product: self.os_name.clone(),
             edition: None,
-            release: crate::product::release_of_build(&self.os_name, self.build).map(str::to_string),
+            release: crate::product::release_of_build(&self.os_name, self.build)
+                .map(str::to_string),
             version: self.os_version.clone(),
             build: self.build,
             ubr: None,
@@ -112,7 +134,9 @@ pub fn looks_like_systeminfo(bytes: &[u8]) -> bool {
     if text.trim_start().starts_with(['{', '[']) {
         return false;
     }
-    split_fields(&text).iter().any(|f| is_windows_name(&f.value))
+    split_fields(&text)
+        .iter()
+        .any(|f| is_windows_name(&f.value))
 }
 
 fn split_fields(text: &str) -> Vec<Field> {
@@ -129,8 +153,15 @@ fn split_fields(text: &str) -> Vec<Field> {
             }
             continue;
         }
-        let Some((label, value)) = split_label(line) else { continue };
-        fields.push(Field { line: number + 1, label: label.trim().to_string(), value: value.trim().to_string(), items: Vec::new() });
+        let Some((label, value)) = split_label(line) else {
+            continue;
+        };
+        fields.push(Field {
+            line: number + 1,
+            label: label.trim().to_string(),
+            value: value.trim().to_string(),
+            items: Vec::new(),
+        });
     }
     fields
 }
@@ -164,16 +195,24 @@ fn numbered_item(line: &str) -> Option<String> {
 /// translated (`Майкрософт Windows Server 2012 R2 Standard`).
 fn is_windows_name(value: &str) -> bool {
     let lower = clean_name(value).to_lowercase();
-    let Some(start) = lower.find("windows ") else { return false };
+    let Some(start) = lower.find("windows ") else {
+        return false;
+    };
     let release = &lower[start + "windows ".len()..];
     let vendor_first = start > 0 && !lower[..start].contains(':') && !lower[..start].contains('\\');
-    vendor_first && ["server", "1", "7", "8", "xp", "vista", "nt"].iter().any(|word| release.starts_with(word))
+    vendor_first
+        && ["server", "1", "7", "8", "xp", "vista", "nt"]
+            .iter()
+            .any(|word| release.starts_with(word))
 }
 
 /// Removes trademark signs, including the `r`/`T` that a code page
 /// conversion leaves of them (`Microsoftr Windows Serverr 2008`).
 fn clean_name(value: &str) -> String {
-    let without_signs = value.replace(['®', '™'], "").replace("(R)", "").replace("(TM)", "");
+    let without_signs = value
+        .replace(['®', '™'], "")
+        .replace("(R)", "")
+        .replace("(TM)", "");
     without_signs
         .split_whitespace()
         .map(|word| match word {
@@ -192,7 +231,11 @@ fn clean_name(value: &str) -> String {
 fn parse_version(value: &str) -> Option<(String, u32, Option<String>)> {
     let first = value.split_whitespace().next()?;
     let parts: Vec<&str> = first.split('.').collect();
-    if parts.len() != 3 || !parts.iter().all(|p| !p.is_empty() && p.len() <= 6 && p.chars().all(|c| c.is_ascii_digit())) {
+    if parts.len() != 3
+        || !parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 6 && p.chars().all(|c| c.is_ascii_digit()))
+    {
         return None;
     }
     let build: u32 = parts[2].parse().ok()?;
@@ -200,12 +243,10 @@ fn parse_version(value: &str) -> Option<(String, u32, Option<String>)> {
     if last != build {
         return None;
     }
-    let service_pack = value
-        .find("Service Pack")
-        .and_then(|start| {
-            let words: Vec<&str> = value[start..].split_whitespace().take(3).collect();
-            (words.len() == 3 && words[2].chars().all(|c| c.is_ascii_digit())).then(|| words.join(" "))
-        });
+    let service_pack = value.find("Service Pack").and_then(|start| {
+        let words: Vec<&str> = value[start..].split_whitespace().take(3).collect();
+        (words.len() == 3 && words[2].chars().all(|c| c.is_ascii_digit())).then(|| words.join(" "))
+    });
     Some((first.to_string(), build, service_pack))
 }
 
@@ -222,7 +263,9 @@ fn architecture(value: &str) -> Option<String> {
 }
 
 fn find_hotfix_field(fields: &[Field]) -> Option<&Field> {
-    let listed = fields.iter().find(|field| field.items.iter().any(|item| looks_like_update_id(item)));
+    let listed = fields
+        .iter()
+        .find(|field| field.items.iter().any(|item| looks_like_update_id(item)));
     listed.or_else(|| {
         fields.iter().find(|field| {
             let label = field.label.to_lowercase();
@@ -234,7 +277,9 @@ fn find_hotfix_field(fields: &[Field]) -> Option<&Field> {
 fn looks_like_update_id(item: &str) -> bool {
     let upper = item.to_ascii_uppercase();
     let digits_after = |prefix: &str| {
-        upper.strip_prefix(prefix).is_some_and(|rest| rest.chars().take_while(char::is_ascii_digit).count() >= 4)
+        upper
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.chars().take_while(char::is_ascii_digit).count() >= 4)
     };
     digits_after("KB") || digits_after("Q")
 }
@@ -253,7 +298,11 @@ fn update_id(item: &str) -> String {
 }
 
 fn leading_number(value: &str) -> Option<usize> {
-    value.split(|c: char| !c.is_ascii_digit()).find(|part| !part.is_empty())?.parse().ok()
+    value
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|part| !part.is_empty())?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -263,14 +312,25 @@ mod tests {
     #[test]
     fn version_with_service_pack() {
         let parsed = parse_version("6.1.7601 Service Pack 1 Build 7601").unwrap();
-        assert_eq!(parsed, ("6.1.7601".into(), 7601, Some("Service Pack 1".into())));
-        assert!(parse_version("VMware, Inc. VMW71.00V.9694812.B64.1808210100, 8/21/2018").is_none());
+        assert_eq!(
+            parsed,
+            ("6.1.7601".into(), 7601, Some("Service Pack 1".into()))
+        );
+        assert!(
+            parse_version("VMware, Inc. VMW71.00V.9694812.B64.1808210100, 8/21/2018").is_none()
+        );
     }
 
     #[test]
     fn trademark_leftovers_removed() {
-        assert_eq!(clean_name("Microsoftr Windows Serverr 2008 Standard "), "Microsoft Windows Server 2008 Standard");
-        assert_eq!(clean_name("Microsoft(R) Windows(R) Server 2003, Standard Edition"), "Microsoft Windows Server 2003, Standard Edition");
+        assert_eq!(
+            clean_name("Microsoftr Windows Serverr 2008 Standard "),
+            "Microsoft Windows Server 2008 Standard"
+        );
+        assert_eq!(
+            clean_name("Microsoft(R) Windows(R) Server 2003, Standard Edition"),
+            "Microsoft Windows Server 2003, Standard Edition"
+        );
     }
 
     #[test]

@@ -7,14 +7,22 @@ use encoding_rs::{Encoding, GBK, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 /// bytes 0x80 to 0xFF. `encoding_rs` implements only the WHATWG encodings,
 /// which leave it out.
 const CP850_HIGH: [char; 128] = [
-    '\u{00c7}', '\u{00fc}', '\u{00e9}', '\u{00e2}', '\u{00e4}', '\u{00e0}', '\u{00e5}', '\u{00e7}', '\u{00ea}', '\u{00eb}', '\u{00e8}', '\u{00ef}', '\u{00ee}', '\u{00ec}', '\u{00c4}', '\u{00c5}',
-    '\u{00c9}', '\u{00e6}', '\u{00c6}', '\u{00f4}', '\u{00f6}', '\u{00f2}', '\u{00fb}', '\u{00f9}', '\u{00ff}', '\u{00d6}', '\u{00dc}', '\u{00f8}', '\u{00a3}', '\u{00d8}', '\u{00d7}', '\u{0192}',
-    '\u{00e1}', '\u{00ed}', '\u{00f3}', '\u{00fa}', '\u{00f1}', '\u{00d1}', '\u{00aa}', '\u{00ba}', '\u{00bf}', '\u{00ae}', '\u{00ac}', '\u{00bd}', '\u{00bc}', '\u{00a1}', '\u{00ab}', '\u{00bb}',
-    '\u{2591}', '\u{2592}', '\u{2593}', '\u{2502}', '\u{2524}', '\u{00c1}', '\u{00c2}', '\u{00c0}', '\u{00a9}', '\u{2563}', '\u{2551}', '\u{2557}', '\u{255d}', '\u{00a2}', '\u{00a5}', '\u{2510}',
-    '\u{2514}', '\u{2534}', '\u{252c}', '\u{251c}', '\u{2500}', '\u{253c}', '\u{00e3}', '\u{00c3}', '\u{255a}', '\u{2554}', '\u{2569}', '\u{2566}', '\u{2560}', '\u{2550}', '\u{256c}', '\u{00a4}',
-    '\u{00f0}', '\u{00d0}', '\u{00ca}', '\u{00cb}', '\u{00c8}', '\u{0131}', '\u{00cd}', '\u{00ce}', '\u{00cf}', '\u{2518}', '\u{250c}', '\u{2588}', '\u{2584}', '\u{00a6}', '\u{00cc}', '\u{2580}',
-    '\u{00d3}', '\u{00df}', '\u{00d4}', '\u{00d2}', '\u{00f5}', '\u{00d5}', '\u{00b5}', '\u{00fe}', '\u{00de}', '\u{00da}', '\u{00db}', '\u{00d9}', '\u{00fd}', '\u{00dd}', '\u{00af}', '\u{00b4}',
-    '\u{00ad}', '\u{00b1}', '\u{2017}', '\u{00be}', '\u{00b6}', '\u{00a7}', '\u{00f7}', '\u{00b8}', '\u{00b0}', '\u{00a8}', '\u{00b7}', '\u{00b9}', '\u{00b3}', '\u{00b2}', '\u{25a0}', '\u{00a0}',
+    '\u{00c7}', '\u{00fc}', '\u{00e9}', '\u{00e2}', '\u{00e4}', '\u{00e0}', '\u{00e5}', '\u{00e7}',
+    '\u{00ea}', '\u{00eb}', '\u{00e8}', '\u{00ef}', '\u{00ee}', '\u{00ec}', '\u{00c4}', '\u{00c5}',
+    '\u{00c9}', '\u{00e6}', '\u{00c6}', '\u{00f4}', '\u{00f6}', '\u{00f2}', '\u{00fb}', '\u{00f9}',
+    '\u{00ff}', '\u{00d6}', '\u{00dc}', '\u{00f8}', '\u{00a3}', '\u{00d8}', '\u{00d7}', '\u{0192}',
+    '\u{00e1}', '\u{00ed}', '\u{00f3}', '\u{00fa}', '\u{00f1}', '\u{00d1}', '\u{00aa}', '\u{00ba}',
+    '\u{00bf}', '\u{00ae}', '\u{00ac}', '\u{00bd}', '\u{00bc}', '\u{00a1}', '\u{00ab}', '\u{00bb}',
+    '\u{2591}', '\u{2592}', '\u{2593}', '\u{2502}', '\u{2524}', '\u{00c1}', '\u{00c2}', '\u{00c0}',
+    '\u{00a9}', '\u{2563}', '\u{2551}', '\u{2557}', '\u{255d}', '\u{00a2}', '\u{00a5}', '\u{2510}',
+    '\u{2514}', '\u{2534}', '\u{252c}', '\u{251c}', '\u{2500}', '\u{253c}', '\u{00e3}', '\u{00c3}',
+    '\u{255a}', '\u{2554}', '\u{2569}', '\u{2566}', '\u{2560}', '\u{2550}', '\u{256c}', '\u{00a4}',
+    '\u{00f0}', '\u{00d0}', '\u{00ca}', '\u{00cb}', '\u{00c8}', '\u{0131}', '\u{00cd}', '\u{00ce}',
+    '\u{00cf}', '\u{2518}', '\u{250c}', '\u{2588}', '\u{2584}', '\u{00a6}', '\u{00cc}', '\u{2580}',
+    '\u{00d3}', '\u{00df}', '\u{00d4}', '\u{00d2}', '\u{00f5}', '\u{00d5}', '\u{00b5}', '\u{00fe}',
+    '\u{00de}', '\u{00da}', '\u{00db}', '\u{00d9}', '\u{00fd}', '\u{00dd}', '\u{00af}', '\u{00b4}',
+    '\u{00ad}', '\u{00b1}', '\u{2017}', '\u{00be}', '\u{00b6}', '\u{00a7}', '\u{00f7}', '\u{00b8}',
+    '\u{00b0}', '\u{00a8}', '\u{00b7}', '\u{00b9}', '\u{00b3}', '\u{00b2}', '\u{25a0}', '\u{00a0}',
 ];
 
 /// Text decoded from bytes, with the encoding that was detected.
@@ -43,8 +51,13 @@ pub fn decode(bytes: &[u8]) -> Decoded {
         // installed.` in the code page, then its table in UTF-16LE.
         let (head, _, _) = WINDOWS_1252.decode(&bytes[..start]);
         let (tail, _, _) = UTF_16LE.decode(&bytes[start..]);
-        let text = format!("{head}\n{tail}").replace("\r\n", "\n").replace('\r', "\n");
-        return Decoded { text, encoding: "windows-1252 then UTF-16LE" };
+        let text = format!("{head}\n{tail}")
+            .replace("\r\n", "\n")
+            .replace('\r', "\n");
+        return Decoded {
+            text,
+            encoding: "windows-1252 then UTF-16LE",
+        };
     }
     let encoding = detect(bytes);
     let (text, name) = if encoding == WINDOWS_1252 {
@@ -53,20 +66,44 @@ pub fn decode(bytes: &[u8]) -> Decoded {
         (encoding.decode(bytes).0.into_owned(), encoding.name())
     };
     // systeminfo pads with no-break spaces in some code pages (`Windows\u{a0}7`).
-    let text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n").replace('\r', "\n").replace('\u{a0}', " ");
-    Decoded { text, encoding: name }
+    let text = text
+        .trim_start_matches('\u{feff}')
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .replace('\u{a0}', " ");
+    Decoded {
+        text,
+        encoding: name,
+    }
 }
 
 /// Decodes single-byte western text as code page 850 or windows-1252,
 /// whichever yields more letters and fewer symbols: a console's `systeminfo > FILE` writes the
 /// OEM code page, other tools the ANSI one.
 fn western(bytes: &[u8]) -> (String, &'static str) {
-    let oem: String = bytes.iter().map(|&b| if b < 0x80 { char::from(b) } else { CP850_HIGH[usize::from(b - 0x80)] }).collect();
+    let oem: String = bytes
+        .iter()
+        .map(|&b| {
+            if b < 0x80 {
+                char::from(b)
+            } else {
+                CP850_HIGH[usize::from(b - 0x80)]
+            }
+        })
+        .collect();
     let ansi = WINDOWS_1252.decode(bytes).0.into_owned();
     let score = |text: &str| -> i64 {
         text.chars()
             .filter(|c| !c.is_ascii())
-            .map(|c| if c.is_alphabetic() { 1 } else if c.is_whitespace() { 0 } else { -1 })
+            .map(|c| {
+                if c.is_alphabetic() {
+                    1
+                } else if c.is_whitespace() {
+                    0
+                } else {
+                    -1
+                }
+            })
             .sum()
     };
     if score(&oem) > score(&ansi) {
@@ -108,8 +145,12 @@ fn utf16_after_ascii(bytes: &[u8]) -> Option<usize> {
         return None;
     }
     let limit = bytes.len().min(4096) - 6;
-    let start = (0..limit).find(|&i| bytes[i] != 0 && bytes[i + 1] == 0 && bytes[i + 3] == 0 && bytes[i + 5] == 0)?;
-    bytes[..start].iter().all(|b| *b != 0 && b.is_ascii()).then_some(start)
+    let start = (0..limit)
+        .find(|&i| bytes[i] != 0 && bytes[i + 1] == 0 && bytes[i + 3] == 0 && bytes[i + 5] == 0)?;
+    bytes[..start]
+        .iter()
+        .all(|b| *b != 0 && b.is_ascii())
+        .then_some(start)
 }
 
 fn looks_like_gbk(bytes: &[u8]) -> bool {
@@ -117,8 +158,14 @@ fn looks_like_gbk(bytes: &[u8]) -> bool {
     if had_errors {
         return false;
     }
-    let cjk = text.chars().filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c)).count();
-    let other = text.chars().filter(|c| !c.is_ascii() && !('\u{4e00}'..='\u{9fff}').contains(c)).count();
+    let cjk = text
+        .chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+        .count();
+    let other = text
+        .chars()
+        .filter(|c| !c.is_ascii() && !('\u{4e00}'..='\u{9fff}').contains(c))
+        .count();
     cjk >= 4 && cjk > other * 4
 }
 
@@ -128,7 +175,10 @@ mod tests {
 
     #[test]
     fn utf16le_without_bom_detected() {
-        let bytes: Vec<u8> = "Host Name: A\r\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let bytes: Vec<u8> = "Host Name: A\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
         let decoded = decode(&bytes);
         assert_eq!(decoded.encoding, "UTF-16LE");
         assert_eq!(decoded.text, "Host Name: A\n");
@@ -151,8 +201,12 @@ mod tests {
 
     #[test]
     fn console_code_page_850_detected() {
-        let decoded = decode(b"Versi\xa2n del sistema: 6.1\r\nMicrosoft Windows\xff7 Entreprise\r\n");
+        let decoded =
+            decode(b"Versi\xa2n del sistema: 6.1\r\nMicrosoft Windows\xff7 Entreprise\r\n");
         assert_eq!(decoded.encoding, "IBM850");
-        assert_eq!(decoded.text, "Versión del sistema: 6.1\nMicrosoft Windows 7 Entreprise\n");
+        assert_eq!(
+            decoded.text,
+            "Versión del sistema: 6.1\nMicrosoft Windows 7 Entreprise\n"
+        );
     }
 }

@@ -25,30 +25,79 @@ pub struct WesngSummary {
 }
 
 /// Reads the CVE table (`CVEs_*.csv`) of a definitions zip.
-pub fn parse_zip<R: Read + Seek>(reader: R, name: &str, sink: &mut dyn FnMut(WindowsFix)) -> Result<WesngSummary, WindowsError> {
-    let error = |message: String| WindowsError::Wesng { file: name.to_string(), message };
-    let mut archive = zip::ZipArchive::new(reader).map_err(|e| error(format!("not a zip archive: {e}")))?;
+pub fn parse_zip<R: Read + Seek>(
+    reader: R,
+    name: &str,
+    sink: &mut dyn FnMut(WindowsFix),
+) -> Result<WesngSummary, WindowsError> {
+    let error = |message: String| WindowsError::Wesng {
+        file: name.to_string(),
+        message,
+    };
+    let mut archive =
+        zip::ZipArchive::new(reader).map_err(|e| error(format!("not a zip archive: {e}")))?;
     let table = (0..archive.len())
-        .find(|&index| archive.name_for_index(index).and_then(|name| name.ok()).is_some_and(|n| n.starts_with("CVEs_") && n.ends_with(".csv")))
-        .ok_or_else(|| error("no CVEs_*.csv table inside; download definitions.zip of wesng again".into()))?;
+        .find(|&index| {
+            archive
+                .name_for_index(index)
+                .and_then(|name| name.ok())
+                .is_some_and(|n| n.starts_with("CVEs_") && n.ends_with(".csv"))
+        })
+        .ok_or_else(|| {
+            error("no CVEs_*.csv table inside; download definitions.zip of wesng again".into())
+        })?;
     let entry = archive.by_index(table).map_err(|e| error(e.to_string()))?;
-    let table_name = format!("{name}:{}", entry.name().map(|n| n.to_string()).unwrap_or_default());
+    let table_name = format!(
+        "{name}:{}",
+        entry.name().map(|n| n.to_string()).unwrap_or_default()
+    );
     parse_csv(entry, &table_name, sink)
 }
 
 /// Reads the CVE table from CSV text.
-pub fn parse_csv<R: Read>(reader: R, name: &str, sink: &mut dyn FnMut(WindowsFix)) -> Result<WesngSummary, WindowsError> {
+pub fn parse_csv<R: Read>(
+    reader: R,
+    name: &str,
+    sink: &mut dyn FnMut(WindowsFix),
+) -> Result<WesngSummary, WindowsError> {
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-    let headers = csv.headers().map_err(|e| WindowsError::Wesng { file: name.to_string(), message: e.to_string() })?.clone();
-    let column = |wanted: &str| {
-        headers.iter().position(|h| h == wanted).ok_or_else(|| WindowsError::Wesng {
+    let headers = csv
+        .headers()
+        .map_err(|e| WindowsError::Wesng {
             file: name.to_string(),
-            message: format!("column {wanted:?} missing from the header"),
-        })
+            message: e.to_string(),
+        })?
+        .clone();
+    let column = |wanted: &str| {
+        headers
+            .iter()
+            .position(|h| h == wanted)
+            .ok_or_else(|| WindowsError::Wesng {
+                file: name.to_string(),
+                message: format!("column {wanted:?} missing from the header"),
+            })
     };
-    let [date, cve, kb, title, product, severity, impact, supersedes] =
-        ["DatePosted", "CVE", "BulletinKB", "Title", "AffectedProduct", "Severity", "Impact", "Supersedes"].map(column);
-    let (date, cve, kb, title, product, severity, impact, supersedes) = (date?, cve?, kb?, title?, product?, severity?, impact?, supersedes?);
+    let [date, cve, kb, title, product, severity, impact, supersedes] = [
+        "DatePosted",
+        "CVE",
+        "BulletinKB",
+        "Title",
+        "AffectedProduct",
+        "Severity",
+        "Impact",
+        "Supersedes",
+    ]
+    .map(column);
+    let (date, cve, kb, title, product, severity, impact, supersedes) = (
+        date?,
+        cve?,
+        kb?,
+        title?,
+        product?,
+        severity?,
+        impact?,
+        supersedes?,
+    );
 
     let mut summary = WesngSummary::default();
     let file_name = name.rsplit(['/', ':']).next().unwrap_or(name).to_string();
@@ -61,13 +110,22 @@ pub fn parse_csv<R: Read>(reader: R, name: &str, sink: &mut dyn FnMut(WindowsFix
         let field = |index: usize| record.get(index).unwrap_or("").trim();
         let optional = |index: usize| Some(field(index).to_string()).filter(|v| !v.is_empty());
         let kb_number = field(kb).trim_start_matches("KB");
-        if field(cve).is_empty() || kb_number.is_empty() || !kb_number.chars().all(|c| c.is_ascii_digit()) {
+        if field(cve).is_empty()
+            || kb_number.is_empty()
+            || !kb_number.chars().all(|c| c.is_ascii_digit())
+        {
             continue;
         }
-        let Some(key) = product_key(field(product), None, None, None) else { continue };
+        let Some(key) = product_key(field(product), None, None, None) else {
+            continue;
+        };
         let posted = field(date);
-        let released = (posted.len() == 8).then(|| format!("{}-{}-{}", &posted[..4], &posted[4..6], &posted[6..]));
-        if released.as_ref().is_some_and(|r| summary.snapshot.as_ref().is_none_or(|s| s < r)) {
+        let released = (posted.len() == 8)
+            .then(|| format!("{}-{}-{}", &posted[..4], &posted[4..6], &posted[6..]));
+        if released
+            .as_ref()
+            .is_some_and(|r| summary.snapshot.as_ref().is_none_or(|s| s < r))
+        {
             summary.snapshot.clone_from(&released);
         }
         summary.fixes += 1;

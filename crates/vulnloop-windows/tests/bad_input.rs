@@ -51,14 +51,19 @@ proptest! {
 
 #[test]
 fn msrc_xml_error_names_file_and_line() {
-    let xml = "<cvrf:cvrfdoc xmlns:cvrf=\"c\">\n<cvrf:DocumentTitle>x</cvrf:Wrong>\n</cvrf:cvrfdoc>";
-    let error = msrc::parse_reader(Box::new(xml.as_bytes()), "2024-Jan.xml", &mut |_| {}).unwrap_err().to_string();
+    let xml =
+        "<cvrf:cvrfdoc xmlns:cvrf=\"c\">\n<cvrf:DocumentTitle>x</cvrf:Wrong>\n</cvrf:cvrfdoc>";
+    let error = msrc::parse_reader(Box::new(xml.as_bytes()), "2024-Jan.xml", &mut |_| {})
+        .unwrap_err()
+        .to_string();
     assert!(error.starts_with("2024-Jan.xml:2:"), "{error}");
 }
 
 #[test]
 fn wesng_without_columns_rejected() {
-    let error = wesng::parse_csv("a,b\n1,2\n".as_bytes(), "CVEs.csv", &mut |_| {}).unwrap_err().to_string();
+    let error = wesng::parse_csv("a,b\n1,2\n".as_bytes(), "CVEs.csv", &mut |_| {})
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("CVEs.csv"), "{error}");
     assert!(error.contains("DatePosted"), "{error}");
 }

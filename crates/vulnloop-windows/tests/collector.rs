@@ -22,8 +22,14 @@ fn collector_output_read() {
     assert_eq!(host.architecture.as_deref(), Some("x64"));
     assert_eq!(host.servicing_stack.as_deref(), Some("10.0.17763.5320"));
     assert_eq!(host.installed_kb_numbers(), ["5033915", "5034127"]);
-    assert_eq!(host.installed_updates[1].description.as_deref(), Some("Security Update"));
-    assert_eq!(vulnloop_windows::matcher::host_product_key(&host).as_deref(), Some("windows-server-2019"));
+    assert_eq!(
+        host.installed_updates[1].description.as_deref(),
+        Some("Security Update")
+    );
+    assert_eq!(
+        vulnloop_windows::matcher::host_product_key(&host).as_deref(),
+        Some("windows-server-2019")
+    );
 }
 
 #[test]
@@ -43,26 +49,38 @@ fn collector_output_recognized_over_ssh_encodings() {
 #[test]
 fn collector_errors_name_file_and_field() {
     let truncated = &FIXTURE[..FIXTURE.len() / 2];
-    let error = collector::parse(truncated.as_bytes(), "cut.json").unwrap_err().to_string();
+    let error = collector::parse(truncated.as_bytes(), "cut.json")
+        .unwrap_err()
+        .to_string();
     assert!(error.starts_with("cut.json:"), "{error}");
 
     let newer = FIXTURE.replace("\"format_version\":  1", "\"format_version\":  2");
-    let error = collector::parse(newer.as_bytes(), "new.json").unwrap_err().to_string();
+    let error = collector::parse(newer.as_bytes(), "new.json")
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("new.json"), "{error}");
     assert!(error.contains("format"), "{error}");
     assert!(error.contains("collect-windows.ps1"), "{error}");
 
     let bad_version = FIXTURE.replace("\"10.0.17763\"", "\"10.0\"");
-    let error = collector::parse(bad_version.as_bytes(), "v.json").unwrap_err().to_string();
+    let error = collector::parse(bad_version.as_bytes(), "v.json")
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("\"10.0\""), "{error}");
 }
 
 #[test]
 fn script_writes_the_members_the_parser_reads() {
-    let script = std::fs::read_to_string(vulnloop_testdata::workspace_root().join("scripts/collect-windows.ps1")).unwrap();
+    let script = std::fs::read_to_string(
+        vulnloop_testdata::workspace_root().join("scripts/collect-windows.ps1"),
+    )
+    .unwrap();
     let document: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
     for member in document.as_object().unwrap().keys() {
-        assert!(script.contains(&format!("    {member} ")), "the script does not write {member}");
+        assert!(
+            script.contains(&format!("    {member} ")),
+            "the script does not write {member}"
+        );
     }
     assert!(script.contains(collector::FORMAT));
 }

@@ -25,8 +25,15 @@ fn fixes() -> &'static [WindowsFix] {
                 fixes.push(fix);
             }
         };
-        let tar = vulnloop_testdata::data_file("feeds/windows-msrc-cvrf/msrc-cvrf-snapshot-20260706T222806Z.tar");
-        msrc::parse_reader(Box::new(BufReader::new(File::open(tar).unwrap())), "msrc.tar", &mut keep).unwrap();
+        let tar = vulnloop_testdata::data_file(
+            "feeds/windows-msrc-cvrf/msrc-cvrf-snapshot-20260706T222806Z.tar",
+        );
+        msrc::parse_reader(
+            Box::new(BufReader::new(File::open(tar).unwrap())),
+            "msrc.tar",
+            &mut keep,
+        )
+        .unwrap();
         let zip = vulnloop_testdata::data_file("feeds/windows-wesng/wesng-definitions.zip");
         wesng::parse_zip(File::open(zip).unwrap(), "wesng-definitions.zip", &mut keep).unwrap();
         fixes
@@ -41,12 +48,18 @@ fn sample_host() -> WindowsHost {
 
 fn scan(host: WindowsHost) -> MatchReport {
     let inventory: Inventory = windows_inventory(host, None, SAMPLE);
-    match_windows(&inventory, fixes(), &[], vec!["msrc-cvrf".into(), "wesng".into()])
+    match_windows(
+        &inventory,
+        fixes(),
+        &[],
+        vec!["msrc-cvrf".into(), "wesng".into()],
+    )
 }
 
 /// CVEs whose every MSRC fix on the product is one of `kbs`.
 fn cves_fixed_only_by(kbs: &[&str]) -> BTreeSet<String> {
-    let mut all: std::collections::BTreeMap<&str, BTreeSet<&str>> = std::collections::BTreeMap::new();
+    let mut all: std::collections::BTreeMap<&str, BTreeSet<&str>> =
+        std::collections::BTreeMap::new();
     for fix in fixes() {
         all.entry(&fix.cve).or_default().insert(&fix.kb);
     }
@@ -63,27 +76,66 @@ fn reported(report: &MatchReport) -> BTreeSet<String> {
 #[test]
 fn server_2019_reports_missing_updates() {
     let report = scan(sample_host());
-    assert!(report.findings.len() > 1000, "{} findings", report.findings.len());
+    assert!(
+        report.findings.len() > 1000,
+        "{} findings",
+        report.findings.len()
+    );
     for finding in &report.findings {
-        assert!(finding.advisory_id.starts_with("KB"), "{}: {}", finding.id, finding.advisory_id);
-        assert!(matches!(finding.status, FindingStatus::FixAvailable { .. }), "{}: {:?}", finding.id, finding.status);
+        assert!(
+            finding.advisory_id.starts_with("KB"),
+            "{}: {}",
+            finding.id,
+            finding.advisory_id
+        );
+        assert!(
+            matches!(finding.status, FindingStatus::FixAvailable { .. }),
+            "{}: {:?}",
+            finding.id,
+            finding.status
+        );
         assert!(finding.windows_update.is_some(), "{}", finding.id);
     }
-    let with_cve = report.findings.iter().filter(|f| f.cves.first().is_some_and(|c| c.starts_with("CVE-"))).count();
-    let with_severity = report.findings.iter().filter(|f| f.severity != vulnloop_advisory::Severity::Unknown).count();
-    assert!(with_cve * 100 >= report.findings.len() * 95, "{with_cve} of {} name a CVE", report.findings.len());
-    assert!(with_severity * 100 >= report.findings.len() * 95, "{with_severity} have a severity");
+    let with_cve = report
+        .findings
+        .iter()
+        .filter(|f| f.cves.first().is_some_and(|c| c.starts_with("CVE-")))
+        .count();
+    let with_severity = report
+        .findings
+        .iter()
+        .filter(|f| f.severity != vulnloop_advisory::Severity::Unknown)
+        .count();
+    assert!(
+        with_cve * 100 >= report.findings.len() * 95,
+        "{with_cve} of {} name a CVE",
+        report.findings.len()
+    );
+    assert!(
+        with_severity * 100 >= report.findings.len() * 95,
+        "{with_severity} have a severity"
+    );
 
     // February 2019's cumulative update (KB4487044) came after the host's January one.
     let february = cves_fixed_only_by(&["4487044"]);
     assert!(!february.is_empty());
     let found = reported(&report);
     for cve in &february {
-        assert!(found.contains(cve), "{cve} is fixed only by KB4487044 and must be reported");
+        assert!(
+            found.contains(cve),
+            "{cve} is fixed only by KB4487044 and must be reported"
+        );
     }
-    let example = report.findings.iter().find(|f| february.contains(&f.id)).unwrap();
+    let example = report
+        .findings
+        .iter()
+        .find(|f| february.contains(&f.id))
+        .unwrap();
     assert_eq!(example.advisory_id, "KB4487044");
-    assert_eq!(example.windows_update.as_ref().map(|u| u.cumulative), Some(true));
+    assert_eq!(
+        example.windows_update.as_ref().map(|u| u.cumulative),
+        Some(true)
+    );
 }
 
 #[test]
@@ -95,7 +147,10 @@ fn later_cumulative_update_covers_earlier_ones() {
     assert!(earlier.len() > 20, "{} CVEs", earlier.len());
     let found = reported(&scan(sample_host()));
     let wrongly = earlier.intersection(&found).collect::<Vec<_>>();
-    assert!(wrongly.is_empty(), "reported although superseded by KB4480116: {wrongly:?}");
+    assert!(
+        wrongly.is_empty(),
+        "reported although superseded by KB4480116: {wrongly:?}"
+    );
 
     // The same host with October's update instead of January's misses them.
     let mut older = sample_host();
@@ -106,7 +161,10 @@ fn later_cumulative_update_covers_earlier_ones() {
     }
     let found = reported(&scan(older));
     for cve in &earlier {
-        assert!(found.contains(cve), "{cve} is fixed after October 2018 and must be reported");
+        assert!(
+            found.contains(cve),
+            "{cve} is fixed after October 2018 and must be reported"
+        );
     }
 }
 
@@ -120,7 +178,14 @@ fn collector_host(ubr: Option<u32>, updates: &[&str], listed: bool) -> WindowsHo
         ubr,
         service_pack: None,
         architecture: Some("x64".into()),
-        installed_updates: updates.iter().map(|id| InstalledUpdate { id: id.to_string(), description: None, installed_on: None }).collect(),
+        installed_updates: updates
+            .iter()
+            .map(|id| InstalledUpdate {
+                id: id.to_string(),
+                description: None,
+                installed_on: None,
+            })
+            .collect(),
         updates_listed: listed,
         servicing_stack: None,
         source_format: "collector-json".into(),
@@ -136,9 +201,20 @@ fn build_revision_decides_first() {
     assert!(!january.is_empty());
     assert!(!february.is_empty());
     let found = reported(&report);
-    assert!(january.is_disjoint(&found), "the build already has January 2024's fixes");
-    let finding = report.findings.iter().find(|f| february.contains(&f.id)).expect("February 2024 CVEs are reported");
-    assert!(finding.evidence.comparison.contains("10.0.17763.5329 <"), "{}", finding.evidence.comparison);
+    assert!(
+        january.is_disjoint(&found),
+        "the build already has January 2024's fixes"
+    );
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| february.contains(&f.id))
+        .expect("February 2024 CVEs are reported");
+    assert!(
+        finding.evidence.comparison.contains("10.0.17763.5329 <"),
+        "{}",
+        finding.evidence.comparison
+    );
 }
 
 #[test]
@@ -146,7 +222,15 @@ fn installed_update_implies_build() {
     let report = scan(collector_host(None, &["KB5034127"], true));
     let found = reported(&report);
     assert!(cves_fixed_only_by(&["5034127"]).is_disjoint(&found));
-    assert!(report.coverage.notes.iter().any(|n| n.message.contains("implies 10.0.17763.5329")), "{:?}", report.coverage.notes);
+    assert!(
+        report
+            .coverage
+            .notes
+            .iter()
+            .any(|n| n.message.contains("implies 10.0.17763.5329")),
+        "{:?}",
+        report.coverage.notes
+    );
 }
 
 #[test]
@@ -154,13 +238,23 @@ fn unknown_patch_level_is_undetermined() {
     // No update list and no build revision: nothing settles any vulnerability.
     let report = scan(collector_host(None, &[], false));
     assert!(!report.findings.is_empty());
-    assert!(report.findings.iter().all(|f| matches!(f.status, FindingStatus::Undetermined { .. })));
+    assert!(report
+        .findings
+        .iter()
+        .all(|f| matches!(f.status, FindingStatus::Undetermined { .. })));
     assert!(!report.coverage.complete);
 
     // Only KBs newer than the database: supersedence cannot tell either.
     let report = scan(collector_host(None, &["KB9999991"], true));
-    assert!(report.findings.iter().all(|f| matches!(f.status, FindingStatus::Undetermined { .. })));
-    assert!(report.coverage.notes.iter().any(|n| n.incomplete && n.message.contains("none of the 1 installed KBs")));
+    assert!(report
+        .findings
+        .iter()
+        .all(|f| matches!(f.status, FindingStatus::Undetermined { .. })));
+    assert!(report
+        .coverage
+        .notes
+        .iter()
+        .any(|n| n.incomplete && n.message.contains("none of the 1 installed KBs")));
 }
 
 #[test]

@@ -182,7 +182,12 @@ pub struct ScanArgs {
     pub kev: bool,
 
     /// How much this host matters to you (low, normal, high); raises or lowers every priority by one point.
-    #[arg(long, default_value = "normal", env = "VULNLOOP_ASSET_IMPORTANCE", value_name = "LEVEL")]
+    #[arg(
+        long,
+        default_value = "normal",
+        env = "VULNLOOP_ASSET_IMPORTANCE",
+        value_name = "LEVEL"
+    )]
     pub asset_importance: String,
 
     /// Exit code when findings are shown [0 to always succeed on findings].
@@ -271,7 +276,12 @@ pub struct FixArgs {
     pub packages: Vec<String>,
 
     /// How much this host matters to you (low, normal, high); raises or lowers every priority by one point.
-    #[arg(long, default_value = "normal", env = "VULNLOOP_ASSET_IMPORTANCE", value_name = "LEVEL")]
+    #[arg(
+        long,
+        default_value = "normal",
+        env = "VULNLOOP_ASSET_IMPORTANCE",
+        value_name = "LEVEL"
+    )]
     pub asset_importance: String,
 
     /// Ignore file (TOML, `[[ignore]]` tables with id, reason and optional package, target,
@@ -334,7 +344,12 @@ pub struct VerifyArgs {
     pub journal: Option<PathBuf>,
 
     /// Directory of the apply journals [default: ~/.local/state/vulnloop/journal].
-    #[arg(long, env = "VULNLOOP_JOURNAL_DIR", value_name = "DIR", conflicts_with = "journal")]
+    #[arg(
+        long,
+        env = "VULNLOOP_JOURNAL_DIR",
+        value_name = "DIR",
+        conflicts_with = "journal"
+    )]
     pub journal_dir: Option<PathBuf>,
 
     /// Output format.
@@ -479,7 +494,12 @@ pub struct UpdateArgs {
 pub struct AutoUpdateArgs {
     /// Update the database before scanning when it was last refreshed more than HOURS ago
     /// (0: check on every scan).
-    #[arg(long, env = "VULNLOOP_AUTO_UPDATE_AFTER", default_value_t = 24, value_name = "HOURS")]
+    #[arg(
+        long,
+        env = "VULNLOOP_AUTO_UPDATE_AFTER",
+        default_value_t = 24,
+        value_name = "HOURS"
+    )]
     pub auto_update_after: u32,
 
     /// Feed source of the automatic update: a directory, a file or a mirror URL, as with

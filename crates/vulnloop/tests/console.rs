@@ -34,7 +34,9 @@ impl ServerProcess {
     fn start(advisory_db: Option<&Path>) -> Self {
         let data = tempfile::tempdir().unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_vulnloop"));
-        command.args(["server", "--bind", "127.0.0.1:0", "--data-dir"]).arg(data.path());
+        command
+            .args(["server", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path());
         if let Some(path) = advisory_db {
             command.arg("--advisory-db").arg(path);
         }
@@ -50,7 +52,10 @@ impl ServerProcess {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut admin_token = None;
         let url = loop {
-            let line = lines.next().expect("the server exited before it listened").unwrap();
+            let line = lines
+                .next()
+                .expect("the server exited before it listened")
+                .unwrap();
             if let Some(token) = line.strip_prefix("admin token: ") {
                 admin_token = Some(token.to_string());
             }
@@ -59,7 +64,12 @@ impl ServerProcess {
             }
         };
         let admin_token = admin_token.expect("the first start printed no admin token");
-        Self { child, url, admin_token, _data: data }
+        Self {
+            child,
+            url,
+            admin_token,
+            _data: data,
+        }
     }
 
     fn post_api(&self, path: &str, body: &Value) -> Value {
@@ -109,7 +119,13 @@ impl Fleet {
         let feeds = feed_dir(&[CHANGELOG_OSV]);
         let work = tempfile::tempdir().unwrap();
         let db = build_db(feeds.path(), work.path());
-        let output = vulnloop(&["inventory", "--root", host.root.path().to_str().unwrap(), "--format", "json"]);
+        let output = vulnloop(&[
+            "inventory",
+            "--root",
+            host.root.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
         assert_eq!(code(&output), 0, "inventory failed: {}", stderr(&output));
         let inventory = work.path().join("inventory.json");
         std::fs::write(&inventory, &output.stdout).unwrap();
@@ -134,15 +150,27 @@ impl Fleet {
         assert_eq!(code(&output), 0, "agent failed: {}", stderr(&output));
         let hosts = server.get_api("/api/v1/hosts");
         let host_id = hosts["hosts"][0]["id"].as_str().unwrap().to_string();
-        Self { server, host, db, host_id, _work: work }
+        Self {
+            server,
+            host,
+            db,
+            host_id,
+            _work: work,
+        }
     }
 
     /// Returns the openssl vulnerability ids that a local scan of the host reports.
     fn openssl_vulnerabilities(&self) -> Vec<String> {
         let (_, report) = common::scan_json(self.host.root.path(), &self.db, &[]);
-        let ids: Vec<String> =
-            common::findings(&report).into_iter().filter(|f| f.package == "openssl").map(|f| f.id).collect();
-        assert!(!ids.is_empty(), "the local scan found no openssl vulnerability");
+        let ids: Vec<String> = common::findings(&report)
+            .into_iter()
+            .filter(|f| f.package == "openssl")
+            .map(|f| f.id)
+            .collect();
+        assert!(
+            !ids.is_empty(),
+            "the local scan found no openssl vulnerability"
+        );
         ids
     }
 }
@@ -153,7 +181,9 @@ fn start_browser() -> Option<Browser> {
 }
 
 fn screenshot(browser: &Browser, name: &str) {
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots").join(format!("{name}.png"));
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("console-screenshots")
+        .join(format!("{name}.png"));
     browser.screenshot(&path);
 }
 
@@ -171,16 +201,28 @@ fn login_rejects_bad_tokens() {
     let server = ServerProcess::start(None);
 
     browser.goto(&format!("{}/console", server.url));
-    assert!(browser.url().ends_with("/console/login"), "{}", browser.url());
+    assert!(
+        browser.url().ends_with("/console/login"),
+        "{}",
+        browser.url()
+    );
     screenshot(&browser, "login");
 
     log_in(&browser, &server, "not-a-token");
-    assert!(browser.url().ends_with("/console/login"), "{}", browser.url());
+    assert!(
+        browser.url().ends_with("/console/login"),
+        "{}",
+        browser.url()
+    );
     let message = browser.find("p.error").text();
     assert!(message.contains("not a user API token"), "{message}");
 
     // Well formed, but no such token exists.
-    log_in(&browser, &server, &format!("vlu_{}_{}", "0".repeat(32), "1".repeat(64)));
+    log_in(
+        &browser,
+        &server,
+        &format!("vlu_{}_{}", "0".repeat(32), "1".repeat(64)),
+    );
     let message = browser.find("p.error").text();
     assert!(message.contains("unknown, revoked or wrong"), "{message}");
     screenshot(&browser, "login-rejected");
@@ -189,17 +231,32 @@ fn login_rejects_bad_tokens() {
     // The admin token logs in, and logging out ends the session.
     log_in(&browser, &server, &server.admin_token);
     assert!(browser.url().ends_with("/console"), "{}", browser.url());
-    let cookie = browser.cookie("vulnloop_session").expect("no session cookie after login");
+    let cookie = browser
+        .cookie("vulnloop_session")
+        .expect("no session cookie after login");
     assert_eq!(cookie["httpOnly"], true, "{cookie}");
     assert_eq!(cookie["sameSite"], "Strict", "{cookie}");
     browser.find("form.logout button").click();
-    assert!(browser.url().ends_with("/console/login"), "{}", browser.url());
+    assert!(
+        browser.url().ends_with("/console/login"),
+        "{}",
+        browser.url()
+    );
     browser.goto(&format!("{}/console/hosts", server.url));
-    assert!(browser.url().ends_with("/console/login"), "{}", browser.url());
+    assert!(
+        browser.url().ends_with("/console/login"),
+        "{}",
+        browser.url()
+    );
 }
 
 /// Sends a form POST with the browser's session cookie, as a forged request would.
-fn forged_post(server: &ServerProcess, path: &str, session_cookie: &str, form: &[(&str, &str)]) -> u16 {
+fn forged_post(
+    server: &ServerProcess,
+    path: &str,
+    session_cookie: &str,
+    form: &[(&str, &str)],
+) -> u16 {
     let response = ureq::post(&format!("{}{path}", server.url))
         .set("Cookie", &format!("vulnloop_session={session_cookie}"))
         .send_form(form);
@@ -225,7 +282,10 @@ fn viewer_reads_without_fix_button() {
     let overview = browser.text();
     assert!(overview.contains("vera (viewer)"), "{overview}");
     assert!(overview.contains(HOST_NAME), "{overview}");
-    assert!(browser.find_all("a[href='/console/settings']").is_empty(), "a viewer sees the settings link");
+    assert!(
+        browser.find_all("a[href='/console/settings']").is_empty(),
+        "a viewer sees the settings link"
+    );
     screenshot(&browser, "viewer-overview");
 
     browser.goto(&format!("{}/console/hosts/{}", server.url, fleet.host_id));
@@ -234,13 +294,21 @@ fn viewer_reads_without_fix_button() {
     assert!(host_page.contains(&openssl[0]), "{host_page}");
     screenshot(&browser, "viewer-host");
 
-    let finding =
-        format!("{}/console/finding?host={}&vulnerability={}&package=openssl", server.url, fleet.host_id, openssl[0]);
+    let finding = format!(
+        "{}/console/finding?host={}&vulnerability={}&package=openssl",
+        server.url, fleet.host_id, openssl[0]
+    );
     browser.goto(&finding);
     let finding_page = browser.text();
-    assert!(finding_page.contains("apt-get install --only-upgrade -y"), "{finding_page}");
+    assert!(
+        finding_page.contains("apt-get install --only-upgrade -y"),
+        "{finding_page}"
+    );
     assert!(finding_page.contains("dpkg"), "{finding_page}");
-    assert!(browser.find_all("form.action button").is_empty(), "a viewer sees action buttons");
+    assert!(
+        browser.find_all("form.action button").is_empty(),
+        "a viewer sees action buttons"
+    );
     screenshot(&browser, "viewer-finding");
 
     browser.goto(&format!("{}/console/settings", server.url));
@@ -251,9 +319,15 @@ fn viewer_reads_without_fix_button() {
     let cookie = browser.cookie("vulnloop_session").unwrap();
     let cookie = cookie["value"].as_str().unwrap();
     assert_eq!(forged_post(server, "/console/logout", cookie, &[]), 403);
-    assert_eq!(forged_post(server, "/console/logout", cookie, &[("csrf", "00")]), 403);
+    assert_eq!(
+        forged_post(server, "/console/logout", cookie, &[("csrf", "00")]),
+        403
+    );
     browser.goto(&finding);
-    assert!(browser.url().contains("/console/finding"), "the forged logout ended the session");
+    assert!(
+        browser.url().contains("/console/finding"),
+        "the forged logout ended the session"
+    );
 }
 
 #[test]

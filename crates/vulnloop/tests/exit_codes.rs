@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{build_db, code, feed_dir, findings, scan_json, stderr, stdout, vulnloop, ChangelogHost};
+use common::{
+    build_db, code, feed_dir, findings, scan_json, stderr, stdout, vulnloop, ChangelogHost,
+};
 
 const CHANGELOG_OSV: &str = "feeds/debian12-changelog-osv/debian12-changelog-osv.tar.zst";
 
@@ -47,10 +49,20 @@ fn unsupported_release_exits_two() {
     let status = "Package: libexpat1\nStatus: install ok installed\nArchitecture: amd64\nSource: expat\nVersion: 2.2.5-3\n";
     let root = common::rootfs("ID=ubuntu\nVERSION_ID=\"18.04\"\n", status);
 
-    let output = vulnloop(&["scan", "--root", root.path().to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    let output = vulnloop(&[
+        "scan",
+        "--root",
+        root.path().to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
 
     assert_eq!(code(&output), 2);
-    assert!(stdout(&output).contains("no advisory data for ubuntu:18.04"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("no advisory data for ubuntu:18.04"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]
@@ -59,7 +71,11 @@ fn stale_database_exits_two() {
     let work = tempfile::tempdir().unwrap();
     let db = changelog_db(work.path());
     let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute("UPDATE meta SET value = '2020-01-01T00:00:00Z' WHERE key = 'built_at'", []).unwrap();
+    conn.execute(
+        "UPDATE meta SET value = '2020-01-01T00:00:00Z' WHERE key = 'built_at'",
+        [],
+    )
+    .unwrap();
     drop(conn);
 
     let (exit, report) = scan_json(host.root.path(), &db, &[]);
@@ -78,12 +94,26 @@ fn inventory_file_scans_like_root() {
     let host = ChangelogHost::new();
     let work = tempfile::tempdir().unwrap();
     let db = changelog_db(work.path());
-    let inventory = vulnloop(&["inventory", "--root", host.root.path().to_str().unwrap(), "--format", "json"]);
+    let inventory = vulnloop(&[
+        "inventory",
+        "--root",
+        host.root.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code(&inventory), 0, "{}", stderr(&inventory));
     let file = work.path().join("inventory.json");
     std::fs::write(&file, inventory.stdout).unwrap();
 
-    let from_file = vulnloop(&["scan", "--inventory", file.to_str().unwrap(), "--db", db.to_str().unwrap(), "--format", "json"]);
+    let from_file = vulnloop(&[
+        "scan",
+        "--inventory",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     let (_, from_root) = scan_json(host.root.path(), &db, &[]);
     let from_file: serde_json::Value = serde_json::from_str(&stdout(&from_file)).unwrap();
 
@@ -97,8 +127,18 @@ fn garbled_inventory_file_named() {
     let file = work.path().join("inventory.json");
     std::fs::write(&file, "{\"schema_version\": 1,\n \"host\": [}").unwrap();
 
-    let output = vulnloop(&["scan", "--inventory", file.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    let output = vulnloop(&[
+        "scan",
+        "--inventory",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
 
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("inventory.json is not valid inventory JSON (line 2"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("inventory.json is not valid inventory JSON (line 2"),
+        "{}",
+        stderr(&output)
+    );
 }

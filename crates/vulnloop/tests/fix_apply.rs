@@ -58,14 +58,25 @@ impl Chroot {
         let work = dir.path().join("work");
         std::fs::create_dir_all(&root).unwrap();
         std::fs::create_dir_all(&work).unwrap();
-        run(Command::new("tar").arg("-C").arg(&root).args(["--numeric-owner", "-I", "zstd", "-xf"]).arg(&tarball));
+        run(Command::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .args(["--numeric-owner", "-I", "zstd", "-xf"])
+            .arg(&tarball));
 
         for version in ["1.0-1", "1.0-2"] {
             build_deb(&root, &work, version);
         }
         write_repository(&root, &work, repository_versions);
-        std::fs::copy(work.join(deb_name("1.0-1")), root.join("tmp").join(deb_name("1.0-1"))).unwrap();
-        run(&mut in_chroot(&root, &["dpkg", "-i", &format!("/tmp/{}", deb_name("1.0-1"))]));
+        std::fs::copy(
+            work.join(deb_name("1.0-1")),
+            root.join("tmp").join(deb_name("1.0-1")),
+        )
+        .unwrap();
+        run(&mut in_chroot(
+            &root,
+            &["dpkg", "-i", &format!("/tmp/{}", deb_name("1.0-1"))],
+        ));
         run(&mut in_chroot(&root, &["apt-get", "update"]));
 
         let feeds = work.join("feeds");
@@ -74,7 +85,14 @@ impl Chroot {
         let db = common::build_db(&feeds, &work);
         let journal_dir = work.join("journal");
         let state = work.join("state.db");
-        Self { _dir: dir, root, work, db, journal_dir, state }
+        Self {
+            _dir: dir,
+            root,
+            work,
+            db,
+            journal_dir,
+            state,
+        }
     }
 
     fn root(&self) -> &str {
@@ -118,11 +136,22 @@ impl Chroot {
 
     /// Returns the statuses the history recorded for the demo finding, oldest first.
     fn lifecycle(&self) -> Vec<String> {
-        let output = vulnloop(&["history", "--state", self.state(), "--finding", ADVISORY, "--format", "json"]);
+        let output = vulnloop(&[
+            "history",
+            "--state",
+            self.state(),
+            "--finding",
+            ADVISORY,
+            "--format",
+            "json",
+        ]);
         assert_eq!(code(&output), 0, "{}", stderr(&output));
         let document: Value = serde_json::from_str(&stdout(&output)).unwrap();
         let events = document["events"].as_array().unwrap();
-        events.iter().map(|e| e["status"].as_str().unwrap().to_string()).collect()
+        events
+            .iter()
+            .map(|e| e["status"].as_str().unwrap().to_string())
+            .collect()
     }
 
     /// Runs `vulnloop fix --rollback --yes` on the newest apply journal.
@@ -161,14 +190,18 @@ impl Chroot {
             "--format",
             "json",
         ]);
-        let document = serde_json::from_str(&stdout(&output))
-            .unwrap_or_else(|e| panic!("verify printed no JSON ({e}); stderr: {}", stderr(&output)));
+        let document = serde_json::from_str(&stdout(&output)).unwrap_or_else(|e| {
+            panic!("verify printed no JSON ({e}); stderr: {}", stderr(&output))
+        });
         (code(&output), document)
     }
 
     /// Returns the version of `vulnloop-demo` that dpkg has installed in the chroot.
     fn installed_version(&self) -> String {
-        let output = run(&mut in_chroot(&self.root, &["dpkg-query", "-W", "-f=${Version}", DEMO]));
+        let output = run(&mut in_chroot(
+            &self.root,
+            &["dpkg-query", "-W", "-f=${Version}", DEMO],
+        ));
         String::from_utf8(output.stdout).unwrap()
     }
 
@@ -179,20 +212,29 @@ impl Chroot {
     /// Returns the records of the only journal in the journal directory.
     fn journal(&self) -> Vec<Value> {
         let mut journals = self.journals();
-        assert_eq!(journals.len(), 1, "one run writes one journal: {journals:?}");
+        assert_eq!(
+            journals.len(),
+            1,
+            "one run writes one journal: {journals:?}"
+        );
         journals.remove(0)
     }
 
     /// Returns the records of every journal, oldest first, with its path.
     fn journals(&self) -> Vec<Vec<Value>> {
-        let mut entries: Vec<PathBuf> =
-            std::fs::read_dir(&self.journal_dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&self.journal_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         entries.sort();
         entries
             .iter()
             .map(|path| {
                 let text = std::fs::read_to_string(path).unwrap();
-                let mut records: Vec<Value> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+                let mut records: Vec<Value> = text
+                    .lines()
+                    .map(|line| serde_json::from_str(line).unwrap())
+                    .collect();
                 records[0]["path"] = Value::from(path.to_str().unwrap());
                 records
             })
@@ -207,17 +249,27 @@ fn chroot_tarball() -> PathBuf {
          and set {CHROOT_VARIABLE} to the tarball path it prints; .ci/run does both"
     );
     let Some(path) = std::env::var_os(CHROOT_VARIABLE) else {
-        panic!("{CHROOT_VARIABLE} is not set, so there is no Debian chroot to test in: {instructions}");
+        panic!(
+            "{CHROOT_VARIABLE} is not set, so there is no Debian chroot to test in: {instructions}"
+        );
     };
     let path = PathBuf::from(path);
-    assert!(path.is_file(), "the chroot tarball {} is missing: {instructions}", path.display());
+    assert!(
+        path.is_file(),
+        "the chroot tarball {} is missing: {instructions}",
+        path.display()
+    );
     path
 }
 
 /// Returns a command that runs `argv` inside `root` as apt runs there.
 fn in_chroot(root: &Path, argv: &[&str]) -> Command {
     let mut command = Command::new("chroot");
-    command.arg(root).args(argv).env("PATH", CHROOT_PATH).env("DEBIAN_FRONTEND", "noninteractive");
+    command
+        .arg(root)
+        .args(argv)
+        .env("PATH", CHROOT_PATH)
+        .env("DEBIAN_FRONTEND", "noninteractive");
     command
 }
 
@@ -228,7 +280,11 @@ fn deb_name(version: &str) -> String {
 /// Returns the control file of `vulnloop-demo` at `version`; version
 /// [`DEPENDENT_VERSION`] depends on [`EXTRA`], which earlier ones do not.
 fn control(version: &str) -> String {
-    let depends = if version == DEPENDENT_VERSION { format!("Depends: {EXTRA}\n") } else { String::new() };
+    let depends = if version == DEPENDENT_VERSION {
+        format!("Depends: {EXTRA}\n")
+    } else {
+        String::new()
+    };
     format!(
         "Package: {DEMO}\nVersion: {version}\nArchitecture: all\nMaintainer: vulnloop tests <tests@localhost>\n\
          {depends}Description: package for the vulnloop fix tests\n"
@@ -247,7 +303,11 @@ fn build_extra_deb(work: &Path) -> PathBuf {
     std::fs::write(tree.join("DEBIAN/control"), control).unwrap();
     std::fs::write(tree.join("usr/share/vulnloop-demo-extra/README"), "extra\n").unwrap();
     let deb = work.join(format!("{EXTRA}_1.0-1_all.deb"));
-    run(Command::new("dpkg-deb").arg("--root-owner-group").arg("--build").arg(&tree).arg(&deb));
+    run(Command::new("dpkg-deb")
+        .arg("--root-owner-group")
+        .arg("--build")
+        .arg(&tree)
+        .arg(&deb));
     deb
 }
 
@@ -259,9 +319,21 @@ fn build_deb(root: &Path, work: &Path, version: &str) {
     std::fs::create_dir_all(tree.join("usr/share/vulnloop-demo")).unwrap();
     std::fs::create_dir_all(tree.join("usr/lib/vulnloop-demo")).unwrap();
     std::fs::write(tree.join("DEBIAN/control"), control(version)).unwrap();
-    std::fs::write(tree.join("usr/share/vulnloop-demo/VERSION"), format!("{version}\n")).unwrap();
-    std::fs::copy(root.join("usr/bin/sleep"), tree.join(DEMO_SLEEP.trim_start_matches('/'))).unwrap();
-    run(Command::new("dpkg-deb").arg("--root-owner-group").arg("--build").arg(&tree).arg(work.join(deb_name(version))));
+    std::fs::write(
+        tree.join("usr/share/vulnloop-demo/VERSION"),
+        format!("{version}\n"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root.join("usr/bin/sleep"),
+        tree.join(DEMO_SLEEP.trim_start_matches('/')),
+    )
+    .unwrap();
+    run(Command::new("dpkg-deb")
+        .arg("--root-owner-group")
+        .arg("--build")
+        .arg(&tree)
+        .arg(work.join(deb_name(version))));
 }
 
 /// Writes a flat repository with the given versions and points the chroot's apt at it.
@@ -272,13 +344,24 @@ fn write_repository(root: &Path, work: &Path, versions: &[&str]) {
     for version in versions {
         let deb = std::fs::read(work.join(deb_name(version))).unwrap();
         std::fs::write(repository.join(deb_name(version)), &deb).unwrap();
-        let sha256: String = Sha256::digest(&deb).iter().map(|b| format!("{b:02x}")).collect();
+        let sha256: String = Sha256::digest(&deb)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         index.push_str(&control(version));
-        index.push_str(&format!("Filename: ./{}\nSize: {}\nSHA256: {sha256}\n\n", deb_name(version), deb.len()));
+        index.push_str(&format!(
+            "Filename: ./{}\nSize: {}\nSHA256: {sha256}\n\n",
+            deb_name(version),
+            deb.len()
+        ));
     }
     std::fs::write(repository.join("Packages"), index).unwrap();
 
-    std::fs::write(root.join("etc/apt/sources.list"), format!("deb [trusted=yes] file:/{REPOSITORY} ./\n")).unwrap();
+    std::fs::write(
+        root.join("etc/apt/sources.list"),
+        format!("deb [trusted=yes] file:/{REPOSITORY} ./\n"),
+    )
+    .unwrap();
     let sources_dir = root.join("etc/apt/sources.list.d");
     if sources_dir.is_dir() {
         for entry in std::fs::read_dir(&sources_dir).unwrap() {
@@ -313,13 +396,20 @@ impl DemoProcess {
     /// Starts `chroot ROOT demo-sleep 300` and waits until chroot has executed demo-sleep,
     /// which keeps the pid of the chroot process.
     fn start(root: &Path) -> Self {
-        let child = in_chroot(root, &[DEMO_SLEEP, "300"]).stdin(Stdio::null()).spawn().unwrap();
+        let child = in_chroot(root, &[DEMO_SLEEP, "300"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
         let process = Self(child);
         let exe = PathBuf::from(format!("/proc/{}/exe", process.pid()));
         let expected = root.join(DEMO_SLEEP.trim_start_matches('/'));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while std::fs::read_link(&exe).ok().as_deref() != Some(expected.as_path()) {
-            assert!(std::time::Instant::now() < deadline, "{} did not start inside the chroot", expected.display());
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} did not start inside the chroot",
+                expected.display()
+            );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         process
@@ -339,7 +429,10 @@ impl Drop for DemoProcess {
 }
 
 fn demo_findings(report: &Value) -> Vec<common::Seen> {
-    common::findings(report).into_iter().filter(|f| f.package == DEMO).collect()
+    common::findings(report)
+        .into_iter()
+        .filter(|f| f.package == DEMO)
+        .collect()
 }
 
 #[test]
@@ -348,14 +441,28 @@ fn apply_upgrades_and_verify_reports_fixed() {
 
     let report = chroot.scan();
     let found = demo_findings(&report);
-    assert_eq!(found.len(), 1, "the scan finds the demo package vulnerable: {found:?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "the scan finds the demo package vulnerable: {found:?}"
+    );
     assert_eq!(found[0].id, ADVISORY);
     assert_eq!(found[0].installed, "1.0-1");
     assert_eq!(found[0].fixed.as_deref(), Some("1.0-2"));
 
     let output = chroot.apply();
-    assert_eq!(code(&output), 0, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
-    assert!(stdout(&output).contains("1 succeeded, 0 failed, 0 skipped"), "{}", stdout(&output));
+    assert_eq!(
+        code(&output),
+        0,
+        "stdout: {}\nstderr: {}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains("1 succeeded, 0 failed, 0 skipped"),
+        "{}",
+        stdout(&output)
+    );
     assert_eq!(chroot.installed_version(), "1.0-2");
 
     let (exit, verified) = chroot.verify();
@@ -368,13 +475,34 @@ fn apply_upgrades_and_verify_reports_fixed() {
     let db = chroot.db.to_str().unwrap();
     let journal_dir = chroot.journal_dir.to_str().unwrap();
     let output = vulnloop(&["verify", "--db", db, "--journal-dir", journal_dir]);
-    assert_eq!(code(&output), 0, "verify without --root rescans the journal's root: {}", stderr(&output));
-    assert!(stdout(&output).contains("1 fixed, 0 fixed with a restart pending, 0 fix failed"), "{}", stdout(&output));
+    assert_eq!(
+        code(&output),
+        0,
+        "verify without --root rescans the journal's root: {}",
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains("1 fixed, 0 fixed with a restart pending, 0 fix failed"),
+        "{}",
+        stdout(&output)
+    );
 
     let elsewhere = tempfile::tempdir().unwrap();
-    let output = vulnloop(&["verify", "--root", elsewhere.path().to_str().unwrap(), "--db", db, "--journal-dir", journal_dir]);
+    let output = vulnloop(&[
+        "verify",
+        "--root",
+        elsewhere.path().to_str().unwrap(),
+        "--db",
+        db,
+        "--journal-dir",
+        journal_dir,
+    ]);
     assert_eq!(code(&output), 2, "{}", stderr(&output));
-    assert!(stderr(&output).contains(&format!("records a run in {}", chroot.root())), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!("records a run in {}", chroot.root())),
+        "{}",
+        stderr(&output)
+    );
 
     let journal = chroot.journal();
     assert_eq!(journal.len(), 3, "run, step and end records: {journal:?}");
@@ -384,8 +512,24 @@ fn apply_upgrades_and_verify_reports_fixed() {
     assert_eq!(step["record"], "step");
     assert_eq!(step["outcome"], "succeeded");
     assert_eq!(step["exit_code"], 0);
-    let argv: Vec<&str> = step["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-    assert_eq!(argv, ["chroot", chroot.root(), "apt-get", "install", "--only-upgrade", "-y", DEMO]);
+    let argv: Vec<&str> = step["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        argv,
+        [
+            "chroot",
+            chroot.root(),
+            "apt-get",
+            "install",
+            "--only-upgrade",
+            "-y",
+            DEMO
+        ]
+    );
     assert_eq!(step["packages"][0]["name"], DEMO);
     assert_eq!(step["packages"][0]["before"], "1.0-1");
     assert_eq!(step["packages"][0]["after"], "1.0-2");
@@ -393,20 +537,32 @@ fn apply_upgrades_and_verify_reports_fixed() {
     assert_eq!(journal[2]["record"], "end");
     assert_eq!(journal[2]["succeeded"], 1);
 
-    assert_eq!(chroot.lifecycle(), ["unfixed", "fixing", "fixed", "verified"], "one verify with --state");
+    assert_eq!(
+        chroot.lifecycle(),
+        ["unfixed", "fixing", "fixed", "verified"],
+        "one verify with --state"
+    );
     let report = chroot.scan();
     assert!(demo_findings(&report).is_empty(), "{report:#}");
     assert_eq!(report["history"]["resolved"], 1, "{report:#}");
     let output = vulnloop(&["diff", "--state", chroot.state(), "--format", "json"]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let diff: Value = serde_json::from_str(&stdout(&output)).unwrap();
-    let resolved: Vec<&str> = diff["resolved"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+    let resolved: Vec<&str> = diff["resolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
     assert!(resolved.contains(&ADVISORY), "{diff:#}");
     assert_eq!(diff["new"].as_array().unwrap().len(), 0, "{diff:#}");
 
     let output = vulnloop(&["history", "--state", chroot.state(), "--finding", ADVISORY]);
     let text = stdout(&output);
-    assert!(text.contains(&format!("{ADVISORY} in {DEMO} on ")), "{text}");
+    assert!(
+        text.contains(&format!("{ADVISORY} in {DEMO} on ")),
+        "{text}"
+    );
     assert!(text.contains("verified"), "{text}");
 }
 
@@ -416,7 +572,13 @@ fn verify_names_process_of_replaced_file() {
     let process = DemoProcess::start(&chroot.root);
 
     let output = chroot.apply();
-    assert_eq!(code(&output), 0, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
+    assert_eq!(
+        code(&output),
+        0,
+        "stdout: {}\nstderr: {}",
+        stdout(&output),
+        stderr(&output)
+    );
     assert_eq!(chroot.installed_version(), "1.0-2");
 
     let (exit, verified) = chroot.verify();
@@ -427,24 +589,28 @@ fn verify_names_process_of_replaced_file() {
     let expected = format!("restart demo-sleep ({})", process.pid());
     assert_eq!(finding["detail"], expected.as_str(), "{verified:#}");
 
-    let output = vulnloop(&[
-        "inventory",
-        "--root",
-        chroot.root(),
-        "--format",
-        "json",
-    ]);
+    let output = vulnloop(&["inventory", "--root", chroot.root(), "--format", "json"]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let inventory: Value = serde_json::from_str(&stdout(&output)).unwrap();
     let processes = inventory["runtime"]["processes"].as_array().unwrap();
-    assert_eq!(processes.len(), 1, "only the process inside the chroot: {processes:?}");
+    assert_eq!(
+        processes.len(),
+        1,
+        "only the process inside the chroot: {processes:?}"
+    );
     assert_eq!(processes[0]["pid"], process.pid());
-    assert_eq!(processes[0]["deleted_files"][0], DEMO_SLEEP, "the path inside the chroot: {processes:?}");
+    assert_eq!(
+        processes[0]["deleted_files"][0], DEMO_SLEEP,
+        "the path inside the chroot: {processes:?}"
+    );
     drop(process);
 
     let (exit, verified) = chroot.verify();
     assert_eq!(exit, 0, "{verified:#}");
-    assert_eq!(verified["findings"][0]["verdict"], "fixed", "no process runs in the chroot any more: {verified:#}");
+    assert_eq!(
+        verified["findings"][0]["verdict"], "fixed",
+        "no process runs in the chroot any more: {verified:#}"
+    );
 }
 
 #[test]
@@ -454,11 +620,23 @@ fn apply_without_fixed_version_fails_cleanly() {
 
     let output = chroot.apply();
     let text = stdout(&output);
-    assert_eq!(code(&output), 1, "a failed step exits 1; stdout: {text}\nstderr: {}", stderr(&output));
+    assert_eq!(
+        code(&output),
+        1,
+        "a failed step exits 1; stdout: {text}\nstderr: {}",
+        stderr(&output)
+    );
     assert!(text.contains("0 succeeded, 1 failed"), "{text}");
-    assert!(text.contains("vulnloop-demo is already the newest version (1.0-1)"), "apt's message: {text}");
+    assert!(
+        text.contains("vulnloop-demo is already the newest version (1.0-1)"),
+        "apt's message: {text}"
+    );
     assert_eq!(chroot.installed_version(), "1.0-1");
-    assert_eq!(chroot.dpkg_status(), status_before, "the failed run changed the chroot's dpkg status");
+    assert_eq!(
+        chroot.dpkg_status(),
+        status_before,
+        "the failed run changed the chroot's dpkg status"
+    );
 
     let journal = chroot.journal();
     assert_eq!(journal[1]["outcome"], "failed");
@@ -471,7 +649,11 @@ fn apply_without_fixed_version_fails_cleanly() {
     assert_eq!(finding["verdict"], "fix_failed");
     let detail = finding["detail"].as_str().unwrap();
     assert!(detail.contains("already the newest version"), "{detail}");
-    assert_eq!(chroot.lifecycle(), ["fixing", "fix_failed", "fix_failed"], "no scan recorded before the apply");
+    assert_eq!(
+        chroot.lifecycle(),
+        ["fixing", "fix_failed", "fix_failed"],
+        "no scan recorded before the apply"
+    );
 }
 
 #[test]
@@ -485,8 +667,15 @@ fn refresh_finds_new_fixed_version() {
     let deb = deb_name("1.0-2");
     let bytes = std::fs::read(chroot.work.join(&deb)).unwrap();
     std::fs::write(updates.join(&deb), &bytes).unwrap();
-    let sha256: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-    let index = format!("{}Filename: ./{deb}\nSize: {}\nSHA256: {sha256}\n\n", control("1.0-2"), bytes.len());
+    let sha256: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let index = format!(
+        "{}Filename: ./{deb}\nSize: {}\nSHA256: {sha256}\n\n",
+        control("1.0-2"),
+        bytes.len()
+    );
     std::fs::write(updates.join("Packages"), index).unwrap();
     std::fs::write(
         chroot.root.join("etc/apt/sources.list.d/updates.list"),
@@ -495,12 +684,26 @@ fn refresh_finds_new_fixed_version() {
     .unwrap();
 
     let output = chroot.apply();
-    assert_eq!(code(&output), 1, "apt's index does not list 1.0-2 yet: {}", stdout(&output));
+    assert_eq!(
+        code(&output),
+        1,
+        "apt's index does not list 1.0-2 yet: {}",
+        stdout(&output)
+    );
     assert_eq!(chroot.installed_version(), "1.0-1");
 
     let output = chroot.apply_with(&["--refresh"]);
-    assert_eq!(code(&output), 0, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
-    assert!(stderr(&output).contains(&format!("refreshing the package index: chroot {} apt-get update", chroot.root())));
+    assert_eq!(
+        code(&output),
+        0,
+        "stdout: {}\nstderr: {}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(stderr(&output).contains(&format!(
+        "refreshing the package index: chroot {} apt-get update",
+        chroot.root()
+    )));
     assert_eq!(chroot.installed_version(), "1.0-2");
 }
 
@@ -509,16 +712,32 @@ fn failed_refresh_applies_nothing() {
     let chroot = Chroot::new(&["1.0-1", "1.0-2"]);
     let status_before = chroot.dpkg_status();
     let sources = chroot.root.join("etc/apt/sources.list.d/broken.list");
-    std::fs::write(&sources, "deb [trusted=yes] file:/srv/missing-repository ./\n").unwrap();
+    std::fs::write(
+        &sources,
+        "deb [trusted=yes] file:/srv/missing-repository ./\n",
+    )
+    .unwrap();
 
     let output = chroot.apply_with(&["--refresh"]);
-    assert_eq!(code(&output), 2, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
+    assert_eq!(
+        code(&output),
+        2,
+        "stdout: {}\nstderr: {}",
+        stdout(&output),
+        stderr(&output)
+    );
     let message = stderr(&output);
     assert!(message.contains("apt-get update` failed"), "{message}");
-    assert!(message.contains("/srv/missing-repository"), "apt's message names the source: {message}");
+    assert!(
+        message.contains("/srv/missing-repository"),
+        "apt's message names the source: {message}"
+    );
     assert!(message.contains("nothing was applied"), "{message}");
     assert_eq!(chroot.dpkg_status(), status_before);
-    assert!(!chroot.journal_dir.exists(), "no run started, so no journal");
+    assert!(
+        !chroot.journal_dir.exists(),
+        "no run started, so no journal"
+    );
 }
 
 #[test]
@@ -534,11 +753,17 @@ fn apply_refuses_held_dpkg_lock() {
     let message = stderr(&output);
     assert_eq!(code(&output), 2, "stderr: {message}");
     assert!(message.contains("the package manager is busy"), "{message}");
-    assert!(message.contains(&format!("held by process {pid}")), "{message}");
+    assert!(
+        message.contains(&format!("held by process {pid}")),
+        "{message}"
+    );
     assert!(message.contains("nothing was applied"), "{message}");
     assert_eq!(chroot.installed_version(), "1.0-1");
     assert_eq!(chroot.dpkg_status(), status_before);
-    assert!(!chroot.journal_dir.exists(), "a refused run writes no journal");
+    assert!(
+        !chroot.journal_dir.exists(),
+        "a refused run writes no journal"
+    );
 }
 
 #[test]
@@ -551,7 +776,10 @@ fn apply_without_terminal_needs_yes() {
         "Package: {DEMO}\nStatus: install ok installed\nArchitecture: all\nVersion: 1.0-1\nMaintainer: tests\n\
          Description: test\n\n"
     );
-    let root = common::rootfs("ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n", &status);
+    let root = common::rootfs(
+        "ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n",
+        &status,
+    );
     let journal_dir = work.path().join("journal");
 
     let output = vulnloop(&[
@@ -568,7 +796,11 @@ fn apply_without_terminal_needs_yes() {
     assert_eq!(code(&output), 2, "stderr: {message}");
     assert!(message.contains("stdin is not a terminal"), "{message}");
     assert!(message.contains("pass --yes"), "{message}");
-    assert!(stdout(&output).contains(DEMO), "the plan is shown before the refusal: {}", stdout(&output));
+    assert!(
+        stdout(&output).contains(DEMO),
+        "the plan is shown before the refusal: {}",
+        stdout(&output)
+    );
     assert!(!journal_dir.exists(), "a refused run writes no journal");
 }
 
@@ -579,25 +811,48 @@ fn verify_without_journal_fails() {
     std::fs::create_dir_all(&journal_dir).unwrap();
     let output = vulnloop(&["verify", "--journal-dir", journal_dir.to_str().unwrap()]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("no journal in"), "{}", stderr(&output));
-    assert!(stderr(&output).contains("fix --apply"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no journal in"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("fix --apply"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn rollback_restores_previous_version() {
     let chroot = Chroot::new(&["1.0-1", "1.0-2"]);
     let output = chroot.apply();
-    assert_eq!(code(&output), 0, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
+    assert_eq!(
+        code(&output),
+        0,
+        "stdout: {}\nstderr: {}",
+        stdout(&output),
+        stderr(&output)
+    );
     assert_eq!(chroot.installed_version(), "1.0-2");
 
     let output = chroot.rollback();
     let text = stdout(&output);
-    assert_eq!(code(&output), 0, "stdout: {text}\nstderr: {}", stderr(&output));
+    assert_eq!(
+        code(&output),
+        0,
+        "stdout: {text}\nstderr: {}",
+        stderr(&output)
+    );
     assert!(text.contains("1 succeeded, 0 failed, 0 skipped"), "{text}");
     assert_eq!(chroot.installed_version(), "1.0-1");
 
     let journals = chroot.journals();
-    assert_eq!(journals.len(), 2, "the apply and the rollback journal: {journals:?}");
+    assert_eq!(
+        journals.len(),
+        2,
+        "the apply and the rollback journal: {journals:?}"
+    );
     let (applied, rollback) = (&journals[0], &journals[1]);
     assert_eq!(applied[0]["kind"], "apply");
     assert_eq!(rollback[0]["kind"], "rollback");
@@ -605,26 +860,53 @@ fn rollback_restores_previous_version() {
     assert_eq!(rollback[0]["root"], chroot.root().to_string());
     let step = &rollback[1];
     assert_eq!(step["outcome"], "succeeded");
-    let argv: Vec<&str> = step["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-    let expected = ["apt-get", "install", "-y", "--allow-downgrades", "--no-remove", "vulnloop-demo=1.0-1"];
+    let argv: Vec<&str> = step["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let expected = [
+        "apt-get",
+        "install",
+        "-y",
+        "--allow-downgrades",
+        "--no-remove",
+        "vulnloop-demo=1.0-1",
+    ];
     assert_eq!(argv[..2], ["chroot", chroot.root()]);
     assert_eq!(argv[2..], expected);
     assert_eq!(step["packages"][0]["before"], "1.0-2");
     assert_eq!(step["packages"][0]["after"], "1.0-1");
     assert_eq!(rollback[2]["record"], "end");
     assert_eq!(rollback[2]["succeeded"], 1);
-    assert_eq!(chroot.lifecycle(), ["fixing", "fixed", "unfixed"], "the rollback reopens the finding");
+    assert_eq!(
+        chroot.lifecycle(),
+        ["fixing", "fixed", "unfixed"],
+        "the rollback reopens the finding"
+    );
 
     let (exit, verified) = chroot.verify();
-    assert_eq!(exit, 1, "verify checks the apply journal, whose fix is undone: {verified:#}");
+    assert_eq!(
+        exit, 1,
+        "verify checks the apply journal, whose fix is undone: {verified:#}"
+    );
     assert_eq!(verified["journal"], applied[0]["path"]);
     assert_eq!(verified["findings"][0]["verdict"], "fix_failed");
 
     let output = chroot.rollback();
     let text = stdout(&output);
-    assert_eq!(code(&output), 1, "a second rollback skips the step: {text}\nstderr: {}", stderr(&output));
+    assert_eq!(
+        code(&output),
+        1,
+        "a second rollback skips the step: {text}\nstderr: {}",
+        stderr(&output)
+    );
     assert!(text.contains("0 succeeded, 0 failed, 1 skipped"), "{text}");
-    assert!(text.contains("package vulnloop-demo is at 1.0-1, but the apply run left 1.0-2"), "{text}");
+    assert!(
+        text.contains("package vulnloop-demo is at 1.0-1, but the apply run left 1.0-2"),
+        "{text}"
+    );
     assert_eq!(chroot.installed_version(), "1.0-1");
 }
 
@@ -638,27 +920,55 @@ fn rollback_removes_new_dependency() {
     let mut index = String::new();
     let debs = [
         (control("1.0-1"), chroot.work.join(deb_name("1.0-1"))),
-        (control(DEPENDENT_VERSION), chroot.work.join(deb_name(DEPENDENT_VERSION))),
-        (std::fs::read_to_string(chroot.work.join("tree-extra/DEBIAN/control")).unwrap(), extra),
+        (
+            control(DEPENDENT_VERSION),
+            chroot.work.join(deb_name(DEPENDENT_VERSION)),
+        ),
+        (
+            std::fs::read_to_string(chroot.work.join("tree-extra/DEBIAN/control")).unwrap(),
+            extra,
+        ),
     ];
     for (control, deb) in &debs {
         let bytes = std::fs::read(deb).unwrap();
         let name = deb.file_name().unwrap().to_str().unwrap();
         std::fs::write(repository.join(name), &bytes).unwrap();
-        let sha256: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-        index.push_str(&format!("{control}Filename: ./{name}\nSize: {}\nSHA256: {sha256}\n\n", bytes.len()));
+        let sha256: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        index.push_str(&format!(
+            "{control}Filename: ./{name}\nSize: {}\nSHA256: {sha256}\n\n",
+            bytes.len()
+        ));
     }
     std::fs::write(repository.join("Packages"), index).unwrap();
     run(&mut in_chroot(&chroot.root, &["apt-get", "update"]));
     let status_before = chroot.dpkg_status();
 
     let output = chroot.apply();
-    assert_eq!(code(&output), 0, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
+    assert_eq!(
+        code(&output),
+        0,
+        "stdout: {}\nstderr: {}",
+        stdout(&output),
+        stderr(&output)
+    );
     assert_eq!(chroot.installed_version(), DEPENDENT_VERSION);
-    assert!(stdout(&output).contains(&format!("{EXTRA}: not installed -> 1.0-1 (not in the plan)")), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains(&format!(
+            "{EXTRA}: not installed -> 1.0-1 (not in the plan)"
+        )),
+        "{}",
+        stdout(&output)
+    );
     let applied = chroot.journal();
     let packages = applied[1]["packages"].as_array().unwrap();
-    assert_eq!(packages.len(), 2, "the planned package and the new dependency: {packages:?}");
+    assert_eq!(
+        packages.len(),
+        2,
+        "the planned package and the new dependency: {packages:?}"
+    );
     assert_eq!(packages[1]["name"], EXTRA);
     assert_eq!(packages[1]["before"], Value::Null);
     assert_eq!(packages[1]["after"], "1.0-1");
@@ -666,13 +976,26 @@ fn rollback_removes_new_dependency() {
 
     let output = chroot.rollback();
     let text = stdout(&output);
-    assert_eq!(code(&output), 0, "stdout: {text}\nstderr: {}", stderr(&output));
+    assert_eq!(
+        code(&output),
+        0,
+        "stdout: {text}\nstderr: {}",
+        stderr(&output)
+    );
     assert!(text.contains("2 succeeded, 0 failed, 0 skipped"), "{text}");
-    assert!(text.contains(&format!("command: dpkg --remove {EXTRA}")), "{text}");
+    assert!(
+        text.contains(&format!("command: dpkg --remove {EXTRA}")),
+        "{text}"
+    );
     assert_eq!(chroot.installed_version(), "1.0-1");
-    let output = in_chroot(&chroot.root, &["dpkg-query", "-W", EXTRA]).output().unwrap();
+    let output = in_chroot(&chroot.root, &["dpkg-query", "-W", EXTRA])
+        .output()
+        .unwrap();
     assert!(!output.status.success(), "{EXTRA} is removed");
-    assert!(String::from_utf8_lossy(&output.stderr).contains("no packages found"), "without conffiles dpkg forgets it");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("no packages found"),
+        "without conffiles dpkg forgets it"
+    );
     let status_after = chroot.dpkg_status();
     let installed = |status: &str| -> Vec<String> {
         status
@@ -681,24 +1004,46 @@ fn rollback_removes_new_dependency() {
             .map(|p| p.lines().take(2).collect::<Vec<_>>().join(" "))
             .collect()
     };
-    assert_eq!(installed(&status_after), installed(&status_before), "the same packages as before the apply run");
+    assert_eq!(
+        installed(&status_after),
+        installed(&status_before),
+        "the same packages as before the apply run"
+    );
 }
 
 #[test]
 fn rollback_without_old_version_fails() {
     let chroot = Chroot::new(&["1.0-1", "1.0-2"]);
     let output = chroot.apply();
-    assert_eq!(code(&output), 0, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
+    assert_eq!(
+        code(&output),
+        0,
+        "stdout: {}\nstderr: {}",
+        stdout(&output),
+        stderr(&output)
+    );
     chroot.set_repository(&["1.0-2"]);
     let status_before = chroot.dpkg_status();
 
     let output = chroot.rollback();
     let text = stdout(&output);
-    assert_eq!(code(&output), 1, "a failed step exits 1; stdout: {text}\nstderr: {}", stderr(&output));
+    assert_eq!(
+        code(&output),
+        1,
+        "a failed step exits 1; stdout: {text}\nstderr: {}",
+        stderr(&output)
+    );
     assert!(text.contains("0 succeeded, 1 failed, 0 skipped"), "{text}");
-    assert!(text.contains("E: Version '1.0-1' for 'vulnloop-demo' was not found"), "apt's message: {text}");
+    assert!(
+        text.contains("E: Version '1.0-1' for 'vulnloop-demo' was not found"),
+        "apt's message: {text}"
+    );
     assert_eq!(chroot.installed_version(), "1.0-2");
-    assert_eq!(chroot.dpkg_status(), status_before, "the failed rollback changed the chroot's dpkg status");
+    assert_eq!(
+        chroot.dpkg_status(),
+        status_before,
+        "the failed rollback changed the chroot's dpkg status"
+    );
 
     let rollback = &chroot.journals()[1];
     assert_eq!(rollback[1]["outcome"], "failed");

@@ -84,7 +84,12 @@ impl RpmRoot {
             journal_dir: work.join("journal"),
             state: work.join("state.db"),
         };
-        fixture.build_rpm(RELEASE, "9", "1", "Provides: system-release\nProvides: system-release(releasever) = 9\n");
+        fixture.build_rpm(
+            RELEASE,
+            "9",
+            "1",
+            "Provides: system-release\nProvides: system-release(releasever) = 9\n",
+        );
         for release in ["1", "2"] {
             fixture.build_rpm(DEMO, "1.0", release, "");
         }
@@ -95,12 +100,29 @@ impl RpmRoot {
                 let repo = format!(
                     "[vulnloop-test]\nname=vulnloop test repository\nbaseurl={repo_url}\ngpgcheck=0\nmetadata_expire=0\n"
                 );
-                std::fs::write(fixture.root.join("etc/yum.repos.d/vulnloop-test.repo"), repo).unwrap();
-                fixture.tool(&["--releasever=9", "install", "-y", RELEASE, &format!("{DEMO}-1.0-1")]);
+                std::fs::write(
+                    fixture.root.join("etc/yum.repos.d/vulnloop-test.repo"),
+                    repo,
+                )
+                .unwrap();
+                fixture.tool(&[
+                    "--releasever=9",
+                    "install",
+                    "-y",
+                    RELEASE,
+                    &format!("{DEMO}-1.0-1"),
+                ]);
             }
             Manager::Zypper => {
                 // --refresh turns on autorefresh, as on the update repositories of a real system.
-                fixture.tool(&["--non-interactive", "addrepo", "--refresh", "--no-gpgcheck", &repo_url, "vulnloop-test"]);
+                fixture.tool(&[
+                    "--non-interactive",
+                    "addrepo",
+                    "--refresh",
+                    "--no-gpgcheck",
+                    &repo_url,
+                    "vulnloop-test",
+                ]);
                 fixture.tool(&["--non-interactive", "install", &format!("{DEMO}=1.0-1")]);
             }
         }
@@ -109,7 +131,14 @@ impl RpmRoot {
         let feeds = fixture.work.join("feeds");
         std::fs::create_dir_all(&feeds).unwrap();
         std::fs::write(feeds.join(format!("{ADVISORY}.json")), osv_record(manager)).unwrap();
-        let output = fixture.vulnloop(&["db", "update", "--from", feeds.to_str().unwrap(), "--db", fixture.db_arg()]);
+        let output = fixture.vulnloop(&[
+            "db",
+            "update",
+            "--from",
+            feeds.to_str().unwrap(),
+            "--db",
+            fixture.db_arg(),
+        ]);
         assert_eq!(code(&output), 0, "{}", stderr(&output));
         fixture
     }
@@ -131,18 +160,34 @@ impl RpmRoot {
         let mut full = args.to_vec();
         let journal_dir = self.journal_dir.to_str().unwrap();
         let state = self.state.to_str().unwrap();
-        full.extend_from_slice(&["--db", self.db_arg(), "--journal-dir", journal_dir, "--state", state]);
+        full.extend_from_slice(&[
+            "--db",
+            self.db_arg(),
+            "--journal-dir",
+            journal_dir,
+            "--state",
+            state,
+        ]);
         self.vulnloop(&full)
     }
 
     fn apply(&self) -> std::process::Output {
-        self.with_history(&["fix", "--apply", "--yes", "--root", self.root_arg(), "--timeout", "300"])
+        self.with_history(&[
+            "fix",
+            "--apply",
+            "--yes",
+            "--root",
+            self.root_arg(),
+            "--timeout",
+            "300",
+        ])
     }
 
     fn verify(&self) -> (i32, Value) {
         let output = self.with_history(&["verify", "--root", self.root_arg(), "--format", "json"]);
-        let document = serde_json::from_str(&stdout(&output))
-            .unwrap_or_else(|e| panic!("verify printed no JSON ({e}); stderr: {}", stderr(&output)));
+        let document = serde_json::from_str(&stdout(&output)).unwrap_or_else(|e| {
+            panic!("verify printed no JSON ({e}); stderr: {}", stderr(&output))
+        });
         (code(&output), document)
     }
 
@@ -167,7 +212,11 @@ impl RpmRoot {
     /// Returns the version of `vulnloop-demo` in the root's rpm database.
     fn installed_version(&self) -> String {
         let mut command = Command::new("rpm");
-        command.arg("--root").arg(&self.root).args(["-q", "--qf", "%{VERSION}-%{RELEASE}", DEMO]).env("HOME", &self.home);
+        command
+            .arg("--root")
+            .arg(&self.root)
+            .args(["-q", "--qf", "%{VERSION}-%{RELEASE}", DEMO])
+            .env("HOME", &self.home);
         String::from_utf8(run(&mut command).stdout).unwrap()
     }
 
@@ -184,7 +233,12 @@ impl RpmRoot {
         let spec_path = top.join("SPECS").join(format!("{name}.spec"));
         std::fs::write(&spec_path, spec).unwrap();
         let mut command = Command::new("rpmbuild");
-        command.arg("--define").arg(format!("_topdir {}", top.display())).arg("-bb").arg(&spec_path).env("HOME", &self.home);
+        command
+            .arg("--define")
+            .arg(format!("_topdir {}", top.display()))
+            .arg("-bb")
+            .arg(&spec_path)
+            .env("HOME", &self.home);
         run(&mut command);
     }
 
@@ -196,7 +250,11 @@ impl RpmRoot {
         }
         std::fs::create_dir_all(&repo).unwrap();
         let mut rpms = vec![self.rpm_path(RELEASE, "9", "1")];
-        rpms.extend(releases.iter().map(|release| self.rpm_path(DEMO, "1.0", release)));
+        rpms.extend(
+            releases
+                .iter()
+                .map(|release| self.rpm_path(DEMO, "1.0", release)),
+        );
         for rpm in rpms {
             std::fs::copy(&rpm, repo.join(rpm.file_name().unwrap())).unwrap();
         }
@@ -214,8 +272,9 @@ impl RpmRoot {
     }
 
     fn rpm_path(&self, name: &str, version: &str, release: &str) -> PathBuf {
-        self.work
-            .join(format!("rpmbuild-{name}-{release}/RPMS/noarch/{name}-{version}-{release}.noarch.rpm"))
+        self.work.join(format!(
+            "rpmbuild-{name}-{release}/RPMS/noarch/{name}-{version}-{release}.noarch.rpm"
+        ))
     }
 }
 
@@ -239,10 +298,23 @@ fn osv_record(manager: Manager) -> String {
 
 fn lifecycle(fixture: &RpmRoot) -> Vec<String> {
     let state = fixture.state.to_str().unwrap();
-    let output = fixture.vulnloop(&["history", "--state", state, "--finding", ADVISORY, "--format", "json"]);
+    let output = fixture.vulnloop(&[
+        "history",
+        "--state",
+        state,
+        "--finding",
+        ADVISORY,
+        "--format",
+        "json",
+    ]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let document: Value = serde_json::from_str(&stdout(&output)).unwrap();
-    document["events"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap().to_string()).collect()
+    document["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -251,37 +323,83 @@ fn dnf_upgrade_verified_fixed() {
     assert_eq!(fixture.installed_version(), "1.0-1");
 
     let state = fixture.state.to_str().unwrap();
-    let scan = ["scan", "--root", fixture.root_arg(), "--db", fixture.db_arg(), "--state", state, "--format", "json"];
+    let scan = [
+        "scan",
+        "--root",
+        fixture.root_arg(),
+        "--db",
+        fixture.db_arg(),
+        "--state",
+        state,
+        "--format",
+        "json",
+    ];
     let output = fixture.vulnloop(&scan);
-    let report: Value = serde_json::from_str(&stdout(&output)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&output)));
+    let report: Value = serde_json::from_str(&stdout(&output))
+        .unwrap_or_else(|e| panic!("{e}: {}", stderr(&output)));
     let found = common::findings(&report);
     assert_eq!(found.len(), 1, "{report:#}");
     assert_eq!(found[0].id, ADVISORY);
     assert_eq!(found[0].installed, "1.0-1");
 
     let output = fixture.apply();
-    assert_eq!(code(&output), 0, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
-    assert!(stdout(&output).contains("1 succeeded, 0 failed, 0 skipped"), "{}", stdout(&output));
+    assert_eq!(
+        code(&output),
+        0,
+        "stdout: {}\nstderr: {}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains("1 succeeded, 0 failed, 0 skipped"),
+        "{}",
+        stdout(&output)
+    );
     assert_eq!(fixture.installed_version(), "1.0-2");
 
-    let journal = std::fs::read_dir(&fixture.journal_dir).unwrap().next().unwrap().unwrap().path();
+    let journal = std::fs::read_dir(&fixture.journal_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let text = std::fs::read_to_string(&journal).unwrap();
     let step: Value = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
-    let argv: Vec<&str> = step["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    let argv: Vec<&str> = step["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
     let installroot = format!("--installroot={}", fixture.root_arg());
-    assert_eq!(argv, ["dnf", installroot.as_str(), "upgrade", "-y", DEMO], "the host's dnf, no chroot");
+    assert_eq!(
+        argv,
+        ["dnf", installroot.as_str(), "upgrade", "-y", DEMO],
+        "the host's dnf, no chroot"
+    );
     assert_eq!(step["packages"][0]["before"], "1.0-1");
     assert_eq!(step["packages"][0]["after"], "1.0-2");
 
     let (exit, verified) = fixture.verify();
     assert_eq!(exit, 0, "{verified:#}");
     assert_eq!(verified["findings"][0]["verdict"], "fixed", "{verified:#}");
-    assert_eq!(lifecycle(&fixture), ["unfixed", "fixing", "fixed", "verified"]);
+    assert_eq!(
+        lifecycle(&fixture),
+        ["unfixed", "fixing", "fixed", "verified"]
+    );
 
     let output = fixture.with_history(&["fix", "--rollback", "--yes"]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("`dnf history undo last`"), "{}", stderr(&output));
-    assert_eq!(fixture.installed_version(), "1.0-2", "the refused rollback changed nothing");
+    assert!(
+        stderr(&output).contains("`dnf history undo last`"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        fixture.installed_version(),
+        "1.0-2",
+        "the refused rollback changed nothing"
+    );
 }
 
 #[test]
@@ -290,16 +408,30 @@ fn dnf_without_fix_fails_step() {
 
     let output = fixture.apply();
     let text = stdout(&output);
-    assert_eq!(code(&output), 1, "stdout: {text}\nstderr: {}", stderr(&output));
+    assert_eq!(
+        code(&output),
+        1,
+        "stdout: {text}\nstderr: {}",
+        stderr(&output)
+    );
     assert!(text.contains("0 succeeded, 1 failed"), "{text}");
-    assert!(text.contains("vulnloop-demo is at 1.0-1, below the target 1.0-2"), "{text}");
+    assert!(
+        text.contains("vulnloop-demo is at 1.0-1, below the target 1.0-2"),
+        "{text}"
+    );
     assert!(text.contains("Nothing to do."), "dnf's message: {text}");
     assert_eq!(fixture.installed_version(), "1.0-1");
 
     let (exit, verified) = fixture.verify();
     assert_eq!(exit, 1, "{verified:#}");
     assert_eq!(verified["findings"][0]["verdict"], "fix_failed");
-    assert!(verified["findings"][0]["detail"].as_str().unwrap().contains("Nothing to do."), "{verified:#}");
+    assert!(
+        verified["findings"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Nothing to do."),
+        "{verified:#}"
+    );
     assert_eq!(lifecycle(&fixture), ["fixing", "fix_failed", "fix_failed"]);
 }
 
@@ -310,10 +442,26 @@ fn held_rpm_lock_stops_run() {
     let holder = LockHolder::start(&lock);
 
     let output = fixture.apply();
-    assert_eq!(code(&output), 2, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
+    assert_eq!(
+        code(&output),
+        2,
+        "stdout: {}\nstderr: {}",
+        stdout(&output),
+        stderr(&output)
+    );
     let message = stderr(&output);
-    assert!(message.contains(&format!("{} is held by process {}", lock.display(), holder.pid())), "{message}");
-    assert!(message.contains("Wait for that dnf run to finish"), "{message}");
+    assert!(
+        message.contains(&format!(
+            "{} is held by process {}",
+            lock.display(),
+            holder.pid()
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("Wait for that dnf run to finish"),
+        "{message}"
+    );
     assert_eq!(fixture.installed_version(), "1.0-1");
 }
 
@@ -323,13 +471,39 @@ fn zypper_update_verified_fixed() {
     assert_eq!(fixture.installed_version(), "1.0-1");
 
     let output = fixture.apply();
-    assert_eq!(code(&output), 0, "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
+    assert_eq!(
+        code(&output),
+        0,
+        "stdout: {}\nstderr: {}",
+        stdout(&output),
+        stderr(&output)
+    );
     assert_eq!(fixture.installed_version(), "1.0-2");
-    let journal = std::fs::read_dir(&fixture.journal_dir).unwrap().next().unwrap().unwrap().path();
+    let journal = std::fs::read_dir(&fixture.journal_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let text = std::fs::read_to_string(&journal).unwrap();
     let step: Value = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
-    let argv: Vec<&str> = step["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-    assert_eq!(argv, ["zypper", "--root", fixture.root_arg(), "--non-interactive", "update", DEMO]);
+    let argv: Vec<&str> = step["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        argv,
+        [
+            "zypper",
+            "--root",
+            fixture.root_arg(),
+            "--non-interactive",
+            "update",
+            DEMO
+        ]
+    );
 
     let (exit, verified) = fixture.verify();
     assert_eq!(exit, 0, "{verified:#}");
@@ -338,7 +512,11 @@ fn zypper_update_verified_fixed() {
 
     let output = fixture.with_history(&["fix", "--rollback", "--yes"]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("zypper install --oldpackage"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("zypper install --oldpackage"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -347,8 +525,16 @@ fn zypper_without_fix_fails_step() {
 
     let output = fixture.apply();
     let text = stdout(&output);
-    assert_eq!(code(&output), 1, "stdout: {text}\nstderr: {}", stderr(&output));
+    assert_eq!(
+        code(&output),
+        1,
+        "stdout: {text}\nstderr: {}",
+        stderr(&output)
+    );
     assert!(text.contains("0 succeeded, 1 failed"), "{text}");
-    assert!(text.contains("No update candidate for 'vulnloop-demo-1.0-1.noarch'"), "zypper's message: {text}");
+    assert!(
+        text.contains("No update candidate for 'vulnloop-demo-1.0-1.noarch'"),
+        "zypper's message: {text}"
+    );
     assert_eq!(fixture.installed_version(), "1.0-1");
 }

@@ -8,7 +8,9 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::{build_db, code, feed_dir, findings, scan_json, stderr, stdout, vulnloop, ChangelogHost};
+use common::{
+    build_db, code, feed_dir, findings, scan_json, stderr, stdout, vulnloop, ChangelogHost,
+};
 use serde_json::Value;
 use tempfile::TempDir;
 use vulnloop_testdata::{dpkg_compare, read_dpkg_status, StatusEntry};
@@ -28,7 +30,11 @@ impl Fixture {
         let feeds = feed_dir(&[CHANGELOG_OSV]);
         let work = tempfile::tempdir().unwrap();
         let db = build_db(feeds.path(), work.path());
-        Self { host, _work: work, db }
+        Self {
+            host,
+            _work: work,
+            db,
+        }
     }
 
     fn root(&self) -> &str {
@@ -37,7 +43,15 @@ impl Fixture {
 
     /// Runs `vulnloop fix` on the host with `extra` arguments and returns the exit code and JSON plan.
     fn plan(&self, extra: &[&str]) -> (i32, Value) {
-        let mut args = vec!["fix", "--root", self.root(), "--db", self.db.to_str().unwrap(), "--format", "json"];
+        let mut args = vec![
+            "fix",
+            "--root",
+            self.root(),
+            "--db",
+            self.db.to_str().unwrap(),
+            "--format",
+            "json",
+        ];
         args.extend_from_slice(extra);
         let output = vulnloop(&args);
         let plan: Value = serde_json::from_str(&stdout(&output))
@@ -51,7 +65,11 @@ impl Fixture {
 
     /// Returns the candidate versions that `apt list --upgradable` showed on the host.
     fn apt_candidates(&self) -> BTreeMap<String, String> {
-        let path = self.host.unpacked.path().join("debian12-changelog-osv/host-apt-upgradable.txt");
+        let path = self
+            .host
+            .unpacked
+            .path()
+            .join("debian12-changelog-osv/host-apt-upgradable.txt");
         let text = std::fs::read_to_string(path).unwrap();
         let mut candidates = BTreeMap::new();
         for line in text.lines() {
@@ -70,11 +88,21 @@ impl Fixture {
 }
 
 fn steps(plan: &Value) -> Vec<&Value> {
-    plan["plan"]["managers"].as_array().unwrap().iter().flat_map(|m| m["steps"].as_array().unwrap()).collect()
+    plan["plan"]["managers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["steps"].as_array().unwrap())
+        .collect()
 }
 
 fn strings(value: &Value) -> Vec<String> {
-    value.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
 }
 
 fn step_for<'a>(plan: &'a Value, package: &str) -> &'a Value {
@@ -99,32 +127,62 @@ fn plan_names_every_binary_of_each_source() {
     let (exit, plan) = fixture.plan(&[]);
     let status = fixture.status();
 
-    assert_eq!(exit, 0, "a dry run with complete coverage exits 0; coverage: {}", plan["coverage"]);
+    assert_eq!(
+        exit, 0,
+        "a dry run with complete coverage exits 0; coverage: {}",
+        plan["coverage"]
+    );
     assert_eq!(plan["schema_version"], 1);
     assert_eq!(plan["dry_run"], true);
     let steps = steps(&plan);
-    assert!(steps.len() > 20, "the captured host lacks fixes in dozens of sources, got {} steps", steps.len());
+    assert!(
+        steps.len() > 20,
+        "the captured host lacks fixes in dozens of sources, got {} steps",
+        steps.len()
+    );
     for step in &steps {
         let source = step["package"].as_str().unwrap();
         let installed = step["installed_version"].as_str().unwrap();
         let target = step["target_version"].as_str().unwrap();
         let expected = binaries_of(&status, source, installed);
-        let planned: BTreeSet<String> =
-            step["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
+        let planned: BTreeSet<String> = step["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect();
         assert_eq!(planned, expected, "binaries of {source} {installed}");
 
         for package in step["packages"].as_array().unwrap() {
             let name = package["name"].as_str().unwrap();
             let entry = status.iter().find(|e| e.name == name).unwrap();
-            assert_eq!(package["installed_version"].as_str(), Some(entry.version.as_str()), "{name}");
-            assert_eq!(package["target_source_version"].as_str(), Some(target), "{name}");
+            assert_eq!(
+                package["installed_version"].as_str(),
+                Some(entry.version.as_str()),
+                "{name}"
+            );
+            assert_eq!(
+                package["target_source_version"].as_str(),
+                Some(target),
+                "{name}"
+            );
             let expected_target = (entry.version == entry.source_version).then_some(target);
-            assert_eq!(package["target_version"].as_str(), expected_target, "{name} {}", entry.version);
+            assert_eq!(
+                package["target_version"].as_str(),
+                expected_target,
+                "{name} {}",
+                entry.version
+            );
         }
     }
 
     let openssl = step_for(&plan, "openssl");
-    let names: Vec<&str> = openssl["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = openssl["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert!(names.contains(&"openssl"), "{names:?}");
     assert!(names.contains(&"libssl3"), "{names:?}");
 }
@@ -141,21 +199,38 @@ fn plan_targets_are_highest_fixed() {
     for step in steps(&plan) {
         let target = step["target_version"].as_str().unwrap().to_string();
         for closed in step["closes"].as_array().unwrap() {
-            target_vs_fixed.push((target.clone(), closed["fixed_version"].as_str().unwrap().to_string()));
+            target_vs_fixed.push((
+                target.clone(),
+                closed["fixed_version"].as_str().unwrap().to_string(),
+            ));
         }
-        installed_vs_target.push((step["installed_version"].as_str().unwrap().to_string(), target));
+        installed_vs_target.push((
+            step["installed_version"].as_str().unwrap().to_string(),
+            target,
+        ));
     }
 
     for ((target, fixed), verdict) in target_vs_fixed.iter().zip(dpkg_compare(&target_vs_fixed)) {
-        assert!(verdict.is_ge(), "target {target} is older than the fixed version {fixed}");
+        assert!(
+            verdict.is_ge(),
+            "target {target} is older than the fixed version {fixed}"
+        );
     }
-    for ((installed, target), verdict) in installed_vs_target.iter().zip(dpkg_compare(&installed_vs_target)) {
-        assert!(verdict.is_lt(), "installed {installed} is not older than the target {target}");
+    for ((installed, target), verdict) in installed_vs_target
+        .iter()
+        .zip(dpkg_compare(&installed_vs_target))
+    {
+        assert!(
+            verdict.is_lt(),
+            "installed {installed} is not older than the target {target}"
+        );
     }
     for step in steps(&plan) {
         let closes = step["closes"].as_array().unwrap();
         assert!(
-            closes.iter().any(|c| c["fixed_version"] == step["target_version"]),
+            closes
+                .iter()
+                .any(|c| c["fixed_version"] == step["target_version"]),
             "the target of {} is the fixed version of one of its findings",
             step["package"]
         );
@@ -173,7 +248,9 @@ fn plan_targets_match_apt_candidates() {
     for step in steps(&plan) {
         for package in step["packages"].as_array().unwrap() {
             let name = package["name"].as_str().unwrap();
-            let candidate = candidates.get(name).unwrap_or_else(|| panic!("{name} is planned but apt offered no upgrade"));
+            let candidate = candidates
+                .get(name)
+                .unwrap_or_else(|| panic!("{name} is planned but apt offered no upgrade"));
             if let Some(target) = package["target_version"].as_str() {
                 pairs.push((candidate.clone(), target.to_string()));
                 names.push(name.to_string());
@@ -182,7 +259,8 @@ fn plan_targets_match_apt_candidates() {
     }
     assert!(!pairs.is_empty());
     let mut below_target = Vec::new();
-    for (((candidate, target), verdict), name) in pairs.iter().zip(dpkg_compare(&pairs)).zip(&names) {
+    for (((candidate, target), verdict), name) in pairs.iter().zip(dpkg_compare(&pairs)).zip(&names)
+    {
         if verdict.is_lt() {
             below_target.push(format!("{name}: candidate {candidate} < target {target}"));
         }
@@ -192,7 +270,10 @@ fn plan_targets_match_apt_candidates() {
     // changelog repeats. The bookworm fix is 0.13.0-1.1~deb12u1, which sorts
     // lower. The plan states the record's version, so an executor that
     // compares apt's candidate with the target must stop at this package.
-    assert_eq!(below_target, ["python3-xmltodict: candidate 0.13.0-1.1~deb12u1 < target 0.13.0-1.1"]);
+    assert_eq!(
+        below_target,
+        ["python3-xmltodict: candidate 0.13.0-1.1~deb12u1 < target 0.13.0-1.1"]
+    );
 }
 
 #[test]
@@ -232,12 +313,28 @@ fn every_scan_finding_is_planned_once() {
     }
 
     let seen = findings(&report);
-    assert!(seen.len() > 200, "the scan reports hundreds of findings, got {}", seen.len());
+    assert!(
+        seen.len() > 200,
+        "the scan reports hundreds of findings, got {}",
+        seen.len()
+    );
     for finding in &seen {
-        let key = (finding.package.clone(), finding.installed.clone(), finding.id.clone());
-        assert_eq!(planned.get(&key), Some(&1), "{key:?} is not planned exactly once");
+        let key = (
+            finding.package.clone(),
+            finding.installed.clone(),
+            finding.id.clone(),
+        );
+        assert_eq!(
+            planned.get(&key),
+            Some(&1),
+            "{key:?} is not planned exactly once"
+        );
     }
-    assert_eq!(planned.values().sum::<usize>(), seen.len(), "the plan has findings that the scan does not report");
+    assert_eq!(
+        planned.values().sum::<usize>(),
+        seen.len(),
+        "the plan has findings that the scan does not report"
+    );
     assert_eq!(plan["plan"]["filtered_out"], 0);
 }
 
@@ -252,11 +349,22 @@ fn package_filter_narrows_to_openssl() {
     assert_eq!(steps.len(), 1, "one step for openssl");
     let step = steps[0];
     assert_eq!(step["package"], "openssl");
-    let binaries = binaries_of(&fixture.status(), "openssl", step["installed_version"].as_str().unwrap());
-    let mut expected = vec!["apt-get", "install", "--only-upgrade", "-y"].into_iter().map(String::from).collect::<Vec<_>>();
+    let binaries = binaries_of(
+        &fixture.status(),
+        "openssl",
+        step["installed_version"].as_str().unwrap(),
+    );
+    let mut expected = vec!["apt-get", "install", "--only-upgrade", "-y"]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
     expected.extend(binaries.iter().cloned());
     assert_eq!(strings(&step["command"]), expected);
-    assert_eq!(step["closes"], step_for(&full, "openssl")["closes"], "the filter keeps every openssl finding");
+    assert_eq!(
+        step["closes"],
+        step_for(&full, "openssl")["closes"],
+        "the filter keeps every openssl finding"
+    );
     assert!(plan["plan"]["filtered_out"].as_u64().unwrap() > 0);
 }
 
@@ -264,7 +372,10 @@ fn package_filter_narrows_to_openssl() {
 fn binary_name_selects_its_source() {
     let fixture = Fixture::new();
     let (_, plan) = fixture.plan(&["--package", "libssl3"]);
-    let packages: Vec<&str> = steps(&plan).iter().map(|s| s["package"].as_str().unwrap()).collect();
+    let packages: Vec<&str> = steps(&plan)
+        .iter()
+        .map(|s| s["package"].as_str().unwrap())
+        .collect();
     assert_eq!(packages, ["openssl"]);
 }
 
@@ -281,7 +392,12 @@ fn cve_filter_narrows_to_one_finding() {
     assert_eq!(exit, 0);
     let steps = steps(&plan);
     assert_eq!(steps.len(), 1);
-    let ids: Vec<&str> = steps[0]["closes"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = steps[0]["closes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [chosen]);
     assert_eq!(steps[0]["target_version"], closes[0]["fixed_version"]);
     assert_eq!(plan["plan"]["not_fixable"].as_array().unwrap().len(), 0);
@@ -290,7 +406,15 @@ fn cve_filter_narrows_to_one_finding() {
 #[test]
 fn table_shows_command_lines() {
     let fixture = Fixture::new();
-    let output = vulnloop(&["fix", "--root", fixture.root(), "--db", fixture.db.to_str().unwrap(), "--package", "openssl"]);
+    let output = vulnloop(&[
+        "fix",
+        "--root",
+        fixture.root(),
+        "--db",
+        fixture.db.to_str().unwrap(),
+        "--package",
+        "openssl",
+    ]);
     let text = stdout(&output);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
 
@@ -298,15 +422,30 @@ fn table_shows_command_lines() {
     let command = strings(&step_for(&plan, "openssl")["command"]).join(" ");
     assert!(text.contains(&format!("command: {command}")), "{text}");
     assert!(text.contains("dry run"), "{text}");
-    assert!(text.contains("restart: unknown"), "a root filesystem has no runtime data: {text}");
+    assert!(
+        text.contains("restart: unknown"),
+        "a root filesystem has no runtime data: {text}"
+    );
 }
 
 #[test]
 fn invalid_priority_rejected() {
     let fixture = Fixture::new();
-    let output = vulnloop(&["fix", "--root", fixture.root(), "--db", fixture.db.to_str().unwrap(), "--priority", "soon"]);
+    let output = vulnloop(&[
+        "fix",
+        "--root",
+        fixture.root(),
+        "--db",
+        fixture.db.to_str().unwrap(),
+        "--priority",
+        "soon",
+    ]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("invalid priority \"soon\""), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("invalid priority \"soon\""),
+        "{}",
+        stderr(&output)
+    );
     assert!(stdout(&output).is_empty());
 }
 
@@ -315,7 +454,12 @@ fn forged_inventory(fixture: &Fixture, name: &str, dir: &Path) -> PathBuf {
     let output = vulnloop(&["inventory", "--root", fixture.root(), "--format", "json"]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let mut inventory: Value = serde_json::from_str(&stdout(&output)).unwrap();
-    let libssl = inventory["packages"].as_array_mut().unwrap().iter_mut().find(|p| p["name"] == "libssl3").unwrap();
+    let libssl = inventory["packages"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| p["name"] == "libssl3")
+        .unwrap();
     libssl["name"] = Value::from(name);
     let path = dir.join("inventory.json");
     std::fs::write(&path, serde_json::to_vec(&inventory).unwrap()).unwrap();
@@ -328,37 +472,72 @@ fn hostile_inventory_name_rejected() {
     let work = tempfile::tempdir().unwrap();
     let inventory = forged_inventory(&fixture, "-oAPT::Update::Pre-Invoke::=reboot", work.path());
 
-    let output = vulnloop(&["fix", "--inventory", inventory.to_str().unwrap(), "--db", fixture.db.to_str().unwrap()]);
+    let output = vulnloop(&[
+        "fix",
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--db",
+        fixture.db.to_str().unwrap(),
+    ]);
     assert_eq!(code(&output), 2);
     let message = stderr(&output);
-    assert!(message.contains("invalid dpkg package name \"-oAPT::Update::Pre-Invoke::=reboot\""), "{message}");
-    assert!(stdout(&output).is_empty(), "no plan is printed: {}", stdout(&output));
+    assert!(
+        message.contains("invalid dpkg package name \"-oAPT::Update::Pre-Invoke::=reboot\""),
+        "{message}"
+    );
+    assert!(
+        stdout(&output).is_empty(),
+        "no plan is printed: {}",
+        stdout(&output)
+    );
 }
 
 #[test]
 fn tracker_will_not_fix_is_not_fixable() {
-    let samples = vulnloop_testdata::unpack("feeds/format-samples/vuls-data-update-fetch-fixtures.tar.zst");
+    let samples =
+        vulnloop_testdata::unpack("feeds/format-samples/vuls-data-update-fetch-fixtures.tar.zst");
     let feeds = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(
-        samples.path().join("pkg/fetch/debian/tracker/api/testdata/fixtures/advisory.json"),
+        samples
+            .path()
+            .join("pkg/fetch/debian/tracker/api/testdata/fixtures/advisory.json"),
         feeds.path().join("debian-security-tracker.json"),
     )
     .unwrap();
     let work = tempfile::tempdir().unwrap();
     let db = build_db(feeds.path(), work.path());
     let status = "Package: 389-ds-base\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.3.5.14-1\n";
-    let root = common::rootfs("ID=debian\nVERSION_ID=\"11\"\nVERSION_CODENAME=bullseye\n", status);
+    let root = common::rootfs(
+        "ID=debian\nVERSION_ID=\"11\"\nVERSION_CODENAME=bullseye\n",
+        status,
+    );
 
-    let output = vulnloop(&["fix", "--root", root.path().to_str().unwrap(), "--db", db.to_str().unwrap(), "--format", "json"]);
+    let output = vulnloop(&[
+        "fix",
+        "--root",
+        root.path().to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let plan: Value = serde_json::from_str(&stdout(&output)).unwrap();
 
     let steps = steps(&plan);
     assert_eq!(steps.len(), 1);
-    let closed: Vec<&str> = steps[0]["closes"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let closed: Vec<&str> = steps[0]["closes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(closed, ["CVE-2016-5405"]);
     assert_eq!(steps[0]["target_version"], "1.3.5.15-1");
-    assert_eq!(strings(&steps[0]["command"]), ["apt-get", "install", "--only-upgrade", "-y", "389-ds-base"]);
+    assert_eq!(
+        strings(&steps[0]["command"]),
+        ["apt-get", "install", "--only-upgrade", "-y", "389-ds-base"]
+    );
 
     let not_fixable = plan["plan"]["not_fixable"].as_array().unwrap();
     assert_eq!(not_fixable.len(), 1);

@@ -42,7 +42,10 @@ impl ServerProcess {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut admin_token = None;
         let url = loop {
-            let line = lines.next().expect("the server exited before it listened").unwrap();
+            let line = lines
+                .next()
+                .expect("the server exited before it listened")
+                .unwrap();
             if let Some(token) = line.strip_prefix("admin token: ") {
                 admin_token = Some(token.to_string());
             }
@@ -51,11 +54,18 @@ impl ServerProcess {
             }
         };
         let admin_token = admin_token.expect("the first start printed no admin token");
-        Self { child, url, admin_token, _data: data }
+        Self {
+            child,
+            url,
+            admin_token,
+            _data: data,
+        }
     }
 
     fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        let response = ureq::get(&format!("{}{path}", self.url)).set("Authorization", &format!("Bearer {token}")).call();
+        let response = ureq::get(&format!("{}{path}", self.url))
+            .set("Authorization", &format!("Bearer {token}"))
+            .call();
         read(response)
     }
 
@@ -75,7 +85,10 @@ fn read(response: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
         Err(error) => panic!("request failed: {error}"),
     };
     let status = response.status();
-    (status, serde_json::from_str(&response.into_string().unwrap()).unwrap())
+    (
+        status,
+        serde_json::from_str(&response.into_string().unwrap()).unwrap(),
+    )
 }
 
 impl Drop for ServerProcess {
@@ -87,14 +100,25 @@ impl Drop for ServerProcess {
 
 /// Writes the changelog host's inventory JSON with `vulnloop inventory`.
 fn inventory_file(host: &ChangelogHost, dir: &Path) -> std::path::PathBuf {
-    let output = vulnloop(&["inventory", "--root", host.root.path().to_str().unwrap(), "--format", "json"]);
+    let output = vulnloop(&[
+        "inventory",
+        "--root",
+        host.root.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code(&output), 0, "inventory failed: {}", stderr(&output));
     let path = dir.join("inventory.json");
     std::fs::write(&path, &output.stdout).unwrap();
     path
 }
 
-fn run_agent(server: &ServerProcess, state_dir: &Path, inventory: &Path, enrollment: &str) -> std::process::Output {
+fn run_agent(
+    server: &ServerProcess,
+    state_dir: &Path,
+    inventory: &Path,
+    enrollment: &str,
+) -> std::process::Output {
     vulnloop(&[
         "agent",
         "--server",
@@ -120,15 +144,27 @@ fn agent_upload_lists_host_under_openssl() {
     let inventory = inventory_file(&host, work.path());
     let server = ServerProcess::start(&db);
 
-    let (status, enrollment) = server.post("/api/v1/enrollment-tokens", &server.admin_token, &serde_json::json!({}));
+    let (status, enrollment) = server.post(
+        "/api/v1/enrollment-tokens",
+        &server.admin_token,
+        &serde_json::json!({}),
+    );
     assert_eq!(status, 201, "{enrollment}");
     let state_dir = work.path().join("agent");
-    let output = run_agent(&server, &state_dir, &inventory, enrollment["token"].as_str().unwrap());
+    let output = run_agent(
+        &server,
+        &state_dir,
+        &inventory,
+        enrollment["token"].as_str().unwrap(),
+    );
     assert_eq!(code(&output), 0, "agent failed: {}", stderr(&output));
 
     // The agent token is kept private, and the spool is empty after the upload.
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(state_dir.join("agent.json")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(state_dir.join("agent.json"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     assert!(!state_dir.join("spool/inventory.json").exists());
 
@@ -141,22 +177,44 @@ fn agent_upload_lists_host_under_openssl() {
     let host_id = hosts[0]["id"].as_str().unwrap();
 
     // The server's findings for openssl are the ones a local scan reports.
-    let (status, findings) = server.get(&format!("/api/v1/hosts/{host_id}/findings"), &server.admin_token);
+    let (status, findings) = server.get(
+        &format!("/api/v1/hosts/{host_id}/findings"),
+        &server.admin_token,
+    );
     assert_eq!(status, 200);
-    let openssl: Vec<&Value> =
-        findings["findings"].as_array().unwrap().iter().filter(|f| f["package"] == "openssl").collect();
+    let openssl: Vec<&Value> = findings["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["package"] == "openssl")
+        .collect();
     let (_, report) = common::scan_json(host.root.path(), &db, &[]);
-    let expected: Vec<String> =
-        common::findings(&report).into_iter().filter(|f| f.package == "openssl").map(|f| f.id).collect();
-    assert!(!expected.is_empty(), "the local scan found no openssl vulnerability");
-    let mut seen: Vec<String> = openssl.iter().map(|f| f["vulnerability_id"].as_str().unwrap().to_string()).collect();
+    let expected: Vec<String> = common::findings(&report)
+        .into_iter()
+        .filter(|f| f.package == "openssl")
+        .map(|f| f.id)
+        .collect();
+    assert!(
+        !expected.is_empty(),
+        "the local scan found no openssl vulnerability"
+    );
+    let mut seen: Vec<String> = openssl
+        .iter()
+        .map(|f| f["vulnerability_id"].as_str().unwrap().to_string())
+        .collect();
     seen.sort();
     assert_eq!(seen, expected);
-    assert!(openssl.iter().all(|f| f["status"] == "unfixed"), "{openssl:?}");
+    assert!(
+        openssl.iter().all(|f| f["status"] == "unfixed"),
+        "{openssl:?}"
+    );
 
     // Each openssl vulnerability lists this host as affected.
     for id in &expected {
-        let (status, vulnerability) = server.get(&format!("/api/v1/vulnerabilities/{id}"), &server.admin_token);
+        let (status, vulnerability) = server.get(
+            &format!("/api/v1/vulnerabilities/{id}"),
+            &server.admin_token,
+        );
         assert_eq!(status, 200);
         let affected = vulnerability["affected_hosts"].as_array().unwrap();
         assert_eq!(affected.len(), 1, "{id}: {vulnerability}");
@@ -172,7 +230,11 @@ fn upload_without_openssl_closes_its_findings() {
     let db = build_db(feeds.path(), work.path());
     let inventory = inventory_file(&host, work.path());
     let server = ServerProcess::start(&db);
-    let (_, enrollment) = server.post("/api/v1/enrollment-tokens", &server.admin_token, &serde_json::json!({}));
+    let (_, enrollment) = server.post(
+        "/api/v1/enrollment-tokens",
+        &server.admin_token,
+        &serde_json::json!({}),
+    );
     let enrollment = enrollment["token"].as_str().unwrap();
     let state_dir = work.path().join("agent");
     let output = run_agent(&server, &state_dir, &inventory, enrollment);
@@ -184,27 +246,54 @@ fn upload_without_openssl_closes_its_findings() {
     let packages = trimmed["packages"].as_array_mut().unwrap();
     let before = packages.len();
     packages.retain(|package| package["name"] != "openssl" && package["source_name"] != "openssl");
-    assert!(packages.len() < before, "the inventory has no openssl package");
+    assert!(
+        packages.len() < before,
+        "the inventory has no openssl package"
+    );
     let trimmed_path = work.path().join("without-openssl.json");
     std::fs::write(&trimmed_path, trimmed.to_string()).unwrap();
     let output = run_agent(&server, &state_dir, &trimmed_path, enrollment);
-    assert_eq!(code(&output), 0, "second upload failed: {}", stderr(&output));
+    assert_eq!(
+        code(&output),
+        0,
+        "second upload failed: {}",
+        stderr(&output)
+    );
 
     let (_, hosts) = server.get("/api/v1/hosts", &server.admin_token);
     let host_id = hosts["hosts"][0]["id"].as_str().unwrap().to_string();
-    let (_, findings) = server.get(&format!("/api/v1/hosts/{host_id}/findings"), &server.admin_token);
+    let (_, findings) = server.get(
+        &format!("/api/v1/hosts/{host_id}/findings"),
+        &server.admin_token,
+    );
     let findings = findings["findings"].as_array().unwrap();
-    let openssl: Vec<&Value> = findings.iter().filter(|f| f["package"] == "openssl").collect();
+    let openssl: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["package"] == "openssl")
+        .collect();
     assert!(!openssl.is_empty());
-    assert!(openssl.iter().all(|f| f["status"] == "no_longer_present"), "{openssl:?}");
+    assert!(
+        openssl.iter().all(|f| f["status"] == "no_longer_present"),
+        "{openssl:?}"
+    );
     let others = findings.iter().filter(|f| f["package"] != "openssl");
     assert!(others.clone().count() > 0);
-    assert!(others.clone().all(|f| f["status"] == "unfixed"), "{findings:?}");
+    assert!(
+        others.clone().all(|f| f["status"] == "unfixed"),
+        "{findings:?}"
+    );
 
     // A host with no open finding for a vulnerability is no longer affected by it.
     let id = openssl[0]["vulnerability_id"].as_str().unwrap();
-    let (_, vulnerability) = server.get(&format!("/api/v1/vulnerabilities/{id}"), &server.admin_token);
-    assert_eq!(vulnerability["affected_hosts"], serde_json::json!([]), "{vulnerability}");
+    let (_, vulnerability) = server.get(
+        &format!("/api/v1/vulnerabilities/{id}"),
+        &server.admin_token,
+    );
+    assert_eq!(
+        vulnerability["affected_hosts"],
+        serde_json::json!([]),
+        "{vulnerability}"
+    );
 }
 
 #[test]
@@ -215,7 +304,11 @@ fn agent_spools_when_server_is_down() {
     let db = build_db(feeds.path(), work.path());
     let inventory = inventory_file(&host, work.path());
     let server = ServerProcess::start(&db);
-    let (_, enrollment) = server.post("/api/v1/enrollment-tokens", &server.admin_token, &serde_json::json!({}));
+    let (_, enrollment) = server.post(
+        "/api/v1/enrollment-tokens",
+        &server.admin_token,
+        &serde_json::json!({}),
+    );
     let enrollment = enrollment["token"].as_str().unwrap().to_string();
     let state_dir = work.path().join("agent");
     let output = run_agent(&server, &state_dir, &inventory, &enrollment);
@@ -236,7 +329,11 @@ fn agent_spools_when_server_is_down() {
         inventory.to_str().unwrap(),
     ]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("gave up after 3 retries"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("gave up after 3 retries"),
+        "{}",
+        stderr(&output)
+    );
     let spooled = std::fs::read_to_string(state_dir.join("spool/inventory.json")).unwrap();
     let spooled: Value = serde_json::from_str(&spooled).unwrap();
     let original: Value = serde_json::from_slice(&std::fs::read(&inventory).unwrap()).unwrap();
@@ -260,8 +357,18 @@ fn agent_without_enrollment_fails() {
 #[test]
 fn server_rejects_plain_http_off_loopback() {
     let data = tempfile::tempdir().unwrap();
-    let output = vulnloop(&["server", "--bind", "0.0.0.0:0", "--data-dir", data.path().to_str().unwrap()]);
+    let output = vulnloop(&[
+        "server",
+        "--bind",
+        "0.0.0.0:0",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("--tls-cert"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--tls-cert"),
+        "{}",
+        stderr(&output)
+    );
     assert!(!data.path().join("server.db").exists());
 }

@@ -9,7 +9,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{build_db, code, feed_dir, findings, scan_json, stderr, stdout, vulnloop, ChangelogHost, Seen};
+use common::{
+    build_db, code, feed_dir, findings, scan_json, stderr, stdout, vulnloop, ChangelogHost, Seen,
+};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -32,7 +34,12 @@ impl Fixture {
     }
 
     fn state(&self) -> String {
-        self.work.path().join("state.db").to_str().unwrap().to_string()
+        self.work
+            .path()
+            .join("state.db")
+            .to_str()
+            .unwrap()
+            .to_string()
     }
 
     fn root(&self) -> &Path {
@@ -75,7 +82,9 @@ impl Fixture {
             .map(|paragraph| {
                 let built_from = paragraph.lines().any(|line| {
                     line == format!("Package: {source}")
-                        || line.strip_prefix("Source: ").is_some_and(|s| s.split(' ').next() == Some(source))
+                        || line
+                            .strip_prefix("Source: ")
+                            .is_some_and(|s| s.split(' ').next() == Some(source))
                 });
                 if !built_from {
                     return paragraph.to_string();
@@ -104,11 +113,19 @@ fn busiest_package(report: &Value) -> (String, String) {
         .filter(|g| g["fixed_version"].is_string())
         .max_by_key(|g| g["findings"].as_array().unwrap().len())
         .unwrap();
-    (group["package"].as_str().unwrap().to_string(), group["fixed_version"].as_str().unwrap().to_string())
+    (
+        group["package"].as_str().unwrap().to_string(),
+        group["fixed_version"].as_str().unwrap().to_string(),
+    )
 }
 
 fn ids(entries: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = entries.as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
+    let mut ids: Vec<String> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
     ids.sort();
     ids
 }
@@ -124,10 +141,19 @@ fn scans_recorded_with_new_and_resolved() {
     assert_eq!(first["history"]["resolved"], 0);
 
     let (package, fixed) = busiest_package(&first);
-    let expected: Vec<Seen> = findings(&first).into_iter().filter(|f| f.package == package).collect();
-    assert!(fixture.upgrade_source(&package, &fixed) > 0, "{package} has installed binaries");
+    let expected: Vec<Seen> = findings(&first)
+        .into_iter()
+        .filter(|f| f.package == package)
+        .collect();
+    assert!(
+        fixture.upgrade_source(&package, &fixed) > 0,
+        "{package} has installed binaries"
+    );
     let second = fixture.scan(&[]);
-    assert!(findings(&second).iter().all(|f| f.package != package), "{package} {fixed} fixes all of them");
+    assert!(
+        findings(&second).iter().all(|f| f.package != package),
+        "{package} {fixed} fixes all of them"
+    );
     assert_eq!(second["history"]["scan"], 2);
     assert_eq!(second["history"]["new"], 0);
     assert_eq!(second["history"]["resolved"], expected.len());
@@ -139,7 +165,10 @@ fn scans_recorded_with_new_and_resolved() {
     wanted.sort();
     assert_eq!(ids(&diff["resolved"]), wanted);
     assert!(diff["new"].as_array().unwrap().is_empty());
-    assert_eq!(fixture.json(&["diff", "1", "2"])["resolved"], diff["resolved"]);
+    assert_eq!(
+        fixture.json(&["diff", "1", "2"])["resolved"],
+        diff["resolved"]
+    );
 
     let scans = fixture.json(&["history"]);
     let scans = scans["scans"].as_array().unwrap();
@@ -150,14 +179,29 @@ fn scans_recorded_with_new_and_resolved() {
 
     let states = fixture.json(&["history", "--status"]);
     for state in states["findings"].as_array().unwrap() {
-        let expected_status = if state["package"] == package.as_str() { "no_longer_present" } else { "unfixed" };
+        let expected_status = if state["package"] == package.as_str() {
+            "no_longer_present"
+        } else {
+            "unfixed"
+        };
         assert_eq!(state["status"], expected_status, "{state}");
     }
 
-    let output = vulnloop(&["scan", "--root", fixture.root().to_str().unwrap(), "--db", fixture.db.to_str().unwrap(), "--state", &fixture.state()]);
+    let output = vulnloop(&[
+        "scan",
+        "--root",
+        fixture.root().to_str().unwrap(),
+        "--db",
+        fixture.db.to_str().unwrap(),
+        "--state",
+        &fixture.state(),
+    ]);
     let text = stdout(&output);
     assert!(text.contains("recorded as scan 3 of "), "{text}");
-    assert!(text.contains(": 0 new, 0 resolved since its previous scan"), "{text}");
+    assert!(
+        text.contains(": 0 new, 0 resolved since its previous scan"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -165,14 +209,38 @@ fn ignore_rule_hides_and_returns() {
     let fixture = Fixture::new();
     let before = fixture.scan(&[]);
     let (package, _) = busiest_package(&before);
-    let target = findings(&before).into_iter().find(|f| f.package == package).unwrap();
+    let target = findings(&before)
+        .into_iter()
+        .find(|f| f.package == package)
+        .unwrap();
 
-    let output = fixture.ignore(&["add", &target.id, "--package", &package, "--reason", "mitigated by the proxy", "--expires", "2099-12-31"]);
+    let output = fixture.ignore(&[
+        "add",
+        &target.id,
+        "--package",
+        &package,
+        "--reason",
+        "mitigated by the proxy",
+        "--expires",
+        "2099-12-31",
+    ]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
-    assert!(stdout(&output).contains(&format!("added ignore rule 1 for {} until 2099-12-31", target.id)), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains(&format!(
+            "added ignore rule 1 for {} until 2099-12-31",
+            target.id
+        )),
+        "{}",
+        stdout(&output)
+    );
 
     let report = fixture.scan(&[]);
-    assert!(!findings(&report).iter().any(|f| f.id == target.id && f.package == package), "the rule hides it");
+    assert!(
+        !findings(&report)
+            .iter()
+            .any(|f| f.id == target.id && f.package == package),
+        "the rule hides it"
+    );
     assert_eq!(findings(&report).len(), findings(&before).len() - 1);
     assert_eq!(report["summary"]["ignored"], 1);
     let ignored = &report["ignored"][0];
@@ -181,7 +249,13 @@ fn ignore_rule_hides_and_returns() {
     assert_eq!(ignored["expires"], "2099-12-31");
     assert_eq!(ignored["rule"], "rule 1 of `vulnloop ignore list`");
 
-    let plan = fixture.json(&["fix", "--root", fixture.root().to_str().unwrap(), "--db", fixture.db.to_str().unwrap()]);
+    let plan = fixture.json(&[
+        "fix",
+        "--root",
+        fixture.root().to_str().unwrap(),
+        "--db",
+        fixture.db.to_str().unwrap(),
+    ]);
     assert_eq!(plan["ignored"][0]["id"], target.id.as_str());
     let closed: Vec<&str> = plan["plan"]["managers"]
         .as_array()
@@ -191,22 +265,45 @@ fn ignore_rule_hides_and_returns() {
         .flat_map(|s| s["closes"].as_array().unwrap())
         .filter_map(|c| c["id"].as_str())
         .collect();
-    assert!(!closed.contains(&target.id.as_str()), "the plan leaves the ignored finding out: {closed:?}");
+    assert!(
+        !closed.contains(&target.id.as_str()),
+        "the plan leaves the ignored finding out: {closed:?}"
+    );
 
     let events = fixture.json(&["history", "--finding", &target.id]);
-    let statuses: Vec<&str> = events["events"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, ["unfixed", "ignored"]);
 
     let output = fixture.ignore(&["list"]);
-    assert!(stdout(&output).contains("mitigated by the proxy"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("mitigated by the proxy"),
+        "{}",
+        stdout(&output)
+    );
     let output = fixture.ignore(&["remove", "1"]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let after = fixture.scan(&[]);
-    assert!(findings(&after).iter().any(|f| f.id == target.id && f.package == package), "the finding is back");
+    assert!(
+        findings(&after)
+            .iter()
+            .any(|f| f.id == target.id && f.package == package),
+        "the finding is back"
+    );
     let events = fixture.json(&["history", "--finding", &target.id]);
     let last = events["events"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["status"], "unfixed");
-    assert!(last["detail"].as_str().unwrap().contains("no ignore rule applies now"), "{last}");
+    assert!(
+        last["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no ignore rule applies now"),
+        "{last}"
+    );
 }
 
 #[test]
@@ -214,31 +311,66 @@ fn ignore_file_applies_until_expiry() {
     let fixture = Fixture::new();
     let before = fixture.scan(&[]);
     let (package, _) = busiest_package(&before);
-    let target = findings(&before).into_iter().find(|f| f.package == package).unwrap();
+    let target = findings(&before)
+        .into_iter()
+        .find(|f| f.package == package)
+        .unwrap();
     let file = fixture.work.path().join("ignore.toml");
 
-    let active = format!("[[ignore]]\nid = \"{}\"\nreason = \"accepted risk\"\nexpires = 2099-01-31\n", target.id);
+    let active = format!(
+        "[[ignore]]\nid = \"{}\"\nreason = \"accepted risk\"\nexpires = 2099-01-31\n",
+        target.id
+    );
     std::fs::write(&file, active).unwrap();
     let report = fixture.scan(&["--ignore-file", file.to_str().unwrap()]);
     assert!(!findings(&report).iter().any(|f| f.id == target.id));
-    assert_eq!(report["ignored"][0]["rule"], format!("ignore file {}", file.display()));
+    assert_eq!(
+        report["ignored"][0]["rule"],
+        format!("ignore file {}", file.display())
+    );
 
-    let expired = format!("[[ignore]]\nid = \"{}\"\nreason = \"accepted risk\"\nexpires = 2020-01-31\n", target.id);
+    let expired = format!(
+        "[[ignore]]\nid = \"{}\"\nreason = \"accepted risk\"\nexpires = 2020-01-31\n",
+        target.id
+    );
     std::fs::write(&file, expired).unwrap();
-    let mut args = vec!["scan", "--root", fixture.root().to_str().unwrap(), "--db", fixture.db.to_str().unwrap()];
+    let mut args = vec![
+        "scan",
+        "--root",
+        fixture.root().to_str().unwrap(),
+        "--db",
+        fixture.db.to_str().unwrap(),
+    ];
     let state = fixture.state();
-    args.extend_from_slice(&["--state", &state, "--ignore-file", file.to_str().unwrap(), "--format", "json"]);
+    args.extend_from_slice(&[
+        "--state",
+        &state,
+        "--ignore-file",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     let output = vulnloop(&args);
     let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
-    assert!(findings(&report).iter().any(|f| f.id == target.id), "an expired rule hides nothing");
-    assert!(stderr(&output).contains("expired on 2020-01-31"), "{}", stderr(&output));
+    assert!(
+        findings(&report).iter().any(|f| f.id == target.id),
+        "an expired rule hides nothing"
+    );
+    assert!(
+        stderr(&output).contains("expired on 2020-01-31"),
+        "{}",
+        stderr(&output)
+    );
 
     std::fs::write(&file, "[[ignore]]\nid = \"CVE-2024-1\"\nreason = \n").unwrap();
     args.truncate(args.len() - 2);
     let output = vulnloop(&args);
     assert_eq!(code(&output), 2);
     let message = stderr(&output);
-    assert!(message.contains(&format!("invalid ignore file {}", file.display())), "{message}");
+    assert!(
+        message.contains(&format!("invalid ignore file {}", file.display())),
+        "{message}"
+    );
     assert!(message.contains("line 3"), "{message}");
 }
 
@@ -248,7 +380,11 @@ fn history_without_file_fails() {
     let missing = dir.path().join("none.db");
     let output = vulnloop(&["history", "--state", missing.to_str().unwrap()]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("no finding history at"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no finding history at"),
+        "{}",
+        stderr(&output)
+    );
     assert!(!missing.exists(), "reading the history creates no file");
 }
 
@@ -259,9 +395,17 @@ fn diff_needs_two_scans() {
     let state = fixture.state();
     let output = vulnloop(&["diff", "--state", &state]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("only one scan of"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("only one scan of"),
+        "{}",
+        stderr(&output)
+    );
     let output = vulnloop(&["diff", "7", "8", "--state", &state]);
-    assert!(stderr(&output).contains("no scan numbered 7"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no scan numbered 7"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -269,11 +413,51 @@ fn ignore_add_rejects_bad_dates() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
     let state = state.to_str().unwrap();
-    let output = vulnloop(&["ignore", "add", "CVE-2024-1", "--reason", "r", "--expires", "31/12/2027", "--state", state]);
+    let output = vulnloop(&[
+        "ignore",
+        "add",
+        "CVE-2024-1",
+        "--reason",
+        "r",
+        "--expires",
+        "31/12/2027",
+        "--state",
+        state,
+    ]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("invalid --expires \"31/12/2027\""), "{}", stderr(&output));
-    let output = vulnloop(&["ignore", "add", "CVE-2024-1", "--reason", "r", "--expires", "2001-01-01", "--state", state]);
-    assert!(stderr(&output).contains("the date has passed"), "{}", stderr(&output));
-    let output = vulnloop(&["ignore", "add", "CVE-2024-1", "--reason", " ", "--state", state]);
-    assert!(stderr(&output).contains("has no reason"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("invalid --expires \"31/12/2027\""),
+        "{}",
+        stderr(&output)
+    );
+    let output = vulnloop(&[
+        "ignore",
+        "add",
+        "CVE-2024-1",
+        "--reason",
+        "r",
+        "--expires",
+        "2001-01-01",
+        "--state",
+        state,
+    ]);
+    assert!(
+        stderr(&output).contains("the date has passed"),
+        "{}",
+        stderr(&output)
+    );
+    let output = vulnloop(&[
+        "ignore",
+        "add",
+        "CVE-2024-1",
+        "--reason",
+        " ",
+        "--state",
+        state,
+    ]);
+    assert!(
+        stderr(&output).contains("has no reason"),
+        "{}",
+        stderr(&output)
+    );
 }

@@ -16,7 +16,12 @@ const SECDB: &str = "feeds/alpine-secdb/alpine-secdb-v3.2-to-v3.21-and-edge.tar.
 fn installed_origins(db: &str) -> Vec<(String, String)> {
     let mut origins = Vec::new();
     for record in db.split("\n\n") {
-        let field = |key: &str| record.lines().find_map(|l| l.strip_prefix(key)).map(str::to_string);
+        let field = |key: &str| {
+            record
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(str::to_string)
+        };
         if let (Some(name), Some(version)) = (field("P:"), field("V:")) {
             origins.push((field("o:").unwrap_or(name), version));
         }
@@ -25,22 +30,39 @@ fn installed_origins(db: &str) -> Vec<(String, String)> {
 }
 
 /// (origin, CVE) pairs that the branch's secdb fixes in a version newer than the installed one.
-fn expected_findings(secdb: &Path, branch: &str, installed: &[(String, String)]) -> BTreeSet<(String, String)> {
+fn expected_findings(
+    secdb: &Path,
+    branch: &str,
+    installed: &[(String, String)],
+) -> BTreeSet<(String, String)> {
     let mut expected = BTreeSet::new();
     for repository in ["main", "community"] {
         let path = secdb.join(format!("alpine/{branch}/{repository}.json"));
-        let document: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let document: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         for entry in document["packages"].as_array().unwrap() {
             let name = entry["pkg"]["name"].as_str().unwrap();
-            let Some(secfixes) = entry["pkg"]["secfixes"].as_object() else { continue };
+            let Some(secfixes) = entry["pkg"]["secfixes"].as_object() else {
+                continue;
+            };
             for (origin, version) in installed.iter().filter(|(origin, _)| origin == name) {
                 for (fixed, ids) in secfixes {
-                    let newer = fixed != "0" && Scheme::Apk.compare(version, fixed).map(|o| o.is_lt()).unwrap_or(false);
+                    let newer = fixed != "0"
+                        && Scheme::Apk
+                            .compare(version, fixed)
+                            .map(|o| o.is_lt())
+                            .unwrap_or(false);
                     if !newer {
                         continue;
                     }
                     for id in ids.as_array().unwrap() {
-                        let cve = id.as_str().unwrap().split_whitespace().next().unwrap().to_string();
+                        let cve = id
+                            .as_str()
+                            .unwrap()
+                            .split_whitespace()
+                            .next()
+                            .unwrap()
+                            .to_string();
                         expected.insert((origin.clone(), cve));
                     }
                 }
@@ -56,7 +78,11 @@ fn scan_apk_database(relative_db: &str, archive: &str, version_id: &str, branch:
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("etc")).unwrap();
     std::fs::create_dir_all(root.path().join("lib/apk/db")).unwrap();
-    std::fs::write(root.path().join("etc/os-release"), format!("ID=alpine\nVERSION_ID={version_id}\n")).unwrap();
+    std::fs::write(
+        root.path().join("etc/os-release"),
+        format!("ID=alpine\nVERSION_ID={version_id}\n"),
+    )
+    .unwrap();
     std::fs::write(root.path().join("lib/apk/db/installed"), &db_text).unwrap();
     let secdb = vulnloop_testdata::unpack(SECDB);
     let feeds = feed_dir(&[SECDB]);
@@ -71,15 +97,25 @@ fn scan_apk_database(relative_db: &str, archive: &str, version_id: &str, branch:
         .map(|f| (f.package, f.id))
         .collect();
 
-    assert!(!expected.is_empty(), "the {branch} secdb fixes some of these packages later");
+    assert!(
+        !expected.is_empty(),
+        "the {branch} secdb fixes some of these packages later"
+    );
     assert_eq!(seen, expected);
-    let command = report["packages"][0]["fix_command"].as_str().unwrap_or_default();
+    let command = report["packages"][0]["fix_command"]
+        .as_str()
+        .unwrap_or_default();
     assert!(command.starts_with("apk add --upgrade "), "{command}");
 }
 
 #[test]
 fn trivy_alpine_3_4_database() {
-    scan_apk_database("trivy-testdata/apk/installed", "inventories/linux/trivy-testdata-dpkg-apk-osrelease.tar.zst", "3.4.6", "v3.4");
+    scan_apk_database(
+        "trivy-testdata/apk/installed",
+        "inventories/linux/trivy-testdata-dpkg-apk-osrelease.tar.zst",
+        "3.4.6",
+        "v3.4",
+    );
 }
 
 #[test]
@@ -107,15 +143,29 @@ fn repositories_file_decides_branch() {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("etc/apk")).unwrap();
     std::fs::create_dir_all(root.path().join("lib/apk/db")).unwrap();
-    std::fs::write(root.path().join("etc/os-release"), "ID=alpine\nVERSION_ID=3.21_alpha20241115\n").unwrap();
+    std::fs::write(
+        root.path().join("etc/os-release"),
+        "ID=alpine\nVERSION_ID=3.21_alpha20241115\n",
+    )
+    .unwrap();
     std::fs::write(
         root.path().join("etc/apk/repositories"),
         "# mirrors\nhttps://dl-cdn.alpinelinux.org/alpine/v3.16/main\nhttps://dl-cdn.alpinelinux.org/alpine/v3.16/community\n",
     )
     .unwrap();
-    std::fs::write(root.path().join("lib/apk/db/installed"), "P:musl\nV:1.2.3-r0\nA:x86_64\no:musl\n").unwrap();
+    std::fs::write(
+        root.path().join("lib/apk/db/installed"),
+        "P:musl\nV:1.2.3-r0\nA:x86_64\no:musl\n",
+    )
+    .unwrap();
 
-    let output = common::vulnloop(&["inventory", "--root", root.path().to_str().unwrap(), "--format", "json"]);
+    let output = common::vulnloop(&[
+        "inventory",
+        "--root",
+        root.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     let inventory: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
 
     assert_eq!(inventory["host"]["os"]["version_id"], "3.16");

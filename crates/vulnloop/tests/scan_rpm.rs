@@ -15,7 +15,8 @@ fn almalinux9_advisories() -> Vec<Advisory> {
     let path = vulnloop_testdata::data_file(ALMALINUX9);
     let kind = vulnloop_feeds::detect(&path).expect("detected as OSV");
     let mut advisories = Vec::new();
-    vulnloop_feeds::parse_file(&path, kind, &mut |advisory| advisories.push(advisory)).expect("the archive parses");
+    vulnloop_feeds::parse_file(&path, kind, &mut |advisory| advisories.push(advisory))
+        .expect("the archive parses");
     advisories
 }
 
@@ -26,8 +27,15 @@ fn fixes_by_package(advisories: &[Advisory]) -> BTreeMap<String, Vec<(String, St
     for advisory in advisories {
         for affected in &advisory.affected {
             let main_stream = affected.channel.is_none() && affected.kind == PackageKind::Binary;
-            if let (true, true, Some(fixed)) = (affected.ecosystem == release, main_stream, affected.status.fixed_version()) {
-                fixes.entry(affected.package.clone()).or_default().push((advisory.id.clone(), fixed.to_string()));
+            if let (true, true, Some(fixed)) = (
+                affected.ecosystem == release,
+                main_stream,
+                affected.status.fixed_version(),
+            ) {
+                fixes
+                    .entry(affected.package.clone())
+                    .or_default()
+                    .push((advisory.id.clone(), fixed.to_string()));
             }
         }
     }
@@ -74,11 +82,18 @@ fn almalinux_older_builds_report_their_advisories() {
     let mut packages = Vec::new();
     let mut expected = BTreeSet::new();
     for name in ["openssl", "sudo", "curl", "vim-enhanced"] {
-        let mut builds = fixes.get(name).unwrap_or_else(|| panic!("no AlmaLinux 9 fixes for {name}")).clone();
+        let mut builds = fixes
+            .get(name)
+            .unwrap_or_else(|| panic!("no AlmaLinux 9 fixes for {name}"))
+            .clone();
         builds.sort_by(|a, b| scheme.compare(&a.1, &b.1).expect("valid rpm versions"));
         let installed = builds[0].1.clone();
         for (id, fixed) in &builds {
-            if scheme.compare(&installed, fixed).expect("valid rpm versions").is_lt() {
+            if scheme
+                .compare(&installed, fixed)
+                .expect("valid rpm versions")
+                .is_lt()
+            {
                 expected.insert((name.to_string(), id.clone()));
             }
         }
@@ -90,26 +105,62 @@ fn almalinux_older_builds_report_their_advisories() {
     let file = work.path().join("alma9.json");
     std::fs::write(&file, inventory(packages).to_string()).unwrap();
 
-    let output = vulnloop(&["scan", "--inventory", file.to_str().unwrap(), "--db", db.to_str().unwrap(), "--format", "json"]);
-    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&output)));
-    let seen: BTreeSet<(String, String)> = findings(&report).into_iter().map(|f| (f.package, f.id)).collect();
+    let output = vulnloop(&[
+        "scan",
+        "--inventory",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output))
+        .unwrap_or_else(|e| panic!("{e}: {}", stderr(&output)));
+    let seen: BTreeSet<(String, String)> = findings(&report)
+        .into_iter()
+        .map(|f| (f.package, f.id))
+        .collect();
 
     assert_eq!(code(&output), 1, "coverage: {}", report["coverage"]);
-    assert!(expected.len() >= 8, "the packages have several later advisories: {expected:?}");
+    assert!(
+        expected.len() >= 8,
+        "the packages have several later advisories: {expected:?}"
+    );
     assert_eq!(seen, expected);
-    let openssl = report["packages"].as_array().unwrap().iter().find(|g| g["package"] == "openssl").unwrap();
+    let openssl = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["package"] == "openssl")
+        .unwrap();
     let command = openssl["fix_command"].as_str().unwrap();
-    assert!(command.starts_with("dnf upgrade --advisory=ALSA-"), "{command}");
+    assert!(
+        command.starts_with("dnf upgrade --advisory=ALSA-"),
+        "{command}"
+    );
     let finding = &openssl["findings"][0];
-    assert!(!finding["cves"].as_array().unwrap().is_empty(), "ALSA findings list their CVEs: {finding}");
-    assert!(finding["evidence"]["comparison"].as_str().unwrap().ends_with("(rpm ordering)"), "{finding}");
+    assert!(
+        !finding["cves"].as_array().unwrap().is_empty(),
+        "ALSA findings list their CVEs: {finding}"
+    );
+    assert!(
+        finding["evidence"]["comparison"]
+            .as_str()
+            .unwrap()
+            .ends_with("(rpm ordering)"),
+        "{finding}"
+    );
 }
 
 #[test]
 fn other_vendor_package_not_judged() {
     let advisories = almalinux9_advisories();
     let fixes = fixes_by_package(&advisories);
-    let oldest = fixes["openssl"].iter().map(|(_, f)| f.clone()).min_by(|a, b| Scheme::Rpm.compare(a, b).unwrap()).unwrap();
+    let oldest = fixes["openssl"]
+        .iter()
+        .map(|(_, f)| f.clone())
+        .min_by(|a, b| Scheme::Rpm.compare(a, b).unwrap())
+        .unwrap();
     let mut foreign = rpm_package("openssl", &oldest);
     foreign["vendor"] = json!("Example Third Party Repository");
     let feeds = feed_dir(&[ALMALINUX9]);
@@ -118,9 +169,23 @@ fn other_vendor_package_not_judged() {
     let file = work.path().join("alma9.json");
     std::fs::write(&file, inventory(vec![foreign]).to_string()).unwrap();
 
-    let output = vulnloop(&["scan", "--inventory", file.to_str().unwrap(), "--db", db.to_str().unwrap(), "--format", "json"]);
+    let output = vulnloop(&[
+        "scan",
+        "--inventory",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
 
     assert_eq!(code(&output), 0, "coverage: {}", report["coverage"]);
-    assert!(report["coverage"]["notes"].to_string().contains("other vendors"), "{}", report["coverage"]);
+    assert!(
+        report["coverage"]["notes"]
+            .to_string()
+            .contains("other vendors"),
+        "{}",
+        report["coverage"]
+    );
 }

@@ -56,14 +56,21 @@ impl Sshd {
             nix::unistd::geteuid().is_root(),
             "the SSH scan tests need root, because sshd does; run them as root (CI does)"
         );
-        assert!(Path::new(SSHD).exists(), "{SSHD} is missing; install Debian's openssh-server (.ci/run does)");
+        assert!(
+            Path::new(SSHD).exists(),
+            "{SSHD} is missing; install Debian's openssh-server (.ci/run does)"
+        );
         // sshd's privilege separation directory; Debian's service unit creates it at boot.
         std::fs::create_dir_all("/run/sshd").unwrap();
 
         let dir = tempfile::tempdir().unwrap();
         keygen(&dir.path().join("host_key"));
         keygen(&dir.path().join("client_key"));
-        std::fs::copy(dir.path().join("client_key.pub"), dir.path().join("authorized_keys")).unwrap();
+        std::fs::copy(
+            dir.path().join("client_key.pub"),
+            dir.path().join("authorized_keys"),
+        )
+        .unwrap();
 
         let port = free_port(address);
         let config = format!(
@@ -83,7 +90,12 @@ impl Sshd {
             .stderr(log)
             .spawn()
             .unwrap();
-        let mut sshd = Self { dir, address, port, child };
+        let mut sshd = Self {
+            dir,
+            address,
+            port,
+            child,
+        };
         sshd.wait_until_listening();
         sshd
     }
@@ -94,7 +106,12 @@ impl Sshd {
             if let Some(status) = self.child.try_wait().unwrap() {
                 panic!("sshd exited with {status}: {}", self.log());
             }
-            assert!(Instant::now() < deadline, "sshd does not listen on port {}: {}", self.port, self.log());
+            assert!(
+                Instant::now() < deadline,
+                "sshd does not listen on port {}: {}",
+                self.port,
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -126,7 +143,11 @@ impl Sshd {
     /// Writes a known_hosts file that lists this server's real host key.
     fn known_hosts(&self, dir: &Path) -> PathBuf {
         let path = dir.join("known_hosts");
-        std::fs::write(&path, self.known_hosts_line(&self.dir.path().join("host_key.pub"))).unwrap();
+        std::fs::write(
+            &path,
+            self.known_hosts_line(&self.dir.path().join("host_key.pub")),
+        )
+        .unwrap();
         path
     }
 }
@@ -150,7 +171,11 @@ fn keygen(path: &Path) {
 
 /// Returns a port of the loopback `address` that nothing listens on at the time of the call.
 fn free_port(address: &str) -> u16 {
-    TcpListener::bind((address, 0)).unwrap().local_addr().unwrap().port()
+    TcpListener::bind((address, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Runs `vulnloop scan` over SSH with the test's client files and no agent.
@@ -195,7 +220,14 @@ fn ssh_scan_matches_local_scan() {
 
     let remote = scan_ssh(&db, &known_hosts, &sshd.client_key(), &[&sshd.url()]);
     // Web applications are not collected over SSH, so the local scan leaves them out too.
-    let local = common::vulnloop(&["scan", "--no-webapps", "--db", db.to_str().unwrap(), "--format", "json"]);
+    let local = common::vulnloop(&[
+        "scan",
+        "--no-webapps",
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     let remote_json = json(&remote);
     let local_report = json(&local);
     let host = &remote_json["hosts"][0];
@@ -204,13 +236,25 @@ fn ssh_scan_matches_local_scan() {
     let remote_report = &host["report"];
 
     assert_eq!(code(&remote), code(&local), "stderr: {}", stderr(&remote));
-    assert_eq!(remote_report["host"]["hostname"], local_report["host"]["hostname"]);
+    assert_eq!(
+        remote_report["host"]["hostname"],
+        local_report["host"]["hostname"]
+    );
     assert_eq!(remote_report["host"]["os"], local_report["host"]["os"]);
-    assert_eq!(remote_report["host"]["kernel"], local_report["host"]["kernel"]);
-    assert_eq!(remote_report["host"]["packages"], local_report["host"]["packages"]);
+    assert_eq!(
+        remote_report["host"]["kernel"],
+        local_report["host"]["kernel"]
+    );
+    assert_eq!(
+        remote_report["host"]["packages"],
+        local_report["host"]["packages"]
+    );
     assert_eq!(remote_report["host"]["root"], Value::Null);
     let local_findings = findings(&local_report);
-    assert!(!local_findings.is_empty(), "the feeds give no finding on this machine, so the comparison proves nothing");
+    assert!(
+        !local_findings.is_empty(),
+        "the feeds give no finding on this machine, so the comparison proves nothing"
+    );
     common::assert_same_findings(&local_findings, &findings(remote_report));
     assert_eq!(remote_report["coverage"], local_report["coverage"]);
 }
@@ -240,7 +284,12 @@ fn down_target_fails_others_scanned() {
     )
     .unwrap();
 
-    let output = scan_ssh(&db, &known_hosts, &sshd.client_key(), &["--targets", targets.to_str().unwrap()]);
+    let output = scan_ssh(
+        &db,
+        &known_hosts,
+        &sshd.client_key(),
+        &["--targets", targets.to_str().unwrap()],
+    );
     let document = json(&output);
     let hosts = document["hosts"].as_array().unwrap();
 
@@ -255,7 +304,10 @@ fn down_target_fails_others_scanned() {
     assert!(error.contains(&down_url), "{error}");
     assert!(error.contains("refused"), "{error}");
     let summary = stderr(&output);
-    assert!(summary.contains(&format!("failed  {down_url}")), "{summary}");
+    assert!(
+        summary.contains(&format!("failed  {down_url}")),
+        "{summary}"
+    );
     assert!(summary.contains("1 host scanned, 1 failed"), "{summary}");
 }
 
@@ -267,9 +319,18 @@ fn changed_host_key_rejected() {
     let other_key = work.path().join("other_host_key");
     keygen(&other_key);
     let known_hosts = work.path().join("known_hosts");
-    std::fs::write(&known_hosts, sshd.known_hosts_line(&other_key.with_extension("pub"))).unwrap();
+    std::fs::write(
+        &known_hosts,
+        sshd.known_hosts_line(&other_key.with_extension("pub")),
+    )
+    .unwrap();
 
-    let output = scan_ssh(&db, &known_hosts, &sshd.client_key(), &[&sshd.url(), "--accept-new-host-keys"]);
+    let output = scan_ssh(
+        &db,
+        &known_hosts,
+        &sshd.client_key(),
+        &[&sshd.url(), "--accept-new-host-keys"],
+    );
     let document = json(&output);
     let host = &document["hosts"][0];
 
@@ -278,7 +339,10 @@ fn changed_host_key_rejected() {
     let error = host["error"][0].as_str().unwrap();
     assert!(error.contains("CHANGED"), "{error}");
     assert!(error.contains(&sshd.url()), "{error}");
-    assert!(error.contains(&format!("{}:1", known_hosts.display())), "{error}");
+    assert!(
+        error.contains(&format!("{}:1", known_hosts.display())),
+        "{error}"
+    );
     assert_eq!(host.get("report"), None);
 }
 
@@ -291,16 +355,32 @@ fn unknown_host_key_needs_acceptance() {
     std::fs::write(&known_hosts, "").unwrap();
 
     let rejected = scan_ssh(&db, &known_hosts, &sshd.client_key(), &[&sshd.url()]);
-    let error = json(&rejected)["hosts"][0]["error"][0].as_str().unwrap().to_string();
+    let error = json(&rejected)["hosts"][0]["error"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(code(&rejected), 2);
     assert!(error.contains("is not in"), "{error}");
     assert!(error.contains("--accept-new-host-keys"), "{error}");
     assert_eq!(std::fs::read_to_string(&known_hosts).unwrap(), "");
 
-    let accepted = scan_ssh(&db, &known_hosts, &sshd.client_key(), &[&sshd.url(), "--accept-new-host-keys"]);
-    assert_eq!(json(&accepted)["hosts"][0]["status"], "scanned", "stderr: {}", stderr(&accepted));
+    let accepted = scan_ssh(
+        &db,
+        &known_hosts,
+        &sshd.client_key(),
+        &[&sshd.url(), "--accept-new-host-keys"],
+    );
+    assert_eq!(
+        json(&accepted)["hosts"][0]["status"],
+        "scanned",
+        "stderr: {}",
+        stderr(&accepted)
+    );
     let recorded = std::fs::read_to_string(&known_hosts).unwrap();
-    assert!(recorded.contains(&format!("[127.0.0.1]:{}", sshd.port)), "{recorded}");
+    assert!(
+        recorded.contains(&format!("[127.0.0.1]:{}", sshd.port)),
+        "{recorded}"
+    );
 }
 
 #[test]
@@ -327,7 +407,11 @@ fn table_output_has_block_per_host() {
     ]);
     let text = stdout(&output);
 
-    assert_eq!(text.matches(&format!("=== {} ===", sshd.url())).count(), 2, "{text}");
+    assert_eq!(
+        text.matches(&format!("=== {} ===", sshd.url())).count(),
+        2,
+        "{text}"
+    );
     assert!(text.contains("summary:"), "{text}");
     assert!(text.contains("2 hosts scanned, 0 failed"), "{text}");
 }
@@ -337,21 +421,42 @@ fn targets_file_errors_name_location() {
     let work = tempfile::tempdir().unwrap();
     let db = work.path().join("missing.db");
     let cases = [
-        ("[[target]]\nhost = \"web1\"\nprot = 22\n", vec!["line 3", "prot"]),
+        (
+            "[[target]]\nhost = \"web1\"\nprot = 22\n",
+            vec!["line 3", "prot"],
+        ),
         ("[[target]]\nport = 22\n", vec!["host"]),
-        ("[[target]]\nhost = \"-oProxyCommand=x\"\n", vec!["[[target]] number 1", "starts with '-'"]),
-        ("[[target]]\nhost = \"web1\"\nport = 70000\n", vec!["line 3"]),
+        (
+            "[[target]]\nhost = \"-oProxyCommand=x\"\n",
+            vec!["[[target]] number 1", "starts with '-'"],
+        ),
+        (
+            "[[target]]\nhost = \"web1\"\nport = 70000\n",
+            vec!["line 3"],
+        ),
         ("# no targets\n", vec!["lists no [[target]] table"]),
     ];
     for (text, expected) in cases {
         let path = work.path().join("hosts.toml");
         std::fs::write(&path, text).unwrap();
-        let output = common::vulnloop(&["scan", "--db", db.to_str().unwrap(), "--targets", path.to_str().unwrap()]);
+        let output = common::vulnloop(&[
+            "scan",
+            "--db",
+            db.to_str().unwrap(),
+            "--targets",
+            path.to_str().unwrap(),
+        ]);
         let message = stderr(&output);
         assert_eq!(code(&output), 2, "{text}: {message}");
-        assert!(message.contains(path.to_str().unwrap()), "{text}: {message}");
+        assert!(
+            message.contains(path.to_str().unwrap()),
+            "{text}: {message}"
+        );
         for part in expected {
-            assert!(message.contains(part), "{text}: expected {part:?} in {message}");
+            assert!(
+                message.contains(part),
+                "{text}: expected {part:?} in {message}"
+            );
         }
     }
 }
@@ -361,7 +466,10 @@ fn invalid_url_rejected() {
     let output = common::vulnloop(&["scan", "ssh://root@[::1:22"]);
     let message = stderr(&output);
     assert_eq!(code(&output), 2);
-    assert!(message.contains("invalid SSH target \"ssh://root@[::1:22\""), "{message}");
+    assert!(
+        message.contains("invalid SSH target \"ssh://root@[::1:22\""),
+        "{message}"
+    );
     assert!(message.contains("no closing bracket"), "{message}");
 }
 
@@ -375,10 +483,16 @@ fn unauthorized_key_fails_authentication() {
     keygen(&stranger);
 
     let output = scan_ssh(&db, &known_hosts, &stranger, &[&sshd.url()]);
-    let error = json(&output)["hosts"][0]["error"][0].as_str().unwrap().to_string();
+    let error = json(&output)["hosts"][0]["error"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     assert_eq!(code(&output), 2);
-    assert!(error.contains(&format!("authentication to {} failed", sshd.url())), "{error}");
+    assert!(
+        error.contains(&format!("authentication to {} failed", sshd.url())),
+        "{error}"
+    );
     assert!(error.contains("Permission denied"), "{error}");
 }
 
@@ -391,16 +505,38 @@ fn hung_command_times_out() {
     let known_hosts = sshd.known_hosts(work.path());
     let key = sshd.client_key();
 
-    let command_limited = scan_ssh(&db, &known_hosts, &key, &[&sshd.url(), "--command-timeout", "2"]);
-    let host_limited = scan_ssh(&db, &known_hosts, &key, &[&sshd.url(), "--host-timeout", "2"]);
-    let command_error = json(&command_limited)["hosts"][0]["error"][0].as_str().unwrap().to_string();
-    let host_error = json(&host_limited)["hosts"][0]["error"][0].as_str().unwrap().to_string();
+    let command_limited = scan_ssh(
+        &db,
+        &known_hosts,
+        &key,
+        &[&sshd.url(), "--command-timeout", "2"],
+    );
+    let host_limited = scan_ssh(
+        &db,
+        &known_hosts,
+        &key,
+        &[&sshd.url(), "--host-timeout", "2"],
+    );
+    let command_error = json(&command_limited)["hosts"][0]["error"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let host_error = json(&host_limited)["hosts"][0]["error"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     assert_eq!(code(&command_limited), 2);
     assert!(command_error.contains("`uname -n`"), "{command_error}");
-    assert!(command_error.contains("timed out after 2 seconds (--command-timeout)"), "{command_error}");
+    assert!(
+        command_error.contains("timed out after 2 seconds (--command-timeout)"),
+        "{command_error}"
+    );
     assert_eq!(code(&host_limited), 2);
-    assert!(host_error.contains("took longer than 2 seconds (--host-timeout)"), "{host_error}");
+    assert!(
+        host_error.contains("took longer than 2 seconds (--host-timeout)"),
+        "{host_error}"
+    );
 }
 
 #[test]
@@ -418,7 +554,10 @@ fn jump_host_from_ssh_config() {
     let targets = work.path().join("hosts.toml");
     std::fs::write(
         &targets,
-        format!("[[target]]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\njump = \"bastion\"\n", sshd.port),
+        format!(
+            "[[target]]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\njump = \"bastion\"\n",
+            sshd.port
+        ),
     )
     .unwrap();
     // ssh gives the jump connection the -F file but not the -o options, so
@@ -463,7 +602,10 @@ fn jump_host_from_ssh_config() {
     let failed = &json(&unknown_jump)["hosts"][0];
     assert_eq!(failed["status"], "failed", "{failed}");
     let error = failed["error"][0].as_str().unwrap();
-    assert!(error.contains("through its jump host bastion failed"), "{error}");
+    assert!(
+        error.contains("through its jump host bastion failed"),
+        "{error}"
+    );
     let scanned = &json(&through_jump)["hosts"][0];
     assert_eq!(scanned["status"], "scanned", "{scanned}");
     assert!(scanned["report"]["host"]["packages"].as_u64().unwrap() > 0);
@@ -479,7 +621,11 @@ fn ipv6_loopback_target_scanned() {
     let output = scan_ssh(&db, &known_hosts, &sshd.client_key(), &[&sshd.url()]);
     let host = &json(&output)["hosts"][0];
 
-    assert!(sshd.url().starts_with("ssh://root@[::1]:"), "{}", sshd.url());
+    assert!(
+        sshd.url().starts_with("ssh://root@[::1]:"),
+        "{}",
+        sshd.url()
+    );
     assert_eq!(host["status"], "scanned", "{host}");
     assert_eq!(host["target"], sshd.url());
 }

@@ -13,7 +13,8 @@ fn usns(relative: &str) -> Vec<Advisory> {
     let path = vulnloop_testdata::data_file(relative);
     let kind = vulnloop_feeds::detect(&path).expect("detected as Ubuntu OVAL");
     let mut advisories = Vec::new();
-    vulnloop_feeds::parse_file(&path, kind, &mut |advisory| advisories.push(advisory)).expect("the USN OVAL parses");
+    vulnloop_feeds::parse_file(&path, kind, &mut |advisory| advisories.push(advisory))
+        .expect("the USN OVAL parses");
     advisories
 }
 
@@ -26,13 +27,23 @@ fn lowered_binaries_report_their_usns(relative: &str, os_release: &str) {
         .iter()
         .filter(|a| !a.cves.is_empty())
         .filter_map(|a| {
-            let affected = a.affected.iter().find(|f| f.kind == PackageKind::Binary && !f.package.starts_with("linux") && !f.package.contains(':'))?;
-            Some((affected.package.clone(), format!("{}~", affected.status.fixed_version()?)))
+            let affected = a.affected.iter().find(|f| {
+                f.kind == PackageKind::Binary
+                    && !f.package.starts_with("linux")
+                    && !f.package.contains(':')
+            })?;
+            Some((
+                affected.package.clone(),
+                format!("{}~", affected.status.fixed_version()?),
+            ))
         })
         .step_by(25)
         .take(6)
         .collect();
-    assert!(chosen.len() >= 5, "too few USNs with binary packages: {chosen:?}");
+    assert!(
+        chosen.len() >= 5,
+        "too few USNs with binary packages: {chosen:?}"
+    );
     let mut status = String::new();
     let mut seen_names = BTreeSet::new();
     for (name, version) in &chosen {
@@ -42,8 +53,11 @@ fn lowered_binaries_report_their_usns(relative: &str, os_release: &str) {
             ));
         }
     }
-    let installed: Vec<(String, String)> =
-        chosen.iter().filter(|(name, _)| seen_names.contains(name)).cloned().collect();
+    let installed: Vec<(String, String)> = chosen
+        .iter()
+        .filter(|(name, _)| seen_names.contains(name))
+        .cloned()
+        .collect();
 
     let mut candidates = Vec::new();
     for advisory in &advisories {
@@ -51,13 +65,21 @@ fn lowered_binaries_report_their_usns(relative: &str, os_release: &str) {
             for (name, version) in &installed {
                 if affected.kind == PackageKind::Binary && &affected.package == name {
                     if let Some(fixed) = affected.status.fixed_version() {
-                        candidates.push((advisory.id.clone(), name.clone(), version.clone(), fixed.to_string()));
+                        candidates.push((
+                            advisory.id.clone(),
+                            name.clone(),
+                            version.clone(),
+                            fixed.to_string(),
+                        ));
                     }
                 }
             }
         }
     }
-    let pairs: Vec<(String, String)> = candidates.iter().map(|(_, _, v, f)| (v.clone(), f.clone())).collect();
+    let pairs: Vec<(String, String)> = candidates
+        .iter()
+        .map(|(_, _, v, f)| (v.clone(), f.clone()))
+        .collect();
     let expected: BTreeSet<(String, String)> = candidates
         .iter()
         .zip(dpkg_compare(&pairs))
@@ -70,12 +92,18 @@ fn lowered_binaries_report_their_usns(relative: &str, os_release: &str) {
     let db = build_db(feeds.path(), work.path());
     let root = common::rootfs(os_release, &status);
     let (code, report) = scan_json(root.path(), &db, &[]);
-    let seen: BTreeSet<(String, String)> = findings(&report).into_iter().map(|f| (f.package, f.id)).collect();
+    let seen: BTreeSet<(String, String)> = findings(&report)
+        .into_iter()
+        .map(|f| (f.package, f.id))
+        .collect();
 
     assert_eq!(code, 1, "coverage: {}", report["coverage"]);
     assert_eq!(seen, expected);
     let first = &report["packages"][0]["findings"][0];
-    assert!(!first["cves"].as_array().unwrap().is_empty(), "a USN finding lists its CVEs: {first}");
+    assert!(
+        !first["cves"].as_array().unwrap().is_empty(),
+        "a USN finding lists its CVEs: {first}"
+    );
 }
 
 #[test]

@@ -44,7 +44,10 @@ pub(crate) fn record_owners(rootfs: &RootFs, packages: &[Package], owners: &mut 
     };
 
     let mut missing = 0usize;
-    for package in packages.iter().filter(|package| package.manager == PackageManager::Dpkg) {
+    for package in packages
+        .iter()
+        .filter(|package| package.manager == PackageManager::Dpkg)
+    {
         let Some(name) = list_name(package, &names) else {
             missing += 1;
             continue;
@@ -72,9 +75,15 @@ pub(crate) fn record_owners(rootfs: &RootFs, packages: &[Package], owners: &mut 
 /// Returns the file name of the list of `package` among `names`:
 /// `NAME:ARCH.list`, or else `NAME.list`.
 fn list_name(package: &Package, names: &HashSet<String>) -> Option<String> {
-    let qualified = package.arch.as_deref().map(|arch| format!("{}:{arch}.list", package.name));
+    let qualified = package
+        .arch
+        .as_deref()
+        .map(|arch| format!("{}:{arch}.list", package.name));
     let plain = format!("{}.list", package.name);
-    qualified.into_iter().chain([plain]).find(|name| names.contains(name))
+    qualified
+        .into_iter()
+        .chain([plain])
+        .find(|name| names.contains(name))
 }
 
 #[cfg(test)]
@@ -106,20 +115,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let info = dir.path().join("var/lib/dpkg/info");
         fs::create_dir_all(&info).unwrap();
-        fs::write(info.join("libc6:amd64.list"), "/.\n/lib\n/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu/libc.so.6\n").unwrap();
+        fs::write(
+            info.join("libc6:amd64.list"),
+            "/.\n/lib\n/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu/libc.so.6\n",
+        )
+        .unwrap();
         fs::write(info.join("bash.list"), "/.\n/bin\n/bin/bash\n").unwrap();
         fs::write(info.join("dash.list"), "/.\n/bin\n/bin/dash\n").unwrap();
         let rootfs = RootFs::open(dir.path()).unwrap();
-        let packages = [package("libc6", "amd64"), package("bash", "amd64"), package("zsh", "amd64")];
+        let packages = [
+            package("libc6", "amd64"),
+            package("bash", "amd64"),
+            package("zsh", "amd64"),
+        ];
         let usr_merge = UsrMerge::from_pairs(&[("/bin", "/usr/bin"), ("/lib", "/usr/lib")]);
         let mut owners = FileOwners::with_usr_merge(
-            ["/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/bin/bash", "/usr/bin/dash"],
+            [
+                "/usr/lib/x86_64-linux-gnu/libc.so.6",
+                "/usr/bin/bash",
+                "/usr/bin/dash",
+            ],
             usr_merge,
         );
 
         record_owners(&rootfs, &packages, &mut owners);
 
-        assert_eq!(owners.owners("/usr/lib/x86_64-linux-gnu/libc.so.6"), ["libc6"]);
+        assert_eq!(
+            owners.owners("/usr/lib/x86_64-linux-gnu/libc.so.6"),
+            ["libc6"]
+        );
         assert_eq!(owners.owners("/usr/bin/bash"), ["bash"]);
         // dash is not among the installed packages, so its list is not read.
         assert!(owners.owners("/usr/bin/dash").is_empty());

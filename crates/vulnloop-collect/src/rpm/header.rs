@@ -166,22 +166,36 @@ pub fn read_file_paths(bytes: &[u8], mut visit: impl FnMut(&str)) -> Result<(), 
     let blob = split(bytes)?;
     blob.check_region()?;
 
-    let last = |wanted: u32| blob.entries.iter().enumerate().rev().find(|(_, entry)| entry.tag == wanted);
+    let last = |wanted: u32| {
+        blob.entries
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, entry)| entry.tag == wanted)
+    };
     if let Some((index, entry)) = last(tag::BASENAMES) {
         let basenames = blob.strings(index, entry)?;
-        let (dir_index, dir_entry) = last(tag::DIRNAMES).ok_or(HeaderError::MissingTag("DIRNAMES"))?;
+        let (dir_index, dir_entry) =
+            last(tag::DIRNAMES).ok_or(HeaderError::MissingTag("DIRNAMES"))?;
         let dirnames = blob.strings(dir_index, dir_entry)?;
-        let (indexes_index, indexes_entry) = last(tag::DIRINDEXES).ok_or(HeaderError::MissingTag("DIRINDEXES"))?;
+        let (indexes_index, indexes_entry) =
+            last(tag::DIRINDEXES).ok_or(HeaderError::MissingTag("DIRINDEXES"))?;
         let indexes = blob.int32_array(indexes_index, indexes_entry)?;
         if indexes.len() != basenames.len() {
-            return Err(blob.bad(indexes_index, indexes_entry, "DIRINDEXES and BASENAMES differ in length"));
+            return Err(blob.bad(
+                indexes_index,
+                indexes_entry,
+                "DIRINDEXES and BASENAMES differ in length",
+            ));
         }
 
         let mut path = String::new();
         for (basename, dir) in basenames.iter().zip(indexes) {
-            let dirname = dirnames
-                .get(dir as usize)
-                .ok_or(blob.bad(indexes_index, indexes_entry, "a directory index is beyond DIRNAMES"))?;
+            let dirname = dirnames.get(dir as usize).ok_or(blob.bad(
+                indexes_index,
+                indexes_entry,
+                "a directory index is beyond DIRNAMES",
+            ))?;
             path.clear();
             path.push_str(dirname);
             path.push_str(basename);
@@ -346,9 +360,11 @@ impl Blob<'_> {
         if entry.kind != kind::INT32 {
             return Err(self.bad(index, entry, "expected 32-bit integers"));
         }
-        let len = (entry.count as usize)
-            .checked_mul(4)
-            .ok_or(self.bad(index, entry, "data lies outside the data store"))?;
+        let len = (entry.count as usize).checked_mul(4).ok_or(self.bad(
+            index,
+            entry,
+            "data lies outside the data store",
+        ))?;
         let bytes = self.slice(index, entry, len)?;
         Ok(bytes
             .chunks_exact(4)
@@ -487,7 +503,10 @@ mod tests {
     }
 
     fn int32s(values: &[u32]) -> Vec<u8> {
-        values.iter().flat_map(|value| value.to_be_bytes()).collect()
+        values
+            .iter()
+            .flat_map(|value| value.to_be_bytes())
+            .collect()
     }
 
     #[test]
@@ -498,12 +517,26 @@ mod tests {
             VERSION,
             RELEASE,
             (tag::DIRINDEXES, kind::INT32, 3, &indexes),
-            (tag::BASENAMES, kind::STRING_ARRAY, 3, b"node\0libnode.so.108\0node_modules\0"),
-            (tag::DIRNAMES, kind::STRING_ARRAY, 2, b"/usr/bin/\0/usr/lib64/\0"),
+            (
+                tag::BASENAMES,
+                kind::STRING_ARRAY,
+                3,
+                b"node\0libnode.so.108\0node_modules\0",
+            ),
+            (
+                tag::DIRNAMES,
+                kind::STRING_ARRAY,
+                2,
+                b"/usr/bin/\0/usr/lib64/\0",
+            ),
         ]);
         assert_eq!(
             files_of(&bytes).unwrap(),
-            ["/usr/bin/node", "/usr/lib64/libnode.so.108", "/usr/lib64/node_modules"]
+            [
+                "/usr/bin/node",
+                "/usr/lib64/libnode.so.108",
+                "/usr/lib64/node_modules"
+            ]
         );
         // The package fields are read as before.
         assert_eq!(parse_header(&bytes).unwrap().name, "nodejs");
@@ -511,7 +544,17 @@ mod tests {
 
     #[test]
     fn old_file_names_read() {
-        let bytes = blob(&[NAME, VERSION, RELEASE, (tag::OLDFILENAMES, kind::STRING_ARRAY, 2, b"/bin/sh\0/etc/profile\0")]);
+        let bytes = blob(&[
+            NAME,
+            VERSION,
+            RELEASE,
+            (
+                tag::OLDFILENAMES,
+                kind::STRING_ARRAY,
+                2,
+                b"/bin/sh\0/etc/profile\0",
+            ),
+        ]);
         assert_eq!(files_of(&bytes).unwrap(), ["/bin/sh", "/etc/profile"]);
     }
 
@@ -562,7 +605,11 @@ mod tests {
     #[test]
     fn missing_dirnames_is_error() {
         let indexes = int32s(&[0]);
-        let bytes = blob(&[NAME, (tag::DIRINDEXES, kind::INT32, 1, &indexes), (tag::BASENAMES, kind::STRING_ARRAY, 1, b"a\0")]);
+        let bytes = blob(&[
+            NAME,
+            (tag::DIRINDEXES, kind::INT32, 1, &indexes),
+            (tag::BASENAMES, kind::STRING_ARRAY, 1, b"a\0"),
+        ]);
         assert_eq!(files_of(&bytes), Err(HeaderError::MissingTag("DIRNAMES")));
     }
 

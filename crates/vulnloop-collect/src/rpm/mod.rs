@@ -143,7 +143,11 @@ fn read_blobs(
 /// Parses each header blob into a package, turning damaged blobs into problems.
 ///
 /// When `owners` looks up paths, each package's file list is read too.
-fn convert(headers: Vec<StoredHeader>, origin: &str, mut owners: Option<&mut FileOwners>) -> RpmPackages {
+fn convert(
+    headers: Vec<StoredHeader>,
+    origin: &str,
+    mut owners: Option<&mut FileOwners>,
+) -> RpmPackages {
     let mut result = RpmPackages::default();
     for stored in headers {
         match parse_header(&stored.blob) {

@@ -17,8 +17,7 @@ use super::{to_package, RpmHeader, RpmPackages};
 /// rpm prints `(none)` for a tag the header lacks. rpm before 4.14 (RHEL 7)
 /// does not know `MODULARITYLABEL` and rejects the whole format, so
 /// [`RPM_QUERY_FORMAT_WITHOUT_MODULES`] is the fallback.
-pub const RPM_QUERY_FORMAT: &str =
-    r"%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\t%{VENDOR}\t%{MODULARITYLABEL}\n";
+pub const RPM_QUERY_FORMAT: &str = r"%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\t%{VENDOR}\t%{MODULARITYLABEL}\n";
 
 /// [`RPM_QUERY_FORMAT`] without `MODULARITYLABEL`, for rpm releases that
 /// predate modules.
@@ -64,7 +63,10 @@ pub fn parse_rpm_query(text: &str, origin: &str) -> RpmPackages {
 fn parse_line(line: &str) -> Result<RpmHeader, String> {
     let fields: Vec<&str> = line.split('\t').collect();
     if !(7..=8).contains(&fields.len()) {
-        return Err(format!("expected 7 or 8 tab-separated fields, found {}", fields.len()));
+        return Err(format!(
+            "expected 7 or 8 tab-separated fields, found {}",
+            fields.len()
+        ));
     }
     let value = |index: usize| {
         fields
@@ -77,7 +79,10 @@ fn parse_line(line: &str) -> Result<RpmHeader, String> {
     let version = value(2).ok_or_else(|| format!("package {name} has no version"))?;
     let release = value(3).ok_or_else(|| format!("package {name} has no release"))?;
     let epoch = match value(1) {
-        Some(text) => Some(text.parse::<u32>().map_err(|_| format!("package {name} has an invalid epoch {text:?}"))?),
+        Some(text) => Some(
+            text.parse::<u32>()
+                .map_err(|_| format!("package {name} has an invalid epoch {text:?}"))?,
+        ),
         None => None,
     };
     Ok(RpmHeader {
@@ -110,9 +115,15 @@ mod tests {
         assert_eq!(package.version, "1:1.20.1-14.module_el9.2.0+1");
         assert_eq!(package.arch.as_deref(), Some("x86_64"));
         assert_eq!(package.source_name.as_deref(), Some("nginx"));
-        assert_eq!(package.source_version.as_deref(), Some("1.20.1-14.module_el9.2.0+1"));
+        assert_eq!(
+            package.source_version.as_deref(),
+            Some("1.20.1-14.module_el9.2.0+1")
+        );
         assert_eq!(package.vendor.as_deref(), Some("AlmaLinux"));
-        assert_eq!(package.module.as_deref(), Some("nginx:1.22:9020020230419:f1a2b3c4"));
+        assert_eq!(
+            package.module.as_deref(),
+            Some("nginx:1.22:9020020230419:f1a2b3c4")
+        );
         assert_eq!(package.origin, ORIGIN);
     }
 
@@ -144,7 +155,11 @@ mod tests {
         assert_eq!(parsed.packages.len(), 1);
         assert_eq!(parsed.problems.len(), 2);
         assert_eq!(parsed.problems[0].location, "rpm -qa, output line 1");
-        assert!(parsed.problems[1].message.contains("invalid epoch"), "{}", parsed.problems[1].message);
+        assert!(
+            parsed.problems[1].message.contains("invalid epoch"),
+            "{}",
+            parsed.problems[1].message
+        );
     }
 
     #[test]

@@ -57,13 +57,17 @@ pub(crate) struct ProcessScan {
 pub(crate) fn scan(rootfs: &RootFs) -> Option<ProcessScan> {
     let root_id = if rootfs.is_live() {
         let Some(own_root) = proc::root_id(std::path::Path::new("/proc/self")) else {
-            tracing::warn!("failed to read /proc/self/root, so running processes are not collected");
+            tracing::warn!(
+                "failed to read /proc/self/root, so running processes are not collected"
+            );
             return None;
         };
         own_root
     } else {
         if !nix::unistd::geteuid().is_root() {
-            tracing::debug!("not running as root, so the processes inside --root are not collected");
+            tracing::debug!(
+                "not running as root, so the processes inside --root are not collected"
+            );
             return None;
         }
         let metadata = match std::fs::metadata(rootfs.path()) {
@@ -75,7 +79,10 @@ pub(crate) fn scan(rootfs: &RootFs) -> Option<ProcessScan> {
         };
         (metadata.dev(), metadata.ino())
     };
-    let root = ScannedRoot { id: root_id, path: rootfs.path() };
+    let root = ScannedRoot {
+        id: root_id,
+        path: rootfs.path(),
+    };
     let pids = match proc::list_pids() {
         Ok(pids) => pids,
         Err(error) => {
@@ -96,7 +103,9 @@ pub(crate) fn scan(rootfs: &RootFs) -> Option<ProcessScan> {
                 Inspection::NoMappings => {}
                 // In a --root scan, run as root, a process is unreadable
                 // only when it exited meanwhile, and its root is unknown.
-                Inspection::Uninspected | Inspection::OtherRoot if rootfs.is_live() => result.uninspected += 1,
+                Inspection::Uninspected | Inspection::OtherRoot if rootfs.is_live() => {
+                    result.uninspected += 1
+                }
                 Inspection::Uninspected | Inspection::OtherRoot => {}
             }
         }
@@ -211,13 +220,32 @@ mod tests {
         };
         let scan = ProcessScan {
             processes: vec![
-                scanned(10, &[("/usr/sbin/sshd", false), ("/usr/lib/libssl.so.3", true), ("/usr/lib/libc.so.6", false)], Vec::new()),
+                scanned(
+                    10,
+                    &[
+                        ("/usr/sbin/sshd", false),
+                        ("/usr/lib/libssl.so.3", true),
+                        ("/usr/lib/libc.so.6", false),
+                    ],
+                    Vec::new(),
+                ),
                 scanned(11, &[("/opt/app/server", false)], vec![listener.clone()]),
-                scanned(12, &[("/opt/app/worker", false), ("/tmp/cache (x)", true)], Vec::new()),
+                scanned(
+                    12,
+                    &[("/opt/app/worker", false), ("/tmp/cache (x)", true)],
+                    Vec::new(),
+                ),
             ],
             uninspected: 3,
         };
-        let mut owners = FileOwners::new(["/usr/sbin/sshd", "/usr/lib/libssl.so.3", "/usr/lib/libc.so.6", "/opt/app/server", "/opt/app/worker", "/tmp/cache (x)"]);
+        let mut owners = FileOwners::new([
+            "/usr/sbin/sshd",
+            "/usr/lib/libssl.so.3",
+            "/usr/lib/libc.so.6",
+            "/opt/app/server",
+            "/opt/app/worker",
+            "/tmp/cache (x)",
+        ]);
         owners.record("/usr/sbin/sshd", "openssh-server");
         owners.record("/usr/lib/libssl.so.3", "libssl3");
         owners.record("/usr/lib/libc.so.6", "libc6");

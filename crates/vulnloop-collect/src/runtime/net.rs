@@ -53,7 +53,10 @@ pub(crate) fn read_listening_sockets() -> HashMap<u64, Vec<Listener>> {
             .into_iter()
             .map(|(path, protocol)| scope.spawn(move || read_table(path, protocol)))
             .collect();
-        readers.into_iter().map(|reader| reader.join().unwrap_or_default()).collect()
+        readers
+            .into_iter()
+            .map(|reader| reader.join().unwrap_or_default())
+            .collect()
     });
 
     let mut sockets: HashMap<u64, Vec<Listener>> = HashMap::new();
@@ -66,7 +69,10 @@ pub(crate) fn read_listening_sockets() -> HashMap<u64, Vec<Listener>> {
 /// Reads the listening sockets of one table.
 fn read_table(path: &str, protocol: Protocol) -> Vec<(u64, Listener)> {
     match std::fs::read_to_string(path) {
-        Ok(text) => text.lines().filter_map(|line| parse_socket_line(line, protocol)).collect(),
+        Ok(text) => text
+            .lines()
+            .filter_map(|line| parse_socket_line(line, protocol))
+            .collect(),
         Err(error) => {
             tracing::debug!(path, %error, "socket table not readable, so its listeners are not listed");
             Vec::new()
@@ -214,7 +220,8 @@ mod tests {
     #[test]
     fn tcp6_ipv4_mapped_reads_as_ipv4() {
         let line = "   4: 0000000000000000FFFF00000100007F:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 50505 1 0000000000000000 100 0 0 10 0";
-        let (_, parsed) = parse_socket_line(line, Protocol::Tcp).unwrap_or_else(|| panic!("not parsed: {line}"));
+        let (_, parsed) =
+            parse_socket_line(line, Protocol::Tcp).unwrap_or_else(|| panic!("not parsed: {line}"));
         assert_eq!(parsed, listener("tcp", "127.0.0.1", 8080));
         assert!(parsed.is_loopback());
     }

@@ -112,17 +112,26 @@ impl FileOwners {
     /// Starts a lookup of `paths` on a merged-/usr root, where each
     /// `(alias, target)` directory pair such as `("/lib64", "/usr/lib64")` names
     /// the same directory.
-    pub fn with_aliases<'a>(paths: impl IntoIterator<Item = &'a str>, aliases: &[(&str, &str)]) -> Self {
+    pub fn with_aliases<'a>(
+        paths: impl IntoIterator<Item = &'a str>,
+        aliases: &[(&str, &str)],
+    ) -> Self {
         Self::with_usr_merge(paths, UsrMerge::from_pairs(aliases))
     }
 
     /// Starts a lookup of `paths` on a root with the given top-level aliases.
-    pub(crate) fn with_usr_merge<'a>(paths: impl IntoIterator<Item = &'a str>, usr_merge: UsrMerge) -> Self {
+    pub(crate) fn with_usr_merge<'a>(
+        paths: impl IntoIterator<Item = &'a str>,
+        usr_merge: UsrMerge,
+    ) -> Self {
         let owners: HashMap<String, Vec<String>> = paths
             .into_iter()
             .map(|path| (usr_merge.canonical(path).into_owned(), Vec::new()))
             .collect();
-        let file_names: HashSet<String> = owners.keys().map(|path| file_name(path).to_string()).collect();
+        let file_names: HashSet<String> = owners
+            .keys()
+            .map(|path| file_name(path).to_string())
+            .collect();
         let mut name_filter = [0u64; 64];
         for name in &file_names {
             let (word, bit) = filter_position(name);
@@ -190,16 +199,30 @@ mod tests {
     use super::*;
 
     fn merged() -> UsrMerge {
-        UsrMerge::from_pairs(&[("/bin", "/usr/bin"), ("/lib", "/usr/lib"), ("/lib64", "/usr/lib64"), ("/sbin", "/usr/sbin")])
+        UsrMerge::from_pairs(&[
+            ("/bin", "/usr/bin"),
+            ("/lib", "/usr/lib"),
+            ("/lib64", "/usr/lib64"),
+            ("/sbin", "/usr/sbin"),
+        ])
     }
 
     #[test]
     fn alias_rewritten_to_usr() {
         let usr_merge = merged();
-        assert_eq!(usr_merge.canonical("/lib/x86_64-linux-gnu/libc.so.6"), "/usr/lib/x86_64-linux-gnu/libc.so.6");
-        assert_eq!(usr_merge.canonical("/lib64/ld-linux-x86-64.so.2"), "/usr/lib64/ld-linux-x86-64.so.2");
+        assert_eq!(
+            usr_merge.canonical("/lib/x86_64-linux-gnu/libc.so.6"),
+            "/usr/lib/x86_64-linux-gnu/libc.so.6"
+        );
+        assert_eq!(
+            usr_merge.canonical("/lib64/ld-linux-x86-64.so.2"),
+            "/usr/lib64/ld-linux-x86-64.so.2"
+        );
         assert_eq!(usr_merge.canonical("/sbin/sshd"), "/usr/sbin/sshd");
-        assert_eq!(usr_merge.canonical("/usr/lib/x86_64-linux-gnu/libc.so.6"), "/usr/lib/x86_64-linux-gnu/libc.so.6");
+        assert_eq!(
+            usr_merge.canonical("/usr/lib/x86_64-linux-gnu/libc.so.6"),
+            "/usr/lib/x86_64-linux-gnu/libc.so.6"
+        );
     }
 
     #[test]
@@ -219,7 +242,10 @@ mod tests {
         owners.record("/lib/x86_64-linux-gnu/libc.so.6", "libc6");
         owners.record("/usr/bin/bash", "bash");
         owners.record("/usr/bin/dash", "dash");
-        assert_eq!(owners.owners("/usr/lib/x86_64-linux-gnu/libc.so.6"), ["libc6"]);
+        assert_eq!(
+            owners.owners("/usr/lib/x86_64-linux-gnu/libc.so.6"),
+            ["libc6"]
+        );
         assert_eq!(owners.owners("/lib/x86_64-linux-gnu/libc.so.6"), ["libc6"]);
         assert_eq!(owners.owners("/bin/bash"), ["bash"]);
         assert!(owners.owners("/usr/bin/dash").is_empty());
@@ -229,7 +255,9 @@ mod tests {
     fn no_alias_without_merge() {
         let mut owners = FileOwners::new(["/usr/lib/x86_64-linux-gnu/libc.so.6"]);
         owners.record("/lib/x86_64-linux-gnu/libc.so.6", "libc6");
-        assert!(owners.owners("/usr/lib/x86_64-linux-gnu/libc.so.6").is_empty());
+        assert!(owners
+            .owners("/usr/lib/x86_64-linux-gnu/libc.so.6")
+            .is_empty());
     }
 
     #[test]
@@ -254,7 +282,11 @@ mod tests {
         std::fs::create_dir(root.path().join("sbin"))?;
 
         let usr_merge = UsrMerge::detect(root.path());
-        let expected = UsrMerge::from_pairs(&[("/bin", "/usr/bin"), ("/lib", "/usr/lib"), ("/lib64", "/usr/lib64")]);
+        let expected = UsrMerge::from_pairs(&[
+            ("/bin", "/usr/bin"),
+            ("/lib", "/usr/lib"),
+            ("/lib64", "/usr/lib64"),
+        ]);
         assert_eq!(usr_merge, expected);
         Ok(())
     }

@@ -115,12 +115,17 @@ pub(crate) fn inspect(pid: u32, root: ScannedRoot<'_>) -> Inspection {
         None => return Inspection::Uninspected,
     }
     files.extend(exe.filter(|file| is_file_path(&file.path)));
-    let files = files.into_iter().filter_map(|file| inside_root(file, root.path)).collect::<BTreeSet<_>>();
+    let files = files
+        .into_iter()
+        .filter_map(|file| inside_root(file, root.path))
+        .collect::<BTreeSet<_>>();
 
     let command = fs::read_to_string(dir.join("comm"))
         .map(|text| text.trim_end_matches('\n').to_string())
         .unwrap_or_default();
-    let service = fs::read_to_string(dir.join("cgroup")).ok().and_then(|text| service_of_cgroup(&text));
+    let service = fs::read_to_string(dir.join("cgroup"))
+        .ok()
+        .and_then(|text| service_of_cgroup(&text));
     Inspection::Process(ScannedProcess {
         pid,
         command,
@@ -137,7 +142,9 @@ pub(crate) fn inspect(pid: u32, root: ScannedRoot<'_>) -> Inspection {
 /// session scope or outside systemd have none.
 pub(crate) fn service_of_cgroup(text: &str) -> Option<String> {
     let unified = text.lines().filter_map(|line| line.strip_prefix("0::"));
-    let named = text.lines().filter_map(|line| line.split_once(":name=systemd:").map(|(_, path)| path));
+    let named = text
+        .lines()
+        .filter_map(|line| line.split_once(":name=systemd:").map(|(_, path)| path));
     unified.chain(named).find_map(|path| {
         let is_service = |part: &&str| part.ends_with(".service") && part.len() > ".service".len();
         path.split('/').rev().find(is_service).map(String::from)
@@ -148,7 +155,10 @@ pub(crate) fn service_of_cgroup(text: &str) -> Option<String> {
 ///
 /// `sockets` maps listening socket inodes to their listeners. Fails when
 /// `/proc/PID/fd` cannot be read.
-pub(crate) fn read_listeners(process: &mut ScannedProcess, sockets: &HashMap<u64, Vec<Listener>>) -> std::io::Result<()> {
+pub(crate) fn read_listeners(
+    process: &mut ScannedProcess,
+    sockets: &HashMap<u64, Vec<Listener>>,
+) -> std::io::Result<()> {
     let dir = Path::new("/proc").join(process.pid.to_string()).join("fd");
     let mut listening = BTreeSet::new();
     for entry in fs::read_dir(dir)? {
@@ -161,13 +171,21 @@ pub(crate) fn read_listeners(process: &mut ScannedProcess, sockets: &HashMap<u64
         };
         if let Some(listeners) = sockets.get(&inode) {
             listening.extend(listeners.iter().map(|listener| {
-                (listener.protocol.clone(), listener.address.clone(), listener.port)
+                (
+                    listener.protocol.clone(),
+                    listener.address.clone(),
+                    listener.port,
+                )
             }));
         }
     }
     process.listening = listening
         .into_iter()
-        .map(|(protocol, address, port)| Listener { protocol, address, port })
+        .map(|(protocol, address, port)| Listener {
+            protocol,
+            address,
+            port,
+        })
         .collect();
     Ok(())
 }
@@ -191,12 +209,19 @@ fn inside_root(file: MappedFile, root: &Path) -> Option<MappedFile> {
     }
     let inner = Path::new(&file.path).strip_prefix(root).ok()?;
     let path = format!("/{}", inner.to_str()?);
-    Some(MappedFile { path, deleted: file.deleted })
+    Some(MappedFile {
+        path,
+        deleted: file.deleted,
+    })
 }
 
 /// Returns the inode of a `socket:[INODE]` descriptor link.
 fn socket_inode(target: &str) -> Option<u64> {
-    target.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+    target
+        .strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 /// Parses one `maps` line and returns the file it maps, or `None` for an
@@ -249,10 +274,18 @@ mod tests {
 
     #[test]
     fn service_of_cgroup_v2_and_v1() {
-        assert_eq!(service_of_cgroup("0::/system.slice/ssh.service\n").as_deref(), Some("ssh.service"));
+        assert_eq!(
+            service_of_cgroup("0::/system.slice/ssh.service\n").as_deref(),
+            Some("ssh.service")
+        );
         let nested = "0::/system.slice/containerd.service/kubepods/app.service/x\n";
-        assert_eq!(service_of_cgroup(nested).as_deref(), Some("app.service"), "the innermost service");
-        let v1 = "12:pids:/system.slice/nginx.service\n1:name=systemd:/system.slice/nginx.service\n";
+        assert_eq!(
+            service_of_cgroup(nested).as_deref(),
+            Some("app.service"),
+            "the innermost service"
+        );
+        let v1 =
+            "12:pids:/system.slice/nginx.service\n1:name=systemd:/system.slice/nginx.service\n";
         assert_eq!(service_of_cgroup(v1).as_deref(), Some("nginx.service"));
         let hybrid = "1:name=systemd:/system.slice/cron.service\n0::/\n";
         assert_eq!(service_of_cgroup(hybrid).as_deref(), Some("cron.service"));
@@ -260,13 +293,18 @@ mod tests {
 
     #[test]
     fn session_or_root_cgroup_has_no_service() {
-        assert_eq!(service_of_cgroup("0::/user.slice/user-1000.slice/session-3.scope\n"), None);
+        assert_eq!(
+            service_of_cgroup("0::/user.slice/user-1000.slice/session-3.scope\n"),
+            None
+        );
         assert_eq!(service_of_cgroup("0::/\n"), None);
-        assert_eq!(service_of_cgroup("9:name=systemd:/\n4:memory:/x\n0::/\n"), None);
+        assert_eq!(
+            service_of_cgroup("9:name=systemd:/\n4:memory:/x\n0::/\n"),
+            None
+        );
         assert_eq!(service_of_cgroup(""), None);
         assert_eq!(service_of_cgroup("0::/.service\n"), None);
     }
-
 
     fn mapped(path: &str, deleted: bool) -> Option<MappedFile> {
         Some(MappedFile {
@@ -278,19 +316,29 @@ mod tests {
     #[test]
     fn maps_library_line() {
         let line = "7f3a1c200000-7f3a1c228000 r--p 00000000 fe:01 1837465                    /usr/lib/x86_64-linux-gnu/libc.so.6";
-        assert_eq!(parse_maps_line(line), mapped("/usr/lib/x86_64-linux-gnu/libc.so.6", false));
+        assert_eq!(
+            parse_maps_line(line),
+            mapped("/usr/lib/x86_64-linux-gnu/libc.so.6", false)
+        );
     }
 
     #[test]
     fn maps_path_with_spaces() {
-        let line = "7f3a1c400000-7f3a1c401000 r-xp 00001000 fe:01 2231  /opt/Vendor App/lib/lib plugin.so";
-        assert_eq!(parse_maps_line(line), mapped("/opt/Vendor App/lib/lib plugin.so", false));
+        let line =
+            "7f3a1c400000-7f3a1c401000 r-xp 00001000 fe:01 2231  /opt/Vendor App/lib/lib plugin.so";
+        assert_eq!(
+            parse_maps_line(line),
+            mapped("/opt/Vendor App/lib/lib plugin.so", false)
+        );
     }
 
     #[test]
     fn maps_deleted_library() {
         let line = "7f3a1c600000-7f3a1c7b5000 r-xp 00028000 fe:01 1837470                    /usr/lib/x86_64-linux-gnu/libssl.so.3 (deleted)";
-        assert_eq!(parse_maps_line(line), mapped("/usr/lib/x86_64-linux-gnu/libssl.so.3", true));
+        assert_eq!(
+            parse_maps_line(line),
+            mapped("/usr/lib/x86_64-linux-gnu/libssl.so.3", true)
+        );
     }
 
     #[test]
@@ -313,15 +361,32 @@ mod tests {
     #[test]
     fn paths_inside_scanned_root() {
         let root = Path::new("/srv/root");
-        let file = |path: &str, deleted| MappedFile { path: path.to_string(), deleted };
+        let file = |path: &str, deleted| MappedFile {
+            path: path.to_string(),
+            deleted,
+        };
         assert_eq!(
             inside_root(file("/srv/root/usr/lib/demo/demo-sleep", true), root),
             Some(file("/usr/lib/demo/demo-sleep", true))
         );
-        assert_eq!(inside_root(file("/srv/root", false), root), Some(file("/", false)));
-        assert_eq!(inside_root(file("/srv/rootfs/usr/bin/sleep", false), root), None, "a sibling directory");
-        assert_eq!(inside_root(file("/usr/lib/libc.so.6", false), root), None, "a file of the host");
-        assert_eq!(inside_root(file("/usr/lib/libc.so.6", false), Path::new("/")), Some(file("/usr/lib/libc.so.6", false)));
+        assert_eq!(
+            inside_root(file("/srv/root", false), root),
+            Some(file("/", false))
+        );
+        assert_eq!(
+            inside_root(file("/srv/rootfs/usr/bin/sleep", false), root),
+            None,
+            "a sibling directory"
+        );
+        assert_eq!(
+            inside_root(file("/usr/lib/libc.so.6", false), root),
+            None,
+            "a file of the host"
+        );
+        assert_eq!(
+            inside_root(file("/usr/lib/libc.so.6", false), Path::new("/")),
+            Some(file("/usr/lib/libc.so.6", false))
+        );
     }
 
     #[test]

@@ -36,9 +36,9 @@ impl From<ApiError> for ConsoleError {
             ApiError::Forbidden(message) => ConsoleError::Forbidden(message),
             ApiError::NotFound(message) => ConsoleError::NotFound(message),
             ApiError::Conflict(message) => ConsoleError::Conflict(message),
-            ApiError::BadRequest(message) | ApiError::Unprocessable(message) | ApiError::Rejected(_, message) => {
-                ConsoleError::BadRequest(message)
-            }
+            ApiError::BadRequest(message)
+            | ApiError::Unprocessable(message)
+            | ApiError::Rejected(_, message) => ConsoleError::BadRequest(message),
             ApiError::Unavailable(message) => ConsoleError::Internal(anyhow::anyhow!(message)),
             ApiError::Internal(error) => ConsoleError::Internal(error),
         }

@@ -138,20 +138,32 @@ async fn remediate(
     key: &FindingKey,
 ) -> Result<Remediation, ConsoleError> {
     let Some(path) = advisory_db else {
-        return Ok(Remediation::without("The server has no advisory database (--advisory-db), so no fix is planned."));
+        return Ok(Remediation::without(
+            "The server has no advisory database (--advisory-db), so no fix is planned.",
+        ));
     };
     let Some(inventory_json) = inventory_json else {
-        return Ok(Remediation::without("The host has not uploaded an inventory."));
+        return Ok(Remediation::without(
+            "The host has not uploaded an inventory.",
+        ));
     };
     let vulnerability = key.vulnerability.clone();
     let package = key.package.clone();
-    let task = tokio::task::spawn_blocking(move || plan_fix(&path, &inventory_json, &vulnerability, &package));
-    task.await.map_err(|error| ConsoleError::Internal(anyhow::Error::new(error).context("fix planning task failed")))?
+    let task = tokio::task::spawn_blocking(move || {
+        plan_fix(&path, &inventory_json, &vulnerability, &package)
+    });
+    task.await.map_err(|error| {
+        ConsoleError::Internal(anyhow::Error::new(error).context("fix planning task failed"))
+    })?
 }
 
 impl Remediation {
     fn without(reason: &str) -> Self {
-        Remediation { finding: None, command: None, reason: Some(reason.to_string()) }
+        Remediation {
+            finding: None,
+            command: None,
+            reason: Some(reason.to_string()),
+        }
     }
 }
 
@@ -161,26 +173,36 @@ fn plan_fix(
     vulnerability: &str,
     package: &str,
 ) -> Result<Remediation, ConsoleError> {
-    let inventory = Inventory::from_json(inventory_json, "stored inventory")
-        .map_err(|error| ConsoleError::Internal(anyhow::Error::new(error).context("stored inventory is invalid")))?;
+    let inventory = Inventory::from_json(inventory_json, "stored inventory").map_err(|error| {
+        ConsoleError::Internal(anyhow::Error::new(error).context("stored inventory is invalid"))
+    })?;
     let database = match vulnloop_db::Database::open(path) {
         Ok(database) => database,
         Err(error) => {
             tracing::error!(path = %path.display(), error = format!("{error:#}"), "advisory database cannot be opened");
-            return Ok(Remediation::without("The advisory database cannot be opened, so no fix is planned."));
+            return Ok(Remediation::without(
+                "The advisory database cannot be opened, so no fix is planned.",
+            ));
         }
     };
-    let report = vulnloop_match::match_inventory(&inventory, &database)
-        .map_err(|error| ConsoleError::Internal(anyhow::Error::new(error).context("matching failed")))?;
+    let report = vulnloop_match::match_inventory(&inventory, &database).map_err(|error| {
+        ConsoleError::Internal(anyhow::Error::new(error).context("matching failed"))
+    })?;
     // The first record for the key wins, as when the upload stored it.
-    let Some(finding) = report.findings.into_iter().find(|f| f.id == vulnerability && f.package == package) else {
-        return Ok(Remediation::without("The stored inventory no longer matches this finding."));
+    let Some(finding) = report
+        .findings
+        .into_iter()
+        .find(|f| f.id == vulnerability && f.package == package)
+    else {
+        return Ok(Remediation::without(
+            "The stored inventory no longer matches this finding.",
+        ));
     };
 
     let cves: Vec<&str> = finding.cves.iter().map(String::as_str).collect();
-    let facts = database
-        .cve_facts(&cves)
-        .map_err(|error| ConsoleError::Internal(anyhow::Error::new(error).context("reading CVE facts failed")))?;
+    let facts = database.cve_facts(&cves).map_err(|error| {
+        ConsoleError::Internal(anyhow::Error::new(error).context("reading CVE facts failed"))
+    })?;
     let context = vulnloop_priority::Context {
         inventory: &inventory,
         facts: &facts,
@@ -188,16 +210,30 @@ fn plan_fix(
         today: chrono::Utc::now().date_naive(),
     };
     let findings = [finding];
-    let plan = vulnloop_remediate::plan(&findings, &context, &vulnloop_remediate::PlanFilter::default())
-        .map_err(|error| ConsoleError::Internal(anyhow::Error::new(error).context("fix planning failed")))?;
+    let plan = vulnloop_remediate::plan(
+        &findings,
+        &context,
+        &vulnloop_remediate::PlanFilter::default(),
+    )
+    .map_err(|error| {
+        ConsoleError::Internal(anyhow::Error::new(error).context("fix planning failed"))
+    })?;
     let [finding] = findings;
 
     let command = plan.steps().next().map(|step| step.command.join(" "));
     let reason = match (&command, plan.reboots.first(), plan.not_fixable.first()) {
         (Some(_), _, _) => None,
-        (None, Some(_), _) => Some("The fixed kernel is installed; the host must reboot into it.".to_string()),
-        (None, None, Some(entry)) => Some(format!("No upgrade fixes this finding: {}", entry.reason)),
+        (None, Some(_), _) => {
+            Some("The fixed kernel is installed; the host must reboot into it.".to_string())
+        }
+        (None, None, Some(entry)) => {
+            Some(format!("No upgrade fixes this finding: {}", entry.reason))
+        }
         (None, None, None) => Some("The plan has no step for this finding.".to_string()),
     };
-    Ok(Remediation { finding: Some(finding), command, reason })
+    Ok(Remediation {
+        finding: Some(finding),
+        command,
+        reason,
+    })
 }

@@ -114,7 +114,10 @@ mod tests {
     fn page_escapes_data() {
         let body = html! { p { ("<script>alert(1)</script>") } };
         let Html(text) = page("x<y", None, body);
-        assert!(text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{text}");
+        assert!(
+            text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{text}"
+        );
         assert!(text.contains("x&lt;y"), "{text}");
         assert!(!text.contains("<script>"), "{text}");
     }

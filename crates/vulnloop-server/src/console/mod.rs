@@ -15,7 +15,9 @@ mod layout;
 mod pages;
 mod session;
 
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_FRAME_OPTIONS};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_FRAME_OPTIONS,
+};
 use axum::http::{HeaderValue, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -33,7 +35,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/console") }))
         .route("/console", get(pages::overview))
-        .route("/console/login", get(session::login_page).post(session::login))
+        .route(
+            "/console/login",
+            get(session::login_page).post(session::login),
+        )
         .route("/console/logout", post(session::logout))
         .route("/console/vulnerabilities", get(pages::vulnerabilities))
         .route("/console/vulnerabilities/{id}", get(pages::vulnerability))
@@ -61,7 +66,10 @@ async fn security_headers(request: Request<axum::body::Body>, next: Next) -> Res
     );
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     if !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -17,7 +17,8 @@ use crate::store::text;
 use crate::AppState;
 
 /// Statuses of findings that still need work; the overview counts these.
-pub const OPEN_STATUSES: &str = "('unfixed', 'fixing', 'fix_failed', 'restart_pending', 'verifying')";
+pub const OPEN_STATUSES: &str =
+    "('unfixed', 'fixing', 'fix_failed', 'restart_pending', 'verifying')";
 
 /// Statuses after which a host no longer counts as affected, as in the API's
 /// vulnerability route.
@@ -30,10 +31,16 @@ const SEVERITIES: [&str; 6] = ["critical", "high", "medium", "low", "negligible"
 const MAX_LIST_ROWS: i64 = 5000;
 
 fn severity_rank(severity: &str) -> usize {
-    SEVERITIES.iter().position(|known| *known == severity).unwrap_or(SEVERITIES.len())
+    SEVERITIES
+        .iter()
+        .position(|known| *known == severity)
+        .unwrap_or(SEVERITIES.len())
 }
 
-pub async fn overview(State(state): State<AppState>, session: Session) -> Result<Html<String>, ConsoleError> {
+pub async fn overview(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Html<String>, ConsoleError> {
     let pool = state.store.pool();
     let by_severity = sqlx::query(&format!(
         "SELECT severity, COUNT(*) AS findings, COUNT(DISTINCT host_id) AS hosts FROM findings
@@ -44,16 +51,25 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Result
     let mut severities = Vec::new();
     for row in &by_severity {
         let severity = text(row, "severity")?.unwrap_or_default();
-        severities.push((severity, row.try_get::<i64, _>("findings")?, row.try_get::<i64, _>("hosts")?));
+        severities.push((
+            severity,
+            row.try_get::<i64, _>("findings")?,
+            row.try_get::<i64, _>("hosts")?,
+        ));
     }
     severities.sort_by_key(|(severity, _, _)| severity_rank(severity));
 
-    let by_status = sqlx::query("SELECT status, COUNT(*) AS findings FROM findings GROUP BY status ORDER BY status")
-        .fetch_all(pool)
-        .await?;
+    let by_status = sqlx::query(
+        "SELECT status, COUNT(*) AS findings FROM findings GROUP BY status ORDER BY status",
+    )
+    .fetch_all(pool)
+    .await?;
     let mut statuses = Vec::new();
     for row in &by_status {
-        statuses.push((text(row, "status")?.unwrap_or_default(), row.try_get::<i64, _>("findings")?));
+        statuses.push((
+            text(row, "status")?.unwrap_or_default(),
+            row.try_get::<i64, _>("findings")?,
+        ));
     }
 
     let hosts = sqlx::query(&format!(
@@ -75,7 +91,10 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Result
     )
     .fetch_all(pool)
     .await?;
-    let host_count: i64 = sqlx::query("SELECT COUNT(*) FROM hosts").fetch_one(pool).await?.try_get(0)?;
+    let host_count: i64 = sqlx::query("SELECT COUNT(*) FROM hosts")
+        .fetch_one(pool)
+        .await?
+        .try_get(0)?;
 
     let body = html! {
         h1 { "Overview" }
@@ -194,7 +213,9 @@ pub async fn vulnerabilities(
 ) -> Result<Html<String>, ConsoleError> {
     let search = filter.q.trim();
     if search.len() > 200 {
-        return Err(ConsoleError::BadRequest("the search text must have at most 200 characters".to_string()));
+        return Err(ConsoleError::BadRequest(
+            "the search text must have at most 200 characters".to_string(),
+        ));
     }
     if !filter.severity.is_empty() && !SEVERITIES.contains(&filter.severity.as_str()) {
         return Err(ConsoleError::BadRequest(format!(
@@ -206,7 +227,13 @@ pub async fn vulnerabilities(
 
     // LOWER(…) LIKE LOWER(…) matches without case on SQLite and PostgreSQL
     // alike, and the escape clause keeps % and _ in the search literal.
-    let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let pattern = format!(
+        "%{}%",
+        search
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
     let rows = sqlx::query(&format!(
         "SELECT f.vulnerability_id, f.advisory_id, f.package, f.severity, f.host_id, h.name AS host_name
          FROM findings f JOIN hosts h ON h.id = f.host_id
@@ -229,13 +256,20 @@ pub async fn vulnerabilities(
     for row in &rows {
         let id = text(row, "vulnerability_id")?.unwrap_or_default();
         let entry = grouped.entry(id).or_default();
-        entry.advisories.insert(text(row, "advisory_id")?.unwrap_or_default());
-        entry.packages.insert(text(row, "package")?.unwrap_or_default());
+        entry
+            .advisories
+            .insert(text(row, "advisory_id")?.unwrap_or_default());
+        entry
+            .packages
+            .insert(text(row, "package")?.unwrap_or_default());
         let severity = text(row, "severity")?.unwrap_or_default();
         if entry.severity.is_empty() || severity_rank(&severity) < severity_rank(&entry.severity) {
             entry.severity = severity;
         }
-        entry.hosts.insert(text(row, "host_id")?.unwrap_or_default(), text(row, "host_name")?.unwrap_or_default());
+        entry.hosts.insert(
+            text(row, "host_id")?.unwrap_or_default(),
+            text(row, "host_name")?.unwrap_or_default(),
+        );
     }
     let mut listed: Vec<(&String, &ListedVulnerability)> = grouped.iter().collect();
     listed.sort_by(|a, b| {
@@ -302,7 +336,9 @@ pub async fn vulnerability(
     .fetch_all(state.store.pool())
     .await?;
     if rows.is_empty() {
-        return Err(ConsoleError::NotFound(format!("no host has a finding for {id}")));
+        return Err(ConsoleError::NotFound(format!(
+            "no host has a finding for {id}"
+        )));
     }
 
     let mut affected = Vec::new();
@@ -354,7 +390,10 @@ fn host_findings_table(rows: &[&AnyRow]) -> Result<Markup, ConsoleError> {
     })
 }
 
-pub async fn hosts(State(state): State<AppState>, session: Session) -> Result<Html<String>, ConsoleError> {
+pub async fn hosts(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Html<String>, ConsoleError> {
     let rows = sqlx::query(&format!(
         "SELECT h.id, h.name, h.os, h.enrolled_at, h.inventory_at,
                 (SELECT COUNT(*) FROM findings f WHERE f.host_id = h.id AND f.status IN {OPEN_STATUSES}) AS open_findings
@@ -396,11 +435,13 @@ pub async fn host(
     Path(id): Path<String>,
 ) -> Result<Html<String>, ConsoleError> {
     let pool = state.store.pool();
-    let host = sqlx::query("SELECT id, name, os, enrolled_at, last_seen_at, inventory_at FROM hosts WHERE id = $1")
-        .bind(&id)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| ConsoleError::NotFound(format!("host {id} not found")))?;
+    let host = sqlx::query(
+        "SELECT id, name, os, enrolled_at, last_seen_at, inventory_at FROM hosts WHERE id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| ConsoleError::NotFound(format!("host {id} not found")))?;
     let findings = sqlx::query(
         "SELECT vulnerability_id, package, advisory_id, severity, installed_version, fixed_version, vendor_status,
                 status, last_seen_at
@@ -451,7 +492,10 @@ pub async fn host(
     Ok(page(&name, Some(&session), body))
 }
 
-pub async fn tasks(State(state): State<AppState>, session: Session) -> Result<Html<String>, ConsoleError> {
+pub async fn tasks(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Html<String>, ConsoleError> {
     let rows = sqlx::query(
         "SELECT t.id, t.host_id, h.name AS host_name, t.kind, t.state, t.payload_json, t.created_by, t.created_at,
                 t.updated_at
@@ -498,7 +542,10 @@ pub fn task_table(rows: &[AnyRow]) -> Result<Markup, ConsoleError> {
     })
 }
 
-pub async fn settings(State(state): State<AppState>, session: Session) -> Result<Html<String>, ConsoleError> {
+pub async fn settings(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Html<String>, ConsoleError> {
     session.require(Role::Admin)?;
     let pool = state.store.pool();
     let users = sqlx::query(

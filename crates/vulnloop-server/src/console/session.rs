@@ -51,7 +51,9 @@ impl Session {
         if self.role >= role {
             Ok(())
         } else {
-            Err(ConsoleError::Forbidden("your role does not allow this request"))
+            Err(ConsoleError::Forbidden(
+                "your role does not allow this request",
+            ))
         }
     }
 
@@ -60,7 +62,9 @@ impl Session {
         if constant_time_eq(token.as_bytes(), self.csrf.as_bytes()) {
             Ok(())
         } else {
-            Err(ConsoleError::Forbidden("the form's CSRF token is missing or wrong; reload the page and try again"))
+            Err(ConsoleError::Forbidden(
+                "the form's CSRF token is missing or wrong; reload the page and try again",
+            ))
         }
     }
 }
@@ -69,7 +73,8 @@ impl FromRequestParts<AppState> for Session {
     type Rejection = ConsoleError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ConsoleError> {
-        let cookie = cookie_value(&parts.headers, SESSION_COOKIE).ok_or(ConsoleError::LoginRequired)?;
+        let cookie =
+            cookie_value(&parts.headers, SESSION_COOKIE).ok_or(ConsoleError::LoginRequired)?;
         let (id, secret) = split_session_cookie(&cookie).ok_or(ConsoleError::LoginRequired)?;
         let row = sqlx::query(
             "SELECT s.secret_digest, s.csrf_token, s.expires_at, u.id AS user_id, u.name, u.role
@@ -92,7 +97,8 @@ impl FromRequestParts<AppState> for Session {
             return Err(ConsoleError::LoginRequired);
         }
         let role: String = row.try_get("role")?;
-        let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("user has the unknown role {role:?}"))?;
+        let role = Role::parse(&role)
+            .ok_or_else(|| anyhow::anyhow!("user has the unknown role {role:?}"))?;
         Ok(Session {
             id: id.to_string(),
             user_id: row.try_get("user_id")?,
@@ -112,7 +118,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Transport {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Transport { tls: parts.extensions.get::<ServedOverTls>().is_some() })
+        Ok(Transport {
+            tls: parts.extensions.get::<ServedOverTls>().is_some(),
+        })
     }
 }
 
@@ -128,7 +136,11 @@ pub async fn login_page(transport: Transport) -> Result<Response, ConsoleError> 
 }
 
 /// Renders the login form with a fresh CSRF cookie, and `message` above it.
-fn login_form(transport: &Transport, status: StatusCode, message: Option<&str>) -> Result<Response, ConsoleError> {
+fn login_form(
+    transport: &Transport,
+    status: StatusCode,
+    message: Option<&str>,
+) -> Result<Response, ConsoleError> {
     let csrf = secret::random_hex(32)?;
     let body = html! {
         h1 { "Log in" }
@@ -166,7 +178,11 @@ pub async fn login(
 ) -> Result<Response, ConsoleError> {
     let expected = cookie_value(&headers, LOGIN_COOKIE).unwrap_or_default();
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
-        return login_form(&transport, StatusCode::FORBIDDEN, Some("The login form expired. Paste the token again."));
+        return login_form(
+            &transport,
+            StatusCode::FORBIDDEN,
+            Some("The login form expired. Paste the token again."),
+        );
     }
     let token = form.token.trim();
     let Some((token_id, token_secret)) = secret::parse(secret::USER_TOKEN, token) else {
@@ -192,7 +208,10 @@ pub async fn login(
     let mut transaction = state.store.pool().begin().await?;
     // Expired sessions are deleted at each login, so sessions that were
     // never logged out of do not pile up in the table.
-    sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1").bind(&at).execute(&mut *transaction).await?;
+    sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
+        .bind(&at)
+        .execute(&mut *transaction)
+        .await?;
     sqlx::query(
         "INSERT INTO console_sessions (id, secret_digest, user_id, token_id, csrf_token, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -207,16 +226,31 @@ pub async fn login(
     .execute(&mut *transaction)
     .await?;
     let detail = serde_json::json!({ "token": token_id, "expires_at": expires_at });
-    audit(&mut transaction, &format!("user:{user_id}"), "console.login", Some(&session_id), detail).await?;
+    audit(
+        &mut transaction,
+        &format!("user:{user_id}"),
+        "console.login",
+        Some(&session_id),
+        detail,
+    )
+    .await?;
     transaction.commit().await?;
 
     tracing::info!(user = %user_id, "console login");
-    let cookie =
-        transport.cookie(SESSION_COOKIE, &format!("{session_id}_{session_secret}"), "/console", SESSION_HOURS * 3600);
+    let cookie = transport.cookie(
+        SESSION_COOKIE,
+        &format!("{session_id}_{session_secret}"),
+        "/console",
+        SESSION_HOURS * 3600,
+    );
     let clear_login = transport.cookie(LOGIN_COOKIE, "", "/console/login", 0);
     let mut response = Redirect::to("/console").into_response();
-    response.headers_mut().append(SET_COOKIE, header_value(&cookie)?);
-    response.headers_mut().append(SET_COOKIE, header_value(&clear_login)?);
+    response
+        .headers_mut()
+        .append(SET_COOKIE, header_value(&cookie)?);
+    response
+        .headers_mut()
+        .append(SET_COOKIE, header_value(&clear_login)?);
     Ok(response)
 }
 
@@ -234,7 +268,10 @@ pub async fn logout(
 ) -> Result<Response, ConsoleError> {
     session.check_csrf(&form.csrf)?;
     let mut transaction = state.store.pool().begin().await?;
-    sqlx::query("DELETE FROM console_sessions WHERE id = $1").bind(&session.id).execute(&mut *transaction).await?;
+    sqlx::query("DELETE FROM console_sessions WHERE id = $1")
+        .bind(&session.id)
+        .execute(&mut *transaction)
+        .await?;
     audit(
         &mut transaction,
         &format!("user:{}", session.user_id),
@@ -250,8 +287,9 @@ pub async fn logout(
 }
 
 fn header_value(text: &str) -> Result<axum::http::HeaderValue, ConsoleError> {
-    axum::http::HeaderValue::from_str(text)
-        .map_err(|error| ConsoleError::Internal(anyhow::Error::new(error).context("invalid Set-Cookie value")))
+    axum::http::HeaderValue::from_str(text).map_err(|error| {
+        ConsoleError::Internal(anyhow::Error::new(error).context("invalid Set-Cookie value"))
+    })
 }
 
 /// Returns the value of the cookie `name` from the request's Cookie headers.
@@ -275,12 +313,20 @@ fn split_session_cookie(value: &str) -> Option<(&str, &str)> {
 
 /// Returns the SHA-256 digest of `secret` as lowercase hex.
 fn digest(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Compares two byte strings in time that depends only on their lengths.
 fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
-    left.len() == right.len() && left.iter().zip(right).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    left.len() == right.len()
+        && left
+            .iter()
+            .zip(right)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 #[cfg(test)]
@@ -290,8 +336,16 @@ mod tests {
     #[test]
     fn cookie_value_finds_named_cookie() {
         let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, "a=1; vulnloop_session=ab_cd; b=2".parse().unwrap_or_else(|_| unreachable!()));
-        assert_eq!(cookie_value(&headers, SESSION_COOKIE).as_deref(), Some("ab_cd"));
+        headers.insert(
+            COOKIE,
+            "a=1; vulnloop_session=ab_cd; b=2"
+                .parse()
+                .unwrap_or_else(|_| unreachable!()),
+        );
+        assert_eq!(
+            cookie_value(&headers, SESSION_COOKIE).as_deref(),
+            Some("ab_cd")
+        );
         assert_eq!(cookie_value(&headers, "missing"), None);
     }
 

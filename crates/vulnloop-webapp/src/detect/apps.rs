@@ -22,24 +22,94 @@ struct Marker {
 /// are those of the FriendsOfPHP advisories (`mediawiki/core`,
 /// `drupal/core` for Drupal 8 and later, `drupal/drupal` for Drupal 7).
 const MARKERS: &[Marker] = &[
-    Marker { name: "wordpress", ecosystem: AppEcosystem::WordpressCore, file: "wp-includes/version.php", pattern: r#"\$wp_version\s*=\s*['"]([^'"]*)['"]"# },
-    Marker { name: "phpmyadmin/phpmyadmin", ecosystem: AppEcosystem::Packagist, file: "libraries/classes/Version.php", pattern: r#"const\s+VERSION\s*=\s*['"]([^'"]*)['"]"# },
-    Marker { name: "phpmyadmin/phpmyadmin", ecosystem: AppEcosystem::Packagist, file: "libraries/Config.php", pattern: r#"'PMA_VERSION'\s*,\s*'([^']*)'"# },
-    Marker { name: "mediawiki/core", ecosystem: AppEcosystem::Packagist, file: "includes/Defines.php", pattern: r#"define\(\s*'MW_VERSION'\s*,\s*'([^']*)'"# },
-    Marker { name: "mediawiki/core", ecosystem: AppEcosystem::Packagist, file: "includes/DefaultSettings.php", pattern: r#"\$wgVersion\s*=\s*'([^']*)'"# },
-    Marker { name: "roundcube/roundcubemail", ecosystem: AppEcosystem::Unmatched, file: "program/include/iniset.php", pattern: r#"define\(\s*'RCMAIL_VERSION'\s*,\s*'([^']*)'"# },
-    Marker { name: "drupal/core", ecosystem: AppEcosystem::Packagist, file: "core/lib/Drupal.php", pattern: r#"const\s+VERSION\s*=\s*'([^']*)'"# },
-    Marker { name: "drupal/drupal", ecosystem: AppEcosystem::Packagist, file: "includes/bootstrap.inc", pattern: r#"define\(\s*'VERSION'\s*,\s*'([^']*)'"# },
-    Marker { name: "joomla/joomla-cms", ecosystem: AppEcosystem::Unmatched, file: "administrator/manifests/files/joomla.xml", pattern: r"<version>([^<]*)</version>" },
-    Marker { name: "nextcloud/server", ecosystem: AppEcosystem::Unmatched, file: "version.php", pattern: r#"\$OC_VersionString\s*=\s*'([^']*)'"# },
-    Marker { name: "magento/product-community-edition", ecosystem: AppEcosystem::Packagist, file: "vendor/magento/magento2-base/composer.json", pattern: r#""version"\s*:\s*"([^"]*)""# },
-    Marker { name: "typo3/cms-core", ecosystem: AppEcosystem::Packagist, file: "typo3/sysext/core/Classes/Information/Typo3Version.php", pattern: r#"const\s+VERSION\s*=\s*'([^']*)'"# },
-    Marker { name: "typo3/cms", ecosystem: AppEcosystem::Packagist, file: "typo3/sysext/core/Classes/Core/SystemEnvironmentBuilder.php", pattern: r#"define\(\s*'TYPO3_version'\s*,\s*'([^']*)'"# },
+    Marker {
+        name: "wordpress",
+        ecosystem: AppEcosystem::WordpressCore,
+        file: "wp-includes/version.php",
+        pattern: r#"\$wp_version\s*=\s*['"]([^'"]*)['"]"#,
+    },
+    Marker {
+        name: "phpmyadmin/phpmyadmin",
+        ecosystem: AppEcosystem::Packagist,
+        file: "libraries/classes/Version.php",
+        pattern: r#"const\s+VERSION\s*=\s*['"]([^'"]*)['"]"#,
+    },
+    Marker {
+        name: "phpmyadmin/phpmyadmin",
+        ecosystem: AppEcosystem::Packagist,
+        file: "libraries/Config.php",
+        pattern: r#"'PMA_VERSION'\s*,\s*'([^']*)'"#,
+    },
+    Marker {
+        name: "mediawiki/core",
+        ecosystem: AppEcosystem::Packagist,
+        file: "includes/Defines.php",
+        pattern: r#"define\(\s*'MW_VERSION'\s*,\s*'([^']*)'"#,
+    },
+    Marker {
+        name: "mediawiki/core",
+        ecosystem: AppEcosystem::Packagist,
+        file: "includes/DefaultSettings.php",
+        pattern: r#"\$wgVersion\s*=\s*'([^']*)'"#,
+    },
+    Marker {
+        name: "roundcube/roundcubemail",
+        ecosystem: AppEcosystem::Unmatched,
+        file: "program/include/iniset.php",
+        pattern: r#"define\(\s*'RCMAIL_VERSION'\s*,\s*'([^']*)'"#,
+    },
+    Marker {
+        name: "drupal/core",
+        ecosystem: AppEcosystem::Packagist,
+        file: "core/lib/Drupal.php",
+        pattern: r#"const\s+VERSION\s*=\s*'([^']*)'"#,
+    },
+    Marker {
+        name: "drupal/drupal",
+        ecosystem: AppEcosystem::Packagist,
+        file: "includes/bootstrap.inc",
+        pattern: r#"define\(\s*'VERSION'\s*,\s*'([^']*)'"#,
+    },
+    Marker {
+        name: "joomla/joomla-cms",
+        ecosystem: AppEcosystem::Unmatched,
+        file: "administrator/manifests/files/joomla.xml",
+        pattern: r"<version>([^<]*)</version>",
+    },
+    Marker {
+        name: "nextcloud/server",
+        ecosystem: AppEcosystem::Unmatched,
+        file: "version.php",
+        pattern: r#"\$OC_VersionString\s*=\s*'([^']*)'"#,
+    },
+    Marker {
+        name: "magento/product-community-edition",
+        ecosystem: AppEcosystem::Packagist,
+        file: "vendor/magento/magento2-base/composer.json",
+        pattern: r#""version"\s*:\s*"([^"]*)""#,
+    },
+    Marker {
+        name: "typo3/cms-core",
+        ecosystem: AppEcosystem::Packagist,
+        file: "typo3/sysext/core/Classes/Information/Typo3Version.php",
+        pattern: r#"const\s+VERSION\s*=\s*'([^']*)'"#,
+    },
+    Marker {
+        name: "typo3/cms",
+        ecosystem: AppEcosystem::Packagist,
+        file: "typo3/sysext/core/Classes/Core/SystemEnvironmentBuilder.php",
+        pattern: r#"define\(\s*'TYPO3_version'\s*,\s*'([^']*)'"#,
+    },
 ];
 
 fn patterns() -> &'static Vec<Regex> {
     static PATTERNS: OnceLock<Vec<Regex>> = OnceLock::new();
-    PATTERNS.get_or_init(|| MARKERS.iter().map(|marker| Regex::new(marker.pattern).expect("marker patterns are valid")).collect())
+    PATTERNS.get_or_init(|| {
+        MARKERS
+            .iter()
+            .map(|marker| Regex::new(marker.pattern).expect("marker patterns are valid"))
+            .collect()
+    })
 }
 
 /// Recognizes the application whose tree starts at `dir`, if any.
@@ -53,7 +123,13 @@ pub fn detect(dir: &Directory<'_>) -> Result<Vec<Detected>, DetectError> {
             continue;
         }
         let Some((version, line)) = capture(&text, pattern) else {
-            return Err(DetectError::new(&path, format!("no version found for {} (expected {})", marker.name, marker.pattern)));
+            return Err(DetectError::new(
+                &path,
+                format!(
+                    "no version found for {} (expected {})",
+                    marker.name, marker.pattern
+                ),
+            ));
         };
         let version = check_version(&version, &format!("{path}:{line}"))?;
         return Ok(vec![Detected {
@@ -77,7 +153,12 @@ fn magento1(dir: &Directory<'_>) -> Result<Vec<Detected>, DetectError> {
         let pattern = Regex::new(&format!(r"'{key}'\s*=>\s*'(\d*)'")).expect("valid pattern");
         capture(&text, &pattern).map(|(value, _)| value)
     };
-    let (Some(major), Some(minor), Some(revision), Some(patch)) = (part("major"), part("minor"), part("revision"), part("patch")) else {
+    let (Some(major), Some(minor), Some(revision), Some(patch)) = (
+        part("major"),
+        part("minor"),
+        part("revision"),
+        part("patch"),
+    ) else {
         return Err(DetectError::new(&path, "no version found for Magento 1 (expected 'major', 'minor', 'revision' and 'patch' in getVersionInfo)"));
     };
     Ok(vec![Detected {

@@ -40,7 +40,10 @@ pub fn scan_file(root: &Root, inner: &str) -> Result<Vec<Detected>, DetectError>
         return Ok(Vec::new());
     }
     if size > MAX_ARCHIVE_BYTES {
-        return Err(DetectError::new(&real, format!("archive is {size} bytes, larger than the {MAX_ARCHIVE_BYTES} bytes read")));
+        return Err(DetectError::new(
+            &real,
+            format!("archive is {size} bytes, larger than the {MAX_ARCHIVE_BYTES} bytes read"),
+        ));
     }
     let mut found = Vec::new();
     scan_archive(std::io::BufReader::new(file), &real, 0, &mut found)?;
@@ -54,12 +57,24 @@ pub fn scan_bytes(bytes: &[u8], location: &str) -> Result<Vec<Detected>, DetectE
     Ok(found)
 }
 
-fn scan_archive<R: Read + Seek>(reader: R, location: &str, depth: usize, found: &mut Vec<Detected>) -> Result<(), DetectError> {
-    let mut archive = zip::ZipArchive::new(reader).map_err(|error| DetectError::new(location, format!("not a readable zip archive: {error}")))?;
+fn scan_archive<R: Read + Seek>(
+    reader: R,
+    location: &str,
+    depth: usize,
+    found: &mut Vec<Detected>,
+) -> Result<(), DetectError> {
+    let mut archive = zip::ZipArchive::new(reader).map_err(|error| {
+        DetectError::new(location, format!("not a readable zip archive: {error}"))
+    })?;
     let names: Vec<String> = archive
         .file_names()
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| DetectError::new(location, format!("invalid entry name in zip archive: {error}")))?
+        .map_err(|error| {
+            DetectError::new(
+                location,
+                format!("invalid entry name in zip archive: {error}"),
+            )
+        })?
         .into_iter()
         .map(|name| name.into_owned())
         .collect();
@@ -74,7 +89,10 @@ fn scan_archive<R: Read + Seek>(reader: R, location: &str, depth: usize, found: 
         }
     }
     if from_poms == 0 {
-        if let Some(name) = names.iter().find(|name| name.eq_ignore_ascii_case("META-INF/MANIFEST.MF")) {
+        if let Some(name) = names
+            .iter()
+            .find(|name| name.eq_ignore_ascii_case("META-INF/MANIFEST.MF"))
+        {
             let text = read_entry(&mut archive, name, location, MAX_ENTRY_BYTES)?;
             if let Some(detected) = manifest(&text, &format!("{location}!{name}")) {
                 found.push(detected);
@@ -105,22 +123,42 @@ fn is_pom_properties(name: &str) -> bool {
     name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties")
 }
 
-fn read_entry_bytes<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, name: &str, location: &str, max: u64) -> Result<Vec<u8>, DetectError> {
+fn read_entry_bytes<R: Read + Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    name: &str,
+    location: &str,
+    max: u64,
+) -> Result<Vec<u8>, DetectError> {
     let entry_error = |message: String| DetectError::new(format!("{location}!{name}"), message);
-    let entry = archive.by_name(name).map_err(|error| entry_error(format!("failed to read entry: {error}")))?;
+    let entry = archive
+        .by_name(name)
+        .map_err(|error| entry_error(format!("failed to read entry: {error}")))?;
     if entry.size() > max {
-        return Err(entry_error(format!("entry is {} bytes, larger than the {max} bytes read", entry.size())));
+        return Err(entry_error(format!(
+            "entry is {} bytes, larger than the {max} bytes read",
+            entry.size()
+        )));
     }
     let mut bytes = Vec::new();
     // The stated size can lie; never read more than the limit.
-    entry.take(max + 1).read_to_end(&mut bytes).map_err(|error| entry_error(format!("failed to decompress: {error}")))?;
+    entry
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| entry_error(format!("failed to decompress: {error}")))?;
     if bytes.len() as u64 > max {
-        return Err(entry_error(format!("entry is larger than the {max} bytes read")));
+        return Err(entry_error(format!(
+            "entry is larger than the {max} bytes read"
+        )));
     }
     Ok(bytes)
 }
 
-fn read_entry<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, name: &str, location: &str, max: u64) -> Result<String, DetectError> {
+fn read_entry<R: Read + Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    name: &str,
+    location: &str,
+    max: u64,
+) -> Result<String, DetectError> {
     Ok(String::from_utf8_lossy(&read_entry_bytes(archive, name, location, max)?).into_owned())
 }
 
@@ -134,7 +172,9 @@ pub fn pom_properties(text: &str, location: &str) -> Result<Option<Detected>, De
         if line.starts_with('#') || line.starts_with('!') {
             continue;
         }
-        let Some((key, value)) = line.split_once(['=', ':']) else { continue };
+        let Some((key, value)) = line.split_once(['=', ':']) else {
+            continue;
+        };
         let value = Some(value.trim().to_string()).filter(|value| !value.is_empty());
         match key.trim() {
             "groupId" => group = value,
@@ -150,10 +190,15 @@ pub fn pom_properties(text: &str, location: &str) -> Result<Option<Detected>, De
             version,
             ecosystem: AppEcosystem::Maven,
             path: location.to_string(),
-            archive: location.rsplit_once('!').map(|(archive, _)| archive.to_string()),
+            archive: location
+                .rsplit_once('!')
+                .map(|(archive, _)| archive.to_string()),
         })),
         (None, None, None) => Ok(None),
-        _ => Err(DetectError::new(location, "pom.properties lacks groupId, artifactId or version")),
+        _ => Err(DetectError::new(
+            location,
+            "pom.properties lacks groupId, artifactId or version",
+        )),
     }
 }
 
@@ -171,11 +216,19 @@ pub fn manifest(text: &str, location: &str) -> Option<Detected> {
     let header = |key: &str| {
         unfolded.iter().find_map(|line| {
             let (name, value) = line.split_once(':')?;
-            name.trim().eq_ignore_ascii_case(key).then(|| value.trim().to_string())
+            name.trim()
+                .eq_ignore_ascii_case(key)
+                .then(|| value.trim().to_string())
         })
     };
     let name = header("Bundle-SymbolicName")
-        .map(|name| name.split(';').next().unwrap_or_default().trim().to_string())
+        .map(|name| {
+            name.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        })
         .or_else(|| header("Implementation-Title"))?;
     let version = header("Bundle-Version").or_else(|| header("Implementation-Version"))?;
     Some(Detected {
@@ -184,6 +237,8 @@ pub fn manifest(text: &str, location: &str) -> Option<Detected> {
         version,
         ecosystem: AppEcosystem::Maven,
         path: location.to_string(),
-        archive: location.rsplit_once('!').map(|(archive, _)| archive.to_string()),
+        archive: location
+            .rsplit_once('!')
+            .map(|(archive, _)| archive.to_string()),
     })
 }

@@ -23,7 +23,10 @@ pub fn detect(dir: &Directory<'_>) -> Result<Vec<Detected>, DetectError> {
     if dir.names.contains("composer.lock") {
         run(composer_lock(dir));
     }
-    if dir.name() == "composer" && dir.parents().0 == "vendor" && dir.names.contains("installed.json") {
+    if dir.name() == "composer"
+        && dir.parents().0 == "vendor"
+        && dir.names.contains("installed.json")
+    {
         run(composer_installed(dir));
     }
     if dir.names.contains("package-lock.json") {
@@ -38,7 +41,11 @@ pub fn detect(dir: &Directory<'_>) -> Result<Vec<Detected>, DetectError> {
     } else if name.ends_with(".egg-info") && dir.names.contains("PKG-INFO") {
         run(python_metadata(dir, "PKG-INFO"));
     }
-    let mut archives: Vec<&String> = dir.names.iter().filter(|name| jar::is_archive_name(name)).collect();
+    let mut archives: Vec<&String> = dir
+        .names
+        .iter()
+        .filter(|name| jar::is_archive_name(name))
+        .collect();
     archives.sort();
     for archive in archives {
         run(jar::scan_file(dir.root, &child(dir.path, archive)));
@@ -68,7 +75,8 @@ fn library(ecosystem: AppEcosystem, name: &str, version: &str, path: &str) -> De
 }
 
 fn read_json(dir: &Directory<'_>, relative: &str) -> Result<Option<(String, Value)>, DetectError> {
-    let Some((path, text)) = read_file(dir.root, &child(dir.path, relative), MAX_LOCK_BYTES)? else {
+    let Some((path, text)) = read_file(dir.root, &child(dir.path, relative), MAX_LOCK_BYTES)?
+    else {
         return Ok(None);
     };
     let value = serde_json::from_str(&text).map_err(|error| DetectError::json(&path, &error))?;
@@ -93,7 +101,11 @@ fn composer_installed(dir: &Directory<'_>) -> Result<Vec<Detected>, DetectError>
     let Some((path, value)) = read_json(dir, "installed.json")? else {
         return Ok(Vec::new());
     };
-    let packages = if value.is_array() { Some(&value) } else { value.get("packages") };
+    let packages = if value.is_array() {
+        Some(&value)
+    } else {
+        value.get("packages")
+    };
     composer_packages(packages, &path)
 }
 
@@ -109,8 +121,15 @@ fn composer_packages(packages: Option<&Value>, path: &str) -> Result<Vec<Detecte
         let name = package.get("name").and_then(Value::as_str);
         let version = package.get("version").and_then(Value::as_str);
         match (name, version) {
-            (Some(name), Some(version)) => found.push(library(AppEcosystem::Packagist, name, version, path)),
-            _ => return Err(DetectError::new(path, format!("package {index} has no \"name\" or \"version\" string"))),
+            (Some(name), Some(version)) => {
+                found.push(library(AppEcosystem::Packagist, name, version, path))
+            }
+            _ => {
+                return Err(DetectError::new(
+                    path,
+                    format!("package {index} has no \"name\" or \"version\" string"),
+                ))
+            }
         }
     }
     Ok(found)
@@ -126,12 +145,17 @@ fn npm_lock(dir: &Directory<'_>) -> Result<Vec<Detected>, DetectError> {
     if let Some(packages) = value.get("packages").and_then(Value::as_object) {
         for (key, package) in packages {
             // The empty key is the project itself; links point at workspace folders.
-            let Some((_, name)) = key.rsplit_once("node_modules/") else { continue };
+            let Some((_, name)) = key.rsplit_once("node_modules/") else {
+                continue;
+            };
             if package.get("link").and_then(Value::as_bool) == Some(true) {
                 continue;
             }
             let Some(version) = package.get("version").and_then(Value::as_str) else {
-                return Err(DetectError::new(&path, format!("package {key:?} has no \"version\" string")));
+                return Err(DetectError::new(
+                    &path,
+                    format!("package {key:?} has no \"version\" string"),
+                ));
             };
             found.push(library(AppEcosystem::Npm, name, version, &path));
         }
@@ -141,14 +165,22 @@ fn npm_lock(dir: &Directory<'_>) -> Result<Vec<Detected>, DetectError> {
     Ok(found)
 }
 
-fn npm_lock_v1(dependencies: &Value, path: &str, found: &mut Vec<Detected>, depth: usize) -> Result<(), DetectError> {
+fn npm_lock_v1(
+    dependencies: &Value,
+    path: &str,
+    found: &mut Vec<Detected>,
+    depth: usize,
+) -> Result<(), DetectError> {
     // npm nests a dependency only where versions conflict; 64 levels is far beyond real trees.
     let Some(dependencies) = dependencies.as_object().filter(|_| depth < 64) else {
         return Ok(());
     };
     for (name, dependency) in dependencies {
         let Some(version) = dependency.get("version").and_then(Value::as_str) else {
-            return Err(DetectError::new(path, format!("dependency {name:?} has no \"version\" string")));
+            return Err(DetectError::new(
+                path,
+                format!("dependency {name:?} has no \"version\" string"),
+            ));
         };
         // A `file:` or git dependency has no registry version to compare.
         if version.starts_with(|c: char| c.is_ascii_digit()) {
@@ -197,7 +229,12 @@ fn python_metadata(dir: &Directory<'_>, file: &str) -> Result<Vec<Detected>, Det
     }
     match (name, version) {
         (Some(name), Some(version)) if !name.is_empty() && !version.is_empty() => {
-            Ok(vec![library(AppEcosystem::Pypi, &normalize_python_name(&name), &version, &path)])
+            Ok(vec![library(
+                AppEcosystem::Pypi,
+                &normalize_python_name(&name),
+                &version,
+                &path,
+            )])
         }
         _ => Err(DetectError::new(&path, "missing Name: or Version: header")),
     }

@@ -52,12 +52,19 @@ impl Directory<'_> {
     /// Returns the parent's base name and the grandparent's.
     pub fn parents(&self) -> (&str, &str) {
         let mut parts = self.path.rsplit('/').skip(1);
-        (parts.next().unwrap_or_default(), parts.next().unwrap_or_default())
+        (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        )
     }
 
     /// Reads `relative` (which may contain `/`) when it exists, returning
     /// its real path and text. Missing files give `Ok(None)`.
-    pub fn read(&self, relative: &str, max_bytes: u64) -> Result<Option<(String, String)>, DetectError> {
+    pub fn read(
+        &self,
+        relative: &str,
+        max_bytes: u64,
+    ) -> Result<Option<(String, String)>, DetectError> {
         let first = relative.split('/').next().unwrap_or(relative);
         if !self.names.contains(first) {
             return Ok(None);
@@ -67,7 +74,11 @@ impl Directory<'_> {
 }
 
 /// Reads a file inside the root after resolving its links: `Ok(None)` when it is missing.
-pub(crate) fn read_file(root: &Root, inner: &str, max_bytes: u64) -> Result<Option<(String, String)>, DetectError> {
+pub(crate) fn read_file(
+    root: &Root,
+    inner: &str,
+    max_bytes: u64,
+) -> Result<Option<(String, String)>, DetectError> {
     let Ok(real) = root.resolve(inner) else {
         return Ok(None);
     };
@@ -79,9 +90,16 @@ pub(crate) fn read_file(root: &Root, inner: &str, max_bytes: u64) -> Result<Opti
         return Ok(None);
     }
     if metadata.len() > max_bytes {
-        return Err(DetectError::new(&real, format!("file is {} bytes, larger than the {max_bytes} bytes read", metadata.len())));
+        return Err(DetectError::new(
+            &real,
+            format!(
+                "file is {} bytes, larger than the {max_bytes} bytes read",
+                metadata.len()
+            ),
+        ));
     }
-    let bytes = std::fs::read(&host).map_err(|error| DetectError::new(&real, format!("failed to read: {error}")))?;
+    let bytes = std::fs::read(&host)
+        .map_err(|error| DetectError::new(&real, format!("failed to read: {error}")))?;
     Ok(Some((real, String::from_utf8_lossy(&bytes).into_owned())))
 }
 
@@ -104,25 +122,33 @@ pub(crate) fn check_version(version: &str, location: &str) -> Result<String, Det
     if valid {
         Ok(version.to_string())
     } else {
-        Err(DetectError::new(location, format!("invalid version {version:?}: expected a version number such as 1.2.3")))
+        Err(DetectError::new(
+            location,
+            format!("invalid version {version:?}: expected a version number such as 1.2.3"),
+        ))
     }
 }
 
 /// Runs every directory detector on `dir`: applications first, so the caller
 /// can treat the directory as the one that bundles what lies below it.
-pub fn detect_directory(dir: &Directory<'_>, found: &mut Vec<Detected>, problems: &mut Vec<DetectError>) -> bool {
+pub fn detect_directory(
+    dir: &Directory<'_>,
+    found: &mut Vec<Detected>,
+    problems: &mut Vec<DetectError>,
+) -> bool {
     let mut is_application = false;
-    let mut keep = |result: Result<Vec<Detected>, DetectError>, found: &mut Vec<Detected>| match result {
-        Ok(items) => {
-            let any = !items.is_empty();
-            found.extend(items);
-            any
-        }
-        Err(error) => {
-            problems.push(error);
-            false
-        }
-    };
+    let mut keep =
+        |result: Result<Vec<Detected>, DetectError>, found: &mut Vec<Detected>| match result {
+            Ok(items) => {
+                let any = !items.is_empty();
+                found.extend(items);
+                any
+            }
+            Err(error) => {
+                problems.push(error);
+                false
+            }
+        };
     is_application |= keep(apps::detect(dir), found);
     is_application |= keep(wordpress::detect(dir), found);
     keep(libraries::detect(dir), found);

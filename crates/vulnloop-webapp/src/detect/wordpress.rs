@@ -44,14 +44,24 @@ pub fn detect(dir: &Directory<'_>) -> Result<Vec<Detected>, DetectError> {
         return Ok(Vec::new());
     }
     let (kind, ecosystem, main_file) = match parent {
-        "plugins" => (ApplicationKind::Plugin, AppEcosystem::WordpressPlugin, plugin_main_file(dir)?),
-        "themes" => (ApplicationKind::Theme, AppEcosystem::WordpressTheme, Some("style.css".to_string())),
+        "plugins" => (
+            ApplicationKind::Plugin,
+            AppEcosystem::WordpressPlugin,
+            plugin_main_file(dir)?,
+        ),
+        "themes" => (
+            ApplicationKind::Theme,
+            AppEcosystem::WordpressTheme,
+            Some("style.css".to_string()),
+        ),
         _ => return Ok(Vec::new()),
     };
 
     let from_header = match main_file {
         Some(file) => match dir.read(&file, MAX_MARKER_BYTES)? {
-            Some((path, text)) => capture(head(&text), version_header()).map(|(version, line)| (path, version, line)),
+            Some((path, text)) => {
+                capture(head(&text), version_header()).map(|(version, line)| (path, version, line))
+            }
             None => None,
         },
         None => None,
@@ -69,12 +79,23 @@ pub fn detect(dir: &Directory<'_>) -> Result<Vec<Detected>, DetectError> {
         return Ok(Vec::new());
     };
     let version = check_version(&version, &format!("{path}:{line}"))?;
-    Ok(vec![Detected { kind, name: dir.name().to_string(), version, ecosystem, path, archive: None }])
+    Ok(vec![Detected {
+        kind,
+        name: dir.name().to_string(),
+        version,
+        ecosystem,
+        path,
+        archive: None,
+    }])
 }
 
 /// Finds the PHP file in the plugin directory with a `Plugin Name:` header.
 fn plugin_main_file(dir: &Directory<'_>) -> Result<Option<String>, DetectError> {
-    let mut candidates: Vec<&String> = dir.names.iter().filter(|name| name.ends_with(".php")).collect();
+    let mut candidates: Vec<&String> = dir
+        .names
+        .iter()
+        .filter(|name| name.ends_with(".php"))
+        .collect();
     candidates.sort();
     // The main file is usually named after the slug; look at it first.
     let preferred = format!("{}.php", dir.name());

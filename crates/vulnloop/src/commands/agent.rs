@@ -54,7 +54,10 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<Code> {
             return uploaded.map(|()| Code::Clean);
         }
         if let Err(error) = uploaded {
-            tracing::error!(error = format!("{error:#}"), "inventory upload failed; the next cycle tries again");
+            tracing::error!(
+                error = format!("{error:#}"),
+                "inventory upload failed; the next cycle tries again"
+            );
         }
         std::thread::sleep(Duration::from_secs(args.interval));
     }
@@ -70,7 +73,11 @@ fn check_server_url(server: &str, insecure_http: bool) -> anyhow::Result<()> {
     };
     let host = rest.split('/').next().unwrap_or_default();
     let host = host.rsplit_once(':').map_or(host, |(host, _port)| host);
-    let loopback = host == "localhost" || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let loopback = host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
     if !loopback && !insecure_http {
         anyhow::bail!("the server URL {server} is plain HTTP to another machine; use https:// or pass --insecure-http");
     }
@@ -89,9 +96,10 @@ fn create_private_dir(path: &Path) -> anyhow::Result<()> {
 fn enrollment(args: &AgentArgs, server: &str, http: &ureq::Agent) -> anyhow::Result<Enrollment> {
     let path = args.state_dir.join("agent.json");
     if path.exists() {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("failed to read {}", path.display()))?;
-        let stored: Enrollment =
-            serde_json::from_str(&text).with_context(|| format!("invalid agent state file {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("failed to read {}", path.display()))?;
+        let stored: Enrollment = serde_json::from_str(&text)
+            .with_context(|| format!("invalid agent state file {}", path.display()))?;
         if stored.server != server {
             anyhow::bail!(
                 "{} belongs to the server {}, not {server}; use another --state-dir to enroll with a second server",
@@ -103,11 +111,17 @@ fn enrollment(args: &AgentArgs, server: &str, http: &ureq::Agent) -> anyhow::Res
     }
 
     let token = args.enroll.as_deref().with_context(|| {
-        format!("this agent has not enrolled yet ({} does not exist); give --enroll TOKEN", path.display())
+        format!(
+            "this agent has not enrolled yet ({} does not exist); give --enroll TOKEN",
+            path.display()
+        )
     })?;
     let name = match &args.name {
         Some(name) => name.clone(),
-        None => read_inventory(args)?.host.hostname.context("the inventory has no host name; give --name")?,
+        None => read_inventory(args)?
+            .host
+            .hostname
+            .context("the inventory has no host name; give --name")?,
     };
     let body = serde_json::json!({ "enrollment_token": token, "name": name });
     let response = http
@@ -118,8 +132,14 @@ fn enrollment(args: &AgentArgs, server: &str, http: &ureq::Agent) -> anyhow::Res
     let reply: serde_json::Value = serde_json::from_str(&response.into_string()?)?;
     let enrollment = Enrollment {
         server: server.to_string(),
-        host_id: reply["host_id"].as_str().context("the enrollment reply has no host_id")?.to_string(),
-        agent_token: reply["agent_token"].as_str().context("the enrollment reply has no agent_token")?.to_string(),
+        host_id: reply["host_id"]
+            .as_str()
+            .context("the enrollment reply has no host_id")?
+            .to_string(),
+        agent_token: reply["agent_token"]
+            .as_str()
+            .context("the enrollment reply has no agent_token")?
+            .to_string(),
     };
     write_private(&path, serde_json::to_string_pretty(&enrollment)?.as_bytes())?;
     tracing::info!(host = %enrollment.host_id, "enrolled");
@@ -132,7 +152,9 @@ fn describe(error: ureq::Error, what: &str) -> anyhow::Error {
             let body = response.into_string().unwrap_or_default();
             anyhow::anyhow!("the server rejected the {what} with HTTP {code}: {body}")
         }
-        ureq::Error::Transport(transport) => anyhow::anyhow!("the {what} request failed: {transport}"),
+        ureq::Error::Transport(transport) => {
+            anyhow::anyhow!("the {what} request failed: {transport}")
+        }
     }
 }
 
@@ -146,7 +168,9 @@ fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         .mode(0o600)
         .open(&partial)
         .with_context(|| format!("failed to create {}", partial.display()))?;
-    file.write_all(contents).and_then(|()| file.sync_all()).with_context(|| format!("failed to write {}", partial.display()))?;
+    file.write_all(contents)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("failed to write {}", partial.display()))?;
     std::fs::rename(&partial, path).with_context(|| format!("failed to replace {}", path.display()))
 }
 
@@ -170,29 +194,45 @@ fn collect_and_spool(args: &AgentArgs) -> anyhow::Result<PathBuf> {
             Ok(path)
         }
         Err(error) if path.exists() => {
-            tracing::error!(error = format!("{error:#}"), "inventory collection failed; sending the spooled one");
+            tracing::error!(
+                error = format!("{error:#}"),
+                "inventory collection failed; sending the spooled one"
+            );
             Ok(path)
         }
         Err(error) => Err(error),
     }
 }
 
-fn upload_with_retries(http: &ureq::Agent, enrollment: &Enrollment, spooled: &Path, once: bool) -> anyhow::Result<()> {
+fn upload_with_retries(
+    http: &ureq::Agent,
+    enrollment: &Enrollment,
+    spooled: &Path,
+    once: bool,
+) -> anyhow::Result<()> {
     let mut backoff = FIRST_BACKOFF;
     let mut retries = 0;
     loop {
         match upload(http, enrollment, spooled) {
             Ok(summary) => {
-                std::fs::remove_file(spooled).with_context(|| format!("failed to remove {}", spooled.display()))?;
+                std::fs::remove_file(spooled)
+                    .with_context(|| format!("failed to remove {}", spooled.display()))?;
                 tracing::info!(host = %enrollment.host_id, %summary, "inventory uploaded");
                 return Ok(());
             }
             Err(UploadError::Rejected(error)) => return Err(error),
             Err(UploadError::Retry(error)) if once && retries >= ONCE_RETRIES => {
-                return Err(error.context(format!("gave up after {retries} retries; the inventory stays in {}", spooled.display())));
+                return Err(error.context(format!(
+                    "gave up after {retries} retries; the inventory stays in {}",
+                    spooled.display()
+                )));
             }
             Err(UploadError::Retry(error)) => {
-                tracing::warn!(error = format!("{error:#}"), retry_in_seconds = backoff.as_secs(), "inventory upload failed");
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    retry_in_seconds = backoff.as_secs(),
+                    "inventory upload failed"
+                );
                 std::thread::sleep(backoff);
                 backoff = (backoff * 2).min(MAX_BACKOFF);
                 retries += 1;
@@ -201,18 +241,30 @@ fn upload_with_retries(http: &ureq::Agent, enrollment: &Enrollment, spooled: &Pa
     }
 }
 
-fn upload(http: &ureq::Agent, enrollment: &Enrollment, spooled: &Path) -> Result<serde_json::Value, UploadError> {
+fn upload(
+    http: &ureq::Agent,
+    enrollment: &Enrollment,
+    spooled: &Path,
+) -> Result<serde_json::Value, UploadError> {
     let body = std::fs::read_to_string(spooled)
         .with_context(|| format!("failed to read {}", spooled.display()))
         .map_err(UploadError::Rejected)?;
     let response = http
-        .put(&format!("{}/api/v1/agents/self/inventory", enrollment.server))
-        .set("Authorization", &format!("Bearer {}", enrollment.agent_token))
+        .put(&format!(
+            "{}/api/v1/agents/self/inventory",
+            enrollment.server
+        ))
+        .set(
+            "Authorization",
+            &format!("Bearer {}", enrollment.agent_token),
+        )
         .set("Content-Type", "application/json")
         .send_string(&body);
     match response {
         Ok(response) => {
-            let text = response.into_string().map_err(|error| UploadError::Retry(error.into()))?;
+            let text = response
+                .into_string()
+                .map_err(|error| UploadError::Retry(error.into()))?;
             Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
         }
         Err(error @ ureq::Error::Status(500..=599, _)) | Err(error @ ureq::Error::Transport(_)) => {

@@ -27,11 +27,11 @@ use crate::output::{plural, print_stdout};
 use vulnloop_state::{FindingKey, StateDb, Status};
 
 use super::execute::{self, Finished};
-use super::state;
 use super::journal::{
-    ClosedId, EndRecord, JournalWriter, Outcome, PackageChange, Record, RunKind, RunRecord, StepRecord,
-    JOURNAL_VERSION,
+    ClosedId, EndRecord, JournalWriter, Outcome, PackageChange, Record, RunKind, RunRecord,
+    StepRecord, JOURNAL_VERSION,
 };
+use super::state;
 
 /// The lock files apt and dpkg take, relative to the root, in the order apt takes them.
 const DPKG_LOCKS: [&str; 2] = ["var/lib/dpkg/lock-frontend", "var/lib/dpkg/lock"];
@@ -61,7 +61,11 @@ impl Target {
 
     /// Runs `argv` in the root and returns the argument vector as run with
     /// how it finished. See [`Target::command`] for how a root other than `/` is entered.
-    pub(super) fn run(&self, argv: &[String], timeout: Duration) -> anyhow::Result<(Vec<String>, Finished)> {
+    pub(super) fn run(
+        &self,
+        argv: &[String],
+        timeout: Duration,
+    ) -> anyhow::Result<(Vec<String>, Finished)> {
         let command = self.command(argv);
         let mut environment = vec![("DEBIAN_FRONTEND", "noninteractive")];
         if command.first().is_some_and(|program| program == "chroot") {
@@ -84,12 +88,19 @@ impl Target {
         }
         match (self.tool, argv.split_first()) {
             (Tool::Dnf | Tool::Yum, Some((program, rest))) => {
-                let mut command = vec![program.clone(), format!("--installroot={}", self.root.display())];
+                let mut command = vec![
+                    program.clone(),
+                    format!("--installroot={}", self.root.display()),
+                ];
                 command.extend_from_slice(rest);
                 command
             }
             (Tool::Zypper, Some((program, rest))) => {
-                let mut command = vec![program.clone(), "--root".to_string(), self.root.display().to_string()];
+                let mut command = vec![
+                    program.clone(),
+                    "--root".to_string(),
+                    self.root.display().to_string(),
+                ];
                 command.extend_from_slice(rest);
                 command
             }
@@ -107,9 +118,16 @@ impl Target {
     }
 
     pub(super) fn collect(&self) -> anyhow::Result<Inventory> {
-        let options = CollectOptions { root: self.root.clone(), os_override: self.os_override.clone() };
-        vulnloop_collect::collect(&options)
-            .with_context(|| format!("failed to read the installed packages of {}", self.root.display()))
+        let options = CollectOptions {
+            root: self.root.clone(),
+            os_override: self.os_override.clone(),
+        };
+        vulnloop_collect::collect(&options).with_context(|| {
+            format!(
+                "failed to read the installed packages of {}",
+                self.root.display()
+            )
+        })
     }
 }
 
@@ -142,7 +160,10 @@ pub fn run(
              `vulnloop verify --before OLD --inventory NEW`"
         );
     }
-    if let Some(step) = steps.iter().find(|step| !APPLIED_TOOLS.contains(&step.tool)) {
+    if let Some(step) = steps
+        .iter()
+        .find(|step| !APPLIED_TOOLS.contains(&step.tool))
+    {
         bail!(
             "--apply runs apt, dnf, yum and zypper steps only, and the plan has a {} step for {}; run the plan's \
              commands yourself (`vulnloop fix` prints them)",
@@ -150,7 +171,10 @@ pub fn run(
             step.package
         );
     }
-    let target = Target { tool: steps[0].tool, ..target };
+    let target = Target {
+        tool: steps[0].tool,
+        ..target
+    };
     if let Some(step) = steps.iter().find(|step| step.tool != target.tool) {
         bail!(
             "the plan mixes {} and {} steps, which --apply does not run in one go; narrow it with --package",
@@ -158,7 +182,10 @@ pub fn run(
             step.tool.program()
         );
     }
-    let argvs = steps.iter().map(|step| step.argv()).collect::<Result<Vec<_>, _>>()?;
+    let argvs = steps
+        .iter()
+        .map(|step| step.argv())
+        .collect::<Result<Vec<_>, _>>()?;
     if let Some(held) = held_lock(&target)? {
         bail!(
             "the package manager is busy: {held}; nothing was applied. \
@@ -168,7 +195,11 @@ pub fn run(
     }
 
     print_stdout(plan_text)?;
-    let question = format!("apply {} to {}?", plural(steps.len(), "step"), target.root.display());
+    let question = format!(
+        "apply {} to {}?",
+        plural(steps.len(), "step"),
+        target.root.display()
+    );
     if !args.yes && !confirm(&question, "apply the plan above")? {
         eprintln!("nothing applied: the run was not confirmed");
         return Ok(Code::Failure);
@@ -177,7 +208,10 @@ pub fn run(
         refresh_index(&target, Duration::from_secs(args.timeout))?;
     }
 
-    let journal_dir = args.journal_dir.clone().unwrap_or_else(super::journal::default_dir);
+    let journal_dir = args
+        .journal_dir
+        .clone()
+        .unwrap_or_else(super::journal::default_dir);
     let mut journal = JournalWriter::create(&journal_dir)?;
     journal.append(&Record::Run(RunRecord {
         journal_version: JOURNAL_VERSION,
@@ -195,19 +229,51 @@ pub fn run(
     let mut lock_error = None;
     let target_name = state::target_of(inventory);
     for (index, (step, argv)) in steps.iter().zip(&argvs).enumerate() {
-        let keys: Vec<FindingKey> =
-            step.closes.iter().map(|c| FindingKey { id: c.id.clone(), package: step.package.clone() }).collect();
-        let started = format!("step {} started: {} {} -> {}", index + 1, step.package, step.installed_version, step.target_version);
-        state::set_status(state.as_deref_mut(), &target_name, &keys, Status::Fixing, &started, Some(journal.path()));
+        let keys: Vec<FindingKey> = step
+            .closes
+            .iter()
+            .map(|c| FindingKey {
+                id: c.id.clone(),
+                package: step.package.clone(),
+            })
+            .collect();
+        let started = format!(
+            "step {} started: {} {} -> {}",
+            index + 1,
+            step.package,
+            step.installed_version,
+            step.target_version
+        );
+        state::set_status(
+            state.as_deref_mut(),
+            &target_name,
+            &keys,
+            Status::Fixing,
+            &started,
+            Some(journal.path()),
+        );
 
         let (record, after) = run_step(index + 1, step, argv, &target, &current, timeout)?;
         journal.append(&Record::Step(record.clone()))?;
         let (status, detail) = match (&record.outcome, &record.error) {
             (Outcome::Succeeded, _) => (Status::Fixed, format!("step {} succeeded", record.index)),
-            (outcome, Some(error)) => (Status::FixFailed, format!("step {} {}: {error}", record.index, outcome.as_text())),
-            (outcome, None) => (Status::FixFailed, format!("step {} {}", record.index, outcome.as_text())),
+            (outcome, Some(error)) => (
+                Status::FixFailed,
+                format!("step {} {}: {error}", record.index, outcome.as_text()),
+            ),
+            (outcome, None) => (
+                Status::FixFailed,
+                format!("step {} {}", record.index, outcome.as_text()),
+            ),
         };
-        state::set_status(state.as_deref_mut(), &target_name, &keys, status, &detail, Some(journal.path()));
+        state::set_status(
+            state.as_deref_mut(),
+            &target_name,
+            &keys,
+            status,
+            &detail,
+            Some(journal.path()),
+        );
         let lock_held = record.error.as_deref().is_some_and(is_lock_message);
         records.push(record);
         if let Some(after) = after {
@@ -230,9 +296,16 @@ pub fn run(
     print_stdout(&summary(&records, &end, &target.root, journal.path()))?;
 
     if let Some(error) = lock_error {
-        bail!("stopped the run because the package manager is locked: {error}; the journal is {}", journal.path().display());
+        bail!(
+            "stopped the run because the package manager is locked: {error}; the journal is {}",
+            journal.path().display()
+        );
     }
-    Ok(if end.failed == 0 && end.skipped == 0 { Code::Clean } else { Code::Findings(1) })
+    Ok(if end.failed == 0 && end.skipped == 0 {
+        Code::Clean
+    } else {
+        Code::Findings(1)
+    })
 }
 
 /// Refreshes the package index in the target (`apt-get update`, `dnf
@@ -241,18 +314,35 @@ pub fn run(
 /// when the command fails or times out.
 fn refresh_index(target: &Target, timeout: Duration) -> anyhow::Result<()> {
     let argv: Vec<String> = match target.tool {
-        Tool::Dnf | Tool::Yum => vec![target.tool.program().to_string(), "makecache".into(), "--refresh".into()],
-        Tool::Zypper => ["zypper", "--non-interactive", "refresh"].map(String::from).to_vec(),
+        Tool::Dnf | Tool::Yum => vec![
+            target.tool.program().to_string(),
+            "makecache".into(),
+            "--refresh".into(),
+        ],
+        Tool::Zypper => ["zypper", "--non-interactive", "refresh"]
+            .map(String::from)
+            .to_vec(),
         _ => ["apt-get", "update"].map(String::from).to_vec(),
     };
-    eprintln!("refreshing the package index: {}", target.command(&argv).join(" "));
+    eprintln!(
+        "refreshing the package index: {}",
+        target.command(&argv).join(" ")
+    );
     let (command, finished) = target.run(&argv, timeout)?;
     if finished.timed_out {
-        bail!("`{}` timed out after {} s; nothing was applied", command.join(" "), timeout.as_secs());
+        bail!(
+            "`{}` timed out after {} s; nothing was applied",
+            command.join(" "),
+            timeout.as_secs()
+        );
     }
     if finished.exit_code != Some(0) {
         let messages = package_manager_messages(&finished, &[]);
-        let message = if messages.is_empty() { finished.stderr_tail.trim().to_string() } else { messages.join(" ") };
+        let message = if messages.is_empty() {
+            finished.stderr_tail.trim().to_string()
+        } else {
+            messages.join(" ")
+        };
         bail!(
             "`{}` failed ({}): {message}; nothing was applied. Fix the repository configuration, or leave \
              out --refresh to install from the current package index",
@@ -284,15 +374,26 @@ fn target(args: &FixArgs) -> anyhow::Result<Target> {
     // The tool is set from the plan's steps once they are known.
     let tool = Tool::Apt;
     let Some(root) = &args.source.root else {
-        return Ok(Target { root: PathBuf::from("/"), os_override, tool });
+        return Ok(Target {
+            root: PathBuf::from("/"),
+            os_override,
+            tool,
+        });
     };
-    let root = root
-        .canonicalize()
-        .with_context(|| format!("invalid --root {}: the directory is missing or unreadable", root.display()))?;
+    let root = root.canonicalize().with_context(|| {
+        format!(
+            "invalid --root {}: the directory is missing or unreadable",
+            root.display()
+        )
+    })?;
     if !root.is_dir() {
         bail!("invalid --root {}: it is not a directory", root.display());
     }
-    Ok(Target { root, os_override, tool })
+    Ok(Target {
+        root,
+        os_override,
+        tool,
+    })
 }
 
 /// Returns `PATH is held by process PID` for the first lock file of the
@@ -324,8 +425,14 @@ pub(super) fn confirm(question: &str, action: &str) -> anyhow::Result<bool> {
     eprint!("{question} [y/N] ");
     std::io::stderr().flush()?;
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).context("failed to read the confirmation from stdin")?;
-    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("failed to read the confirmation from stdin")?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
 
 /// Checks, runs and records one step. Returns the record and the inventory
@@ -353,14 +460,22 @@ fn run_step(
         stdout_tail: String::new(),
         stderr_tail: String::new(),
         packages: changes(step, before, None),
-        closes: step.closes.iter().map(|c| ClosedId { id: c.id.clone(), advisory_id: c.advisory_id.clone() }).collect(),
+        closes: step
+            .closes
+            .iter()
+            .map(|c| ClosedId {
+                id: c.id.clone(),
+                advisory_id: c.advisory_id.clone(),
+            })
+            .collect(),
     };
 
-    let precheck = check_step(step, before, target.scheme()).and_then(|()| match held_lock(target) {
-        Ok(None) => Ok(()),
-        Ok(Some(held)) => Err(format!("the package manager is busy: {held}")),
-        Err(error) => Err(format!("{error:#}")),
-    });
+    let precheck =
+        check_step(step, before, target.scheme()).and_then(|()| match held_lock(target) {
+            Ok(None) => Ok(()),
+            Ok(Some(held)) => Err(format!("the package manager is busy: {held}")),
+            Err(error) => Err(format!("{error:#}")),
+        });
     if let Err(reason) = precheck {
         record.error = Some(reason);
         record.ended_at = now();
@@ -377,7 +492,9 @@ fn run_step(
     let planned = changes(step, before, Some(&after));
     let (outcome, error) = judge(step, &finished, &planned, &after, timeout);
     record.packages = planned;
-    record.packages.extend(side_effects(&record.packages, before, &after));
+    record
+        .packages
+        .extend(side_effects(&record.packages, before, &after));
     record.outcome = outcome;
     record.error = error;
     record.stdout_tail = finished.stdout_tail;
@@ -401,7 +518,8 @@ fn check_step(step: &FixStep, inventory: &Inventory, scheme: Scheme) -> Result<(
         ));
     }
     for planned in &step.packages {
-        let Some(installed) = find_package(inventory, &planned.name, planned.arch.as_deref()) else {
+        let Some(installed) = find_package(inventory, &planned.name, planned.arch.as_deref())
+        else {
             return Err(format!("package {} is not installed", planned.name));
         };
         if let Some(target) = &planned.target_version {
@@ -416,23 +534,42 @@ fn check_step(step: &FixStep, inventory: &Inventory, scheme: Scheme) -> Result<(
     Ok(())
 }
 
-pub(super) fn find_package<'a>(inventory: &'a Inventory, name: &str, arch: Option<&str>) -> Option<&'a Package> {
-    inventory.packages.iter().find(|p| p.name == name && (arch.is_none() || p.arch.as_deref() == arch))
+pub(super) fn find_package<'a>(
+    inventory: &'a Inventory,
+    name: &str,
+    arch: Option<&str>,
+) -> Option<&'a Package> {
+    inventory
+        .packages
+        .iter()
+        .find(|p| p.name == name && (arch.is_none() || p.arch.as_deref() == arch))
 }
 
 /// Lists the packages outside `planned` whose installed version the step
 /// changed: new dependencies, removed packages and upgraded ones.
-fn side_effects(planned: &[PackageChange], before: &Inventory, after: &Inventory) -> Vec<PackageChange> {
+fn side_effects(
+    planned: &[PackageChange],
+    before: &Inventory,
+    after: &Inventory,
+) -> Vec<PackageChange> {
     let key = |package: &Package| (package.name.clone(), package.arch.clone());
     let versions = |inventory: &Inventory| -> BTreeMap<(String, Option<String>), String> {
-        inventory.packages.iter().map(|p| (key(p), p.version.clone())).collect()
+        inventory
+            .packages
+            .iter()
+            .map(|p| (key(p), p.version.clone()))
+            .collect()
     };
     let (old, new) = (versions(before), versions(after));
     let mut names: BTreeSet<&(String, Option<String>)> = old.keys().collect();
     names.extend(new.keys());
     names
         .into_iter()
-        .filter(|(name, arch)| !planned.iter().any(|c| &c.name == name && (c.arch.is_none() || &c.arch == arch)))
+        .filter(|(name, arch)| {
+            !planned
+                .iter()
+                .any(|c| &c.name == name && (c.arch.is_none() || &c.arch == arch))
+        })
         .filter(|name| old.get(*name) != new.get(*name))
         .map(|(name, arch)| PackageChange {
             name: name.clone(),
@@ -452,7 +589,8 @@ fn changes(step: &FixStep, before: &Inventory, after: Option<&Inventory>) -> Vec
         .iter()
         .map(|planned| {
             let version_in = |inventory: &Inventory| {
-                find_package(inventory, &planned.name, planned.arch.as_deref()).map(|p| p.version.clone())
+                find_package(inventory, &planned.name, planned.arch.as_deref())
+                    .map(|p| p.version.clone())
             };
             PackageChange {
                 name: planned.name.clone(),
@@ -482,11 +620,20 @@ fn judge(
     };
     let with_messages = |text: String| append_messages(text, &messages);
     let scheme = vulnloop_match::scheme_for(step.tool.manager());
-    let below: Vec<String> = changes.iter().filter_map(|change| below_target(change, after, scheme)).collect();
+    let below: Vec<String> = changes
+        .iter()
+        .filter_map(|change| below_target(change, after, scheme))
+        .collect();
     if below.is_empty() {
         return (Outcome::Succeeded, None);
     }
-    (Outcome::Failed, Some(with_messages(format!("{program} exited with status 0, but {}", below.join("; ")))))
+    (
+        Outcome::Failed,
+        Some(with_messages(format!(
+            "{program} exited with status 0, but {}",
+            below.join("; ")
+        ))),
+    )
 }
 
 /// Judges how a step's command ended. Returns the outcome and error when it
@@ -500,15 +647,24 @@ pub(super) fn command_result(
 ) -> Result<Vec<String>, (Outcome, String)> {
     let messages = package_manager_messages(finished, changes);
     if finished.timed_out {
-        let error = format!("{program} ran longer than the time limit of {} seconds and was killed", timeout.as_secs());
+        let error = format!(
+            "{program} ran longer than the time limit of {} seconds and was killed",
+            timeout.as_secs()
+        );
         return Err((Outcome::TimedOut, append_messages(error, &messages)));
     }
     match (finished.exit_code, finished.signal) {
         (Some(0), _) => Ok(messages),
-        (Some(code), _) => Err((Outcome::Failed, append_messages(format!("{program} exited with status {code}"), &messages))),
+        (Some(code), _) => Err((
+            Outcome::Failed,
+            append_messages(format!("{program} exited with status {code}"), &messages),
+        )),
         (None, signal) => {
             let signal = signal.map_or_else(|| "a signal".to_string(), |s| format!("signal {s}"));
-            Err((Outcome::Failed, append_messages(format!("{program} was killed by {signal}"), &messages)))
+            Err((
+                Outcome::Failed,
+                append_messages(format!("{program} was killed by {signal}"), &messages),
+            ))
         }
     }
 }
@@ -529,7 +685,9 @@ fn below_target(change: &PackageChange, after: &Inventory, scheme: Scheme) -> Op
         return Some(format!("{} is no longer installed", change.name));
     };
     let at_least = |version: &str, target: &str| {
-        scheme.compare(version, target).is_ok_and(|order| order != Ordering::Less)
+        scheme
+            .compare(version, target)
+            .is_ok_and(|order| order != Ordering::Less)
     };
     if let Some(target) = &change.target_version {
         return (!at_least(version, target))
@@ -551,20 +709,33 @@ fn below_target(change: &PackageChange, after: &Inventory, scheme: Scheme) -> Op
 /// `E:` and `W:` lines, dpkg's `dpkg:` lines, the rpm tools' explanations
 /// (see [`is_rpm_tool_message`]), and the lines that name a package of the
 /// step (`vulnloop-demo is already the newest version (1.0-1).`).
-pub(super) fn package_manager_messages(finished: &Finished, changes: &[PackageChange]) -> Vec<String> {
+pub(super) fn package_manager_messages(
+    finished: &Finished,
+    changes: &[PackageChange],
+) -> Vec<String> {
     let errors = finished
         .stderr_tail
         .lines()
-        .chain(finished.stdout_tail.lines().filter(|line| is_rpm_tool_message(line)))
+        .chain(
+            finished
+                .stdout_tail
+                .lines()
+                .filter(|line| is_rpm_tool_message(line)),
+        )
         .filter(|line| {
-            let apt = line.starts_with("E: ") || line.starts_with("W: ") || line.starts_with("dpkg: ");
+            let apt =
+                line.starts_with("E: ") || line.starts_with("W: ") || line.starts_with("dpkg: ");
             apt || is_rpm_tool_message(line)
         });
-    let about_packages = finished
-        .stdout_tail
-        .lines()
-        .filter(|line| changes.iter().any(|c| line.starts_with(&format!("{} ", c.name))));
-    let mut messages: Vec<String> = errors.chain(about_packages).map(|line| line.trim().to_string()).collect();
+    let about_packages = finished.stdout_tail.lines().filter(|line| {
+        changes
+            .iter()
+            .any(|c| line.starts_with(&format!("{} ", c.name)))
+    });
+    let mut messages: Vec<String> = errors
+        .chain(about_packages)
+        .map(|line| line.trim().to_string())
+        .collect();
     messages.dedup();
     messages.truncate(5);
     messages
@@ -597,8 +768,16 @@ fn summary(records: &[StepRecord], end: &EndRecord, root: &Path, journal: &Path)
     );
     super::journal::write_step_lines(&mut out, records);
     let _ = writeln!(out, "journal: {}", journal.display());
-    let root_option = if root == Path::new("/") { String::new() } else { format!(" --root {}", root.display()) };
-    let _ = writeln!(out, "check the result with: vulnloop verify{root_option} --journal {}", journal.display());
+    let root_option = if root == Path::new("/") {
+        String::new()
+    } else {
+        format!(" --root {}", root.display())
+    };
+    let _ = writeln!(
+        out,
+        "check the result with: vulnloop verify{root_option} --journal {}",
+        journal.display()
+    );
     out
 }
 
@@ -658,15 +837,35 @@ mod tests {
 
     #[test]
     fn check_step_accepts_older_package() {
-        assert_eq!(check_step(&step("1.0-2", Some("1.0-2")), &inventory("1.0-1", "1.0-1"), Scheme::Dpkg), Ok(()));
+        assert_eq!(
+            check_step(
+                &step("1.0-2", Some("1.0-2")),
+                &inventory("1.0-1", "1.0-1"),
+                Scheme::Dpkg
+            ),
+            Ok(())
+        );
     }
 
     #[test]
     fn check_step_rejects_bad_states() {
-        let error = check_step(&step("1.0-1", Some("1.0-1")), &inventory("1.0-1", "1.0-1"), Scheme::Dpkg).unwrap_err();
-        assert!(error.contains("is not newer than the installed version 1.0-1"), "{error}");
+        let error = check_step(
+            &step("1.0-1", Some("1.0-1")),
+            &inventory("1.0-1", "1.0-1"),
+            Scheme::Dpkg,
+        )
+        .unwrap_err();
+        assert!(
+            error.contains("is not newer than the installed version 1.0-1"),
+            "{error}"
+        );
 
-        let error = check_step(&step("1.0-2", Some("1.0-2")), &inventory("1.0-2", "1.0-2"), Scheme::Dpkg).unwrap_err();
+        let error = check_step(
+            &step("1.0-2", Some("1.0-2")),
+            &inventory("1.0-2", "1.0-2"),
+            Scheme::Dpkg,
+        )
+        .unwrap_err();
         assert!(error.contains("already at 1.0-2"), "{error}");
 
         let mut other = step("1.0-2", Some("1.0-2"));
@@ -674,15 +873,28 @@ mod tests {
         let error = check_step(&other, &inventory("1.0-1", "1.0-1"), Scheme::Dpkg).unwrap_err();
         assert_eq!(error, "package vulnloop-other is not installed");
 
-        let error = check_step(&step("1.0-2", Some("not a version!")), &inventory("1.0-1", "1.0-1"), Scheme::Dpkg).unwrap_err();
+        let error = check_step(
+            &step("1.0-2", Some("not a version!")),
+            &inventory("1.0-1", "1.0-1"),
+            Scheme::Dpkg,
+        )
+        .unwrap_err();
         assert!(error.contains("failed to compare the versions"), "{error}");
     }
 
     #[test]
     fn below_target_by_kind_of_target() {
         let after = inventory("1.0-2+b1", "1.0-2");
-        let with_target = changes(&step("1.0-2", Some("1.0-2")), &inventory("1.0-1", "1.0-1"), Some(&after));
-        assert_eq!(below_target(&with_target[0], &after, Scheme::Dpkg), None, "1.0-2+b1 is at least 1.0-2");
+        let with_target = changes(
+            &step("1.0-2", Some("1.0-2")),
+            &inventory("1.0-1", "1.0-1"),
+            Some(&after),
+        );
+        assert_eq!(
+            below_target(&with_target[0], &after, Scheme::Dpkg),
+            None,
+            "1.0-2+b1 is at least 1.0-2"
+        );
 
         let stayed = inventory("1.0-1", "1.0-1");
         let unchanged = changes(&step("1.0-2", Some("1.0-2")), &stayed, Some(&stayed));
@@ -691,10 +903,20 @@ mod tests {
 
         let binnmu = changes(&step("1.0-3", None), &stayed, Some(&after));
         let reason = below_target(&binnmu[0], &after, Scheme::Dpkg).unwrap();
-        assert!(reason.contains("built from source version 1.0-2, below the target 1.0-3"), "{reason}");
+        assert!(
+            reason.contains("built from source version 1.0-2, below the target 1.0-3"),
+            "{reason}"
+        );
 
-        let removed = changes(&step("1.0-2", Some("1.0-2")), &stayed, Some(&inventory_without_packages()));
-        assert_eq!(below_target(&removed[0], &stayed, Scheme::Dpkg).unwrap(), "vulnloop-demo is no longer installed");
+        let removed = changes(
+            &step("1.0-2", Some("1.0-2")),
+            &stayed,
+            Some(&inventory_without_packages()),
+        );
+        assert_eq!(
+            below_target(&removed[0], &stayed, Scheme::Dpkg).unwrap(),
+            "vulnloop-demo is no longer installed"
+        );
     }
 
     fn inventory_without_packages() -> Inventory {
@@ -705,29 +927,69 @@ mod tests {
 
     #[test]
     fn lock_messages_recognized() {
-        assert!(is_lock_message("E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 42 (python3)"));
-        assert!(!is_lock_message("E: Unable to locate package vulnloop-demo"));
+        assert!(is_lock_message(
+            "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 42 (python3)"
+        ));
+        assert!(!is_lock_message(
+            "E: Unable to locate package vulnloop-demo"
+        ));
     }
 
     #[test]
     fn chroot_prefix_only_for_other_roots() {
         let argv = vec!["apt-get".to_string(), "install".to_string()];
-        let host = Target { root: PathBuf::from("/"), os_override: None, tool: Tool::Apt };
+        let host = Target {
+            root: PathBuf::from("/"),
+            os_override: None,
+            tool: Tool::Apt,
+        };
         assert_eq!(host.command(&argv), argv);
-        let chroot = Target { root: PathBuf::from("/srv/root"), os_override: None, tool: Tool::Apt };
-        assert_eq!(chroot.command(&argv), ["chroot", "/srv/root", "apt-get", "install"]);
+        let chroot = Target {
+            root: PathBuf::from("/srv/root"),
+            os_override: None,
+            tool: Tool::Apt,
+        };
+        assert_eq!(
+            chroot.command(&argv),
+            ["chroot", "/srv/root", "apt-get", "install"]
+        );
     }
 
     #[test]
     fn rpm_tools_get_root_option() {
         let argv = ["dnf", "upgrade", "-y", "openssl"].map(String::from);
-        let host = Target { root: PathBuf::from("/"), os_override: None, tool: Tool::Dnf };
+        let host = Target {
+            root: PathBuf::from("/"),
+            os_override: None,
+            tool: Tool::Dnf,
+        };
         assert_eq!(host.command(&argv), argv);
-        let dnf = Target { root: PathBuf::from("/srv/root"), os_override: None, tool: Tool::Dnf };
-        assert_eq!(dnf.command(&argv), ["dnf", "--installroot=/srv/root", "upgrade", "-y", "openssl"]);
+        let dnf = Target {
+            root: PathBuf::from("/srv/root"),
+            os_override: None,
+            tool: Tool::Dnf,
+        };
+        assert_eq!(
+            dnf.command(&argv),
+            ["dnf", "--installroot=/srv/root", "upgrade", "-y", "openssl"]
+        );
         let argv = ["zypper", "--non-interactive", "update", "openssl"].map(String::from);
-        let zypper = Target { root: PathBuf::from("/srv/root"), os_override: None, tool: Tool::Zypper };
-        assert_eq!(zypper.command(&argv), ["zypper", "--root", "/srv/root", "--non-interactive", "update", "openssl"]);
+        let zypper = Target {
+            root: PathBuf::from("/srv/root"),
+            os_override: None,
+            tool: Tool::Zypper,
+        };
+        assert_eq!(
+            zypper.command(&argv),
+            [
+                "zypper",
+                "--root",
+                "/srv/root",
+                "--non-interactive",
+                "update",
+                "openssl"
+            ]
+        );
     }
 
     #[test]
@@ -739,6 +1001,9 @@ mod tests {
             stdout_tail: "Dependencies resolved.\nNothing to do.\nComplete!\n".into(),
             stderr_tail: "Error: Unable to find a match: nosuch\n".into(),
         };
-        assert_eq!(package_manager_messages(&finished, &[]), ["Error: Unable to find a match: nosuch", "Nothing to do."]);
+        assert_eq!(
+            package_manager_messages(&finished, &[]),
+            ["Error: Unable to find a match: nosuch", "Nothing to do."]
+        );
     }
 }

@@ -60,7 +60,9 @@ fn is_due(refreshed_at: Option<DateTime<Utc>>, after_hours: u32, now: DateTime<U
     match refreshed_at {
         None => true,
         Some(_) if after_hours == 0 => true,
-        Some(at) => now.signed_duration_since(at) >= chrono::Duration::hours(i64::from(after_hours)),
+        Some(at) => {
+            now.signed_duration_since(at) >= chrono::Duration::hours(i64::from(after_hours))
+        }
     }
 }
 
@@ -77,15 +79,26 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).expect("valid time").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .expect("valid time")
+            .with_timezone(&Utc)
     }
 
     #[test]
     fn due_after_limit() {
         let now = at("2026-12-04T12:00:00Z");
-        assert!(!is_due(Some(at("2026-12-04T00:00:00Z")), 24, now), "12 hours old, limit 24");
-        assert!(is_due(Some(at("2026-12-03T12:00:00Z")), 24, now), "exactly 24 hours old");
-        assert!(is_due(Some(at("2026-12-04T11:59:00Z")), 0, now), "0 checks every time");
+        assert!(
+            !is_due(Some(at("2026-12-04T00:00:00Z")), 24, now),
+            "12 hours old, limit 24"
+        );
+        assert!(
+            is_due(Some(at("2026-12-03T12:00:00Z")), 24, now),
+            "exactly 24 hours old"
+        );
+        assert!(
+            is_due(Some(at("2026-12-04T11:59:00Z")), 0, now),
+            "0 checks every time"
+        );
         assert!(is_due(None, 24, now), "no database");
     }
 }

@@ -20,13 +20,19 @@ pub fn update(args: &UpdateArgs, db_path: &Path) -> anyhow::Result<Code> {
     progress.bar.finish_and_clear();
 
     print_update_report(&report, db_path, "error")?;
-    Ok(if report.failures.is_empty() { Code::Clean } else { Code::Failure })
+    Ok(if report.failures.is_empty() {
+        Code::Clean
+    } else {
+        Code::Failure
+    })
 }
 
 /// Reads `--from DIR|FILE|URL`: an `http://` or `https://` URL is a mirror, anything else a path.
 pub(super) fn feed_origin(from: &Path) -> FeedOrigin {
     match from.to_str() {
-        Some(url) if url.starts_with("http://") || url.starts_with("https://") => FeedOrigin::Mirror(url.to_string()),
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+            FeedOrigin::Mirror(url.to_string())
+        }
         _ => FeedOrigin::Directory(from.to_path_buf()),
     }
 }
@@ -35,10 +41,18 @@ pub(super) fn feed_origin(from: &Path) -> FeedOrigin {
 ///
 /// `failure_label` starts each failed feed's line: `error` for `db update`,
 /// `warning` before a scan, which goes on.
-pub(super) fn print_update_report(report: &UpdateReport, db_path: &Path, failure_label: &str) -> anyhow::Result<()> {
+pub(super) fn print_update_report(
+    report: &UpdateReport,
+    db_path: &Path,
+    failure_label: &str,
+) -> anyhow::Result<()> {
     for fetch in &report.fetches {
         match &fetch.status {
-            FetchStatus::Downloaded { bytes } => eprintln!("downloaded {} ({})", fetch.url, plural(*bytes as usize, "byte")),
+            FetchStatus::Downloaded { bytes } => eprintln!(
+                "downloaded {} ({})",
+                fetch.url,
+                plural(*bytes as usize, "byte")
+            ),
             FetchStatus::Unchanged => eprintln!("unchanged {} (304 Not Modified)", fetch.url),
             FetchStatus::Failed(why) => eprintln!("failed {}: {why}", fetch.url),
         }
@@ -57,9 +71,15 @@ pub(super) fn print_update_report(report: &UpdateReport, db_path: &Path, failure
         }
     }
     for failure in &report.failures {
-        eprintln!("{failure_label}: feed {} was not imported: {}", failure.file, failure.error);
+        eprintln!(
+            "{failure_label}: feed {} was not imported: {}",
+            failure.file, failure.error
+        );
         if failure.carried_over > 0 {
-            eprintln!("  kept its {} records from the previous database", failure.carried_over);
+            eprintln!(
+                "  kept its {} records from the previous database",
+                failure.carried_over
+            );
         }
         let mut source = failure.error.source();
         while let Some(cause) = source {
@@ -108,7 +128,12 @@ pub fn export(bundle: &Path, db_path: &Path) -> anyhow::Result<Code> {
 /// `vulnloop db import`: replace the database with a bundle's.
 pub fn import(bundle: &Path, db_path: &Path) -> anyhow::Result<Code> {
     let manifest = vulnloop_db::import(bundle, db_path)?;
-    eprintln!("imported {} into {} (database built {})", bundle.display(), db_path.display(), manifest.built_at);
+    eprintln!(
+        "imported {} into {} (database built {})",
+        bundle.display(),
+        db_path.display(),
+        manifest.built_at
+    );
     Ok(Code::Clean)
 }
 
@@ -119,7 +144,9 @@ pub fn status(format: InventoryFormat, db_path: &Path) -> anyhow::Result<Code> {
     let sources = database.sources()?;
     let text = match format {
         InventoryFormat::Json => {
-            serde_json::to_string_pretty(&serde_json::json!({ "database": metadata, "sources": sources }))? + "\n"
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "database": metadata, "sources": sources }),
+            )? + "\n"
         }
         InventoryFormat::Table => {
             let mut out = String::new();
@@ -129,9 +156,24 @@ pub fn status(format: InventoryFormat, db_path: &Path) -> anyhow::Result<Code> {
                 let _ = writeln!(out, "checked unchanged: {checked_at}");
             }
             let _ = writeln!(out, "schema version: {}", metadata.schema_version);
-            let name_width = sources.iter().map(|s| s.name.len()).chain([6]).max().unwrap_or(6);
-            let snapshot_width = sources.iter().filter_map(|s| s.snapshot.as_ref()).map(String::len).chain([8]).max().unwrap_or(8);
-            let _ = writeln!(out, "{:<name_width$}  {:>8}  {:<snapshot_width$}  RELEASES", "SOURCE", "RECORDS", "SNAPSHOT");
+            let name_width = sources
+                .iter()
+                .map(|s| s.name.len())
+                .chain([6])
+                .max()
+                .unwrap_or(6);
+            let snapshot_width = sources
+                .iter()
+                .filter_map(|s| s.snapshot.as_ref())
+                .map(String::len)
+                .chain([8])
+                .max()
+                .unwrap_or(8);
+            let _ = writeln!(
+                out,
+                "{:<name_width$}  {:>8}  {:<snapshot_width$}  RELEASES",
+                "SOURCE", "RECORDS", "SNAPSHOT"
+            );
             for source in &sources {
                 let _ = writeln!(
                     out,

@@ -38,7 +38,11 @@ pub struct Finished {
 /// runs in a process group of its own. On expiry the whole group is killed
 /// with SIGKILL, by the group id that equals the child's pid, because
 /// apt-get leaves dpkg and maintainer scripts running when only apt-get dies.
-pub fn run(argv: &[String], environment: &[(&str, &str)], timeout: Duration) -> anyhow::Result<Finished> {
+pub fn run(
+    argv: &[String],
+    environment: &[(&str, &str)],
+    timeout: Duration,
+) -> anyhow::Result<Finished> {
     let (program, arguments) = argv.split_first().context("the command is empty")?;
     let mut command = Command::new(program);
     command
@@ -48,20 +52,27 @@ pub fn run(argv: &[String], environment: &[(&str, &str)], timeout: Duration) -> 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let mut child = command.spawn().with_context(|| format!("failed to start {program}"))?;
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("failed to start {program}"))?;
     let stdout = child.stdout.take().map(read_tail);
     let stderr = child.stderr.take().map(read_tail);
 
     let deadline = Instant::now() + timeout;
     let mut timed_out = false;
     let status = loop {
-        if let Some(status) = child.try_wait().with_context(|| format!("failed to wait for {program}"))? {
+        if let Some(status) = child
+            .try_wait()
+            .with_context(|| format!("failed to wait for {program}"))?
+        {
             break status;
         }
         if Instant::now() >= deadline {
             timed_out = true;
             kill_group(child.id());
-            break child.wait().with_context(|| format!("failed to wait for {program} after killing it"))?;
+            break child
+                .wait()
+                .with_context(|| format!("failed to wait for {program} after killing it"))?;
         }
         std::thread::sleep(Duration::from_millis(50));
     };
@@ -106,7 +117,9 @@ fn read_tail(stream: impl Read + Send + 'static) -> JoinHandle<String> {
 }
 
 fn join_tail(reader: Option<JoinHandle<String>>) -> String {
-    reader.and_then(|handle| handle.join().ok()).unwrap_or_default()
+    reader
+        .and_then(|handle| handle.join().ok())
+        .unwrap_or_default()
 }
 
 /// Returns the pid of the process that holds a write lock on `path`, or
@@ -117,10 +130,17 @@ fn join_tail(reader: Option<JoinHandle<String>>) -> String {
 /// conflicting lock without taking the lock. The pid is as seen from this process: a lock held
 /// inside a chroot shows the holder's host pid.
 pub fn lock_holder(path: &Path) -> anyhow::Result<Option<u32>> {
-    let file = match std::fs::OpenOptions::new().read(true).write(true).open(path) {
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+    {
         Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(error).with_context(|| format!("failed to open the lock file {}", path.display())),
+        Err(error) => {
+            return Err(error)
+                .with_context(|| format!("failed to open the lock file {}", path.display()))
+        }
     };
     let mut query = libc::flock {
         l_type: libc::F_WRLCK as libc::c_short,
@@ -159,7 +179,11 @@ mod tests {
         assert_eq!(finished.exit_code, Some(3));
         assert!(!finished.timed_out);
         assert_eq!(finished.stdout_tail.lines().count(), TAIL_LINES);
-        assert!(finished.stdout_tail.ends_with("out100\n"), "{}", finished.stdout_tail);
+        assert!(
+            finished.stdout_tail.ends_with("out100\n"),
+            "{}",
+            finished.stdout_tail
+        );
         assert_eq!(finished.stderr_tail, "err\n");
     }
 
@@ -170,20 +194,36 @@ mod tests {
         assert!(finished.timed_out);
         assert_eq!(finished.exit_code, None);
         assert_eq!(finished.signal, Some(libc::SIGKILL));
-        assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "took {:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
     fn run_missing_program_fails() {
-        let error = run(&argv(&["/nonexistent/vulnloop-test-program"]), &[], Duration::from_secs(1)).unwrap_err();
+        let error = run(
+            &argv(&["/nonexistent/vulnloop-test-program"]),
+            &[],
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("failed to start"), "{error}");
     }
 
     #[test]
     fn lock_holder_of_missing_file_is_none() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(lock_holder(&dir.path().join("lock-frontend")).unwrap(), None);
+        assert_eq!(
+            lock_holder(&dir.path().join("lock-frontend")).unwrap(),
+            None
+        );
         std::fs::write(dir.path().join("lock"), "").unwrap();
-        assert_eq!(lock_holder(&dir.path().join("lock")).unwrap(), None, "an unlocked file");
+        assert_eq!(
+            lock_holder(&dir.path().join("lock")).unwrap(),
+            None,
+            "an unlocked file"
+        );
     }
 }

@@ -62,15 +62,28 @@ pub fn run(args: &FixArgs, db_path: &Path, state_path: &Path) -> anyhow::Result<
         packages: names(&args.packages, "--package")?,
     };
     let importance = scan::asset_importance(&args.asset_importance)?;
-    let analysis = pipeline::analyze(&args.source, args.inventory.as_deref(), db_path, args.max_db_age)?;
+    let analysis = pipeline::analyze(
+        &args.source,
+        args.inventory.as_deref(),
+        db_path,
+        args.max_db_age,
+    )?;
 
     let today = chrono::Utc::now().date_naive();
     let mut state = state::open(state_path);
     let ignores = state::Ignores::load(state.as_ref(), args.ignore_file.as_deref(), today)?;
-    let (findings, ignored) = ignores.split(analysis.matched.findings.clone(), &state::target_of(&analysis.inventory));
+    let (findings, ignored) = ignores.split(
+        analysis.matched.findings.clone(),
+        &state::target_of(&analysis.inventory),
+    );
     let ignored: Vec<IgnoredEntry> = ignored.iter().map(scan::ignored_entry).collect();
 
-    let context = Context { inventory: &analysis.inventory, facts: &analysis.facts, importance, today };
+    let context = Context {
+        inventory: &analysis.inventory,
+        facts: &analysis.facts,
+        importance,
+        today,
+    };
     let plan = vulnloop_remediate::plan(&findings, &context, &filter)?;
     let app_steps = app_steps(&analysis.applications, &filter);
     let mut coverage = analysis.matched.coverage.clone();
@@ -96,12 +109,26 @@ pub fn run(args: &FixArgs, db_path: &Path, state_path: &Path) -> anyhow::Result<
             eprintln!("warning: coverage is incomplete, so the plan may miss upgrades; see coverage below the plan");
         }
         let mode = "apply: each command below runs as shown, without a shell, after the checks before each step";
-        let text = render(&host, &analysis.database_info, coverage, &plan, &ignored, mode);
+        let text = render(
+            &host,
+            &analysis.database_info,
+            coverage,
+            &plan,
+            &ignored,
+            mode,
+        );
         return apply::run(args, &plan, &analysis.inventory, &text, state.as_mut());
     }
     let text = match args.format {
         ReportFormat::Table => {
-            let mut text = render(&host, &analysis.database_info, coverage, &plan, &ignored, DRY_RUN_NOTE);
+            let mut text = render(
+                &host,
+                &analysis.database_info,
+                coverage,
+                &plan,
+                &ignored,
+                DRY_RUN_NOTE,
+            );
             text.push_str(&render_app_steps(&app_steps));
             text
         }
@@ -113,7 +140,11 @@ pub fn run(args: &FixArgs, db_path: &Path, state_path: &Path) -> anyhow::Result<
                 host,
                 database: &analysis.database_info,
                 coverage,
-                filter: FilterEcho { priorities: filter.priorities.clone(), ids: filter.ids.clone(), packages: filter.packages.clone() },
+                filter: FilterEcho {
+                    priorities: filter.priorities.clone(),
+                    ids: filter.ids.clone(),
+                    packages: filter.packages.clone(),
+                },
                 plan: &plan,
                 ignored: &ignored,
                 applications: &app_steps,
@@ -122,7 +153,11 @@ pub fn run(args: &FixArgs, db_path: &Path, state_path: &Path) -> anyhow::Result<
         }
     };
     print_stdout(&text)?;
-    Ok(if coverage.complete { Code::Clean } else { Code::Failure })
+    Ok(if coverage.complete {
+        Code::Clean
+    } else {
+        Code::Failure
+    })
 }
 
 /// Returns the web application steps that `--cve` and `--package` keep.
@@ -130,7 +165,15 @@ pub fn run(args: &FixArgs, db_path: &Path, state_path: &Path) -> anyhow::Result<
 fn app_steps(matched: &vulnloop_match::AppMatchReport, filter: &PlanFilter) -> Vec<AppFixStep> {
     vulnloop_remediate::app_steps(&matched.findings)
         .into_iter()
-        .filter(|step| filter.ids.is_empty() || step.closes.iter().any(|id| filter.ids.iter().any(|wanted| wanted.eq_ignore_ascii_case(id))))
+        .filter(|step| {
+            filter.ids.is_empty()
+                || step.closes.iter().any(|id| {
+                    filter
+                        .ids
+                        .iter()
+                        .any(|wanted| wanted.eq_ignore_ascii_case(id))
+                })
+        })
         .filter(|step| filter.packages.is_empty() || filter.packages.contains(&step.name))
         .collect()
 }
@@ -143,7 +186,15 @@ fn render_app_steps(steps: &[AppFixStep]) -> String {
     }
     let _ = writeln!(out, "web applications (run these yourself, since `vulnloop fix --apply` does not; then check with `vulnloop scan`):");
     for step in steps {
-        let _ = writeln!(out, "  {} {} at {}: {} ({})", step.name, step.installed_version, step.path, step.instruction, step.closes.join(", "));
+        let _ = writeln!(
+            out,
+            "  {} {} at {}: {} ({})",
+            step.name,
+            step.installed_version,
+            step.path,
+            step.instruction,
+            step.closes.join(", ")
+        );
         if !step.command.is_empty() {
             let _ = writeln!(out, "    {}", step.command.join(" "));
         }
@@ -174,25 +225,51 @@ fn render(
     mode: &str,
 ) -> String {
     let mut out = String::new();
-    let name = host.hostname.as_deref().or(host.root.as_deref()).unwrap_or("host");
+    let name = host
+        .hostname
+        .as_deref()
+        .or(host.root.as_deref())
+        .unwrap_or("host");
     let os = host.os_pretty_name.as_deref().unwrap_or(&host.os);
-    let kernel = host.kernel.as_deref().map(|k| format!(", kernel {k}")).unwrap_or_default();
-    let _ = writeln!(out, "fix plan for {name}: {os}, {} packages{kernel}", host.packages);
-    let _ = writeln!(out, "database: {} (built {}; {})", database.path, database.built_at, database.sources.join(", "));
+    let kernel = host
+        .kernel
+        .as_deref()
+        .map(|k| format!(", kernel {k}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "fix plan for {name}: {os}, {} packages{kernel}",
+        host.packages
+    );
+    let _ = writeln!(
+        out,
+        "database: {} (built {}; {})",
+        database.path,
+        database.built_at,
+        database.sources.join(", ")
+    );
     let _ = writeln!(out, "{mode}");
     out.push('\n');
     out.push_str(&vulnloop_remediate::render_table(plan));
     if !coverage.notes.is_empty() {
         let _ = writeln!(out, "coverage:");
         for note in &coverage.notes {
-            let mark = if note.incomplete { "incomplete" } else { "note" };
+            let mark = if note.incomplete {
+                "incomplete"
+            } else {
+                "note"
+            };
             let _ = writeln!(out, "  {mark}: {}", note.message);
         }
     }
     if !ignored.is_empty() {
         let _ = writeln!(out, "not planned, ignored by rules:");
         for entry in ignored {
-            let _ = writeln!(out, "  {} in {}: {} ({})", entry.id, entry.package, entry.reason, entry.rule);
+            let _ = writeln!(
+                out,
+                "  {} in {}: {} ({})",
+                entry.id, entry.package, entry.reason, entry.rule
+            );
         }
     }
     if !coverage.complete {

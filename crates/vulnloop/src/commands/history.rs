@@ -47,22 +47,33 @@ pub fn history(args: &HistoryArgs, state_path: &Path) -> anyhow::Result<Code> {
     let text = if let Some(wanted) = args.finding.as_deref() {
         let events = state.events(target, Some(wanted))?;
         if events.is_empty() {
-            bail!("no finding with the id or package {wanted:?} in the history at {}", state_path.display());
+            bail!(
+                "no finding with the id or package {wanted:?} in the history at {}",
+                state_path.display()
+            );
         }
         match args.format {
-            ReportFormat::Json => serde_json::to_string_pretty(&EventsDocument { events: &events })? + "\n",
+            ReportFormat::Json => {
+                serde_json::to_string_pretty(&EventsDocument { events: &events })? + "\n"
+            }
             ReportFormat::Table => render_events(&events),
         }
     } else if args.status {
         let findings = state.findings(target)?;
         match args.format {
-            ReportFormat::Json => serde_json::to_string_pretty(&FindingsDocument { findings: &findings })? + "\n",
+            ReportFormat::Json => {
+                serde_json::to_string_pretty(&FindingsDocument {
+                    findings: &findings,
+                })? + "\n"
+            }
             ReportFormat::Table => render_findings(&findings),
         }
     } else {
         let scans = state.scans(target)?;
         match args.format {
-            ReportFormat::Json => serde_json::to_string_pretty(&ScansDocument { scans: &scans })? + "\n",
+            ReportFormat::Json => {
+                serde_json::to_string_pretty(&ScansDocument { scans: &scans })? + "\n"
+            }
             ReportFormat::Table => render_scans(&scans),
         }
     };
@@ -74,9 +85,18 @@ fn render_scans(scans: &[ScanRow]) -> String {
     if scans.is_empty() {
         return "no scans recorded\n".to_string();
     }
-    let mut rows = vec![["SCAN", "TARGET", "SCANNED AT", "OS", "FINDINGS", "NEW", "RESOLVED", "COVERAGE"]
-        .map(String::from)
-        .to_vec()];
+    let mut rows = vec![[
+        "SCAN",
+        "TARGET",
+        "SCANNED AT",
+        "OS",
+        "FINDINGS",
+        "NEW",
+        "RESOLVED",
+        "COVERAGE",
+    ]
+    .map(String::from)
+    .to_vec()];
     for scan in scans {
         rows.push(vec![
             scan.scan.to_string(),
@@ -86,7 +106,12 @@ fn render_scans(scans: &[ScanRow]) -> String {
             scan.findings.to_string(),
             scan.new.to_string(),
             scan.resolved.to_string(),
-            if scan.complete { "complete" } else { "incomplete" }.to_string(),
+            if scan.complete {
+                "complete"
+            } else {
+                "incomplete"
+            }
+            .to_string(),
         ]);
     }
     columns(&rows, "")
@@ -97,15 +122,27 @@ fn render_events(events: &[Event]) -> String {
     let mut current: Option<(&str, &str, &str)> = None;
     let mut rows: Vec<Vec<String>> = Vec::new();
     for event in events {
-        let finding = (event.target.as_str(), event.key.id.as_str(), event.key.package.as_str());
+        let finding = (
+            event.target.as_str(),
+            event.key.id.as_str(),
+            event.key.package.as_str(),
+        );
         if current != Some(finding) {
             out.push_str(&columns(&rows, "  "));
             rows.clear();
             let _ = writeln!(out, "{} in {} on {}", finding.1, finding.2, finding.0);
             current = Some(finding);
         }
-        let journal = event.journal.as_deref().map(|j| format!(" (journal {j})")).unwrap_or_default();
-        rows.push(vec![event.at.clone(), event.status.label().to_string(), format!("{}{journal}", event.detail)]);
+        let journal = event
+            .journal
+            .as_deref()
+            .map(|j| format!(" (journal {j})"))
+            .unwrap_or_default();
+        rows.push(vec![
+            event.at.clone(),
+            event.status.label().to_string(),
+            format!("{}{journal}", event.detail),
+        ]);
     }
     out.push_str(&columns(&rows, "  "));
     out
@@ -115,7 +152,16 @@ fn render_findings(findings: &[FindingState]) -> String {
     if findings.is_empty() {
         return "no findings recorded\n".to_string();
     }
-    let mut rows = vec![["TARGET", "PACKAGE", "VULNERABILITY", "STATUS", "SINCE", "DETAIL"].map(String::from).to_vec()];
+    let mut rows = vec![[
+        "TARGET",
+        "PACKAGE",
+        "VULNERABILITY",
+        "STATUS",
+        "SINCE",
+        "DETAIL",
+    ]
+    .map(String::from)
+    .to_vec()];
     for finding in findings {
         rows.push(vec![
             finding.target.clone(),
@@ -151,7 +197,11 @@ fn scans_to_compare(state: &StateDb, args: &DiffArgs) -> anyhow::Result<(i64, i6
     let to = match args.from {
         Some(from) => {
             let target = state.scan(from)?.target;
-            let newest = state.scans(Some(&target))?.last().map(|s| s.scan).unwrap_or(from);
+            let newest = state
+                .scans(Some(&target))?
+                .last()
+                .map(|s| s.scan)
+                .unwrap_or(from);
             if newest == from {
                 bail!("scan {from} is the newest scan of {target}; give a second scan number or scan again");
             }
@@ -161,20 +211,35 @@ fn scans_to_compare(state: &StateDb, args: &DiffArgs) -> anyhow::Result<(i64, i6
     };
     let Some(to) = to else {
         match &args.target {
-            Some(target) => bail!("no scans of {target} recorded; `vulnloop history` lists the targets"),
+            Some(target) => {
+                bail!("no scans of {target} recorded; `vulnloop history` lists the targets")
+            }
             None => bail!("no scans recorded; run `vulnloop scan` first"),
         }
     };
-    let earlier: Vec<ScanRow> = state.scans(Some(&to.target))?.into_iter().filter(|s| s.scan < to.scan).collect();
+    let earlier: Vec<ScanRow> = state
+        .scans(Some(&to.target))?
+        .into_iter()
+        .filter(|s| s.scan < to.scan)
+        .collect();
     match earlier.last() {
         Some(from) => Ok((from.scan, to.scan)),
-        None => bail!("only one scan of {} is recorded (scan {}); scan again to compare", to.target, to.scan),
+        None => bail!(
+            "only one scan of {} is recorded (scan {}); scan again to compare",
+            to.target,
+            to.scan
+        ),
     }
 }
 
 fn render_diff(diff: &Diff) -> String {
     let mut out = String::new();
-    let describe = |scan: &ScanRow| format!("scan {} of {} at {}", scan.scan, scan.target, scan.scanned_at);
+    let describe = |scan: &ScanRow| {
+        format!(
+            "scan {} of {} at {}",
+            scan.scan, scan.target, scan.scanned_at
+        )
+    };
     let _ = writeln!(out, "from {}", describe(&diff.from));
     let _ = writeln!(out, "to   {}", describe(&diff.to));
     for (title, entries) in [("new", &diff.new), ("resolved", &diff.resolved)] {
@@ -187,9 +252,17 @@ fn render_diff(diff: &Diff) -> String {
 }
 
 fn diff_rows(entries: &[DiffEntry]) -> Vec<Vec<String>> {
-    let mut rows = vec![["VULNERABILITY", "PACKAGE", "INSTALLED", "FIXED", "SEVERITY", "PRIORITY", "IGNORED"]
-        .map(String::from)
-        .to_vec()];
+    let mut rows = vec![[
+        "VULNERABILITY",
+        "PACKAGE",
+        "INSTALLED",
+        "FIXED",
+        "SEVERITY",
+        "PRIORITY",
+        "IGNORED",
+    ]
+    .map(String::from)
+    .to_vec()];
     for entry in entries {
         rows.push(vec![
             entry.key.id.clone(),

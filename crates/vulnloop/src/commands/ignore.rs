@@ -16,7 +16,10 @@ use super::state::describe_source;
 pub fn run(command: IgnoreCommand, state_path: &Path) -> anyhow::Result<Code> {
     match command {
         IgnoreCommand::Add(args) => add(&args, state_path),
-        IgnoreCommand::List { ignore_file, format } => list(ignore_file.as_deref(), format, state_path),
+        IgnoreCommand::List {
+            ignore_file,
+            format,
+        } => list(ignore_file.as_deref(), format, state_path),
         IgnoreCommand::Remove { number } => {
             let mut state = StateDb::open(state_path)?;
             let rule = state.remove_ignore(number)?;
@@ -31,13 +34,16 @@ fn add(args: &IgnoreAddArgs, state_path: &Path) -> anyhow::Result<Code> {
         .expires
         .as_deref()
         .map(|text| {
-            NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-                .with_context(|| format!("invalid --expires {text:?}; write a date such as 2027-03-31"))
+            NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").with_context(|| {
+                format!("invalid --expires {text:?}; write a date such as 2027-03-31")
+            })
         })
         .transpose()?;
     let today = chrono::Utc::now().date_naive();
     if let Some(date) = expires.filter(|date| *date < today) {
-        anyhow::bail!("invalid --expires {date}: the date has passed, so the rule would never apply");
+        anyhow::bail!(
+            "invalid --expires {date}: the date has passed, so the rule would never apply"
+        );
     }
     let rule = IgnoreRule {
         id: args.id.trim().to_string(),
@@ -59,13 +65,23 @@ struct RulesDocument<'a> {
     rules: &'a [IgnoreRule],
 }
 
-fn list(ignore_file: Option<&Path>, format: ReportFormat, state_path: &Path) -> anyhow::Result<Code> {
-    let mut rules = if state_path.exists() { StateDb::open(state_path)?.ignores()? } else { Vec::new() };
+fn list(
+    ignore_file: Option<&Path>,
+    format: ReportFormat,
+    state_path: &Path,
+) -> anyhow::Result<Code> {
+    let mut rules = if state_path.exists() {
+        StateDb::open(state_path)?.ignores()?
+    } else {
+        Vec::new()
+    };
     if let Some(file) = ignore_file {
         rules.extend(IgnoreFile::read(file)?.rules);
     }
     let text = match format {
-        ReportFormat::Json => serde_json::to_string_pretty(&RulesDocument { rules: &rules })? + "\n",
+        ReportFormat::Json => {
+            serde_json::to_string_pretty(&RulesDocument { rules: &rules })? + "\n"
+        }
         ReportFormat::Table => render(&rules),
     };
     print_stdout(&text)?;
@@ -77,8 +93,9 @@ fn render(rules: &[IgnoreRule]) -> String {
         return "no ignore rules\n".to_string();
     }
     let today = chrono::Utc::now().date_naive();
-    let mut rows =
-        vec![["RULE", "ID", "PACKAGE", "TARGET", "EXPIRES", "REASON"].map(String::from).to_vec()];
+    let mut rows = vec![["RULE", "ID", "PACKAGE", "TARGET", "EXPIRES", "REASON"]
+        .map(String::from)
+        .to_vec()];
     for rule in rules {
         let number = match &rule.source {
             RuleSource::State(number) => number.to_string(),

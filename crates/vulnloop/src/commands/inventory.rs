@@ -15,7 +15,11 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Code> {
     for problem in &inventory.problems {
         eprintln!("warning: {}: {}", problem.location, problem.message);
     }
-    Ok(if inventory.is_complete() { Code::Clean } else { Code::Failure })
+    Ok(if inventory.is_complete() {
+        Code::Clean
+    } else {
+        Code::Failure
+    })
 }
 
 fn render(inventory: &vulnloop_inventory::Inventory) -> String {
@@ -29,10 +33,19 @@ fn render(inventory: &vulnloop_inventory::Inventory) -> String {
         os.pretty_name.as_deref().unwrap_or("-"),
         os.source
     );
-    let kernel = inventory.host.kernel.as_ref().map_or("unknown (not the running system)", |k| k.release.as_str());
+    let kernel = inventory
+        .host
+        .kernel
+        .as_ref()
+        .map_or("unknown (not the running system)", |k| k.release.as_str());
     let _ = writeln!(out, "kernel: {kernel}");
     let _ = writeln!(out, "packages: {}", inventory.packages.len());
-    let width = inventory.packages.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    let width = inventory
+        .packages
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(0);
     for package in &inventory.packages {
         let source = match (&package.source_name, &package.source_version) {
             (Some(name), Some(version)) => format!("  (source {name} {version})"),
@@ -40,12 +53,27 @@ fn render(inventory: &vulnloop_inventory::Inventory) -> String {
             _ => String::new(),
         };
         let arch = package.arch.as_deref().unwrap_or("-");
-        let _ = writeln!(out, "  {:<width$}  {}  {arch}{source}", package.name, package.version);
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {}  {arch}{source}",
+            package.name, package.version
+        );
     }
     let _ = writeln!(out, "web applications: {}", inventory.applications.len());
     for app in &inventory.applications {
-        let owner = app.owner.as_ref().map(|owner| format!("  (package {} {})", owner.name, owner.version)).unwrap_or_default();
-        let _ = writeln!(out, "  {} {} [{}] {}{owner}", app.name, app.version, app.ecosystem.as_str(), app.path);
+        let owner = app
+            .owner
+            .as_ref()
+            .map(|owner| format!("  (package {} {})", owner.name, owner.version))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} {} [{}] {}{owner}",
+            app.name,
+            app.version,
+            app.ecosystem.as_str(),
+            app.path
+        );
     }
     out
 }

@@ -136,8 +136,19 @@ pub fn write_step_lines(out: &mut String, records: &[StepRecord]) {
         );
         for change in &record.packages {
             let before = change.before.as_deref().unwrap_or("not installed");
-            let after = change.after.as_deref().unwrap_or(if record.argv.is_empty() { "not run" } else { "not installed" });
-            let note = if change.side_effect { " (not in the plan)" } else { "" };
+            let after = change
+                .after
+                .as_deref()
+                .unwrap_or(if record.argv.is_empty() {
+                    "not run"
+                } else {
+                    "not installed"
+                });
+            let note = if change.side_effect {
+                " (not in the plan)"
+            } else {
+                ""
+            };
             let _ = writeln!(out, "    {}: {before} -> {after}{note}", change.name);
         }
         if let Some(error) = &record.error {
@@ -189,8 +200,12 @@ pub struct JournalWriter {
 impl JournalWriter {
     /// Creates a new journal in `dir`, named after the start time and the process id.
     pub fn create(dir: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("failed to create the journal directory {}; pass --journal-dir DIR", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!(
+                "failed to create the journal directory {}; pass --journal-dir DIR",
+                dir.display()
+            )
+        })?;
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
         let path = dir.join(format!("{stamp}-{}.jsonl", std::process::id()));
         let file = OpenOptions::new()
@@ -228,17 +243,24 @@ pub struct Journal {
 impl Journal {
     /// Reads a journal file, rejecting one that does not start with a run record.
     pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let file = File::open(path).with_context(|| format!("failed to open the journal {}", path.display()))?;
+        let file = File::open(path)
+            .with_context(|| format!("failed to open the journal {}", path.display()))?;
         let mut run = None;
         let mut steps = Vec::new();
         let mut end = None;
         for (number, line) in BufReader::new(file).lines().enumerate() {
-            let line = line.with_context(|| format!("failed to read the journal {}", path.display()))?;
+            let line =
+                line.with_context(|| format!("failed to read the journal {}", path.display()))?;
             if line.trim().is_empty() {
                 continue;
             }
-            let record: Record = serde_json::from_str(&line)
-                .with_context(|| format!("invalid record on line {} of the journal {}", number + 1, path.display()))?;
+            let record: Record = serde_json::from_str(&line).with_context(|| {
+                format!(
+                    "invalid record on line {} of the journal {}",
+                    number + 1,
+                    path.display()
+                )
+            })?;
             match (record, &run) {
                 (Record::Run(record), None) if number == 0 => run = Some(record),
                 (Record::Step(step), Some(_)) => steps.push(step),
@@ -260,7 +282,12 @@ impl Journal {
                 run.journal_version
             );
         }
-        Ok(Self { path: path.to_path_buf(), run, steps, end })
+        Ok(Self {
+            path: path.to_path_buf(),
+            run,
+            steps,
+            end,
+        })
     }
 
     /// Reads the newest journal of an apply run in `dir`, passing over
@@ -283,7 +310,9 @@ impl Journal {
         })?;
         let mut journals = Vec::new();
         for entry in entries {
-            let path = entry.with_context(|| format!("failed to read the journal directory {}", dir.display()))?.path();
+            let path = entry
+                .with_context(|| format!("failed to read the journal directory {}", dir.display()))?
+                .path();
             if path.extension().is_some_and(|ext| ext == "jsonl") {
                 journals.push(path);
             }
@@ -326,7 +355,10 @@ mod tests {
             stdout_tail: String::new(),
             stderr_tail: "E: Unable to locate package openssl\n".into(),
             packages: vec![],
-            closes: vec![ClosedId { id: "CVE-2024-1".into(), advisory_id: "DSA-1".into() }],
+            closes: vec![ClosedId {
+                id: "CVE-2024-1".into(),
+                advisory_id: "DSA-1".into(),
+            }],
         }
     }
 
@@ -342,7 +374,10 @@ mod tests {
         assert_eq!(journal.run.root, "/");
         assert_eq!(journal.steps.len(), 1);
         assert_eq!(journal.steps[0].outcome, Outcome::Failed);
-        assert!(journal.end.is_none(), "an interrupted run has no end record");
+        assert!(
+            journal.end.is_none(),
+            "an interrupted run has no end record"
+        );
         assert_eq!(Journal::newest_apply_in(dir.path()).unwrap().path, path);
     }
 
@@ -368,7 +403,10 @@ mod tests {
     fn newest_apply_skips_rollbacks() {
         let dir = tempfile::tempdir().unwrap();
         let write = |name: &str, kind: RunKind| {
-            let run = RunRecord { kind, ..run_record() };
+            let run = RunRecord {
+                kind,
+                ..run_record()
+            };
             let line = serde_json::to_string(&Record::Run(run)).unwrap();
             std::fs::write(dir.path().join(name), line + "\n").unwrap();
         };
@@ -377,12 +415,21 @@ mod tests {
         write("20261205T000200.000Z-3.jsonl", RunKind::Rollback);
 
         let journal = Journal::newest_apply_in(dir.path()).unwrap();
-        assert_eq!(journal.path, dir.path().join("20261205T000100.000Z-2.jsonl"));
+        assert_eq!(
+            journal.path,
+            dir.path().join("20261205T000100.000Z-2.jsonl")
+        );
 
         let rollbacks = tempfile::tempdir().unwrap();
-        let line = serde_json::to_string(&Record::Run(RunRecord { kind: RunKind::Rollback, ..run_record() })).unwrap();
+        let line = serde_json::to_string(&Record::Run(RunRecord {
+            kind: RunKind::Rollback,
+            ..run_record()
+        }))
+        .unwrap();
         std::fs::write(rollbacks.path().join("a.jsonl"), line + "\n").unwrap();
-        let error = Journal::newest_apply_in(rollbacks.path()).unwrap_err().to_string();
+        let error = Journal::newest_apply_in(rollbacks.path())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("records an apply run"), "{error}");
     }
 
@@ -399,7 +446,9 @@ mod tests {
     #[test]
     fn newest_in_empty_dir_fails() {
         let dir = tempfile::tempdir().unwrap();
-        let error = Journal::newest_apply_in(dir.path()).unwrap_err().to_string();
+        let error = Journal::newest_apply_in(dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("no journal in"), "{error}");
     }
 }

@@ -14,8 +14,8 @@ mod pipeline;
 mod rollback;
 mod scan;
 mod scan_ssh;
-mod ssh;
 mod server;
+mod ssh;
 mod state;
 mod verify;
 mod verify_inventory;
@@ -53,7 +53,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
 /// Collects the inventory of the running system or of `--root`.
 fn collect(source: &SourceArgs) -> anyhow::Result<Inventory> {
     let root = source.root.clone().unwrap_or_else(|| PathBuf::from("/"));
-    let options = CollectOptions { root: root.clone(), os_override: source.os.clone() };
+    let options = CollectOptions {
+        root: root.clone(),
+        os_override: source.os.clone(),
+    };
     let collected = if source.no_webapps {
         vulnloop_collect::collect(&options)
     } else {

@@ -55,30 +55,58 @@ pub fn analyze_inventory(
             .with_context(|| format!("failed to match against {}", db_path.display()))?
     };
     let applications = vulnloop_match::match_applications(&inventory.applications, database)
-        .with_context(|| format!("failed to match web applications against {}", db_path.display()))?;
+        .with_context(|| {
+            format!(
+                "failed to match web applications against {}",
+                db_path.display()
+            )
+        })?;
     let database_info = database_info(database)?;
     let refreshed_at = database.metadata()?.refreshed_at();
-    let notes = staleness(refreshed_at, max_db_age, db_path).into_iter().chain(failed_feed_notes(database)?);
+    let notes = staleness(refreshed_at, max_db_age, db_path)
+        .into_iter()
+        .chain(failed_feed_notes(database)?);
     for note in notes {
         matched.coverage.complete &= !note.incomplete;
         matched.coverage.notes.push(note);
     }
 
-    let mut cves: Vec<&str> = matched.findings.iter().flat_map(|f| f.cves.iter().map(String::as_str)).collect();
+    let mut cves: Vec<&str> = matched
+        .findings
+        .iter()
+        .flat_map(|f| f.cves.iter().map(String::as_str))
+        .collect();
     cves.sort_unstable();
     cves.dedup();
     let facts = database.cve_facts(&cves)?;
-    Ok(Analysis { inventory, matched, database_info, facts, applications })
+    Ok(Analysis {
+        inventory,
+        matched,
+        database_info,
+        facts,
+        applications,
+    })
 }
 
 /// Matches a Windows inventory against the fix statements of its product.
 fn match_windows(inventory: &Inventory, database: &Database) -> anyhow::Result<MatchReport> {
-    let key = inventory.windows.as_ref().and_then(vulnloop_windows::matcher::host_product_key);
+    let key = inventory
+        .windows
+        .as_ref()
+        .and_then(vulnloop_windows::matcher::host_product_key);
     let (fixes, supersedence) = match &key {
-        Some(key) => (database.windows_fixes(key)?, database.windows_supersedence(key)?),
+        Some(key) => (
+            database.windows_fixes(key)?,
+            database.windows_supersedence(key)?,
+        ),
         None => (Vec::new(), Vec::new()),
     };
-    Ok(vulnloop_windows::match_windows(inventory, &fixes, &supersedence, database.windows_sources()?))
+    Ok(vulnloop_windows::match_windows(
+        inventory,
+        &fixes,
+        &supersedence,
+        database.windows_sources()?,
+    ))
 }
 
 fn database_info(database: &Database) -> anyhow::Result<DatabaseInfo> {
@@ -131,7 +159,11 @@ fn failed_feed_notes(database: &Database) -> anyhow::Result<Vec<CoverageNote>> {
 
 /// Returns a coverage note when the database was last refreshed (built, or
 /// checked unchanged by `db update`) more than `max_days` ago (0 disables the check).
-fn staleness(refreshed_at: Option<chrono::DateTime<chrono::Utc>>, max_days: u32, db_path: &Path) -> Option<CoverageNote> {
+fn staleness(
+    refreshed_at: Option<chrono::DateTime<chrono::Utc>>,
+    max_days: u32,
+    db_path: &Path,
+) -> Option<CoverageNote> {
     if max_days == 0 {
         return None;
     }

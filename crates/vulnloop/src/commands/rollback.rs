@@ -26,8 +26,8 @@ use crate::output::{plural, print_stdout};
 use super::apply::{self, Target};
 use super::execute::{self, Finished};
 use super::journal::{
-    EndRecord, Journal, JournalWriter, Outcome, PackageChange, Record, RunKind, RunRecord, StepRecord,
-    JOURNAL_VERSION,
+    EndRecord, Journal, JournalWriter, Outcome, PackageChange, Record, RunKind, RunRecord,
+    StepRecord, JOURNAL_VERSION,
 };
 use super::{state, verify};
 
@@ -74,7 +74,10 @@ pub fn run(args: &FixArgs, state_path: &Path) -> anyhow::Result<Code> {
              run vulnloop as root (for example with sudo)"
         );
     }
-    let journal_dir = args.journal_dir.clone().unwrap_or_else(super::journal::default_dir);
+    let journal_dir = args
+        .journal_dir
+        .clone()
+        .unwrap_or_else(super::journal::default_dir);
     let journal = match &args.journal {
         Some(path) => Journal::read(path)?,
         None => Journal::newest_apply_in(&journal_dir)?,
@@ -101,14 +104,24 @@ pub fn run(args: &FixArgs, state_path: &Path) -> anyhow::Result<Code> {
         );
     }
     if journal.end.is_none() {
-        eprintln!("warning: journal {} has no end record: the run was interrupted", journal.path.display());
+        eprintln!(
+            "warning: journal {} has no end record: the run was interrupted",
+            journal.path.display()
+        );
     }
     let root = verify::root(args.source.root.as_deref(), &journal)?;
-    let target = Target { root, os_override: args.source.os.clone(), tool: Tool::Apt };
+    let target = Target {
+        root,
+        os_override: args.source.os.clone(),
+        tool: Tool::Apt,
+    };
 
     let steps = rollback_steps(&journal)?;
     if steps.is_empty() {
-        eprintln!("nothing to roll back: no step of journal {} changed an installed version", journal.path.display());
+        eprintln!(
+            "nothing to roll back: no step of journal {} changed an installed version",
+            journal.path.display()
+        );
         return Ok(Code::Clean);
     }
     if let Some(held) = apply::held_lock(&target)? {
@@ -119,7 +132,11 @@ pub fn run(args: &FixArgs, state_path: &Path) -> anyhow::Result<Code> {
     }
 
     print_stdout(&render_plan(&journal, &steps, &target))?;
-    let question = format!("roll back {} in {}?", plural(steps.len(), "step"), target.root.display());
+    let question = format!(
+        "roll back {} in {}?",
+        plural(steps.len(), "step"),
+        target.root.display()
+    );
     if !args.yes && !apply::confirm(&question, "roll back the steps above")? {
         eprintln!("nothing rolled back: the run was not confirmed");
         return Ok(Code::Failure);
@@ -148,7 +165,14 @@ pub fn run(args: &FixArgs, state_path: &Path) -> anyhow::Result<Code> {
         if record.outcome == Outcome::Succeeded {
             let detail = format!("rolled back to {} {}", step.package, step.previous_version);
             let keys = reopened_findings(&journal, step);
-            state::set_status(history.as_mut(), &target_name, &keys, Status::Unfixed, &detail, Some(writer.path()));
+            state::set_status(
+                history.as_mut(),
+                &target_name,
+                &keys,
+                Status::Unfixed,
+                &detail,
+                Some(writer.path()),
+            );
         }
         let lock_held = record.error.as_deref().is_some_and(apply::is_lock_message);
         if lock_held {
@@ -176,30 +200,45 @@ pub fn run(args: &FixArgs, state_path: &Path) -> anyhow::Result<Code> {
     if let Some(error) = lock_error {
         bail!("stopped the rollback because the package manager is locked: {error}; the journal is {}", writer.path().display());
     }
-    Ok(if end.failed == 0 && end.skipped == 0 { Code::Clean } else { Code::Findings(1) })
+    Ok(if end.failed == 0 && end.skipped == 0 {
+        Code::Clean
+    } else {
+        Code::Findings(1)
+    })
 }
 
 /// Returns `dnf`, `yum` or `zypper` when a step of the journal ran one of them.
 fn rpm_tool_of(journal: &Journal) -> Option<&'static str> {
-    let programs = journal.steps.iter().filter_map(|step| match step.argv.as_slice() {
-        [chroot, _, program, ..] if chroot == "chroot" => Some(program.as_str()),
-        [program, ..] => Some(program.as_str()),
-        [] => None,
-    });
-    programs.map(|p| p.rsplit('/').next().unwrap_or(p)).find_map(|program| match program {
-        "dnf" => Some("dnf"),
-        "yum" => Some("yum"),
-        "zypper" => Some("zypper"),
-        _ => None,
-    })
+    let programs = journal
+        .steps
+        .iter()
+        .filter_map(|step| match step.argv.as_slice() {
+            [chroot, _, program, ..] if chroot == "chroot" => Some(program.as_str()),
+            [program, ..] => Some(program.as_str()),
+            [] => None,
+        });
+    programs
+        .map(|p| p.rsplit('/').next().unwrap_or(p))
+        .find_map(|program| match program {
+            "dnf" => Some("dnf"),
+            "yum" => Some("yum"),
+            "zypper" => Some("zypper"),
+            _ => None,
+        })
 }
 
 /// Returns the findings that the apply step undone by `step` was to close.
 fn reopened_findings(journal: &Journal, step: &RollbackStep) -> Vec<FindingKey> {
-    let applied = journal.steps.iter().filter(|applied| applied.index == step.index);
+    let applied = journal
+        .steps
+        .iter()
+        .filter(|applied| applied.index == step.index);
     applied
         .flat_map(|applied| applied.closes.iter())
-        .map(|closed| FindingKey { id: closed.id.clone(), package: step.package.clone() })
+        .map(|closed| FindingKey {
+            id: closed.id.clone(),
+            package: step.package.clone(),
+        })
         .collect()
 }
 
@@ -218,16 +257,24 @@ fn rollback_steps(journal: &Journal) -> anyhow::Result<Vec<RollbackStep>> {
         let mut packages = Vec::new();
         for change in &step.packages {
             let invalid = |reason: String| {
-                anyhow::anyhow!("invalid journal {}: step {}: {reason}", journal.path.display(), step.index)
+                anyhow::anyhow!(
+                    "invalid journal {}: step {}: {reason}",
+                    journal.path.display(),
+                    step.index
+                )
             };
             validate_package_name(&change.name).map_err(&invalid)?;
             if let Some(arch) = &change.arch {
                 if !vulnloop_remediate::is_valid_arch(arch) {
-                    return Err(invalid(format!("invalid architecture {arch:?} of package {}", change.name)));
+                    return Err(invalid(format!(
+                        "invalid architecture {arch:?} of package {}",
+                        change.name
+                    )));
                 }
             }
             for version in change.before.iter().chain(&change.after) {
-                validate_version(version).map_err(|reason| invalid(format!("package {}: {reason}", change.name)))?;
+                validate_version(version)
+                    .map_err(|reason| invalid(format!("package {}: {reason}", change.name)))?;
             }
             if change.before != change.after {
                 packages.push(Revert {
@@ -238,8 +285,12 @@ fn rollback_steps(journal: &Journal) -> anyhow::Result<Vec<RollbackStep>> {
                 });
             }
         }
-        let (reinstall, remove): (Vec<Revert>, Vec<Revert>) = packages.into_iter().partition(|p| p.previous.is_some());
-        for (packages, argv) in [(reinstall.clone(), rollback_argv(&reinstall)), (remove.clone(), removal_argv(&remove))] {
+        let (reinstall, remove): (Vec<Revert>, Vec<Revert>) =
+            packages.into_iter().partition(|p| p.previous.is_some());
+        for (packages, argv) in [
+            (reinstall.clone(), rollback_argv(&reinstall)),
+            (remove.clone(), removal_argv(&remove)),
+        ] {
             if packages.is_empty() {
                 continue;
             }
@@ -262,14 +313,22 @@ fn rollback_steps(journal: &Journal) -> anyhow::Result<Vec<RollbackStep>> {
 /// depends on one of them, it fails and leaves every package installed.
 fn removal_argv(packages: &[Revert]) -> Vec<String> {
     let mut argv: Vec<String> = ["dpkg", "--remove"].map(String::from).to_vec();
-    argv.extend(packages.iter().map(|package| qualified_name(package, packages)));
+    argv.extend(
+        packages
+            .iter()
+            .map(|package| qualified_name(package, packages)),
+    );
     argv
 }
 
 /// Returns the package's name, with `:ARCH` where `packages` lists the name
 /// for several architectures.
 fn qualified_name(package: &Revert, packages: &[Revert]) -> String {
-    let repeated = packages.iter().filter(|other| other.name == package.name).count() > 1;
+    let repeated = packages
+        .iter()
+        .filter(|other| other.name == package.name)
+        .count()
+        > 1;
     match (&package.arch, repeated) {
         (Some(arch), true) if arch != "all" => format!("{}:{arch}", package.name),
         _ => package.name.clone(),
@@ -282,8 +341,16 @@ fn qualified_name(package: &Revert, packages: &[Revert]) -> String {
 /// step lists it for several architectures. `--no-remove` makes apt-get stop
 /// instead of removing packages that conflict with an old version.
 fn rollback_argv(packages: &[Revert]) -> Vec<String> {
-    let mut argv: Vec<String> =
-        ["apt-get", "install", "-y", "--allow-downgrades", "--no-remove"].iter().map(|a| a.to_string()).collect();
+    let mut argv: Vec<String> = [
+        "apt-get",
+        "install",
+        "-y",
+        "--allow-downgrades",
+        "--no-remove",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
     for package in packages {
         let previous = package.previous.as_deref().unwrap_or_default();
         argv.push(format!("{}={previous}", qualified_name(package, packages)));
@@ -303,14 +370,20 @@ fn validate_version(version: &str) -> Result<(), String> {
     if version.is_empty() || version.len() > MAX_VERSION_LEN {
         return invalid("a version has 1 to 200 characters");
     }
-    if !version.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '~' | ':' | '-')) {
+    if !version
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '~' | ':' | '-'))
+    {
         return invalid("a version may contain only letters, digits, '.', '+', '~', ':' and '-'");
     }
     let upstream = version.split_once(':').map_or(version, |(_, rest)| rest);
     if !upstream.starts_with(|c: char| c.is_ascii_digit()) {
         return invalid("the upstream version must start with a digit");
     }
-    Scheme::Dpkg.compare(version, version).map(|_| ()).or_else(|error| invalid(&error.to_string()))
+    Scheme::Dpkg
+        .compare(version, version)
+        .map(|_| ())
+        .or_else(|error| invalid(&error.to_string()))
 }
 
 /// Checks, runs and records the rollback of one step. Returns the record
@@ -358,7 +431,12 @@ fn run_step(
     record.ended_at = apply::now();
     record.exit_code = finished.exit_code;
     record.packages = changes(step, before, Some(&after));
-    let (outcome, error) = judge(step.argv.first().map_or("apt-get", String::as_str), &finished, &record.packages, timeout);
+    let (outcome, error) = judge(
+        step.argv.first().map_or("apt-get", String::as_str),
+        &finished,
+        &record.packages,
+        timeout,
+    );
     record.outcome = outcome;
     record.error = error;
     record.stdout_tail = finished.stdout_tail;
@@ -370,12 +448,19 @@ fn run_step(
 /// so the rollback does not undo a later change that no journal records.
 fn check_step(step: &RollbackStep, inventory: &Inventory) -> Result<(), String> {
     for package in &step.packages {
-        let installed = apply::find_package(inventory, &package.name, package.arch.as_deref()).map(|p| p.version.as_str());
+        let installed = apply::find_package(inventory, &package.name, package.arch.as_deref())
+            .map(|p| p.version.as_str());
         if installed == package.applied.as_deref() {
             continue;
         }
-        let now = installed.map_or_else(|| "not installed".to_string(), |version| format!("at {version}"));
-        let applied = package.applied.as_deref().map_or_else(|| "removed it".to_string(), |version| format!("left {version}"));
+        let now = installed.map_or_else(
+            || "not installed".to_string(),
+            |version| format!("at {version}"),
+        );
+        let applied = package.applied.as_deref().map_or_else(
+            || "removed it".to_string(),
+            |version| format!("left {version}"),
+        );
         return Err(format!(
             "package {} is {now}, but the apply run {applied}; it changed since, so this step is not rolled back",
             package.name
@@ -385,12 +470,17 @@ fn check_step(step: &RollbackStep, inventory: &Inventory) -> Result<(), String> 
 }
 
 /// Lists the step's packages with their versions before and, when known, after the rollback.
-fn changes(step: &RollbackStep, before: &Inventory, after: Option<&Inventory>) -> Vec<PackageChange> {
+fn changes(
+    step: &RollbackStep,
+    before: &Inventory,
+    after: Option<&Inventory>,
+) -> Vec<PackageChange> {
     step.packages
         .iter()
         .map(|package| {
             let version_in = |inventory: &Inventory| {
-                apply::find_package(inventory, &package.name, package.arch.as_deref()).map(|p| p.version.clone())
+                apply::find_package(inventory, &package.name, package.arch.as_deref())
+                    .map(|p| p.version.clone())
             };
             PackageChange {
                 name: package.name.clone(),
@@ -406,7 +496,12 @@ fn changes(step: &RollbackStep, before: &Inventory, after: Option<&Inventory>) -
 }
 
 /// Decides a rollback step's outcome from the command's exit and the versions after it.
-fn judge(program: &str, finished: &Finished, changes: &[PackageChange], timeout: Duration) -> (Outcome, Option<String>) {
+fn judge(
+    program: &str,
+    finished: &Finished,
+    changes: &[PackageChange],
+    timeout: Duration,
+) -> (Outcome, Option<String>) {
     let program = program.rsplit('/').next().unwrap_or(program);
     let messages = match apply::command_result(program, finished, changes, timeout) {
         Ok(messages) => messages,
@@ -417,17 +512,29 @@ fn judge(program: &str, finished: &Finished, changes: &[PackageChange], timeout:
         .iter()
         .filter(|change| change.after != change.target_version)
         .map(|change| {
-            let now = change.after.as_deref().map_or_else(|| "not installed".to_string(), |v| format!("at {v}"));
+            let now = change
+                .after
+                .as_deref()
+                .map_or_else(|| "not installed".to_string(), |v| format!("at {v}"));
             match change.target_version.as_deref() {
                 Some(previous) => format!("{} is {now}, not back at {previous}", change.name),
-                None => format!("{} is {now}, but it was not installed before the run", change.name),
+                None => format!(
+                    "{} is {now}, but it was not installed before the run",
+                    change.name
+                ),
             }
         })
         .collect();
     if not_back.is_empty() {
         return (Outcome::Succeeded, None);
     }
-    (Outcome::Failed, Some(with_messages(format!("{program} exited with status 0, but {}", not_back.join("; ")))))
+    (
+        Outcome::Failed,
+        Some(with_messages(format!(
+            "{program} exited with status 0, but {}",
+            not_back.join("; ")
+        ))),
+    )
 }
 
 fn render_plan(journal: &Journal, steps: &[RollbackStep], target: &Target) -> String {
@@ -439,9 +546,16 @@ fn render_plan(journal: &Journal, steps: &[RollbackStep], target: &Target) -> St
         target.root.display(),
         journal.run.started_at
     );
-    let _ = writeln!(out, "each command below runs as shown, without a shell, after the checks before each step\n");
+    let _ = writeln!(
+        out,
+        "each command below runs as shown, without a shell, after the checks before each step\n"
+    );
     for step in steps {
-        let _ = writeln!(out, "step {}: {} {} -> {}", step.index, step.package, step.applied_version, step.previous_version);
+        let _ = writeln!(
+            out,
+            "step {}: {} {} -> {}",
+            step.index, step.package, step.applied_version, step.previous_version
+        );
         for package in &step.packages {
             let applied = package.applied.as_deref().unwrap_or("not installed");
             let previous = package.previous.as_deref().unwrap_or("removed");
@@ -526,23 +640,51 @@ mod tests {
     #[test]
     fn steps_reversed_and_unchanged_left_out() {
         let journal = journal(vec![
-            step(1, &["apt-get"], vec![change("libdemo1", Some("1.0-1"), Some("1.0-2"))]),
-            step(2, &["apt-get"], vec![change("libsame", Some("2.0-1"), Some("2.0-1"))]),
+            step(
+                1,
+                &["apt-get"],
+                vec![change("libdemo1", Some("1.0-1"), Some("1.0-2"))],
+            ),
+            step(
+                2,
+                &["apt-get"],
+                vec![change("libsame", Some("2.0-1"), Some("2.0-1"))],
+            ),
             step(3, &[], vec![change("libskipped", Some("3.0-1"), None)]),
-            step(4, &["apt-get"], vec![
-                change("libc6", Some("2.36-9"), Some("2.36-9+deb12u9")),
-                change("linux-image-6.1.0-30-amd64", None, Some("6.1.124-1")),
-                change("gone", Some("1:1.2-3"), None),
-            ]),
+            step(
+                4,
+                &["apt-get"],
+                vec![
+                    change("libc6", Some("2.36-9"), Some("2.36-9+deb12u9")),
+                    change("linux-image-6.1.0-30-amd64", None, Some("6.1.124-1")),
+                    change("gone", Some("1:1.2-3"), None),
+                ],
+            ),
         ]);
         let steps = rollback_steps(&journal).unwrap();
         let indexes: Vec<usize> = steps.iter().map(|s| s.index).collect();
-        assert_eq!(indexes, [4, 4, 1], "last step first; unchanged and skipped steps left out");
+        assert_eq!(
+            indexes,
+            [4, 4, 1],
+            "last step first; unchanged and skipped steps left out"
+        );
         assert_eq!(
             steps[0].argv,
-            ["apt-get", "install", "-y", "--allow-downgrades", "--no-remove", "libc6=2.36-9", "gone=1:1.2-3"]
+            [
+                "apt-get",
+                "install",
+                "-y",
+                "--allow-downgrades",
+                "--no-remove",
+                "libc6=2.36-9",
+                "gone=1:1.2-3"
+            ]
         );
-        assert_eq!(steps[1].argv, ["dpkg", "--remove", "linux-image-6.1.0-30-amd64"], "new packages removed after");
+        assert_eq!(
+            steps[1].argv,
+            ["dpkg", "--remove", "linux-image-6.1.0-30-amd64"],
+            "new packages removed after"
+        );
         assert_eq!(steps[1].packages[0].applied.as_deref(), Some("6.1.124-1"));
         assert_eq!(steps[2].argv[5], "libdemo1=1.0-1");
     }
@@ -551,27 +693,56 @@ mod tests {
     fn repeated_names_get_architecture() {
         let mut i386 = change("libc6", Some("2.36-9"), Some("2.36-9+deb12u9"));
         i386.arch = Some("i386".into());
-        let journal = journal(vec![step(1, &["apt-get"], vec![change("libc6", Some("2.36-9"), Some("2.36-9+deb12u9")), i386])]);
+        let journal = journal(vec![step(
+            1,
+            &["apt-get"],
+            vec![
+                change("libc6", Some("2.36-9"), Some("2.36-9+deb12u9")),
+                i386,
+            ],
+        )]);
         let steps = rollback_steps(&journal).unwrap();
-        assert_eq!(steps[0].argv[5..], ["libc6:amd64=2.36-9", "libc6:i386=2.36-9"]);
+        assert_eq!(
+            steps[0].argv[5..],
+            ["libc6:amd64=2.36-9", "libc6:i386=2.36-9"]
+        );
     }
 
     #[test]
     fn invalid_journal_values_rejected() {
         let cases = [
-            (change("--config=x", Some("1.0-1"), Some("1.0-2")), "invalid package name \"--config=x\""),
-            (change("demo", Some("1.0-1; rm -rf /"), Some("1.0-2")), "invalid version \"1.0-1; rm -rf /\""),
-            (change("demo", Some("abc"), Some("1.0-2")), "must start with a digit"),
-            (change("demo", Some(""), Some("1.0-2")), "1 to 200 characters"),
+            (
+                change("--config=x", Some("1.0-1"), Some("1.0-2")),
+                "invalid package name \"--config=x\"",
+            ),
+            (
+                change("demo", Some("1.0-1; rm -rf /"), Some("1.0-2")),
+                "invalid version \"1.0-1; rm -rf /\"",
+            ),
+            (
+                change("demo", Some("abc"), Some("1.0-2")),
+                "must start with a digit",
+            ),
+            (
+                change("demo", Some(""), Some("1.0-2")),
+                "1 to 200 characters",
+            ),
         ];
         for (change, expected) in cases {
-            let error = rollback_steps(&journal(vec![step(7, &["apt-get"], vec![change])])).unwrap_err().to_string();
-            assert!(error.contains("invalid journal /var/lib/test.jsonl: step 7"), "{error}");
+            let error = rollback_steps(&journal(vec![step(7, &["apt-get"], vec![change])]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("invalid journal /var/lib/test.jsonl: step 7"),
+                "{error}"
+            );
             assert!(error.contains(expected), "{expected:?} not in {error}");
         }
         let mut bad_arch = change("demo", Some("1.0-1"), Some("1.0-2"));
         bad_arch.arch = Some("amd64 x".into());
-        let error = rollback_steps(&journal(vec![step(1, &["apt-get"], vec![bad_arch])])).unwrap_err().to_string();
+        let error = rollback_steps(&journal(vec![step(1, &["apt-get"], vec![bad_arch])]))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("invalid architecture"), "{error}");
     }
 
@@ -587,26 +758,56 @@ mod tests {
         let mut back = change("demo", Some("1.0-2"), Some("1.0-1"));
         back.target_version = Some("1.0-1".into());
         let timeout = Duration::from_secs(60);
-        assert_eq!(judge("apt-get", &finished(0, ""), std::slice::from_ref(&back), timeout), (Outcome::Succeeded, None));
+        assert_eq!(
+            judge(
+                "apt-get",
+                &finished(0, ""),
+                std::slice::from_ref(&back),
+                timeout
+            ),
+            (Outcome::Succeeded, None)
+        );
 
         let missing = "E: Version '1.0-1' for 'demo' was not found\n";
-        let (outcome, error) = judge("apt-get", &finished(100, missing), std::slice::from_ref(&back), timeout);
+        let (outcome, error) = judge(
+            "apt-get",
+            &finished(100, missing),
+            std::slice::from_ref(&back),
+            timeout,
+        );
         assert_eq!(outcome, Outcome::Failed);
-        assert_eq!(error.unwrap(), "apt-get exited with status 100: E: Version '1.0-1' for 'demo' was not found");
+        assert_eq!(
+            error.unwrap(),
+            "apt-get exited with status 100: E: Version '1.0-1' for 'demo' was not found"
+        );
 
         let mut stayed = back.clone();
         stayed.after = Some("1.0-2".into());
         let (outcome, error) = judge("apt-get", &finished(0, ""), &[stayed], timeout);
         assert_eq!(outcome, Outcome::Failed);
-        assert_eq!(error.unwrap(), "apt-get exited with status 0, but demo is at 1.0-2, not back at 1.0-1");
+        assert_eq!(
+            error.unwrap(),
+            "apt-get exited with status 0, but demo is at 1.0-2, not back at 1.0-1"
+        );
 
         let mut new = change("demo-extra", Some("1.0-2"), Some("1.0-2"));
         new.target_version = None;
         let depends = "dpkg: dependency problems prevent removal of demo-extra:\n";
-        let (outcome, error) = judge("dpkg", &finished(1, depends), std::slice::from_ref(&new), timeout);
+        let (outcome, error) = judge(
+            "dpkg",
+            &finished(1, depends),
+            std::slice::from_ref(&new),
+            timeout,
+        );
         assert_eq!(outcome, Outcome::Failed);
-        assert_eq!(error.unwrap(), "dpkg exited with status 1: dpkg: dependency problems prevent removal of demo-extra:");
+        assert_eq!(
+            error.unwrap(),
+            "dpkg exited with status 1: dpkg: dependency problems prevent removal of demo-extra:"
+        );
         new.after = None;
-        assert_eq!(judge("dpkg", &finished(0, ""), &[new], timeout), (Outcome::Succeeded, None));
+        assert_eq!(
+            judge("dpkg", &finished(0, ""), &[new], timeout),
+            (Outcome::Succeeded, None)
+        );
     }
 }

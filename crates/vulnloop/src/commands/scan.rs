@@ -2,8 +2,8 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _};
 use vulnloop_advisory::Severity;
-use vulnloop_priority::{AssetImportance, Context, PriorityLevel};
 use vulnloop_match::Finding;
+use vulnloop_priority::{AssetImportance, Context, PriorityLevel};
 use vulnloop_report::{Filter, HistoryInfo, IgnoredEntry, ScanReport};
 use vulnloop_state::{ScanFinding, ScanInput, StateDb};
 
@@ -21,10 +21,16 @@ pub fn run(args: &ScanArgs, db_path: &Path, state_path: &Path) -> anyhow::Result
     }
     let settings = ReportSettings::from_args(args)?;
     super::auto_update::refresh_if_due(&args.auto_update, db_path);
-    let analysis = pipeline::analyze(&args.source, args.inventory.as_deref(), db_path, args.max_db_age)?;
+    let analysis = pipeline::analyze(
+        &args.source,
+        args.inventory.as_deref(),
+        db_path,
+        args.max_db_age,
+    )?;
 
     let mut state = state::open(state_path);
-    let ignores = state::Ignores::load(state.as_ref(), args.ignore_file.as_deref(), settings.today)?;
+    let ignores =
+        state::Ignores::load(state.as_ref(), args.ignore_file.as_deref(), settings.today)?;
     let report = build_report(analysis, &settings, &ignores, state.as_mut());
     let text = match args.format {
         ReportFormat::Table => vulnloop_report::render_table(&report),
@@ -110,8 +116,17 @@ fn record(
             ignored_by,
         }
     };
-    let mut findings: Vec<ScanFinding> = analysis.matched.findings.iter().map(|f| entry(f, None)).collect();
-    findings.extend(ignored.iter().map(|i| entry(&i.finding, Some(i.rule.reason.clone()))));
+    let mut findings: Vec<ScanFinding> = analysis
+        .matched
+        .findings
+        .iter()
+        .map(|f| entry(f, None))
+        .collect();
+    findings.extend(
+        ignored
+            .iter()
+            .map(|i| entry(&i.finding, Some(i.rule.reason.clone()))),
+    );
     let host = vulnloop_report::host_info(&analysis.inventory);
     let input = ScanInput {
         target: target.to_string(),
@@ -159,7 +174,12 @@ fn filter(args: &ScanArgs) -> anyhow::Result<Filter> {
         }
     }
     let priorities = priorities(&args.priority)?;
-    Ok(Filter { severities, ignore_unfixed: args.ignore_unfixed, priorities, kev_only: args.kev })
+    Ok(Filter {
+        severities,
+        ignore_unfixed: args.ignore_unfixed,
+        priorities,
+        kev_only: args.kev,
+    })
 }
 
 /// Parses the names given to `--priority`.
@@ -168,13 +188,16 @@ pub(super) fn priorities(names: &[String]) -> anyhow::Result<Vec<PriorityLevel>>
     for name in names {
         match PriorityLevel::parse(name) {
             Some(level) => priorities.push(level),
-            None => bail!("invalid priority {name:?} in --priority; use fix-now, fix-later or no-need-to-fix"),
+            None => bail!(
+                "invalid priority {name:?} in --priority; use fix-now, fix-later or no-need-to-fix"
+            ),
         }
     }
     Ok(priorities)
 }
 
 pub(super) fn asset_importance(text: &str) -> anyhow::Result<AssetImportance> {
-    AssetImportance::parse(text)
-        .with_context(|| format!("invalid asset importance {text:?} in --asset-importance; use low, normal or high"))
+    AssetImportance::parse(text).with_context(|| {
+        format!("invalid asset importance {text:?} in --asset-importance; use low, normal or high")
+    })
 }

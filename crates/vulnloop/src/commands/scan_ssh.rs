@@ -19,7 +19,9 @@ use crate::exit::Code;
 use crate::output::{plural, print_stdout};
 
 use super::scan::{build_report, exit_code, ReportSettings};
-use super::ssh::{fetch_inventory, parse_url, read_targets_file, Progress, Session, SshSettings, SshTarget};
+use super::ssh::{
+    fetch_inventory, parse_url, read_targets_file, Progress, Session, SshSettings, SshTarget,
+};
 use super::{pipeline, state};
 
 /// Version of the JSON document that `scan --format json` prints for SSH targets.
@@ -62,17 +64,31 @@ pub fn run(args: &ScanArgs, db_path: &Path, state_path: &Path) -> anyhow::Result
     super::auto_update::refresh_if_due(&args.auto_update, db_path);
     // Opened here so that a missing or broken database fails before any host is contacted.
     drop(Database::open(db_path)?);
-    let matcher = Matcher { db_path, max_db_age: args.max_db_age };
+    let matcher = Matcher {
+        db_path,
+        max_db_age: args.max_db_age,
+    };
 
-    let analyses = analyze_all(&targets, &ssh_settings, &matcher, usize::from(args.ssh.parallel));
+    let analyses = analyze_all(
+        &targets,
+        &ssh_settings,
+        &matcher,
+        usize::from(args.ssh.parallel),
+    );
 
     // The history is written from this thread only, one host after the other.
     let mut state = state::open(state_path);
-    let ignores = state::Ignores::load(state.as_ref(), args.ignore_file.as_deref(), settings.today)?;
+    let ignores =
+        state::Ignores::load(state.as_ref(), args.ignore_file.as_deref(), settings.today)?;
     let outcomes: Vec<HostOutcome> = analyses
         .into_iter()
         .map(|analysis| match analysis {
-            Ok(analysis) => HostOutcome::Scanned(Box::new(build_report(analysis, &settings, &ignores, state.as_mut()))),
+            Ok(analysis) => HostOutcome::Scanned(Box::new(build_report(
+                analysis,
+                &settings,
+                &ignores,
+                state.as_mut(),
+            ))),
             Err(error) => HostOutcome::Failed(error),
         })
         .collect();
@@ -159,10 +175,14 @@ fn analyze_all(
         }
     });
 
-    let results = results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let results = results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     results
         .into_iter()
-        .map(|result| result.unwrap_or_else(|| Err(anyhow::anyhow!("the worker scanning this host stopped"))))
+        .map(|result| {
+            result.unwrap_or_else(|| Err(anyhow::anyhow!("the worker scanning this host stopped")))
+        })
         .collect()
 }
 
@@ -179,7 +199,11 @@ fn analyze(
     pipeline::analyze_inventory(inventory, database, matcher.db_path, matcher.max_db_age)
 }
 
-fn collect_one(target: &SshTarget, settings: &SshSettings, bar: &HostBar) -> anyhow::Result<Inventory> {
+fn collect_one(
+    target: &SshTarget,
+    settings: &SshSettings,
+    bar: &HostBar,
+) -> anyhow::Result<Inventory> {
     let session = Session::new(target, settings)
         .with_context(|| format!("failed to create the ssh control directory for {target}"))?;
     let inventory = fetch_inventory(&session, bar);
@@ -200,7 +224,9 @@ impl Bars {
         } else {
             ProgressDrawTarget::hidden()
         };
-        Self { multi: MultiProgress::with_draw_target(target) }
+        Self {
+            multi: MultiProgress::with_draw_target(target),
+        }
     }
 
     fn add(&self, target: &SshTarget) -> HostBar {
@@ -241,7 +267,9 @@ fn render_table(targets: &[SshTarget], outcomes: &[HostOutcome]) -> String {
         out.push_str(&format!("=== {target} ===\n"));
         match outcome {
             HostOutcome::Scanned(report) => out.push_str(&vulnloop_report::render_table(report)),
-            HostOutcome::Failed(error) => out.push_str(&format!("error: {}\n", error_lines(error).join("\n  "))),
+            HostOutcome::Failed(error) => {
+                out.push_str(&format!("error: {}\n", error_lines(error).join("\n  ")))
+            }
         }
         out.push('\n');
     }
@@ -270,7 +298,10 @@ fn render_json(targets: &[SshTarget], outcomes: &[HostOutcome]) -> anyhow::Resul
             },
         })
         .collect();
-    let document = SshScanDocument { schema_version: SSH_REPORT_SCHEMA_VERSION, hosts };
+    let document = SshScanDocument {
+        schema_version: SSH_REPORT_SCHEMA_VERSION,
+        hosts,
+    };
     Ok(serde_json::to_string_pretty(&document)? + "\n")
 }
 
@@ -281,8 +312,15 @@ fn summary(targets: &[SshTarget], outcomes: &[HostOutcome]) -> String {
     for (target, outcome) in targets.iter().zip(outcomes) {
         let line = match outcome {
             HostOutcome::Scanned(report) => {
-                let coverage = if report.coverage.complete { "" } else { ", coverage incomplete" };
-                format!("ok      {target}: {}{coverage}", plural(report.summary.findings, "finding"))
+                let coverage = if report.coverage.complete {
+                    ""
+                } else {
+                    ", coverage incomplete"
+                };
+                format!(
+                    "ok      {target}: {}{coverage}",
+                    plural(report.summary.findings, "finding")
+                )
             }
             HostOutcome::Failed(error) => {
                 failed += 1;
@@ -291,7 +329,11 @@ fn summary(targets: &[SshTarget], outcomes: &[HostOutcome]) -> String {
         };
         out.push_str(&format!("  {line}\n"));
     }
-    out.push_str(&format!("{} scanned, {} failed\n", plural(targets.len() - failed, "host"), failed));
+    out.push_str(&format!(
+        "{} scanned, {} failed\n",
+        plural(targets.len() - failed, "host"),
+        failed
+    ));
     out
 }
 

@@ -16,7 +16,9 @@ pub fn run(args: ServerArgs) -> anyhow::Result<Code> {
         tls,
         insecure_http: args.insecure_http,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(vulnloop_server::run(config))?;
     Ok(Code::Clean)
 }

@@ -14,16 +14,24 @@ use vulnloop_state::{FindingKey, IgnoreFile, IgnoreRule, RuleSource, StateDb, St
 
 /// Returns the state file: `--state`, else the default path.
 pub fn path(requested: Option<&Path>) -> PathBuf {
-    requested.map(Path::to_path_buf).unwrap_or_else(vulnloop_state::default_path)
+    requested
+        .map(Path::to_path_buf)
+        .unwrap_or_else(vulnloop_state::default_path)
 }
 
 /// Returns the target name of an inventory: the host name, followed by
 /// `:ROOT` for a root filesystem other than `/`.
 pub fn target_of(inventory: &Inventory) -> String {
-    let host = inventory.host.hostname.as_deref().filter(|h| !h.is_empty()).unwrap_or("localhost");
+    let host = inventory
+        .host
+        .hostname
+        .as_deref()
+        .filter(|h| !h.is_empty())
+        .unwrap_or("localhost");
     match inventory.host.root.as_deref().filter(|root| *root != "/") {
         Some(root) => {
-            let root = std::fs::canonicalize(root).map_or_else(|_| root.to_string(), |p| p.display().to_string());
+            let root = std::fs::canonicalize(root)
+                .map_or_else(|_| root.to_string(), |p| p.display().to_string());
             format!("{host}:{root}")
         }
         None => host.to_string(),
@@ -32,7 +40,10 @@ pub fn target_of(inventory: &Inventory) -> String {
 
 /// Returns the key the state database stores a finding under.
 pub fn key_of(finding: &Finding) -> FindingKey {
-    FindingKey { id: finding.id.clone(), package: finding.package.clone() }
+    FindingKey {
+        id: finding.id.clone(),
+        package: finding.package.clone(),
+    }
 }
 
 /// Opens the state database, warning and returning `None` when it cannot be opened.
@@ -64,11 +75,17 @@ impl Ignores {
     /// An unreadable or invalid ignore file is an error, because without it
     /// findings the user accepted would show up as new. A state database
     /// that cannot be read only loses its own rules, with a warning.
-    pub fn load(state: Option<&StateDb>, file: Option<&Path>, today: NaiveDate) -> anyhow::Result<Self> {
+    pub fn load(
+        state: Option<&StateDb>,
+        file: Option<&Path>,
+        today: NaiveDate,
+    ) -> anyhow::Result<Self> {
         let mut rules = match state.map(StateDb::ignores) {
             Some(Ok(rules)) => rules,
             Some(Err(error)) => {
-                eprintln!("warning: the ignore rules of the state database are not applied: {error}");
+                eprintln!(
+                    "warning: the ignore rules of the state database are not applied: {error}"
+                );
                 Vec::new()
             }
             None => Vec::new(),
@@ -82,18 +99,28 @@ impl Ignores {
     /// Splits `findings` of `target` into those shown and those an active
     /// rule ignores. Prints a warning for each expired rule that would
     /// have matched, since its findings show up again.
-    pub fn split(&self, findings: Vec<Finding>, target: &str) -> (Vec<Finding>, Vec<IgnoredFinding>) {
+    pub fn split(
+        &self,
+        findings: Vec<Finding>,
+        target: &str,
+    ) -> (Vec<Finding>, Vec<IgnoredFinding>) {
         let mut shown = Vec::new();
         let mut ignored = Vec::new();
         let mut warned: Vec<&IgnoreRule> = Vec::new();
         for finding in findings {
             let ids = finding_ids(&finding);
             let packages = package_names(&finding);
-            let matching = self.rules.iter().filter(|rule| rule.matches(&ids, &packages, target));
+            let matching = self
+                .rules
+                .iter()
+                .filter(|rule| rule.matches(&ids, &packages, target));
             let (active, expired): (Vec<&IgnoreRule>, Vec<&IgnoreRule>) =
                 matching.partition(|rule| rule.is_active(self.today));
             match active.first() {
-                Some(rule) => ignored.push(IgnoredFinding { finding, rule: (*rule).clone() }),
+                Some(rule) => ignored.push(IgnoredFinding {
+                    finding,
+                    rule: (*rule).clone(),
+                }),
                 None => {
                     for rule in expired {
                         if !warned.contains(&rule) {

@@ -80,12 +80,20 @@ pub fn run(args: &VerifyArgs, db_path: &Path, state_path: &Path) -> anyhow::Resu
     }
     let journal = match &args.journal {
         Some(path) => Journal::read(path)?,
-        None => Journal::newest_apply_in(&args.journal_dir.clone().unwrap_or_else(super::journal::default_dir))?,
+        None => Journal::newest_apply_in(
+            &args
+                .journal_dir
+                .clone()
+                .unwrap_or_else(super::journal::default_dir),
+        )?,
     };
     let path = journal.path.clone();
     let root = root(args.root.as_deref(), &journal)?;
     if journal.end.is_none() {
-        eprintln!("warning: journal {} has no end record: the run was interrupted", path.display());
+        eprintln!(
+            "warning: journal {} has no end record: the run was interrupted",
+            path.display()
+        );
     }
 
     // The journal contains OS package steps only, so web applications are left to `vulnloop scan`.
@@ -98,10 +106,19 @@ pub fn run(args: &VerifyArgs, db_path: &Path, state_path: &Path) -> anyhow::Resu
     };
     // The database's age does not matter here: the journal's steps were planned from it.
     let analysis = pipeline::analyze(&source, None, db_path, 0)?;
-    let verified = verify(&journal.steps, &analysis.matched.findings, &analysis.inventory);
+    let verified = verify(
+        &journal.steps,
+        &analysis.matched.findings,
+        &analysis.inventory,
+    );
     let coverage = &analysis.matched.coverage;
     if coverage.complete {
-        record(state_path, &state::target_of(&analysis.inventory), &verified, &path);
+        record(
+            state_path,
+            &state::target_of(&analysis.inventory),
+            &verified,
+            &path,
+        );
     } else {
         eprintln!("warning: the finding history is not updated, because coverage is incomplete");
     }
@@ -143,8 +160,18 @@ fn record(state_path: &Path, target: &str, verified: &[Verified], journal: &Path
             Some(detail) => format!("verify: {}: {detail}", entry.verdict.label()),
             None => format!("verify: {}", entry.verdict.label()),
         };
-        let key = FindingKey { id: entry.id.clone(), package: entry.package.clone() };
-        state::set_status(history.as_mut(), target, &[key], status, &detail, Some(journal));
+        let key = FindingKey {
+            id: entry.id.clone(),
+            package: entry.package.clone(),
+        };
+        state::set_status(
+            history.as_mut(),
+            target,
+            &[key],
+            status,
+            &detail,
+            Some(journal),
+        );
     }
 }
 
@@ -153,9 +180,12 @@ pub(super) fn root(requested: Option<&Path>, journal: &Journal) -> anyhow::Resul
     let Some(requested) = requested else {
         return Ok(recorded);
     };
-    let requested = requested
-        .canonicalize()
-        .with_context(|| format!("invalid --root {}: the directory is missing or unreadable", requested.display()))?;
+    let requested = requested.canonicalize().with_context(|| {
+        format!(
+            "invalid --root {}: the directory is missing or unreadable",
+            requested.display()
+        )
+    })?;
     if requested != recorded {
         bail!(
             "journal {} records a run in {}, not in {}; pass that --root, or the journal of a run in {} with --journal",
@@ -177,14 +207,18 @@ pub fn verify(steps: &[StepRecord], findings: &[Finding], inventory: &Inventory)
             .packages
             .iter()
             .filter_map(|change| {
-                let package = inventory.packages.iter().find(|p| p.name == change.name && (change.arch.is_none() || p.arch == change.arch));
+                let package = inventory.packages.iter().find(|p| {
+                    p.name == change.name && (change.arch.is_none() || p.arch == change.arch)
+                });
                 package.map(|p| format!("{} {}", p.name, p.version))
             })
             .collect::<Vec<_>>();
         for closed in &step.closes {
-            let remaining = findings
-                .iter()
-                .find(|f| f.package == step.package && f.id == closed.id && f.advisory_id == closed.advisory_id);
+            let remaining = findings.iter().find(|f| {
+                f.package == step.package
+                    && f.id == closed.id
+                    && f.advisory_id == closed.advisory_id
+            });
             let (verdict, detail) = match remaining.map(|f| &f.status) {
                 Some(FindingStatus::FixedRebootPending { fixed }) => (
                     Verdict::FixedRestartPending,
@@ -222,7 +256,10 @@ fn failure_detail(step: &StepRecord, remaining: Option<&Finding>) -> String {
             "the step succeeded, but {} is still at {installed}, and the fix is in {fixed}",
             step.package
         ),
-        _ => format!("{} is still at {installed}, and the fix is in {fixed}", step.package),
+        _ => format!(
+            "{} is still at {installed}, and the fix is in {fixed}",
+            step.package
+        ),
     }
 }
 
@@ -231,22 +268,29 @@ fn failure_detail(step: &StepRecord, remaining: Option<&Finding>) -> String {
 /// inventory has no runtime data.
 fn processes_to_restart(inventory: &Inventory, packages: &BTreeSet<&str>) -> Option<String> {
     let runtime = inventory.runtime.as_ref()?;
-    let stale = runtime
-        .processes
-        .iter()
-        .filter(|p| !p.deleted_files.is_empty() && p.packages.iter().any(|name| packages.contains(name.as_str())));
+    let stale = runtime.processes.iter().filter(|p| {
+        !p.deleted_files.is_empty()
+            && p.packages
+                .iter()
+                .any(|name| packages.contains(name.as_str()))
+    });
     // One entry per systemd service, since restarting the service restarts
     // all its processes; processes outside a service are listed one by one.
     let mut services: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut others = Vec::new();
     for process in stale {
         match &process.service {
-            Some(service) => services.entry(service).or_default().push(format!("{} {}", process.command, process.pid)),
+            Some(service) => services
+                .entry(service)
+                .or_default()
+                .push(format!("{} {}", process.command, process.pid)),
             None => others.push(format!("{} ({})", process.command, process.pid)),
         }
     }
-    let mut entries: Vec<String> =
-        services.into_iter().map(|(service, processes)| format!("{service} ({})", processes.join(", "))).collect();
+    let mut entries: Vec<String> = services
+        .into_iter()
+        .map(|(service, processes)| format!("{service} ({})", processes.join(", ")))
+        .collect();
     entries.extend(others);
     (!entries.is_empty()).then(|| entries.join(", "))
 }
@@ -271,7 +315,11 @@ fn render(journal: &Journal, verified: &[Verified], coverage: &Coverage) -> Stri
             finding.id,
             finding.package,
             finding.step,
-            if finding.installed.is_empty() { "not installed".to_string() } else { finding.installed.join(", ") }
+            if finding.installed.is_empty() {
+                "not installed".to_string()
+            } else {
+                finding.installed.join(", ")
+            }
         );
         if let Some(detail) = &finding.detail {
             let _ = writeln!(out, "{:<22}  {detail}", "");
@@ -286,11 +334,18 @@ fn render(journal: &Journal, verified: &[Verified], coverage: &Coverage) -> Stri
         count(Verdict::FixFailed)
     );
     for note in &coverage.notes {
-        let mark = if note.incomplete { "incomplete" } else { "note" };
+        let mark = if note.incomplete {
+            "incomplete"
+        } else {
+            "note"
+        };
         let _ = writeln!(out, "coverage {mark}: {}", note.message);
     }
     if !coverage.complete {
-        let _ = writeln!(out, "the verification is incomplete: a finding may be missing for lack of advisory data");
+        let _ = writeln!(
+            out,
+            "the verification is incomplete: a finding may be missing for lack of advisory data"
+        );
     }
     out
 }
@@ -340,13 +395,20 @@ mod tests {
                 target_source_version: Some("1.0-2".into()),
                 side_effect: false,
             }],
-            closes: vec![ClosedId { id: "CVE-2026-0001".into(), advisory_id: "DSA-0001-1".into() }],
+            closes: vec![ClosedId {
+                id: "CVE-2026-0001".into(),
+                advisory_id: "DSA-0001-1".into(),
+            }],
         }
     }
 
     #[test]
     fn verify_finding_gone_is_fixed() {
-        let verified = verify(&[step(Outcome::Succeeded)], &[], &inventory(serde_json::json!([])));
+        let verified = verify(
+            &[step(Outcome::Succeeded)],
+            &[],
+            &inventory(serde_json::json!([])),
+        );
         assert_eq!(verified.len(), 1);
         assert_eq!(verified[0].verdict, Verdict::Fixed);
         assert_eq!(verified[0].installed, ["vulnloop-demo 1.0-2"]);
@@ -363,7 +425,10 @@ mod tests {
         ]);
         let verified = verify(&[step(Outcome::Succeeded)], &[], &inventory(processes));
         assert_eq!(verified[0].verdict, Verdict::FixedRestartPending);
-        assert_eq!(verified[0].detail.as_deref(), Some("restart demo-daemon (812)"));
+        assert_eq!(
+            verified[0].detail.as_deref(),
+            Some("restart demo-daemon (812)")
+        );
     }
 
     #[test]
@@ -376,15 +441,26 @@ mod tests {
             { "pid": 950, "command": "cron", "packages": ["vulnloop-demo"], "deleted_files": ["/usr/lib/libdemo.so.1"] }
         ]);
         let verified = verify(&[step(Outcome::Succeeded)], &[], &inventory(processes));
-        assert_eq!(verified[0].detail.as_deref(), Some("restart ssh.service (sshd 812, sshd 813), cron (950)"));
+        assert_eq!(
+            verified[0].detail.as_deref(),
+            Some("restart ssh.service (sshd 812, sshd 813), cron (950)")
+        );
     }
 
     #[test]
     fn failure_detail_prefers_step_error() {
         let mut failed = step(Outcome::Failed);
-        failed.error = Some("apt-get exited with status 100: E: Unable to locate package vulnloop-demo".into());
-        assert_eq!(failure_detail(&failed, None), "apt-get exited with status 100: E: Unable to locate package vulnloop-demo");
+        failed.error = Some(
+            "apt-get exited with status 100: E: Unable to locate package vulnloop-demo".into(),
+        );
+        assert_eq!(
+            failure_detail(&failed, None),
+            "apt-get exited with status 100: E: Unable to locate package vulnloop-demo"
+        );
         let detail = failure_detail(&step(Outcome::Succeeded), None);
-        assert!(detail.starts_with("the step succeeded, but vulnloop-demo is still at"), "{detail}");
+        assert!(
+            detail.starts_with("the step succeeded, but vulnloop-demo is still at"),
+            "{detail}"
+        );
     }
 }

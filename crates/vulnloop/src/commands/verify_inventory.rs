@@ -43,7 +43,12 @@ struct Document<'a> {
 /// Exits 0 when every finding is gone, 1 when one remains, and 2 when the
 /// new inventory's coverage is incomplete, because a finding missing for
 /// lack of data would look fixed.
-pub fn run(before: &Path, after: &Path, format: ReportFormat, db_path: &Path) -> anyhow::Result<Code> {
+pub fn run(
+    before: &Path,
+    after: &Path,
+    format: ReportFormat,
+    db_path: &Path,
+) -> anyhow::Result<Code> {
     // Both inventories come from files, so nothing is collected or discovered.
     let source = SourceArgs {
         root: None,
@@ -55,7 +60,12 @@ pub fn run(before: &Path, after: &Path, format: ReportFormat, db_path: &Path) ->
     let old = pipeline::analyze(&source, Some(before), db_path, 0)?;
     let new = pipeline::analyze(&source, Some(after), db_path, 0)?;
 
-    let remaining: BTreeSet<(&str, &str)> = new.matched.findings.iter().map(|f| (f.id.as_str(), f.package.as_str())).collect();
+    let remaining: BTreeSet<(&str, &str)> = new
+        .matched
+        .findings
+        .iter()
+        .map(|f| (f.id.as_str(), f.package.as_str()))
+        .collect();
     let verdicts: Vec<InventoryVerdict> = old
         .matched
         .findings
@@ -87,11 +97,22 @@ pub fn run(before: &Path, after: &Path, format: ReportFormat, db_path: &Path) ->
     })
 }
 
-fn judge(finding: &Finding, remaining: &BTreeSet<(&str, &str)>, new: &[Finding]) -> InventoryVerdict {
+fn judge(
+    finding: &Finding,
+    remaining: &BTreeSet<(&str, &str)>,
+    new: &[Finding],
+) -> InventoryVerdict {
     let still = remaining.contains(&(finding.id.as_str(), finding.package.as_str()));
-    let after = new.iter().find(|f| f.package == finding.package).map(|f| f.installed_version.clone());
+    let after = new
+        .iter()
+        .find(|f| f.package == finding.package)
+        .map(|f| f.installed_version.clone());
     InventoryVerdict {
-        verdict: if still { Verdict::FixFailed } else { Verdict::Fixed },
+        verdict: if still {
+            Verdict::FixFailed
+        } else {
+            Verdict::Fixed
+        },
         id: finding.id.clone(),
         advisory_id: finding.advisory_id.clone(),
         package: finding.package.clone(),
@@ -102,11 +123,23 @@ fn judge(finding: &Finding, remaining: &BTreeSet<(&str, &str)>, new: &[Finding])
 
 fn render(verdicts: &[InventoryVerdict], coverage: &Coverage) -> String {
     let mut out = String::new();
-    let fixed = verdicts.iter().filter(|v| v.verdict == Verdict::Fixed).count();
+    let fixed = verdicts
+        .iter()
+        .filter(|v| v.verdict == Verdict::Fixed)
+        .count();
     for verdict in verdicts.iter().filter(|v| v.verdict == Verdict::FixFailed) {
-        let _ = writeln!(out, "fix failed  {}  {}  {} ({})", verdict.package, verdict.id, verdict.advisory_id, verdict.before);
+        let _ = writeln!(
+            out,
+            "fix failed  {}  {}  {} ({})",
+            verdict.package, verdict.id, verdict.advisory_id, verdict.before
+        );
     }
-    let _ = writeln!(out, "{fixed} of {} findings fixed, {} remain", verdicts.len(), verdicts.len() - fixed);
+    let _ = writeln!(
+        out,
+        "{fixed} of {} findings fixed, {} remain",
+        verdicts.len(),
+        verdicts.len() - fixed
+    );
     for note in &coverage.notes {
         let _ = writeln!(out, "note: {}", note.message);
     }

@@ -13,7 +13,10 @@ use tempfile::TempDir;
 /// `VULNLOOP_OFFLINE=1` turns off the automatic update before a scan, so
 /// that no test ever downloads from the official feed URLs.
 pub fn vulnloop(args: &[&str]) -> Output {
-    command(args).env("VULNLOOP_OFFLINE", "1").output().expect("failed to start the vulnloop binary")
+    command(args)
+        .env("VULNLOOP_OFFLINE", "1")
+        .output()
+        .expect("failed to start the vulnloop binary")
 }
 
 /// Runs the binary like [`vulnloop`] with extra environment variables.
@@ -23,7 +26,9 @@ pub fn vulnloop_with_env(args: &[&str], environment: &[(&str, &Path)]) -> Output
     for (name, value) in environment {
         command.env(name, value);
     }
-    command.output().expect("failed to start the vulnloop binary")
+    command
+        .output()
+        .expect("failed to start the vulnloop binary")
 }
 
 /// Runs the binary with the automatic update before a scan allowed.
@@ -31,10 +36,16 @@ pub fn vulnloop_with_env(args: &[&str], environment: &[(&str, &Path)]) -> Output
 /// `args` must contain `--update-from` with a loopback URL or a local path,
 /// because the default source is the official feed URLs.
 pub fn vulnloop_auto_update(args: &[&str]) -> Output {
-    let from = args.iter().position(|a| *a == "--update-from").and_then(|i| args.get(i + 1));
-    let local = from.is_some_and(|from| from.starts_with("http://127.0.0.1:") || Path::new(from).is_absolute());
+    let from = args
+        .iter()
+        .position(|a| *a == "--update-from")
+        .and_then(|i| args.get(i + 1));
+    let local = from
+        .is_some_and(|from| from.starts_with("http://127.0.0.1:") || Path::new(from).is_absolute());
     assert!(local, "an automatic update test must pass --update-from with a loopback URL or a local path: {args:?}");
-    command(args).output().expect("failed to start the vulnloop binary")
+    command(args)
+        .output()
+        .expect("failed to start the vulnloop binary")
 }
 
 fn command(args: &[&str]) -> Command {
@@ -61,7 +72,9 @@ fn command(args: &[&str]) -> Command {
 /// Returns the history file that the tests of one test binary share, in
 /// Cargo's scratch directory for integration tests.
 fn shared_state_path() -> PathBuf {
-    let binary = std::env::current_exe().ok().and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()));
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()));
     Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("state-{}.db", binary.unwrap_or_default()))
 }
 
@@ -74,7 +87,10 @@ pub fn stderr(output: &Output) -> String {
 }
 
 pub fn code(output: &Output) -> i32 {
-    output.status.code().expect("the binary was killed by a signal")
+    output
+        .status
+        .code()
+        .expect("the binary was killed by a signal")
 }
 
 /// Creates a directory of feed files that are symlinks to shared data files.
@@ -91,7 +107,14 @@ pub fn feed_dir(relative_paths: &[&str]) -> TempDir {
 /// Builds a database from `feeds` with `vulnloop db update --from` and returns its path.
 pub fn build_db(feeds: &Path, dir: &Path) -> PathBuf {
     let db = dir.join("advisories.db");
-    let output = vulnloop(&["db", "update", "--from", feeds.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    let output = vulnloop(&[
+        "db",
+        "update",
+        "--from",
+        feeds.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
     assert_eq!(code(&output), 0, "db update failed: {}", stderr(&output));
     db
 }
@@ -108,7 +131,15 @@ pub fn rootfs(os_release: &str, status: &str) -> TempDir {
 
 /// Scans `root` with `db` and returns the exit code and the JSON report.
 pub fn scan_json(root: &Path, db: &Path, extra: &[&str]) -> (i32, Value) {
-    let mut args = vec!["scan", "--root", root.to_str().unwrap(), "--db", db.to_str().unwrap(), "--format", "json"];
+    let mut args = vec![
+        "scan",
+        "--root",
+        root.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
     args.extend_from_slice(extra);
     let output = vulnloop(&args);
     let report: Value = serde_json::from_str(&stdout(&output))
@@ -152,7 +183,9 @@ pub struct ChangelogHost {
 
 impl ChangelogHost {
     pub fn new() -> Self {
-        let unpacked = vulnloop_testdata::unpack("feeds/debian12-changelog-osv/debian12-changelog-osv.tar.zst");
+        let unpacked = vulnloop_testdata::unpack(
+            "feeds/debian12-changelog-osv/debian12-changelog-osv.tar.zst",
+        );
         let base = unpacked.path().join("debian12-changelog-osv");
         let os_release = std::fs::read_to_string(base.join("host-os-release")).unwrap();
         let status = std::fs::read_to_string(base.join("host-dpkg-status")).unwrap();
@@ -169,7 +202,8 @@ impl ChangelogHost {
         let dir = self.unpacked.path().join("debian12-changelog-osv/osv");
         let mut records = Vec::new();
         for entry in std::fs::read_dir(dir).unwrap() {
-            let record: Value = serde_json::from_slice(&std::fs::read(entry.unwrap().path()).unwrap()).unwrap();
+            let record: Value =
+                serde_json::from_slice(&std::fs::read(entry.unwrap().path()).unwrap()).unwrap();
             for affected in record["affected"].as_array().unwrap() {
                 let fixed = affected["ranges"][0]["events"]
                     .as_array()
@@ -195,8 +229,18 @@ impl ChangelogHost {
 pub fn assert_same_findings(expected: &[Seen], seen: &[Seen]) {
     let missing: Vec<&Seen> = expected.iter().filter(|e| !seen.contains(e)).collect();
     let extra: Vec<&Seen> = seen.iter().filter(|s| !expected.contains(s)).collect();
-    assert!(missing.is_empty(), "{} expected findings missing, first: {:?}", missing.len(), missing.first());
-    assert!(extra.is_empty(), "{} unexpected findings, first: {:?}", extra.len(), extra.first());
+    assert!(
+        missing.is_empty(),
+        "{} expected findings missing, first: {:?}",
+        missing.len(),
+        missing.first()
+    );
+    assert!(
+        extra.is_empty(),
+        "{} unexpected findings, first: {:?}",
+        extra.len(),
+        extra.first()
+    );
 }
 
 /// A process that holds an fcntl lock on a file (dpkg's, rpm's) until dropped.
@@ -217,8 +261,17 @@ impl LockHolder {
             .spawn()
             .unwrap_or_else(|e| panic!("failed to start python3, which holds the lock in this test ({e}); install python3"));
         let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
-        assert_eq!(line.trim(), "locked", "python3 did not take the lock on {}", lock.display());
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(
+            line.trim(),
+            "locked",
+            "python3 did not take the lock on {}",
+            lock.display()
+        );
         Self(child)
     }
 
@@ -237,7 +290,9 @@ impl Drop for LockHolder {
 
 /// Runs a setup command and fails the test with its output when it fails.
 pub fn run_setup(command: &mut Command) -> std::process::Output {
-    let output = command.output().unwrap_or_else(|e| panic!("failed to start {command:?}: {e}"));
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("failed to start {command:?}: {e}"));
     assert!(
         output.status.success(),
         "{command:?} failed with {}:\n{}{}",

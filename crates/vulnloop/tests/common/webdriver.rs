@@ -56,7 +56,10 @@ impl Browser {
         let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         while ureq::get(&format!("{base}/status")).call().is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not answer on {base} within 20 s");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not answer on {base} within 20 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
 
@@ -84,9 +87,17 @@ impl Browser {
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": browser_path, "args": args },
         }}});
-        let mut browser = Self { driver, base, session: String::new(), _profile: profile };
+        let mut browser = Self {
+            driver,
+            base,
+            session: String::new(),
+            _profile: profile,
+        };
         let created = browser.send("POST", "/session", Some(capabilities));
-        browser.session = created["sessionId"].as_str().expect("no session id from chromedriver").to_string();
+        browser.session = created["sessionId"]
+            .as_str()
+            .expect("no session id from chromedriver")
+            .to_string();
         browser
     }
 
@@ -94,13 +105,18 @@ impl Browser {
         let url = format!("{}{path}", self.base);
         let request = ureq::request(method, &url).timeout(Duration::from_secs(60));
         let response = match body {
-            Some(body) => request.set("Content-Type", "application/json").send_string(&body.to_string()),
+            Some(body) => request
+                .set("Content-Type", "application/json")
+                .send_string(&body.to_string()),
             None => request.call(),
         };
         let response = match response {
             Ok(response) => response,
             Err(ureq::Error::Status(status, response)) => {
-                panic!("WebDriver {method} {path} failed with {status}: {}", response.into_string().unwrap_or_default())
+                panic!(
+                    "WebDriver {method} {path} failed with {status}: {}",
+                    response.into_string().unwrap_or_default()
+                )
             }
             Err(error) => panic!("WebDriver {method} {path} failed: {error}"),
         };
@@ -114,12 +130,19 @@ impl Browser {
 
     /// Opens `url` and waits until the page has loaded.
     pub fn goto(&self, url: &str) {
-        self.send("POST", &self.session_path("/url"), Some(json!({ "url": url })));
+        self.send(
+            "POST",
+            &self.session_path("/url"),
+            Some(json!({ "url": url })),
+        );
     }
 
     /// Returns the URL of the current page.
     pub fn url(&self) -> String {
-        self.send("GET", &self.session_path("/url"), None).as_str().unwrap().to_string()
+        self.send("GET", &self.session_path("/url"), None)
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// Returns the page's visible text.
@@ -129,7 +152,10 @@ impl Browser {
 
     /// Returns the page's current HTML from the browser.
     pub fn source(&self) -> String {
-        self.send("GET", &self.session_path("/source"), None).as_str().unwrap().to_string()
+        self.send("GET", &self.session_path("/source"), None)
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// Returns the first element that matches the CSS `selector`; panics when none does.
@@ -139,8 +165,13 @@ impl Browser {
             &self.session_path("/element"),
             Some(json!({ "using": "css selector", "value": selector })),
         );
-        let id = found[ELEMENT_KEY].as_str().unwrap_or_else(|| panic!("no element for {selector}: {found}"));
-        Element { browser: self, id: id.to_string() }
+        let id = found[ELEMENT_KEY]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element for {selector}: {found}"));
+        Element {
+            browser: self,
+            id: id.to_string(),
+        }
     }
 
     /// Returns every element that matches the CSS `selector`.
@@ -154,20 +185,30 @@ impl Browser {
             .as_array()
             .unwrap()
             .iter()
-            .map(|element| Element { browser: self, id: element[ELEMENT_KEY].as_str().unwrap().to_string() })
+            .map(|element| Element {
+                browser: self,
+                id: element[ELEMENT_KEY].as_str().unwrap().to_string(),
+            })
             .collect()
     }
 
     /// Returns the value of the cookie `name`, HttpOnly ones included.
     pub fn cookie(&self, name: &str) -> Option<Value> {
         let cookies = self.send("GET", &self.session_path("/cookie"), None);
-        cookies.as_array().unwrap().iter().find(|cookie| cookie["name"] == name).cloned()
+        cookies
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|cookie| cookie["name"] == name)
+            .cloned()
     }
 
     /// Saves a PNG screenshot of the viewport to `path`.
     pub fn screenshot(&self, path: &Path) {
         let encoded = self.send("GET", &self.session_path("/screenshot"), None);
-        let png = base64::engine::general_purpose::STANDARD.decode(encoded.as_str().unwrap()).unwrap();
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().unwrap())
+            .unwrap();
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, png).unwrap();
     }
@@ -195,31 +236,45 @@ pub struct Element<'a> {
 
 impl Element<'_> {
     fn path(&self, rest: &str) -> String {
-        self.browser.session_path(&format!("/element/{}{rest}", self.id))
+        self.browser
+            .session_path(&format!("/element/{}{rest}", self.id))
     }
 
     /// Returns the element's visible text.
     pub fn text(&self) -> String {
-        self.browser.send("GET", &self.path("/text"), None).as_str().unwrap().to_string()
+        self.browser
+            .send("GET", &self.path("/text"), None)
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// Returns an attribute or property value, such as `value` of an input.
     pub fn property(&self, name: &str) -> Option<String> {
-        self.browser.send("GET", &self.path(&format!("/property/{name}")), None).as_str().map(str::to_string)
+        self.browser
+            .send("GET", &self.path(&format!("/property/{name}")), None)
+            .as_str()
+            .map(str::to_string)
     }
 
     /// Types `text` into the element.
     pub fn type_text(&self, text: &str) {
-        self.browser.send("POST", &self.path("/value"), Some(json!({ "text": text })));
+        self.browser
+            .send("POST", &self.path("/value"), Some(json!({ "text": text })));
     }
 
     /// Clicks the element; a form submit waits for the next page to load.
     pub fn click(&self) {
-        self.browser.send("POST", &self.path("/click"), Some(json!({})));
+        self.browser
+            .send("POST", &self.path("/click"), Some(json!({})));
     }
 }
 
 /// Returns a loopback port that was free a moment ago.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -5,8 +5,8 @@
 //! world-readable on the supported distributions.
 
 use vulnloop_collect::{
-    apply_alpine_repositories, detect_os_from_texts, remote_inventory, DetectedOs, PackageListing, RemoteFacts,
-    RPM_QUERY_FORMAT, RPM_QUERY_FORMAT_WITHOUT_MODULES,
+    apply_alpine_repositories, detect_os_from_texts, remote_inventory, DetectedOs, PackageListing,
+    RemoteFacts, RPM_QUERY_FORMAT, RPM_QUERY_FORMAT_WITHOUT_MODULES,
 };
 use vulnloop_inventory::Inventory;
 use vulnloop_platform::{Family, ReleaseFile, RELEASE_FILES};
@@ -31,7 +31,10 @@ pub trait Progress {
 }
 
 /// Collects the inventory of the session's host.
-pub fn fetch_inventory(session: &Session<'_>, progress: &dyn Progress) -> Result<Inventory, SshError> {
+pub fn fetch_inventory(
+    session: &Session<'_>,
+    progress: &dyn Progress,
+) -> Result<Inventory, SshError> {
     progress.step("connecting");
     let hostname = required_text(session, HOSTNAME_COMMAND)?;
     let kernel_release = required_text(session, KERNEL_COMMAND)?;
@@ -76,7 +79,8 @@ fn detect_os(session: &Session<'_>) -> Result<DetectedOs, SshError> {
         if let Some(text) = optional_file(session, &command)? {
             texts.push((*file, text));
         }
-        let settled = detect_os_from_texts(&texts).is_some_and(|detected| detected.os.version_id.is_some());
+        let settled =
+            detect_os_from_texts(&texts).is_some_and(|detected| detected.os.version_id.is_some());
         if settled {
             break;
         }
@@ -87,7 +91,11 @@ fn detect_os(session: &Session<'_>) -> Result<DetectedOs, SshError> {
         status: 0,
         message: format!(
             "none of {} names a distribution, so the host's packages cannot be judged",
-            RELEASE_FILES.iter().map(|file| file.path).collect::<Vec<_>>().join(", ")
+            RELEASE_FILES
+                .iter()
+                .map(|file| file.path)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     })
 }
@@ -98,14 +106,25 @@ fn rpm_query(session: &Session<'_>) -> Result<PackageListing, SshError> {
     let command = format!("rpm -qa --queryformat '{RPM_QUERY_FORMAT}'");
     let output = session.run(&command)?;
     if output.status == 0 {
-        return Ok(PackageListing::RpmQuery { command, output: String::from_utf8_lossy(&output.stdout).into_owned() });
+        return Ok(PackageListing::RpmQuery {
+            command,
+            output: String::from_utf8_lossy(&output.stdout).into_owned(),
+        });
     }
     if !output.stderr.contains("MODULARITYLABEL") {
-        return Err(remote_failure(session, &command, output.status, &output.stderr));
+        return Err(remote_failure(
+            session,
+            &command,
+            output.status,
+            &output.stderr,
+        ));
     }
     let command = format!("rpm -qa --queryformat '{RPM_QUERY_FORMAT_WITHOUT_MODULES}'");
     let output = required_output(session, &command)?;
-    Ok(PackageListing::RpmQuery { command, output: String::from_utf8_lossy(&output).into_owned() })
+    Ok(PackageListing::RpmQuery {
+        command,
+        output: String::from_utf8_lossy(&output).into_owned(),
+    })
 }
 
 /// Runs a command that must succeed and returns its trimmed output.
@@ -118,7 +137,12 @@ fn required_text(session: &Session<'_>, command: &str) -> Result<String, SshErro
 fn required_output(session: &Session<'_>, command: &str) -> Result<Vec<u8>, SshError> {
     let output = session.run(command)?;
     if output.status != 0 {
-        return Err(remote_failure(session, command, output.status, &output.stderr));
+        return Err(remote_failure(
+            session,
+            command,
+            output.status,
+            &output.stderr,
+        ));
     }
     Ok(output.stdout)
 }
@@ -134,7 +158,12 @@ fn optional_file(session: &Session<'_>, command: &str) -> Result<Option<String>,
 }
 
 fn remote_failure(session: &Session<'_>, command: &str, status: i32, stderr: &str) -> SshError {
-    let message = stderr.lines().map(str::trim).rev().find(|line| !line.is_empty()).unwrap_or("no message");
+    let message = stderr
+        .lines()
+        .map(str::trim)
+        .rev()
+        .find(|line| !line.is_empty())
+        .unwrap_or("no message");
     SshError::Remote {
         target: session.target().to_string(),
         command: command.to_string(),

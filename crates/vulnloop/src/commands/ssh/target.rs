@@ -25,7 +25,14 @@ pub struct SshTarget {
 
 impl SshTarget {
     fn new(host: String) -> Self {
-        Self { host, port: None, user: None, key: None, jump: None, tags: Vec::new() }
+        Self {
+            host,
+            port: None,
+            user: None,
+            key: None,
+            jump: None,
+            tags: Vec::new(),
+        }
     }
 }
 
@@ -56,7 +63,9 @@ pub fn parse_url(text: &str) -> anyhow::Result<SshTarget> {
              for example ssh://admin@web1 or ssh://root@[::1]:2222"
         )
     };
-    let rest = text.strip_prefix("ssh://").ok_or_else(|| invalid("it does not start with ssh://"))?;
+    let rest = text
+        .strip_prefix("ssh://")
+        .ok_or_else(|| invalid("it does not start with ssh://"))?;
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     if rest.contains(['/', '?', '#']) {
         return Err(invalid("a path, query or fragment is not allowed"));
@@ -79,10 +88,19 @@ pub fn parse_url(text: &str) -> anyhow::Result<SshTarget> {
 /// Splits `HOST`, `HOST:PORT`, `[V6]` or `[V6]:PORT`.
 fn split_host_port(address: &str) -> Result<(String, Option<u16>), String> {
     let (host, port) = if let Some(bracketed) = address.strip_prefix('[') {
-        let (host, after) = bracketed.split_once(']').ok_or("the IPv6 address has no closing bracket")?;
+        let (host, after) = bracketed
+            .split_once(']')
+            .ok_or("the IPv6 address has no closing bracket")?;
         match after {
             "" => (host, None),
-            _ => (host, Some(after.strip_prefix(':').ok_or("only :PORT may follow the IPv6 address")?)),
+            _ => (
+                host,
+                Some(
+                    after
+                        .strip_prefix(':')
+                        .ok_or("only :PORT may follow the IPv6 address")?,
+                ),
+            ),
         }
     } else if address.matches(':').count() > 1 {
         return Err("an IPv6 address must be in brackets, as in ssh://[::1]:22".to_string());
@@ -115,8 +133,13 @@ fn check_host(host: &str) -> Result<(), String> {
     if host.starts_with('-') {
         return Err(format!("the host {host:?} starts with '-'"));
     }
-    if host.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '@' | '[' | ']' | '/')) {
-        return Err(format!("the host {host:?} contains a character that is not allowed in a host name"));
+    if host
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '@' | '[' | ']' | '/'))
+    {
+        return Err(format!(
+            "the host {host:?} contains a character that is not allowed in a host name"
+        ));
     }
     Ok(())
 }
@@ -125,7 +148,11 @@ fn check_user(user: &str) -> Result<(), String> {
     if user.is_empty() {
         return Err("the user before '@' is empty".to_string());
     }
-    if user.starts_with('-') || user.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':') {
+    if user.starts_with('-')
+        || user
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == ':')
+    {
         return Err(format!("the user {user:?} is not a valid login name"));
     }
     Ok(())
@@ -158,11 +185,15 @@ struct RawTarget {
 /// TOML errors, the line and column. Every invalid target is listed, not
 /// only the first. A relative `key` path is relative to the file's directory.
 pub fn read_targets_file(path: &Path) -> anyhow::Result<Vec<SshTarget>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("failed to read the targets file {}", path.display()))?;
-    let file: TargetsFile =
-        toml::from_str(&text).with_context(|| format!("invalid targets file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read the targets file {}", path.display()))?;
+    let file: TargetsFile = toml::from_str(&text)
+        .with_context(|| format!("invalid targets file {}", path.display()))?;
     if file.target.is_empty() {
-        bail!("the targets file {} lists no [[target]] table", path.display());
+        bail!(
+            "the targets file {} lists no [[target]] table",
+            path.display()
+        );
     }
 
     let base = path.parent().unwrap_or(Path::new("."));
@@ -175,7 +206,11 @@ pub fn read_targets_file(path: &Path) -> anyhow::Result<Vec<SshTarget>> {
         }
     }
     if !errors.is_empty() {
-        bail!("invalid targets file {}:\n  {}", path.display(), errors.join("\n  "));
+        bail!(
+            "invalid targets file {}:\n  {}",
+            path.display(),
+            errors.join("\n  ")
+        );
     }
     Ok(targets)
 }
@@ -189,7 +224,10 @@ fn convert(raw: RawTarget, base: &Path) -> Result<SshTarget, String> {
         return Err("port 0 is not a valid port".to_string());
     }
     if let Some(jump) = &raw.jump {
-        if jump.is_empty() || jump.starts_with('-') || jump.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if jump.is_empty()
+            || jump.starts_with('-')
+            || jump.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(format!("the jump host {jump:?} is not [USER@]HOST[:PORT]"));
         }
     }
@@ -197,7 +235,13 @@ fn convert(raw: RawTarget, base: &Path) -> Result<SshTarget, String> {
         host: raw.host,
         port: raw.port,
         user: raw.user,
-        key: raw.key.map(|key| if key.is_relative() { base.join(key) } else { key }),
+        key: raw.key.map(|key| {
+            if key.is_relative() {
+                base.join(key)
+            } else {
+                key
+            }
+        }),
         jump: raw.jump,
         tags: raw.tags,
     })
@@ -249,7 +293,10 @@ mod tests {
         assert_eq!(targets.len(), 2);
         assert_eq!(targets[0], SshTarget::new("web1".to_string()));
         assert_eq!(targets[1].to_string(), "ssh://root@[::1]:2222");
-        assert_eq!(targets[1].key.as_deref(), Some(dir.path().join("keys/id").as_path()));
+        assert_eq!(
+            targets[1].key.as_deref(),
+            Some(dir.path().join("keys/id").as_path())
+        );
         assert_eq!(targets[1].jump.as_deref(), Some("admin@bastion"));
         assert_eq!(targets[1].tags, ["db"]);
     }
@@ -262,7 +309,10 @@ mod tests {
 
         let message = read_targets_file(&path).unwrap_err().to_string();
 
-        assert!(message.contains("[[target]] number 1: the host is empty"), "{message}");
+        assert!(
+            message.contains("[[target]] number 1: the host is empty"),
+            "{message}"
+        );
         assert!(message.contains("[[target]] number 3: port 0"), "{message}");
         assert!(!message.contains("number 2"), "{message}");
     }

@@ -103,13 +103,26 @@ pub enum SshError {
     Ssh { target: String, message: String },
 
     #[error("`{command}` on {target} timed out after {seconds} seconds (--command-timeout)")]
-    CommandTimedOut { target: String, command: String, seconds: u64 },
+    CommandTimedOut {
+        target: String,
+        command: String,
+        seconds: u64,
+    },
 
     #[error("{target} took longer than {seconds} seconds (--host-timeout); the scan of this host stopped at `{command}`")]
-    HostTimedOut { target: String, command: String, seconds: u64 },
+    HostTimedOut {
+        target: String,
+        command: String,
+        seconds: u64,
+    },
 
     #[error("`{command}` failed on {target} with exit status {status}: {message}")]
-    Remote { target: String, command: String, status: i32, message: String },
+    Remote {
+        target: String,
+        command: String,
+        status: i32,
+        message: String,
+    },
 
     #[error("the output of `{command}` on {target} is larger than {MAX_OUTPUT_BYTES} bytes")]
     OutputTooLarge { target: String, command: String },
@@ -137,8 +150,15 @@ impl<'a> Session<'a> {
     pub fn new(target: &'a SshTarget, settings: &'a SshSettings) -> std::io::Result<Self> {
         // A Unix socket path is limited to 108 bytes, so the directory is
         // created in /tmp rather than in a possibly long TMPDIR.
-        let control_dir = tempfile::Builder::new().prefix("vulnloop-ssh-").tempdir_in("/tmp")?;
-        Ok(Self { target, settings, control_dir, deadline: Instant::now() + settings.host_timeout })
+        let control_dir = tempfile::Builder::new()
+            .prefix("vulnloop-ssh-")
+            .tempdir_in("/tmp")?;
+        Ok(Self {
+            target,
+            settings,
+            control_dir,
+            deadline: Instant::now() + settings.host_timeout,
+        })
     }
 
     /// Runs `command`, a fixed string of the scanner, on the host.
@@ -152,8 +172,14 @@ impl<'a> Session<'a> {
         let host_limited = remaining <= self.settings.command_timeout;
 
         let mut ssh = Command::new(SSH_PROGRAM);
-        ssh.args(self.arguments()).arg("--").arg(&self.target.host).arg(command);
-        ssh.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+        ssh.args(self.arguments())
+            .arg("--")
+            .arg(&self.target.host)
+            .arg(command);
+        ssh.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
         tracing::debug!(target = %self.target, command, "running a remote command");
         let child = ssh.spawn().map_err(SshError::Start)?;
 
@@ -161,18 +187,33 @@ impl<'a> Session<'a> {
             let target = self.target.to_string();
             let command = command.to_string();
             return Err(if host_limited {
-                SshError::HostTimedOut { target, command, seconds: self.settings.host_timeout.as_secs() }
+                SshError::HostTimedOut {
+                    target,
+                    command,
+                    seconds: self.settings.host_timeout.as_secs(),
+                }
             } else {
-                SshError::CommandTimedOut { target, command, seconds: self.settings.command_timeout.as_secs() }
+                SshError::CommandTimedOut {
+                    target,
+                    command,
+                    seconds: self.settings.command_timeout.as_secs(),
+                }
             });
         };
         if finished.truncated {
-            return Err(SshError::OutputTooLarge { target: self.target.to_string(), command: command.to_string() });
+            return Err(SshError::OutputTooLarge {
+                target: self.target.to_string(),
+                command: command.to_string(),
+            });
         }
         if finished.status == SSH_FAILURE_STATUS {
             return Err(classify(&finished.stderr, self.target, self.settings));
         }
-        Ok(RemoteOutput { status: finished.status, stdout: finished.stdout, stderr: finished.stderr })
+        Ok(RemoteOutput {
+            status: finished.status,
+            stdout: finished.stdout,
+            stderr: finished.stderr,
+        })
     }
 
     /// Returns the host this session reads.
@@ -183,8 +224,12 @@ impl<'a> Session<'a> {
     /// Asks the control master to exit. A master that never started is no error.
     pub fn close(self) {
         let mut ssh = Command::new(SSH_PROGRAM);
-        ssh.args(self.arguments()).args(["-O", "exit", "--"]).arg(&self.target.host);
-        ssh.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        ssh.args(self.arguments())
+            .args(["-O", "exit", "--"])
+            .arg(&self.target.host);
+        ssh.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         if let Err(error) = ssh.status() {
             tracing::warn!(target = %self.target, %error, "failed to stop the ssh control master; it exits by itself after {CONTROL_PERSIST_SECONDS} idle seconds");
         }
@@ -198,12 +243,22 @@ impl<'a> Session<'a> {
             args.push("-o".into());
             args.push(text.into());
         };
-        let checking = if settings.accept_new_host_keys { "accept-new" } else { "yes" };
+        let checking = if settings.accept_new_host_keys {
+            "accept-new"
+        } else {
+            "yes"
+        };
         option("BatchMode=yes".into());
         option(format!("StrictHostKeyChecking={checking}"));
-        option(format!("ConnectTimeout={}", settings.connect_timeout.as_secs()));
+        option(format!(
+            "ConnectTimeout={}",
+            settings.connect_timeout.as_secs()
+        ));
         option("ControlMaster=auto".into());
-        option(format!("ControlPath={}", self.control_dir.path().join("master").display()));
+        option(format!(
+            "ControlPath={}",
+            self.control_dir.path().join("master").display()
+        ));
         option(format!("ControlPersist={CONTROL_PERSIST_SECONDS}"));
         option("ClearAllForwardings=yes".into());
         option("ForwardAgent=no".into());
@@ -249,16 +304,32 @@ fn classify(stderr: &str, target: &SshTarget, settings: &SshSettings) -> SshErro
         // ssh names the entry that no longer matches: "Offending ED25519 key in FILE:LINE".
         let offending = stderr
             .lines()
-            .find_map(|line| line.trim().split_once(" key in ").filter(|(head, _)| head.starts_with("Offending")))
+            .find_map(|line| {
+                line.trim()
+                    .split_once(" key in ")
+                    .filter(|(head, _)| head.starts_with("Offending"))
+            })
             .map(|(_, place)| place.trim().to_string());
-        return SshError::HostKeyChanged { target: target_name, known_hosts: offending.unwrap_or(known_hosts) };
+        return SshError::HostKeyChanged {
+            target: target_name,
+            known_hosts: offending.unwrap_or(known_hosts),
+        };
     }
 
     if stderr.contains("host key is known for") || stderr.contains("Host key verification failed") {
-        return SshError::UnknownHostKey { target: target_name, known_hosts };
+        return SshError::UnknownHostKey {
+            target: target_name,
+            known_hosts,
+        };
     }
-    if let Some(line) = stderr.lines().find(|line| line.contains("Permission denied")) {
-        return SshError::Authentication { target: target_name, detail: line.trim().to_string() };
+    if let Some(line) = stderr
+        .lines()
+        .find(|line| line.contains("Permission denied"))
+    {
+        return SshError::Authentication {
+            target: target_name,
+            detail: line.trim().to_string(),
+        };
     }
 
     // With ControlPersist, ssh sends the jump connection's messages to
@@ -266,22 +337,41 @@ fn classify(stderr: &str, target: &SshTarget, settings: &SshSettings) -> SshErro
     // closed ("UNKNOWN port 65535").
     if let Some(jump) = &target.jump {
         if stderr.contains("UNKNOWN port 65535") || stderr.contains("kex_exchange_identification") {
-            return SshError::JumpFailed { target: target_name, jump: jump.clone() };
+            return SshError::JumpFailed {
+                target: target_name,
+                jump: jump.clone(),
+            };
         }
     }
 
     if stderr.contains("Connection refused") {
-        return SshError::ConnectionRefused { target: target_name };
+        return SshError::ConnectionRefused {
+            target: target_name,
+        };
     }
     if stderr.contains("timed out") {
-        return SshError::ConnectTimeout { target: target_name, seconds: settings.connect_timeout.as_secs() };
+        return SshError::ConnectTimeout {
+            target: target_name,
+            seconds: settings.connect_timeout.as_secs(),
+        };
     }
-    if stderr.contains("Could not resolve hostname") || stderr.contains("Name or service not known") {
-        return SshError::UnknownHost { target: target_name };
+    if stderr.contains("Could not resolve hostname") || stderr.contains("Name or service not known")
+    {
+        return SshError::UnknownHost {
+            target: target_name,
+        };
     }
 
-    let message = stderr.lines().map(str::trim).rev().find(|line| !line.is_empty()).unwrap_or("no message");
-    SshError::Ssh { target: target_name, message: message.to_string() }
+    let message = stderr
+        .lines()
+        .map(str::trim)
+        .rev()
+        .find(|line| !line.is_empty())
+        .unwrap_or("no message");
+    SshError::Ssh {
+        target: target_name,
+        message: message.to_string(),
+    }
 }
 
 /// Output of a finished ssh client.
@@ -301,8 +391,14 @@ struct Finished {
 /// forked into the background has left the group with `setsid` and lives on
 /// until [`Session::close`].
 fn wait_with_limit(mut child: Child, limit: Duration) -> std::io::Result<Option<Finished>> {
-    let stdout = child.stdout.take().map(|stream| read_all(stream, MAX_OUTPUT_BYTES));
-    let stderr = child.stderr.take().map(|stream| read_all(stream, 1024 * 1024));
+    let stdout = child
+        .stdout
+        .take()
+        .map(|stream| read_all(stream, MAX_OUTPUT_BYTES));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|stream| read_all(stream, 1024 * 1024));
     let deadline = Instant::now() + limit;
     let status = loop {
         if let Some(status) = child.try_wait()? {
@@ -350,7 +446,9 @@ fn read_all(stream: impl Read + Send + 'static, max: u64) -> JoinHandle<(Vec<u8>
 }
 
 fn join(handle: Option<JoinHandle<(Vec<u8>, bool)>>) -> (Vec<u8>, bool) {
-    handle.and_then(|handle| handle.join().ok()).unwrap_or_default()
+    handle
+        .and_then(|handle| handle.join().ok())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -383,7 +481,10 @@ mod tests {
                       Host key verification failed.\n";
         let error = classify(stderr, &target(), &settings());
         let message = error.to_string();
-        assert!(matches!(error, SshError::HostKeyChanged { .. }), "{message}");
+        assert!(
+            matches!(error, SshError::HostKeyChanged { .. }),
+            "{message}"
+        );
         assert!(message.contains("/tmp/known_hosts:3"), "{message}");
         assert!(message.contains("ssh://root@127.0.0.1:2222"), "{message}");
     }
@@ -400,11 +501,26 @@ mod tests {
     #[test]
     fn other_failures_classified() {
         let cases = [
-            ("root@127.0.0.1: Permission denied (publickey).", "authentication"),
-            ("ssh: connect to host 127.0.0.1 port 2222: Connection refused", "refused"),
-            ("ssh: connect to host 10.0.0.1 port 22: Connection timed out", "timed out after 10 seconds"),
-            ("ssh: Could not resolve hostname nowhere: Name or service not known", "could not be resolved"),
-            ("kex_exchange_identification: read: Connection reset by peer", "Connection reset by peer"),
+            (
+                "root@127.0.0.1: Permission denied (publickey).",
+                "authentication",
+            ),
+            (
+                "ssh: connect to host 127.0.0.1 port 2222: Connection refused",
+                "refused",
+            ),
+            (
+                "ssh: connect to host 10.0.0.1 port 22: Connection timed out",
+                "timed out after 10 seconds",
+            ),
+            (
+                "ssh: Could not resolve hostname nowhere: Name or service not known",
+                "could not be resolved",
+            ),
+            (
+                "kex_exchange_identification: read: Connection reset by peer",
+                "Connection reset by peer",
+            ),
         ];
         for (stderr, expected) in cases {
             let message = classify(stderr, &target(), &settings()).to_string();
