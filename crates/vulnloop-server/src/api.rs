@@ -2,7 +2,8 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -13,6 +14,7 @@ use sqlx::Row;
 use crate::auth::{check_secret, Principal, Role};
 use crate::error::ApiError;
 use crate::store::{audit, now, text};
+use crate::tasks::{self, NewTask, TaskFilter, TaskResult};
 use crate::{ingest, secret, AppState};
 
 /// Maximum lifetime of an enrollment token, in hours (30 days).
@@ -368,4 +370,58 @@ pub async fn create_user(
 
     let body = json!({ "id": created.user_id, "name": name, "role": role.as_str(), "token": created.token });
     Ok((StatusCode::CREATED, Json(body)))
+}
+
+pub async fn create_task(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Result<Json<NewTask>, JsonRejection>,
+) -> Result<(StatusCode, Json<tasks::Task>), ApiError> {
+    principal.require(Role::Operator)?;
+    let Json(request) =
+        body.map_err(|rejection| ApiError::Rejected(rejection.status(), rejection.body_text()))?;
+    let task = tasks::create(&state, &principal, request).await?;
+    Ok((StatusCode::CREATED, Json(task)))
+}
+
+pub async fn list_tasks(
+    State(state): State<AppState>,
+    principal: Principal,
+    filter: Result<Query<TaskFilter>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Role::Viewer)?;
+    let Query(filter) = filter
+        .map_err(|rejection| ApiError::Rejected(rejection.status(), rejection.body_text()))?;
+    let tasks = tasks::list(&state, &filter).await?;
+    Ok(Json(json!({ "tasks": tasks })))
+}
+
+pub async fn get_task(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<tasks::Task>, ApiError> {
+    principal.require(Role::Viewer)?;
+    Ok(Json(tasks::get(&state, &id).await?))
+}
+
+pub async fn claim_tasks(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    let host_id = principal.require_agent()?;
+    let tasks = tasks::claim(&state, host_id).await?;
+    Ok(Json(json!({ "tasks": tasks })))
+}
+
+pub async fn report_task(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: Result<Json<TaskResult>, JsonRejection>,
+) -> Result<Json<tasks::Task>, ApiError> {
+    let host_id = principal.require_agent()?;
+    let Json(result) =
+        body.map_err(|rejection| ApiError::Rejected(rejection.status(), rejection.body_text()))?;
+    Ok(Json(tasks::report(&state, host_id, &id, result).await?))
 }

@@ -141,8 +141,9 @@ async fn upsert_finding(
     upload_id: &str,
     at: &str,
 ) -> Result<(), ApiError> {
-    // A finding that was no longer present and is reported again opens again;
-    // any other status (fixing, ignored …) is kept.
+    // A finding that was no longer present, fixed or waiting for a restart
+    // and is reported again opens again; any other status (fixing,
+    // ignored …) is kept.
     sqlx::query(
         "INSERT INTO findings (host_id, vulnerability_id, package, advisory_id, source, severity, installed_version,
                                fixed_version, vendor_status, status, first_seen_at, last_seen_at, status_changed_at,
@@ -157,9 +158,10 @@ async fn upsert_finding(
              vendor_status = excluded.vendor_status,
              last_seen_at = excluded.last_seen_at,
              last_upload_id = excluded.last_upload_id,
-             status_changed_at = CASE WHEN findings.status = 'no_longer_present'
+             status_changed_at = CASE WHEN findings.status IN ('no_longer_present', 'fixed', 'restart_pending')
                                       THEN excluded.status_changed_at ELSE findings.status_changed_at END,
-             status = CASE WHEN findings.status = 'no_longer_present' THEN 'unfixed' ELSE findings.status END",
+             status = CASE WHEN findings.status IN ('no_longer_present', 'fixed', 'restart_pending')
+                           THEN 'unfixed' ELSE findings.status END",
     )
     .bind(host_id)
     .bind(&finding.id)
@@ -177,16 +179,33 @@ async fn upsert_finding(
     Ok(())
 }
 
-/// Marks the host's open findings that the upload `upload_id` did not report.
+/// Updates the host's findings that the upload `upload_id` did not report,
+/// and returns how many became `no_longer_present`.
+///
+/// A fix explains why some findings are gone, so they do not become
+/// `no_longer_present`: `fixing` and `verifying` findings stay as they are
+/// until their task's result decides them, `fixed` and `restart_pending`
+/// ones are already closed by a fix, and a `fix_failed` finding that is gone
+/// becomes `fixed`, because the package was upgraded after the failed task.
 async fn close_missing(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
     host_id: &str,
     upload_id: &str,
     at: &str,
 ) -> Result<u64, ApiError> {
+    sqlx::query(
+        "UPDATE findings SET status = 'fixed', status_changed_at = $1
+         WHERE host_id = $2 AND last_upload_id <> $3 AND status = 'fix_failed'",
+    )
+    .bind(at)
+    .bind(host_id)
+    .bind(upload_id)
+    .execute(&mut **transaction)
+    .await?;
     let closed = sqlx::query(
         "UPDATE findings SET status = 'no_longer_present', status_changed_at = $1
-         WHERE host_id = $2 AND last_upload_id <> $3 AND status <> 'no_longer_present'",
+         WHERE host_id = $2 AND last_upload_id <> $3
+           AND status NOT IN ('no_longer_present', 'fixing', 'verifying', 'fixed', 'restart_pending')",
     )
     .bind(at)
     .bind(host_id)

@@ -13,6 +13,7 @@ mod ingest;
 pub mod openapi;
 pub mod secret;
 pub mod store;
+pub mod tasks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -60,6 +61,13 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/hosts", get(api::list_hosts))
         .route("/api/v1/hosts/{id}/findings", get(api::host_findings))
         .route("/api/v1/vulnerabilities/{id}", get(api::vulnerability))
+        .route("/api/v1/tasks", post(api::create_task).get(api::list_tasks))
+        .route("/api/v1/tasks/{id}", get(api::get_task))
+        .route("/api/v1/agents/self/tasks", get(api::claim_tasks))
+        .route(
+            "/api/v1/agents/self/tasks/{id}/result",
+            post(api::report_task),
+        )
         .merge(console::router())
         .fallback(|| async { ApiError::NotFound("no such route".to_string()) })
         .layer(CatchPanicLayer::custom(panic_response))

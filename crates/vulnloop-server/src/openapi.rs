@@ -17,6 +17,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/hosts"),
     ("get", "/api/v1/hosts/{id}/findings"),
     ("get", "/api/v1/vulnerabilities/{id}"),
+    ("post", "/api/v1/tasks"),
+    ("get", "/api/v1/tasks"),
+    ("get", "/api/v1/tasks/{id}"),
+    ("get", "/api/v1/agents/self/tasks"),
+    ("post", "/api/v1/agents/self/tasks/{id}/result"),
 ];
 
 fn error_responses(codes: &[&str]) -> Value {
@@ -113,6 +118,44 @@ pub fn document() -> Value {
                 "summary": "List the hosts and packages that a vulnerability or advisory id affects (viewer).",
                 "parameters": id_parameter("CVE id or advisory id."),
                 "responses": merge(json!({ "200": { "description": "Affected hosts and their findings." } }), error_responses(&["401", "403"])),
+            }},
+            "/api/v1/tasks": {
+                "post": {
+                    "summary": "Queue a scan, fix or verify task for a host (operator); fix and verify tasks move their findings to fixing or verifying.",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewTask" } } } },
+                    "responses": merge(
+                        json!({ "201": { "description": "The queued task.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Task" } } } } }),
+                        error_responses(&["400", "401", "403", "404", "409", "422"])),
+                },
+                "get": {
+                    "summary": "List tasks, newest first, at most 1000 (viewer).",
+                    "parameters": [
+                        { "name": "host_id", "in": "query", "required": false, "schema": { "type": "string" } },
+                        { "name": "state", "in": "query", "required": false,
+                          "schema": { "type": "string", "enum": ["queued", "running", "succeeded", "failed"] } }
+                    ],
+                    "responses": merge(json!({ "200": { "description": "The tasks." } }), error_responses(&["400", "401", "403", "422"])),
+                }
+            },
+            "/api/v1/tasks/{id}": { "get": {
+                "summary": "Read one task with its payload, result and findings (viewer).",
+                "parameters": id_parameter("Task id."),
+                "responses": merge(
+                    json!({ "200": { "description": "The task.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Task" } } } } }),
+                    error_responses(&["401", "403", "404"])),
+            }},
+            "/api/v1/agents/self/tasks": { "get": {
+                "summary": "Claim the agent's queued tasks (agent token): they move to running and are returned once.",
+                "responses": merge(json!({ "200": { "description": "The claimed tasks, oldest first; empty when none is queued." } }),
+                    error_responses(&["401", "403"])),
+            }},
+            "/api/v1/agents/self/tasks/{id}/result": { "post": {
+                "summary": "Report the outcome of a running task of the agent's host (agent token); moves the task's findings.",
+                "parameters": id_parameter("Task id."),
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/TaskResult" } } } },
+                "responses": merge(
+                    json!({ "200": { "description": "The finished task.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Task" } } } } }),
+                    error_responses(&["400", "401", "403", "404", "409", "422"])),
             }}
         },
         "components": {
@@ -131,7 +174,33 @@ pub fn document() -> Value {
                     "expires_at": { "type": "string", "format": "date-time" }, "max_uses": { "type": "integer" } } },
                 "EnrollRequest": { "type": "object", "additionalProperties": false, "required": ["enrollment_token", "name"], "properties": {
                     "enrollment_token": { "type": "string" }, "name": { "type": "string", "minLength": 1, "maxLength": 253 } } },
-                "Enrolled": { "type": "object", "properties": { "host_id": { "type": "string" }, "agent_token": { "type": "string" } } }
+                "Enrolled": { "type": "object", "properties": { "host_id": { "type": "string" }, "agent_token": { "type": "string" } } },
+                "FindingRef": { "type": "object", "additionalProperties": false, "required": ["vulnerability_id", "package"], "properties": {
+                    "vulnerability_id": { "type": "string" }, "package": { "type": "string" } } },
+                "NewTask": { "type": "object", "additionalProperties": false, "required": ["host_id", "kind"], "properties": {
+                    "host_id": { "type": "string" },
+                    "kind": { "type": "string", "enum": ["scan", "fix", "verify"] },
+                    "findings": { "type": "array", "maxItems": 1000, "items": { "$ref": "#/components/schemas/FindingRef" },
+                        "description": "Required and non-empty for fix and verify, absent or empty for scan." } } },
+                "Task": { "type": "object", "properties": {
+                    "id": { "type": "string" }, "host_id": { "type": "string" },
+                    "kind": { "type": "string", "enum": ["scan", "fix", "verify"] },
+                    "state": { "type": "string", "enum": ["queued", "running", "succeeded", "failed"] },
+                    "payload": { "type": "object", "description": "Fix: package_manager, os and packages with installed and target versions and the vulnerabilities they fix. Verify: packages. Scan: empty." },
+                    "result": { "type": ["object", "null"], "description": "The agent's TaskResult with server_notes, finding_statuses and, after a successful fix, verify_task_id." },
+                    "created_by": { "type": "string" }, "created_at": { "type": "string" }, "updated_at": { "type": "string" },
+                    "claimed_at": { "type": ["string", "null"] }, "finished_at": { "type": ["string", "null"] },
+                    "parent_task_id": { "type": ["string", "null"] },
+                    "findings": { "type": "array", "items": { "$ref": "#/components/schemas/FindingRef" } } } },
+                "TaskResult": { "type": "object", "additionalProperties": false, "required": ["outcome"], "properties": {
+                    "outcome": { "type": "string", "enum": ["succeeded", "failed", "refused"] },
+                    "dry_run": { "type": "boolean", "default": false },
+                    "messages": { "type": "array", "maxItems": 100, "items": { "type": "string", "maxLength": 4096 } },
+                    "commands": { "type": "array", "maxItems": 100, "items": { "type": "array", "items": { "type": "string" } } },
+                    "packages": { "type": "array", "items": { "type": "object", "required": ["name"], "properties": {
+                        "name": { "type": "string" }, "arch": { "type": ["string", "null"] },
+                        "before": { "type": ["string", "null"] }, "after": { "type": ["string", "null"] } } } },
+                    "restart_needed": { "type": "boolean", "default": false } } }
             }
         }
     })

@@ -19,6 +19,7 @@ use crate::secret;
 /// Migrations, embedded so that the binary carries them.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (2, "tasks", include_str!("../migrations/0002_tasks.sql")),
     (
         5,
         "console sessions",
