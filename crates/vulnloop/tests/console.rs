@@ -190,7 +190,7 @@ fn screenshot(browser: &Browser, name: &str) {
 fn log_in(browser: &Browser, server: &ServerProcess, token: &str) {
     browser.goto(&format!("{}/console/login", server.url));
     browser.find("#token").type_text(token);
-    browser.find("form.login button").click();
+    browser.find("form.login button").submit();
 }
 
 #[test]
@@ -236,7 +236,7 @@ fn login_rejects_bad_tokens() {
         .expect("no session cookie after login");
     assert_eq!(cookie["httpOnly"], true, "{cookie}");
     assert_eq!(cookie["sameSite"], "Strict", "{cookie}");
-    browser.find("form.logout button").click();
+    browser.find("form.logout button").submit();
     assert!(
         browser.url().ends_with("/console/login"),
         "{}",
@@ -324,10 +324,28 @@ fn viewer_reads_without_fix_button() {
         403
     );
     browser.goto(&finding);
+    let csrf = browser.find("input[name=csrf]").property("value").unwrap();
+    let fix_form = [
+        ("csrf", csrf.as_str()),
+        ("host", fleet.host_id.as_str()),
+        ("vulnerability", openssl[0].as_str()),
+        ("package", "openssl"),
+    ];
+    assert_eq!(
+        forged_post(server, "/console/finding/fix", cookie, &fix_form),
+        403
+    );
+    assert_eq!(
+        forged_post(server, "/console/finding/verify", cookie, &fix_form),
+        403
+    );
+    browser.goto(&finding);
     assert!(
         browser.url().contains("/console/finding"),
         "the forged logout ended the session"
     );
+    let status = browser.find("#status").text();
+    assert!(status.contains("unfixed"), "{status}");
 }
 
 #[test]
@@ -342,7 +360,7 @@ fn console_lists_openssl_affected_host() {
     log_in(&browser, server, &server.admin_token);
     browser.goto(&format!("{}/console/vulnerabilities", server.url));
     browser.find("#q").type_text("openssl");
-    browser.find("form.filter button").click();
+    browser.find("form.filter button").submit();
     assert!(browser.url().contains("q=openssl"), "{}", browser.url());
     screenshot(&browser, "vulnerabilities-openssl");
     let rows = browser.find_all("table.vulnerabilities tbody tr");
@@ -373,4 +391,73 @@ fn console_lists_openssl_affected_host() {
     assert!(settings.contains("/api/v1/hosts"), "{settings}");
     assert!(settings.contains("used up"), "{settings}");
     screenshot(&browser, "settings");
+}
+
+#[test]
+fn operator_fix_shows_fixing_task() {
+    let Some(browser) = start_browser() else {
+        return;
+    };
+    let fleet = Fleet::start();
+    let server = &fleet.server;
+    let operator = server.create_user("otto", "operator");
+    let openssl = fleet.openssl_vulnerabilities();
+
+    log_in(&browser, server, &operator);
+    browser.goto(&format!(
+        "{}/console/vulnerabilities/{}",
+        server.url, openssl[0]
+    ));
+    browser
+        .find("tr.affected a[href^='/console/finding']")
+        .submit();
+    assert!(
+        browser.url().contains("/console/finding"),
+        "{}",
+        browser.url()
+    );
+    assert!(
+        browser.find("#status").text().contains("unfixed"),
+        "{}",
+        browser.text()
+    );
+    browser.find("button.fix").submit();
+
+    // The page reloads with the finding fixing and the queued fix task.
+    assert!(
+        browser.url().contains("/console/finding"),
+        "{}",
+        browser.url()
+    );
+    let status = browser.find("#status").text();
+    assert!(status.contains("fixing"), "{status}");
+    let tasks = browser.find_all("tr.task");
+    assert_eq!(tasks.len(), 1, "{}", browser.text());
+    let task = tasks[0].text();
+    assert!(task.contains("fix"), "{task}");
+    assert!(task.contains("queued"), "{task}");
+    assert!(
+        browser.find_all("button.fix").is_empty(),
+        "the fix button is still shown while fixing"
+    );
+    screenshot(&browser, "finding-fixing");
+
+    // The API reports the same status, and the tasks page lists the task.
+    let findings = server.get_api(&format!("/api/v1/hosts/{}/findings", fleet.host_id));
+    let finding = findings["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["vulnerability_id"] == openssl[0].as_str() && f["package"] == "openssl")
+        .unwrap()
+        .clone();
+    assert_eq!(finding["status"], "fixing", "{finding}");
+    browser.goto(&format!("{}/console/tasks", server.url));
+    let rows = browser.find_all("tr.task");
+    assert_eq!(rows.len(), 1, "{}", browser.text());
+    assert!(rows[0].text().contains(HOST_NAME), "{}", rows[0].text());
+    screenshot(&browser, "tasks-fixing");
+    browser.goto(&format!("{}/console", server.url));
+    assert!(browser.text().contains("Fixes in progress"));
+    screenshot(&browser, "overview-fixing");
 }

@@ -45,6 +45,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/hosts", get(pages::hosts))
         .route("/console/hosts/{id}", get(pages::host))
         .route("/console/finding", get(finding::page_handler))
+        .route("/console/finding/fix", post(actions::fix))
+        .route("/console/finding/verify", post(actions::verify))
         .route("/console/tasks", get(pages::tasks))
         .route("/console/settings", get(pages::settings))
         .route("/console/static/console.css", get(stylesheet))

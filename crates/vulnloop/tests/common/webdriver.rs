@@ -263,7 +263,22 @@ impl Element<'_> {
             .send("POST", &self.path("/value"), Some(json!({ "text": text })));
     }
 
-    /// Clicks the element; a form submit waits for the next page to load.
+    /// Clicks a submit button or link and waits until the browser shows the
+    /// next page: a new document, whose root element is a new element.
+    pub fn submit(&self) {
+        let before = self.browser.find("html").id;
+        self.click();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.browser.find("html").id == before {
+            assert!(
+                Instant::now() < deadline,
+                "no new page within 30 s after a click"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Clicks the element.
     pub fn click(&self) {
         self.browser
             .send("POST", &self.path("/click"), Some(json!({})));
