@@ -15,7 +15,7 @@ use crate::auth::{check_secret, Principal, Role};
 use crate::error::ApiError;
 use crate::store::{audit, now, text};
 use crate::tasks::{self, NewTask, TaskFilter, TaskResult};
-use crate::{ingest, secret, AppState};
+use crate::{ingest, rules, secret, settings, webhooks, AppState};
 
 /// Maximum lifetime of an enrollment token, in hours (30 days).
 const MAX_ENROLLMENT_HOURS: i64 = 24 * 30;
@@ -204,7 +204,7 @@ pub async fn list_hosts(
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Role::Viewer)?;
     let rows = sqlx::query(
-        "SELECT h.id, h.name, h.os, h.enrolled_at, h.last_seen_at, h.inventory_at,
+        "SELECT h.id, h.name, h.os, h.host_group, h.enrolled_at, h.last_seen_at, h.inventory_at, h.stopped_uploading_at,
                 (SELECT COUNT(*) FROM findings f WHERE f.host_id = h.id AND f.status <> 'no_longer_present') AS open_findings
          FROM hosts h ORDER BY h.name, h.id",
     )
@@ -219,9 +219,13 @@ fn host_json(row: &AnyRow) -> Result<Value, sqlx::Error> {
         "id": text(row, "id")?,
         "name": text(row, "name")?,
         "os": text(row, "os")?,
+        "group": text(row, "host_group")?,
         "enrolled_at": text(row, "enrolled_at")?,
         "last_seen_at": text(row, "last_seen_at")?,
         "inventory_at": text(row, "inventory_at")?,
+        // Set by the expiry job when the last upload is older than the
+        // host_stale_hours setting; null while the host uploads.
+        "stopped_uploading_at": text(row, "stopped_uploading_at")?,
         "open_findings": row.try_get::<i64, _>("open_findings")?,
     }))
 }
@@ -424,4 +428,139 @@ pub async fn report_task(
     let Json(result) =
         body.map_err(|rejection| ApiError::Rejected(rejection.status(), rejection.body_text()))?;
     Ok(Json(tasks::report(&state, host_id, &id, result).await?))
+}
+
+pub async fn create_ignore_rule(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Result<Json<rules::NewIgnoreRule>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    principal.require(Role::Operator)?;
+    let Json(request) = body.map_err(|rejection| ApiError::Unprocessable(rejection.body_text()))?;
+    let rule = rules::create(&state.store, &principal.actor(), request).await?;
+    Ok((StatusCode::CREATED, Json(rule)))
+}
+
+pub async fn list_ignore_rules(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Role::Viewer)?;
+    Ok(Json(
+        json!({ "ignore_rules": rules::list(&state.store).await? }),
+    ))
+}
+
+pub async fn delete_ignore_rule(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Role::Operator)?;
+    let restored = rules::delete(&state.store, &principal.actor(), &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("ignore rule {id} not found")))?;
+    Ok(Json(json!({ "id": id, "restored_findings": restored })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostGroup {
+    /// The group name, or null to remove the host from its group.
+    group: Option<String>,
+}
+
+pub async fn set_host_group(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(host_id): Path<String>,
+    body: Result<Json<HostGroup>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Role::Operator)?;
+    let Json(request) = body.map_err(|rejection| ApiError::Unprocessable(rejection.body_text()))?;
+    if !rules::set_host_group(
+        &state.store,
+        &principal.actor(),
+        &host_id,
+        request.group.as_deref(),
+    )
+    .await?
+    {
+        return Err(ApiError::NotFound(format!("host {host_id} not found")));
+    }
+    let group = request.group.as_deref().map(str::trim);
+    Ok(Json(json!({ "id": host_id, "group": group })))
+}
+
+pub async fn get_settings(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Role::Viewer)?;
+    Ok(Json(settings::load(&state.store).await?.to_json()))
+}
+
+pub async fn update_settings(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Result<Json<settings::SettingsUpdate>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Role::Admin)?;
+    let Json(request) = body.map_err(|rejection| ApiError::Unprocessable(rejection.body_text()))?;
+    Ok(Json(
+        settings::update(&state.store, &principal.actor(), request)
+            .await?
+            .to_json(),
+    ))
+}
+
+pub async fn create_webhook(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Result<Json<webhooks::NewWebhook>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    principal.require(Role::Admin)?;
+    let Json(request) = body.map_err(|rejection| ApiError::Unprocessable(rejection.body_text()))?;
+    let webhook = webhooks::create(&state.store, &principal.actor(), request).await?;
+    Ok((StatusCode::CREATED, Json(webhook)))
+}
+
+pub async fn list_webhooks(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Role::Admin)?;
+    Ok(Json(
+        json!({ "webhooks": webhooks::list(&state.store).await? }),
+    ))
+}
+
+pub async fn delete_webhook(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    principal.require(Role::Admin)?;
+    if !webhooks::delete(&state.store, &principal.actor(), &id).await? {
+        return Err(ApiError::NotFound(format!("webhook {id} not found")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobRunsQuery {
+    job: Option<String>,
+}
+
+pub async fn list_job_runs(
+    State(state): State<AppState>,
+    principal: Principal,
+    query: Result<axum::extract::Query<JobRunsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Role::Admin)?;
+    let axum::extract::Query(query) =
+        query.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let runs = crate::jobs::recent_runs(&state.store, query.job.as_deref()).await?;
+    Ok(Json(json!({ "runs": runs })))
 }

@@ -30,7 +30,8 @@ pub async fn store_inventory(
     let os = os_name(&inventory);
     let mut transaction = state.store.pool().begin().await?;
     sqlx::query(
-        "UPDATE hosts SET inventory_json = $1, inventory_at = $2, last_seen_at = $2, os = $3, last_upload_id = $4
+        "UPDATE hosts SET inventory_json = $1, inventory_at = $2, last_seen_at = $2, os = $3, last_upload_id = $4,
+                          stopped_uploading_at = NULL
          WHERE id = $5",
     )
     .bind(String::from_utf8_lossy(body).into_owned())
@@ -48,6 +49,8 @@ pub async fn store_inventory(
             upsert_finding(&mut transaction, host_id, finding, &upload_id, &at).await?;
         }
         summary["findings"] = json!(findings.len());
+        summary["ignored"] =
+            json!(crate::rules::apply_to_host(&mut transaction, host_id, &at).await?);
         summary["coverage"] = serde_json::to_value(&report.coverage).map_err(|error| {
             ApiError::Internal(anyhow::Error::new(error).context("failed to serialize coverage"))
         })?;
@@ -63,6 +66,7 @@ pub async fn store_inventory(
     } else {
         summary["note"] = json!("the server has no advisory database (--advisory-db), so the inventory was stored but not matched");
     }
+    crate::webhooks::enqueue_status_changes(&mut transaction, &at).await?;
     audit(
         &mut transaction,
         &format!("agent:{host_id}"),
@@ -141,8 +145,8 @@ async fn upsert_finding(
     upload_id: &str,
     at: &str,
 ) -> Result<(), ApiError> {
-    // A finding that was no longer present, fixed or waiting for a restart
-    // and is reported again opens again; any other status (fixing,
+    // A finding that was no longer present, expired, fixed or waiting for a
+    // restart and is reported again opens again; any other status (fixing,
     // ignored …) is kept.
     sqlx::query(
         "INSERT INTO findings (host_id, vulnerability_id, package, advisory_id, source, severity, installed_version,
@@ -158,9 +162,9 @@ async fn upsert_finding(
              vendor_status = excluded.vendor_status,
              last_seen_at = excluded.last_seen_at,
              last_upload_id = excluded.last_upload_id,
-             status_changed_at = CASE WHEN findings.status IN ('no_longer_present', 'fixed', 'restart_pending')
+             status_changed_at = CASE WHEN findings.status IN ('no_longer_present', 'expired', 'fixed', 'restart_pending')
                                       THEN excluded.status_changed_at ELSE findings.status_changed_at END,
-             status = CASE WHEN findings.status IN ('no_longer_present', 'fixed', 'restart_pending')
+             status = CASE WHEN findings.status IN ('no_longer_present', 'expired', 'fixed', 'restart_pending')
                            THEN 'unfixed' ELSE findings.status END",
     )
     .bind(host_id)

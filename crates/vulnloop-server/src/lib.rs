@@ -10,10 +10,14 @@ pub mod auth;
 pub mod console;
 mod error;
 mod ingest;
+pub mod jobs;
 pub mod openapi;
+pub mod rules;
 pub mod secret;
+pub mod settings;
 pub mod store;
 pub mod tasks;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,7 +26,7 @@ use anyhow::Context;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -68,6 +72,22 @@ pub fn app(state: AppState) -> Router {
             "/api/v1/agents/self/tasks/{id}/result",
             post(api::report_task),
         )
+        .route("/api/v1/hosts/{id}/group", put(api::set_host_group))
+        .route(
+            "/api/v1/ignore-rules",
+            post(api::create_ignore_rule).get(api::list_ignore_rules),
+        )
+        .route("/api/v1/ignore-rules/{id}", delete(api::delete_ignore_rule))
+        .route(
+            "/api/v1/settings",
+            get(api::get_settings).put(api::update_settings),
+        )
+        .route(
+            "/api/v1/webhooks",
+            post(api::create_webhook).get(api::list_webhooks),
+        )
+        .route("/api/v1/webhooks/{id}", delete(api::delete_webhook))
+        .route("/api/v1/job-runs", get(api::list_job_runs))
         .merge(console::router())
         .fallback(|| async { ApiError::NotFound("no such route".to_string()) })
         .layer(CatchPanicLayer::custom(panic_response))
@@ -95,6 +115,8 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Serve plain HTTP on a non-loopback address.
     pub insecure_http: bool,
+    /// Runs every background job at this interval instead of its own.
+    pub job_interval: Option<std::time::Duration>,
 }
 
 /// PEM certificate chain and private key files.
@@ -150,11 +172,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
 
+    let mut jobs = jobs::default_jobs();
+    if let Some(interval) = config.job_interval {
+        for job in &mut jobs {
+            job.interval = interval;
+        }
+    }
+    let instance_id = secret::new_id()?;
+    let runner = tokio::spawn(jobs::run(store.clone(), jobs, instance_id));
+
     let router = app(AppState {
         store,
         advisory_db: config.advisory_db.clone(),
     });
-    match &config.tls {
+    let served = match &config.tls {
         None => serve_plain(config.bind, router).await,
         // The console sets its cookies Secure when this extension is present.
         Some(files) => {
@@ -165,7 +196,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             )
             .await
         }
-    }
+    };
+    runner.abort();
+    served
 }
 
 async fn serve_plain(bind: SocketAddr, router: Router) -> anyhow::Result<()> {

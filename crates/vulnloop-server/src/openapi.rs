@@ -22,6 +22,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/tasks/{id}"),
     ("get", "/api/v1/agents/self/tasks"),
     ("post", "/api/v1/agents/self/tasks/{id}/result"),
+    ("put", "/api/v1/hosts/{id}/group"),
+    ("post", "/api/v1/ignore-rules"),
+    ("get", "/api/v1/ignore-rules"),
+    ("delete", "/api/v1/ignore-rules/{id}"),
+    ("get", "/api/v1/settings"),
+    ("put", "/api/v1/settings"),
+    ("post", "/api/v1/webhooks"),
+    ("get", "/api/v1/webhooks"),
+    ("delete", "/api/v1/webhooks/{id}"),
+    ("get", "/api/v1/job-runs"),
 ];
 
 fn error_responses(codes: &[&str]) -> Value {
@@ -156,6 +166,70 @@ pub fn document() -> Value {
                 "responses": merge(
                     json!({ "200": { "description": "The finished task.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Task" } } } } }),
                     error_responses(&["400", "401", "403", "404", "409", "422"])),
+            }},
+            "/api/v1/hosts/{id}/group": { "put": {
+                "summary": "Set or remove a host's group, the scope of group ignore rules and scan schedules (operator).",
+                "parameters": id_parameter("Host id."),
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/HostGroup" } } } },
+                "responses": merge(json!({ "200": { "description": "The host id and its group." } }), error_responses(&["401", "403", "404", "422"])),
+            }},
+            "/api/v1/ignore-rules": {
+                "post": {
+                    "summary": "Create an ignore rule; its open findings become ignored at once (operator).",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewIgnoreRule" } } } },
+                    "responses": merge(
+                        json!({ "201": { "description": "The rule, with ignored_findings: how many findings became ignored." } }),
+                        error_responses(&["401", "403", "422"])),
+                },
+                "get": {
+                    "summary": "List the ignore rules with the number of findings each ignores (viewer).",
+                    "responses": merge(json!({ "200": { "description": "The rules." } }), error_responses(&["401", "403"])),
+                }
+            },
+            "/api/v1/ignore-rules/{id}": { "delete": {
+                "summary": "Delete an ignore rule; its findings go back to unfixed unless another rule covers them (operator).",
+                "parameters": id_parameter("Rule id."),
+                "responses": merge(
+                    json!({ "200": { "description": "The rule id and restored_findings: how many findings went back to unfixed." } }),
+                    error_responses(&["401", "403", "404"])),
+            }},
+            "/api/v1/settings": {
+                "get": {
+                    "summary": "Read the settings of the background jobs, defaults filled in (viewer).",
+                    "responses": merge(json!({ "200": { "description": "The settings.",
+                        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Settings" } } } } }),
+                        error_responses(&["401", "403"])),
+                },
+                "put": {
+                    "summary": "Change settings: absent fields stay, null restores the default (admin).",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Settings" } } } },
+                    "responses": merge(json!({ "200": { "description": "The settings after the change.",
+                        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Settings" } } } } }),
+                        error_responses(&["401", "403", "422"])),
+                }
+            },
+            "/api/v1/webhooks": {
+                "post": {
+                    "summary": "Register a webhook URL and the secret that signs its deliveries (admin).",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewWebhook" } } } },
+                    "responses": merge(json!({ "201": { "description": "The webhook, without its secret." } }),
+                        error_responses(&["401", "403", "422"])),
+                },
+                "get": {
+                    "summary": "List the webhooks with their pending, delivered and failed delivery counts (admin).",
+                    "responses": merge(json!({ "200": { "description": "The webhooks, without secrets." } }), error_responses(&["401", "403"])),
+                }
+            },
+            "/api/v1/webhooks/{id}": { "delete": {
+                "summary": "Delete a webhook and its undelivered events (admin).",
+                "parameters": id_parameter("Webhook id."),
+                "responses": merge(json!({ "204": { "description": "Deleted." } }), error_responses(&["401", "403", "404"])),
+            }},
+            "/api/v1/job-runs": { "get": {
+                "summary": "List the latest 500 background job runs, newest first: job, server instance, start, end, outcome (admin).",
+                "parameters": [{ "name": "job", "in": "query", "required": false, "description": "Only runs of this job.",
+                    "schema": { "type": "string" } }],
+                "responses": merge(json!({ "200": { "description": "The runs." } }), error_responses(&["400", "401", "403"])),
             }}
         },
         "components": {
@@ -200,7 +274,31 @@ pub fn document() -> Value {
                     "packages": { "type": "array", "items": { "type": "object", "required": ["name"], "properties": {
                         "name": { "type": "string" }, "arch": { "type": ["string", "null"] },
                         "before": { "type": ["string", "null"] }, "after": { "type": ["string", "null"] } } } },
-                    "restart_needed": { "type": "boolean", "default": false } } }
+                    "restart_needed": { "type": "boolean", "default": false } } },
+                "HostGroup": { "type": "object", "additionalProperties": false, "required": ["group"], "properties": {
+                    "group": { "type": ["string", "null"], "minLength": 1, "maxLength": 200 } } },
+                "NewIgnoreRule": { "type": "object", "additionalProperties": false, "required": ["vulnerability_id", "reason"],
+                    "description": "Without host_id and host_group the rule applies to all hosts; giving both is rejected.",
+                    "properties": {
+                        "vulnerability_id": { "type": "string", "minLength": 1, "maxLength": 200 },
+                        "package": { "type": "string", "minLength": 1, "maxLength": 200, "description": "Only this package; every package when absent." },
+                        "host_id": { "type": "string" },
+                        "host_group": { "type": "string", "minLength": 1, "maxLength": 200 },
+                        "reason": { "type": "string", "minLength": 1, "maxLength": 2000 },
+                        "expires_at": { "type": "string", "format": "date-time", "description": "RFC 3339 time in the future; the rule stops applying then." } } },
+                "Settings": { "type": "object", "additionalProperties": false, "properties": {
+                    "finding_expiry_days": { "type": ["integer", "null"], "minimum": 1, "maximum": 3650, "default": 30,
+                        "description": "Days without an upload reporting a finding before it becomes expired." },
+                    "host_stale_hours": { "type": ["integer", "null"], "minimum": 1, "maximum": 87600, "default": 48,
+                        "description": "Hours without an upload before GET /hosts shows the host as stopped uploading." },
+                    "scan_interval_hours": { "type": ["integer", "null"], "minimum": 1, "maximum": 87600,
+                        "description": "Hours between scheduled scan tasks of every host; null means none." },
+                    "scan_interval_hours_by_group": { "type": ["object", "null"], "additionalProperties": { "type": "integer", "minimum": 1 },
+                        "description": "Hours between scheduled scan tasks per host group, overriding scan_interval_hours." } } },
+                "NewWebhook": { "type": "object", "additionalProperties": false, "required": ["url", "secret"], "properties": {
+                    "url": { "type": "string", "format": "uri", "description": "An http or https URL." },
+                    "secret": { "type": "string", "minLength": 1, "maxLength": 200,
+                        "description": "Key of the X-Vulnloop-Signature header: sha256= and the hex HMAC-SHA256 of the body." } } }
             }
         }
     })

@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
     (2, "tasks", include_str!("../migrations/0002_tasks.sql")),
     (
+        3,
+        "rules_jobs_webhooks",
+        include_str!("../migrations/0003_rules_jobs_webhooks.sql"),
+    ),
+    (
         5,
         "console sessions",
         include_str!("../migrations/0005_console_sessions.sql"),

@@ -1,131 +1,19 @@
-//! The `/api/v1` router driven without sockets, over a fresh SQLite database
-//! per test: authentication, roles, enrollment, upload limits and error bodies.
+//! The `/api/v1` router driven without sockets, over a fresh database per
+//! test on SQLite and on PostgreSQL: authentication, roles, enrollment,
+//! upload limits and error bodies.
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
-use serde_json::{json, Value};
-use tower::ServiceExt;
-use vulnloop_server::{app, AppState, Store, MAX_INVENTORY_BYTES};
+use axum::http::{Method, StatusCode};
+use common::{Backend, Server};
+use serde_json::json;
+use vulnloop_server::MAX_INVENTORY_BYTES;
 
-struct Server {
-    _dir: tempfile::TempDir,
-    state: AppState,
-    admin: String,
-}
-
-impl Server {
-    async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("server.db").display()
-        );
-        let store = Store::connect(&url).await.unwrap();
-        let admin = store.create_first_admin().await.unwrap().unwrap();
-        Server {
-            _dir: dir,
-            state: AppState {
-                store,
-                advisory_db: None,
-            },
-            admin,
-        }
-    }
-
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Body,
-    ) -> (StatusCode, Value) {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("content-type", "application/json");
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let response = app(self.state.clone())
-            .oneshot(request.body(body).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&bytes) }));
-        (status, body)
-    }
-
-    async fn json(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Value,
-    ) -> (StatusCode, Value) {
-        self.send(method, path, token, Body::from(body.to_string()))
-            .await
-    }
-
-    async fn user(&self, name: &str, role: &str) -> String {
-        let (status, body) = self
-            .json(
-                Method::POST,
-                "/api/v1/users",
-                Some(&self.admin),
-                json!({ "name": name, "role": role }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        body["token"].as_str().unwrap().to_string()
-    }
-
-    /// Enrolls an agent and returns its host id and agent token.
-    async fn agent(&self, name: &str) -> (String, String) {
-        let (status, body) = self
-            .json(
-                Method::POST,
-                "/api/v1/enrollment-tokens",
-                Some(&self.admin),
-                json!({}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let enrollment = body["token"].as_str().unwrap();
-        let (status, body) = self
-            .json(
-                Method::POST,
-                "/api/v1/agents/enroll",
-                None,
-                json!({ "enrollment_token": enrollment, "name": name }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        (
-            body["host_id"].as_str().unwrap().to_string(),
-            body["agent_token"].as_str().unwrap().to_string(),
-        )
-    }
-
-    async fn audit_actions(&self) -> Vec<String> {
-        use sqlx::Row;
-        let rows = sqlx::query("SELECT action FROM audit_log ORDER BY at")
-            .fetch_all(self.state.store.pool())
-            .await
-            .unwrap();
-        rows.iter()
-            .map(|row| row.try_get::<String, _>("action").unwrap())
-            .collect()
-    }
-}
-
-#[tokio::test]
-async fn health_needs_no_token() {
-    let server = Server::new().await;
+async fn health_needs_no_token(backend: Backend) {
+    let server = Server::new(backend).await;
     let (status, body) = server
         .json(Method::GET, "/api/v1/health", None, json!(null))
         .await;
@@ -133,9 +21,8 @@ async fn health_needs_no_token() {
     assert_eq!(body["status"], "ok");
 }
 
-#[tokio::test]
-async fn openapi_lists_every_route() {
-    let server = Server::new().await;
+async fn openapi_lists_every_route(backend: Backend) {
+    let server = Server::new(backend).await;
     let (status, document) = server
         .json(Method::GET, "/api/v1/openapi.json", None, json!(null))
         .await;
@@ -170,9 +57,8 @@ async fn openapi_lists_every_route() {
     }
 }
 
-#[tokio::test]
-async fn request_without_token_is_401() {
-    let server = Server::new().await;
+async fn request_without_token_is_401(backend: Backend) {
+    let server = Server::new(backend).await;
     let (status, body) = server
         .json(Method::GET, "/api/v1/hosts", None, json!(null))
         .await;
@@ -180,9 +66,8 @@ async fn request_without_token_is_401() {
     assert_eq!(body["error"], "missing or invalid bearer token");
 }
 
-#[tokio::test]
-async fn wrong_secret_is_401() {
-    let server = Server::new().await;
+async fn wrong_secret_is_401(backend: Backend) {
+    let server = Server::new(backend).await;
     let (prefix, _) = server.admin.rsplit_once('_').unwrap();
     let forged = format!("{prefix}_{}", "0".repeat(64));
     let (status, _) = server
@@ -191,9 +76,8 @@ async fn wrong_secret_is_401() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn viewer_cannot_create_enrollment_token() {
-    let server = Server::new().await;
+async fn viewer_cannot_create_enrollment_token(backend: Backend) {
+    let server = Server::new(backend).await;
     let viewer = server.user("vera", "viewer").await;
     let (status, _) = server
         .json(
@@ -210,9 +94,8 @@ async fn viewer_cannot_create_enrollment_token() {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn operator_cannot_create_users() {
-    let server = Server::new().await;
+async fn operator_cannot_create_users(backend: Backend) {
+    let server = Server::new(backend).await;
     let operator = server.user("otto", "operator").await;
     let (status, _) = server
         .json(
@@ -225,9 +108,8 @@ async fn operator_cannot_create_users() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
-async fn enrollment_token_is_used_up() {
-    let server = Server::new().await;
+async fn enrollment_token_is_used_up(backend: Backend) {
+    let server = Server::new(backend).await;
     let (_, body) = server
         .json(
             Method::POST,
@@ -249,9 +131,8 @@ async fn enrollment_token_is_used_up() {
     assert_eq!(body["error"], "the enrollment token has no uses left");
 }
 
-#[tokio::test]
-async fn agent_cannot_read_other_host() {
-    let server = Server::new().await;
+async fn agent_cannot_read_other_host(backend: Backend) {
+    let server = Server::new(backend).await;
     let (own_id, agent) = server.agent("web1").await;
     let (other_id, _) = server.agent("db1").await;
 
@@ -279,9 +160,8 @@ async fn agent_cannot_read_other_host() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
-async fn user_cannot_upload_inventory() {
-    let server = Server::new().await;
+async fn user_cannot_upload_inventory(backend: Backend) {
+    let server = Server::new(backend).await;
     let (status, _) = server
         .json(
             Method::PUT,
@@ -293,9 +173,8 @@ async fn user_cannot_upload_inventory() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
-async fn oversized_upload_is_413() {
-    let server = Server::new().await;
+async fn oversized_upload_is_413(backend: Backend) {
+    let server = Server::new(backend).await;
     let (_, agent) = server.agent("web1").await;
     let body = Body::from(vec![b' '; MAX_INVENTORY_BYTES + 1]);
     let (status, body) = server
@@ -310,9 +189,8 @@ async fn oversized_upload_is_413() {
     assert!(body["error"].is_string(), "{body}");
 }
 
-#[tokio::test]
-async fn malformed_upload_is_400() {
-    let server = Server::new().await;
+async fn malformed_upload_is_400(backend: Backend) {
+    let server = Server::new(backend).await;
     let (_, agent) = server.agent("web1").await;
     let body = Body::from("{\"schema_version\": 1,");
     let (status, body) = server
@@ -333,9 +211,8 @@ async fn malformed_upload_is_400() {
     );
 }
 
-#[tokio::test]
-async fn non_inventory_json_is_422() {
-    let server = Server::new().await;
+async fn non_inventory_json_is_422(backend: Backend) {
+    let server = Server::new(backend).await;
     let (_, agent) = server.agent("web1").await;
     let (status, body) = server
         .json(
@@ -349,9 +226,8 @@ async fn non_inventory_json_is_422() {
     assert!(body["error"].is_string(), "{body}");
 }
 
-#[tokio::test]
-async fn server_error_body_names_nothing() {
-    let server = Server::new().await;
+async fn server_error_body_names_nothing(backend: Backend) {
+    let server = Server::new(backend).await;
     sqlx::query("DROP TABLE findings")
         .execute(server.state.store.pool())
         .await
@@ -368,9 +244,8 @@ async fn server_error_body_names_nothing() {
     assert_eq!(body, json!({ "error": "internal error" }));
 }
 
-#[tokio::test]
-async fn changes_are_audited() {
-    let server = Server::new().await;
+async fn changes_are_audited(backend: Backend) {
+    let server = Server::new(backend).await;
     server.user("vera", "viewer").await;
     server.agent("web1").await;
     let actions = server.audit_actions().await;
@@ -385,9 +260,8 @@ async fn changes_are_audited() {
     );
 }
 
-#[tokio::test]
-async fn first_admin_is_created_once() {
-    let server = Server::new().await;
+async fn first_admin_is_created_once(backend: Backend) {
+    let server = Server::new(backend).await;
     assert!(server
         .state
         .store
@@ -396,3 +270,21 @@ async fn first_admin_is_created_once() {
         .unwrap()
         .is_none());
 }
+
+on_each_backend!(
+    health_needs_no_token,
+    openapi_lists_every_route,
+    request_without_token_is_401,
+    wrong_secret_is_401,
+    viewer_cannot_create_enrollment_token,
+    operator_cannot_create_users,
+    enrollment_token_is_used_up,
+    agent_cannot_read_other_host,
+    user_cannot_upload_inventory,
+    oversized_upload_is_413,
+    malformed_upload_is_400,
+    non_inventory_json_is_422,
+    server_error_body_names_nothing,
+    changes_are_audited,
+    first_admin_is_created_once,
+);

@@ -429,6 +429,43 @@ async fn failed_fix_marks_fix_failed() {
 }
 
 #[tokio::test]
+async fn finished_task_queues_webhook_event() {
+    let (server, host_id, agent, openssl) = host_with_openssl().await;
+    let (status, webhook) = server
+        .json(
+            Method::POST,
+            "/api/v1/webhooks",
+            &server.admin,
+            json!({ "url": "http://127.0.0.1:9/hook", "secret": "s3cret-for-signing" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{webhook}");
+    let (_, task) = create_fix(&server, &server.admin, &host_id, &openssl).await;
+    let task_id = task["id"].as_str().unwrap();
+    server.claim(&agent).await;
+    let (status, _) = server
+        .report(
+            &agent,
+            task_id,
+            json!({ "outcome": "failed", "messages": ["apt-get failed"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let rows = sqlx::query("SELECT payload_json FROM webhook_outbox WHERE event = 'task.finished'")
+        .fetch_all(server.state.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one task.finished event per webhook");
+    let payload: Value =
+        serde_json::from_str(&rows[0].try_get::<String, _>("payload_json").unwrap()).unwrap();
+    let text = payload.to_string();
+    assert!(text.contains(task_id), "{text}");
+    assert!(text.contains("\"failed\""), "{text}");
+    assert!(text.contains("fix_failed"), "{text}");
+}
+
+#[tokio::test]
 async fn fix_then_verify_marks_fixed() {
     let (server, host_id, agent, openssl) = host_with_openssl().await;
     let (_, task) = create_fix(&server, &server.admin, &host_id, &openssl).await;

@@ -80,6 +80,10 @@ pub struct ServerArgs {
     /// Serve plain HTTP on a non-loopback address (tokens then cross the network in clear).
     #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
     pub insecure_http: bool,
+
+    /// Run every background job each SECONDS instead of at its own interval (for tests).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub job_interval: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -96,13 +100,21 @@ pub struct AgentArgs {
     #[arg(long, value_name = "DIR")]
     pub state_dir: PathBuf,
 
-    /// Upload once and exit instead of running on an interval.
+    /// Upload once, run the queued tasks until none is left, and exit.
     #[arg(long)]
     pub once: bool,
 
-    /// Seconds between uploads.
+    /// Seconds between uploads; the agent also uploads when a poll finds the inventory changed.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(10..))]
     pub interval: u64,
+
+    /// Seconds between polls for tasks (each poll also collects the inventory to see whether it changed).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub poll: u64,
+
+    /// Local policy file that decides whether fix tasks run [default: /etc/vulnloop/agent-policy.toml; a missing file refuses fixes].
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 
     /// Upload this inventory JSON file instead of collecting one.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["root", "os"])]

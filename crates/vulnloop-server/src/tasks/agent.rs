@@ -23,7 +23,7 @@ const MAX_COMMANDS: usize = 100;
 const MAX_COMMAND_ARGS: usize = 1000;
 const MAX_PACKAGE_CHANGES: usize = 10_000;
 
-/// How a task ended on the agent.
+/// Outcome of a task on the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskOutcome {
@@ -41,7 +41,7 @@ pub struct TaskResult {
     /// The fix ran with the `dry-run` executor: `commands` were listed, not run.
     #[serde(default)]
     pub dry_run: bool,
-    /// What happened, for people: errors, refusal reasons, notes.
+    /// Messages for people: errors, rejection reasons, notes.
     #[serde(default)]
     pub messages: Vec<String>,
     /// Argument vectors that ran, or that would run in a dry run.
@@ -227,6 +227,15 @@ pub async fn report(
         detail,
     )
     .await?;
+    let event = json!({
+        "task_id": task_id,
+        "host_id": host_id,
+        "kind": kind.as_str(),
+        "state": new_state,
+        "finding_statuses": stored["finding_statuses"],
+        "verify_task_id": outcome.follow_up,
+    });
+    crate::webhooks::enqueue(&mut transaction, crate::webhooks::TASK_FINISHED, &event).await?;
     transaction.commit().await?;
 
     tracing::info!(host = %host_id, task = %task_id, kind = kind.as_str(), state = new_state, "task finished");
@@ -263,7 +272,7 @@ fn check_result(result: &TaskResult) -> Result<(), ApiError> {
     Err(ApiError::Unprocessable(problem))
 }
 
-/// What a result did to the findings, stored with the result.
+/// Status changes and notes that a result caused, stored with the result.
 struct Lifecycle {
     notes: Vec<String>,
     statuses: Vec<(FindingRef, String)>,

@@ -34,16 +34,16 @@ use crate::{secret, AppState};
 pub use agent::{claim, report, PackageChange, TaskOutcome, TaskResult};
 pub use payload::{FixPackage, FixPayload, FixedVulnerability, VerifyPayload, PAYLOAD_VERSION};
 
-/// Most findings one fix or verify task may name.
+/// Maximum number of findings that one fix or verify task may name.
 pub const MAX_TASK_FINDINGS: usize = 1000;
 
-/// What an agent does for a task.
+/// Kind of work a task asks of an agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
     /// Collect and upload the inventory now.
     Scan,
-    /// Upgrade packages as the structured payload says, if the agent's policy allows it.
+    /// Upgrade the packages of the structured payload, if the agent's policy allows it.
     Fix,
     /// Collect and upload the inventory, then report whether a restart is needed.
     Verify,
@@ -91,8 +91,8 @@ pub struct NewTask {
     pub findings: Vec<FindingRef>,
 }
 
-/// A task as the API returns it.
-#[derive(Debug, Clone, Serialize)]
+/// A task as the API returns it; agents read it back with `Deserialize`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Task {
     pub id: String,
     pub host_id: String,
@@ -361,7 +361,7 @@ pub struct TaskFilter {
     pub state: Option<String>,
 }
 
-/// Most tasks that one [`list`] call returns, newest first.
+/// Maximum number of tasks that one [`list`] call returns, newest first.
 pub const LIST_LIMIT: i64 = 1000;
 
 /// Lists tasks, newest first, at most [`LIST_LIMIT`].
@@ -440,6 +440,6 @@ fn task_from_row(row: &AnyRow) -> Result<Task, ApiError> {
 
 fn parse_stored_json(stored: &str) -> Result<Value, ApiError> {
     serde_json::from_str(stored).map_err(|error| {
-        ApiError::Internal(anyhow::Error::new(error).context("a stored task holds invalid JSON"))
+        ApiError::Internal(anyhow::Error::new(error).context("a stored task contains invalid JSON"))
     })
 }

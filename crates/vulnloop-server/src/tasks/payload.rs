@@ -17,7 +17,7 @@ use crate::store::text;
 /// renaming, removing or changing the meaning of one raises it.
 pub const PAYLOAD_VERSION: u32 = 1;
 
-/// What a fix task asks the agent to upgrade.
+/// Payload of a fix task: the packages the agent upgrades and their target versions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FixPayload {

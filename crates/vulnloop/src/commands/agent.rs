@@ -1,17 +1,24 @@
-//! `vulnloop agent`: enroll with a fleet server and upload this host's inventory.
+//! `vulnloop agent`: enroll with a fleet server, upload this host's
+//! inventory, and carry out the server's scan, fix and verify tasks.
 //!
 //! The agent keeps its token in `<state dir>/agent.json` (mode 0600). Each
-//! cycle writes the inventory to `<state dir>/spool/inventory.json` before
-//! uploading and removes it after the server accepted it, so an inventory
-//! collected while the server is down survives a restart and is sent later.
+//! upload writes the inventory to `<state dir>/spool/inventory.json` first
+//! and removes it after the server accepted it, so an inventory collected
+//! while the server is down survives a restart and is sent later.
 
+mod policy;
+mod tasks;
+
+use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
+
+use vulnloop_server::tasks::{Task, TaskKind, TaskResult};
 
 use crate::cli::AgentArgs;
 use crate::exit::Code;
@@ -46,20 +53,182 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<Code> {
     create_private_dir(&args.state_dir)?;
     let http = ureq::AgentBuilder::new().timeout(REQUEST_TIMEOUT).build();
     let enrollment = enrollment(args, &server, &http)?;
+    let mut agent = Agent {
+        args,
+        http,
+        enrollment,
+        last_digest: None,
+    };
 
+    if args.once {
+        agent.upload_now(true)?;
+        agent.run_queued_tasks()?;
+        return Ok(Code::Clean);
+    }
+    let interval = Duration::from_secs(args.interval);
+    let mut next_upload = Instant::now();
     loop {
-        let spooled = collect_and_spool(args)?;
-        let uploaded = upload_with_retries(&http, &enrollment, &spooled, args.once);
-        if args.once {
-            return uploaded.map(|()| Code::Clean);
+        // An upload is due on the interval, and on every poll whose
+        // inventory differs from the last one the server accepted.
+        let due = Instant::now() >= next_upload;
+        match agent.upload_if(due) {
+            Ok(true) => next_upload = Instant::now() + interval,
+            Ok(false) => {}
+            Err(error) => tracing::error!(
+                error = format!("{error:#}"),
+                "inventory upload failed; the next poll tries again"
+            ),
         }
-        if let Err(error) = uploaded {
+        if let Err(error) = agent.run_queued_tasks() {
             tracing::error!(
                 error = format!("{error:#}"),
-                "inventory upload failed; the next cycle tries again"
+                "task polling failed; the next poll tries again"
             );
         }
-        std::thread::sleep(Duration::from_secs(args.interval));
+        std::thread::sleep(Duration::from_secs(args.poll));
+    }
+}
+
+/// A running agent: its settings, HTTP client and enrollment.
+struct Agent<'a> {
+    args: &'a AgentArgs,
+    http: ureq::Agent,
+    enrollment: Enrollment,
+    /// Digest of the last inventory the server accepted, without its collection time.
+    last_digest: Option<u64>,
+}
+
+impl Agent<'_> {
+    /// Collects the inventory and uploads it; with `once`, gives up after a few retries.
+    fn upload_now(&mut self, once: bool) -> anyhow::Result<()> {
+        let (spooled, digest) = collect_and_spool(self.args)?;
+        upload_with_retries(&self.http, &self.enrollment, &spooled, once)?;
+        self.last_digest = digest;
+        Ok(())
+    }
+
+    /// Collects the inventory and uploads it when `due` or when it changed;
+    /// returns whether it uploaded.
+    fn upload_if(&mut self, due: bool) -> anyhow::Result<bool> {
+        let (spooled, digest) = collect_and_spool(self.args)?;
+        let changed = digest.is_none() || digest != self.last_digest;
+        if !due && !changed {
+            std::fs::remove_file(&spooled)
+                .with_context(|| format!("failed to remove {}", spooled.display()))?;
+            return Ok(false);
+        }
+        if changed && !due {
+            tracing::info!("the inventory changed since the last upload");
+        }
+        upload_with_retries(&self.http, &self.enrollment, &spooled, false)?;
+        self.last_digest = digest;
+        Ok(true)
+    }
+
+    /// Claims and runs the host's queued tasks until the server has none left,
+    /// so a verify task that a fix queues runs in the same pass.
+    fn run_queued_tasks(&mut self) -> anyhow::Result<()> {
+        loop {
+            let claimed = self.claim()?;
+            if claimed.is_empty() {
+                return Ok(());
+            }
+            for task in claimed {
+                let result = self.run_task(&task);
+                self.report(&task, &result)?;
+            }
+        }
+    }
+
+    fn claim(&self) -> anyhow::Result<Vec<Task>> {
+        #[derive(Deserialize)]
+        struct Claimed {
+            tasks: Vec<Task>,
+        }
+        let response = self
+            .http
+            .get(&format!(
+                "{}/api/v1/agents/self/tasks",
+                self.enrollment.server
+            ))
+            .set(
+                "Authorization",
+                &format!("Bearer {}", self.enrollment.agent_token),
+            )
+            .call()
+            .map_err(|error| describe(error, "task poll"))?;
+        let claimed: Claimed =
+            serde_json::from_str(&response.into_string()?).context("invalid task poll reply")?;
+        Ok(claimed.tasks)
+    }
+
+    fn run_task(&mut self, task: &Task) -> TaskResult {
+        tracing::info!(task = %task.id, kind = task.kind.as_str(), "task started");
+        let result = match task.kind {
+            TaskKind::Fix => tasks::run_fix(&self.task_context(), task),
+            TaskKind::Scan | TaskKind::Verify => match self.scan_for(task) {
+                Ok(result) => result,
+                Err(error) => tasks::failure(format!("{error:#}")),
+            },
+        };
+        tracing::info!(task = %task.id, outcome = ?result.outcome, "task finished");
+        result
+    }
+
+    /// Collects and uploads the inventory; for a verify task, also checks
+    /// whether a running process still uses replaced files.
+    fn scan_for(&mut self, task: &Task) -> anyhow::Result<TaskResult> {
+        debug_assert!(tasks::uploads_first(task.kind));
+        let inventory = read_inventory(self.args)?;
+        self.upload_now(true)?;
+        if task.kind == TaskKind::Scan {
+            return Ok(tasks::succeeded(
+                vec!["inventory uploaded".to_string()],
+                false,
+            ));
+        }
+        let (restart, processes) = tasks::restart_needed(task, &inventory)?;
+        let mut messages = vec!["inventory uploaded".to_string()];
+        if let Some(processes) = processes {
+            messages.push(format!(
+                "these processes still use replaced files and need a restart: {processes}"
+            ));
+        } else if inventory.runtime.is_none() {
+            messages.push(
+                "the inventory has no process data, so a needed restart cannot be seen".to_string(),
+            );
+        }
+        Ok(tasks::succeeded(messages, restart))
+    }
+
+    fn task_context(&self) -> tasks::TaskContext {
+        tasks::TaskContext {
+            root: self
+                .args
+                .source
+                .root
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("/")),
+            os_override: self.args.source.os.clone(),
+            policy_path: policy::path(self.args.policy.as_deref()),
+            journal_dir: tasks::journal_dir(&self.args.state_dir),
+        }
+    }
+
+    fn report(&self, task: &Task, result: &TaskResult) -> anyhow::Result<()> {
+        self.http
+            .post(&format!(
+                "{}/api/v1/agents/self/tasks/{}/result",
+                self.enrollment.server, task.id
+            ))
+            .set(
+                "Authorization",
+                &format!("Bearer {}", self.enrollment.agent_token),
+            )
+            .set("Content-Type", "application/json")
+            .send_string(&serde_json::to_string(result)?)
+            .map_err(|error| describe(error, "task result"))?;
+        Ok(())
     }
 }
 
@@ -181,27 +350,40 @@ fn read_inventory(args: &AgentArgs) -> anyhow::Result<vulnloop_inventory::Invent
     }
 }
 
-/// Collects the inventory and writes it to the spool; returns the spool file.
+/// Collects the inventory and writes it to the spool; returns the spool file
+/// and the inventory's digest.
 ///
-/// When collection fails but an earlier inventory is still spooled, that one is sent.
-fn collect_and_spool(args: &AgentArgs) -> anyhow::Result<PathBuf> {
+/// When collection fails but an earlier inventory is still spooled, that one
+/// is sent, and the digest is `None`.
+fn collect_and_spool(args: &AgentArgs) -> anyhow::Result<(PathBuf, Option<u64>)> {
     let spool = args.state_dir.join("spool");
     create_private_dir(&spool)?;
     let path = spool.join("inventory.json");
     match read_inventory(args) {
         Ok(inventory) => {
             write_private(&path, serde_json::to_string(&inventory)?.as_bytes())?;
-            Ok(path)
+            Ok((path, Some(digest(&inventory)?)))
         }
         Err(error) if path.exists() => {
             tracing::error!(
                 error = format!("{error:#}"),
                 "inventory collection failed; sending the spooled one"
             );
-            Ok(path)
+            Ok((path, None))
         }
         Err(error) => Err(error),
     }
+}
+
+/// Hashes the inventory without its collection time, which changes on every
+/// collection. The digest lives only in memory, so the std hasher, whose
+/// output may differ between builds, is enough.
+fn digest(inventory: &vulnloop_inventory::Inventory) -> anyhow::Result<u64> {
+    let mut unstamped = inventory.clone();
+    unstamped.collected_at.clear();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(&unstamped)?.hash(&mut hasher);
+    Ok(hasher.finish())
 }
 
 fn upload_with_retries(
@@ -271,5 +453,40 @@ fn upload(
             Err(UploadError::Retry(describe(error, "inventory upload")))
         }
         Err(error) => Err(UploadError::Rejected(describe(error, "inventory upload"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn inventory(collected_at: &str, version: &str) -> vulnloop_inventory::Inventory {
+        let text = serde_json::json!({
+            "schema_version": vulnloop_inventory::SCHEMA_VERSION,
+            "collected_at": collected_at,
+            "host": { "hostname": "web1", "os": { "id": "debian", "version_id": "12", "source": "/etc/os-release" } },
+            "packages": [{
+                "manager": "dpkg", "name": "libssl3", "version": version, "arch": "amd64",
+                "source_name": "openssl", "origin": "/var/lib/dpkg/status:10"
+            }]
+        })
+        .to_string();
+        vulnloop_inventory::Inventory::from_json(&text, "test").unwrap()
+    }
+
+    #[test]
+    fn digest_ignores_collection_time() {
+        let first = digest(&inventory("2026-12-04T00:00:00Z", "3.0.11-1~deb12u2")).unwrap();
+        let later = digest(&inventory("2026-12-05T00:00:00Z", "3.0.11-1~deb12u2")).unwrap();
+        assert_eq!(first, later);
+    }
+
+    #[test]
+    fn digest_changes_with_package_version() {
+        let before = digest(&inventory("2026-12-04T00:00:00Z", "3.0.11-1~deb12u2")).unwrap();
+        let after = digest(&inventory("2026-12-04T00:00:00Z", "3.0.15-1~deb12u1")).unwrap();
+        assert_ne!(before, after);
     }
 }

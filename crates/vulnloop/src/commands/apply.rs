@@ -82,7 +82,7 @@ impl Target {
     /// `--installroot=ROOT` and zypper with `--root ROOT`. These options read
     /// the root's repository configuration and rpm database, so the root
     /// needs no package manager of its own.
-    fn command(&self, argv: &[String]) -> Vec<String> {
+    pub(super) fn command(&self, argv: &[String]) -> Vec<String> {
         if self.is_host() {
             return argv.to_vec();
         }
@@ -437,7 +437,7 @@ pub(super) fn confirm(question: &str, action: &str) -> anyhow::Result<bool> {
 
 /// Checks, runs and records one step. Returns the record and the inventory
 /// read after the step, which is `None` when the command did not run.
-fn run_step(
+pub(super) fn run_step(
     index: usize,
     step: &FixStep,
     argv: &[String],

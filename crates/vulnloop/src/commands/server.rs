@@ -15,6 +15,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<Code> {
         advisory_db: args.advisory_db,
         tls,
         insecure_http: args.insecure_http,
+        job_interval: args.job_interval.map(std::time::Duration::from_secs),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

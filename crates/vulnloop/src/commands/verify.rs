@@ -266,7 +266,10 @@ fn failure_detail(step: &StepRecord, remaining: Option<&Finding>) -> String {
 /// Lists the running processes that map a deleted file of one of `packages`
 /// (`sshd (812), cron (455)`), or returns `None` when there are none or the
 /// inventory has no runtime data.
-fn processes_to_restart(inventory: &Inventory, packages: &BTreeSet<&str>) -> Option<String> {
+pub(super) fn processes_to_restart(
+    inventory: &Inventory,
+    packages: &BTreeSet<&str>,
+) -> Option<String> {
     let runtime = inventory.runtime.as_ref()?;
     let stale = runtime.processes.iter().filter(|p| {
         !p.deleted_files.is_empty()
