@@ -339,6 +339,18 @@ fn viewer_reads_without_fix_button() {
         forged_post(server, "/console/finding/verify", cookie, &fix_form),
         403
     );
+    let ignore_form = [
+        ("csrf", csrf.as_str()),
+        ("host", fleet.host_id.as_str()),
+        ("vulnerability", openssl[0].as_str()),
+        ("package", "openssl"),
+        ("reason", "forged"),
+        ("scope", "all"),
+    ];
+    assert_eq!(
+        forged_post(server, "/console/finding/ignore", cookie, &ignore_form),
+        403
+    );
     browser.goto(&finding);
     assert!(
         browser.url().contains("/console/finding"),
@@ -460,4 +472,18 @@ fn operator_fix_shows_fixing_task() {
     browser.goto(&format!("{}/console", server.url));
     assert!(browser.text().contains("Fixes in progress"));
     screenshot(&browser, "overview-fixing");
+
+    // Ignoring another openssl finding for this host.
+    let other = &openssl[1];
+    browser.goto(&format!(
+        "{}/console/finding?host={}&vulnerability={other}&package=openssl",
+        server.url, fleet.host_id
+    ));
+    browser
+        .find("#reason")
+        .type_text("accepted until the next maintenance window");
+    browser.find("button.ignore").submit();
+    let status = browser.find("#status").text();
+    assert!(status.contains("ignored"), "{status}");
+    screenshot(&browser, "finding-ignored");
 }

@@ -1,6 +1,7 @@
 //! The fix, verify and ignore buttons of the finding page and their POST
-//! handlers. Fix and verify start tasks through [`crate::tasks::create`], so
-//! the console applies the same checks as the API.
+//! handlers. Fix and verify start tasks through [`crate::tasks::create`].
+//! Ignore creates a rule through [`crate::rules::create`]. So the console
+//! applies the same checks as the API.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -18,6 +19,8 @@ use crate::AppState;
 
 /// Statuses in which a fix may start; the task API rejects the others.
 const FIXABLE: [&str; 2] = ["unfixed", "fix_failed"];
+/// Statuses that an ignore rule changes to `ignored`.
+const IGNORABLE: [&str; 2] = ["unfixed", "fix_failed"];
 /// Statuses in which a verify would only conflict with a running task or
 /// check a package that is gone.
 const NOT_VERIFIABLE: [&str; 3] = ["fixing", "verifying", "no_longer_present"];
@@ -51,9 +54,22 @@ pub fn buttons(session: &Session, key: &FindingKey, status: &str, fixable: bool)
                         span.hint { "Queues a verify task: the agent uploads its inventory and the server checks the finding." }
                     }
                 }
-                // TODO: the ignore button waits for the ignore rules, which
-                // are built on another branch.
-                @if !(fixable && FIXABLE.contains(&status)) && NOT_VERIFIABLE.contains(&status) {
+                @if IGNORABLE.contains(&status) {
+                    form.action.ignore method="post" action="/console/finding/ignore" {
+                        (hidden)
+                        label for="reason" { "Reason" }
+                        input #reason type="text" name="reason" required maxlength="2000" placeholder="why this finding is accepted";
+                        label for="scope" { "Scope" }
+                        select #scope name="scope" {
+                            option value="host" selected { "this host" }
+                            option value="all" { "all hosts" }
+                        }
+                        label for="expires" { "Expires" }
+                        input #expires type="date" name="expires";
+                        button.ignore.secondary type="submit" { "Ignore" }
+                    }
+                }
+                @if !(fixable && FIXABLE.contains(&status)) && NOT_VERIFIABLE.contains(&status) && !IGNORABLE.contains(&status) {
                     p { "No action applies to a finding that is " (status.replace('_', " ")) "." }
                 }
             }
@@ -104,6 +120,67 @@ async fn start_task(
     };
     let task = crate::tasks::create(state, &principal(session), request).await?;
     tracing::info!(task = %task.id, host = %form.host, kind = kind.as_str(), "console started a task");
+    Ok(Redirect::to(&finding_link(
+        &form.host,
+        &form.vulnerability,
+        &form.package,
+    ))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IgnoreForm {
+    #[serde(default)]
+    csrf: String,
+    host: String,
+    vulnerability: String,
+    package: String,
+    #[serde(default)]
+    reason: String,
+    /// `host` for this host only, `all` for every host.
+    #[serde(default)]
+    scope: String,
+    /// Day (`YYYY-MM-DD`, UTC) from whose start the rule no longer applies; empty for no expiry.
+    #[serde(default)]
+    expires: String,
+}
+
+pub async fn ignore(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<IgnoreForm>,
+) -> Result<Response, ConsoleError> {
+    session.check_csrf(&form.csrf)?;
+    session.require(Role::Operator)?;
+    let host_id = match form.scope.as_str() {
+        "host" => Some(form.host.clone()),
+        "all" => None,
+        other => {
+            return Err(ConsoleError::BadRequest(format!(
+                "scope must be host or all, not {other:?}"
+            )))
+        }
+    };
+    let expires_at = match form.expires.trim() {
+        "" => None,
+        day => {
+            let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|error| {
+                ConsoleError::BadRequest(format!(
+                    "expires {day:?} is not a date (YYYY-MM-DD): {error}"
+                ))
+            })?;
+            Some(format!("{date}T00:00:00Z"))
+        }
+    };
+    let request = crate::rules::NewIgnoreRule {
+        vulnerability_id: form.vulnerability.clone(),
+        package: Some(form.package.clone()),
+        host_id,
+        host_group: None,
+        reason: form.reason,
+        expires_at,
+    };
+    crate::rules::create(&state.store, &principal(&session).actor(), request).await?;
     Ok(Redirect::to(&finding_link(
         &form.host,
         &form.vulnerability,

@@ -47,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/finding", get(finding::page_handler))
         .route("/console/finding/fix", post(actions::fix))
         .route("/console/finding/verify", post(actions::verify))
+        .route("/console/finding/ignore", post(actions::ignore))
         .route("/console/tasks", get(pages::tasks))
         .route("/console/settings", get(pages::settings))
         .route("/console/static/console.css", get(stylesheet))
