@@ -106,7 +106,9 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-async fn authenticate_user(
+/// Returns the user of a `vlu_` token after checking its secret; 401 when
+/// the token is unknown, revoked or wrong.
+pub(crate) async fn authenticate_user(
     state: &AppState,
     token_id: &str,
     secret: &str,

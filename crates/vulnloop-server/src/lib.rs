@@ -9,6 +9,7 @@
 
 mod api;
 pub mod auth;
+pub mod console;
 mod error;
 mod identity;
 mod ingest;
@@ -70,7 +71,7 @@ impl AppState {
     }
 }
 
-/// Builds the router of the `/api/v1` routes.
+/// Builds the router of the `/api/v1` routes and the console pages.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/health", get(api::health))
@@ -128,6 +129,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/v1/webhooks/{id}", delete(api::delete_webhook))
         .route("/api/v1/job-runs", get(api::list_job_runs))
+        .merge(console::router())
         .fallback(|| async { ApiError::NotFound("no such route".to_string()) })
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
@@ -243,7 +245,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let router = app(state);
     let served = match &transport {
         Transport::Plain => serve_plain(config.bind, router).await,
-        Transport::Tls(files) => tls::serve_tls(config.bind, files, router).await,
+        // The console sets its cookies Secure when this extension is present.
+        Transport::Tls(files) => {
+            let router = router.layer(axum::Extension(console::ServedOverTls));
+            tls::serve_tls(config.bind, files, router).await
+        }
     };
     runner.abort();
     served

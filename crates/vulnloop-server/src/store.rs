@@ -30,6 +30,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "identity_rematch",
         include_str!("../migrations/0004_identity_rematch.sql"),
     ),
+    (
+        5,
+        "console sessions",
+        include_str!("../migrations/0005_console_sessions.sql"),
+    ),
 ];
 
 /// Connection pool of the server database.
