@@ -88,9 +88,8 @@ pub async fn record_findings(
 ) -> Result<Value, ApiError> {
     let mut summary = json!({ "packages": inventory.packages.len(), "matched": true });
     let findings = unique_findings(report);
-    for finding in findings.values() {
-        upsert_finding(transaction, host_id, finding, match_id, at).await?;
-    }
+    let reported: Vec<&Finding> = findings.values().copied().collect();
+    upsert_findings(transaction, host_id, &reported, match_id, at).await?;
     summary["findings"] = json!(findings.len());
     summary["ignored"] = json!(crate::rules::apply_to_host(transaction, host_id, at).await?);
     summary["coverage"] = serde_json::to_value(&report.coverage).map_err(|error| {
@@ -204,48 +203,68 @@ fn unique_findings(report: &MatchReport) -> BTreeMap<(&str, &str), &Finding> {
     unique
 }
 
-async fn upsert_finding(
+/// Findings per upsert statement: 8 parameters each stay far below the
+/// parameter limits of SQLite (32,766) and PostgreSQL (65,535).
+const FINDINGS_PER_UPSERT: usize = 200;
+
+/// Inserts or updates the reported findings, many rows per statement: one
+/// statement per finding made the statement overhead of the `Any` driver
+/// the largest cost of an upload.
+async fn upsert_findings(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
     host_id: &str,
-    finding: &Finding,
+    findings: &[&Finding],
     upload_id: &str,
     at: &str,
 ) -> Result<(), ApiError> {
-    // A finding that was no longer present, expired, fixed or waiting for a
-    // restart and is reported again opens again; any other status (fixing,
-    // ignored …) is kept.
-    sqlx::query(
-        "INSERT INTO findings (host_id, vulnerability_id, package, advisory_id, source, severity, installed_version,
-                               fixed_version, vendor_status, status, first_seen_at, last_seen_at, status_changed_at,
-                               last_upload_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'unfixed', $10, $10, $10, $11)
-         ON CONFLICT (host_id, vulnerability_id, package) DO UPDATE SET
-             advisory_id = excluded.advisory_id,
-             source = excluded.source,
-             severity = excluded.severity,
-             installed_version = excluded.installed_version,
-             fixed_version = excluded.fixed_version,
-             vendor_status = excluded.vendor_status,
-             last_seen_at = excluded.last_seen_at,
-             last_upload_id = excluded.last_upload_id,
-             status_changed_at = CASE WHEN findings.status IN ('no_longer_present', 'expired', 'fixed', 'restart_pending')
-                                      THEN excluded.status_changed_at ELSE findings.status_changed_at END,
-             status = CASE WHEN findings.status IN ('no_longer_present', 'expired', 'fixed', 'restart_pending')
-                           THEN 'unfixed' ELSE findings.status END",
-    )
-    .bind(host_id)
-    .bind(&finding.id)
-    .bind(&finding.package)
-    .bind(&finding.advisory_id)
-    .bind(&finding.source)
-    .bind(finding.severity.as_str())
-    .bind(&finding.installed_version)
-    .bind(finding.fixed_version())
-    .bind(finding.status.as_str())
-    .bind(at)
-    .bind(upload_id)
-    .execute(&mut **transaction)
-    .await?;
+    for chunk in findings.chunks(FINDINGS_PER_UPSERT) {
+        // $1 host, $2 time, $3 upload id; then 8 parameters per finding.
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|index| {
+                let first = 4 + 8 * index;
+                let columns: Vec<String> = (first..first + 8)
+                    .map(|number| format!("${number}"))
+                    .collect();
+                format!("($1, {}, 'unfixed', $2, $2, $2, $3)", columns.join(", "))
+            })
+            .collect();
+        // A finding that was no longer present, expired, fixed or waiting
+        // for a restart and is reported again opens again; any other status
+        // (fixing, ignored …) is kept.
+        let sql = format!(
+            "INSERT INTO findings (host_id, vulnerability_id, package, advisory_id, source, severity, installed_version,
+                                   fixed_version, vendor_status, status, first_seen_at, last_seen_at, status_changed_at,
+                                   last_upload_id)
+             VALUES {}
+             ON CONFLICT (host_id, vulnerability_id, package) DO UPDATE SET
+                 advisory_id = excluded.advisory_id,
+                 source = excluded.source,
+                 severity = excluded.severity,
+                 installed_version = excluded.installed_version,
+                 fixed_version = excluded.fixed_version,
+                 vendor_status = excluded.vendor_status,
+                 last_seen_at = excluded.last_seen_at,
+                 last_upload_id = excluded.last_upload_id,
+                 status_changed_at = CASE WHEN findings.status IN ('no_longer_present', 'expired', 'fixed', 'restart_pending')
+                                          THEN excluded.status_changed_at ELSE findings.status_changed_at END,
+                 status = CASE WHEN findings.status IN ('no_longer_present', 'expired', 'fixed', 'restart_pending')
+                               THEN 'unfixed' ELSE findings.status END",
+            rows.join(",\n                    ")
+        );
+        let mut query = sqlx::query(&sql).bind(host_id).bind(at).bind(upload_id);
+        for finding in chunk {
+            query = query
+                .bind(&finding.id)
+                .bind(&finding.package)
+                .bind(&finding.advisory_id)
+                .bind(&finding.source)
+                .bind(finding.severity.as_str())
+                .bind(&finding.installed_version)
+                .bind(finding.fixed_version())
+                .bind(finding.status.as_str());
+        }
+        query.execute(&mut **transaction).await?;
+    }
     Ok(())
 }
 
