@@ -1,11 +1,14 @@
-//! Identity management through the router, over a fresh SQLite database per
-//! test: listing and revoking user, enrollment and agent tokens, the audit
+//! Identity management through the router, over a fresh database per test
+//! on SQLite and on PostgreSQL: listing and revoking user, enrollment and agent tokens, the audit
 //! log and its paging, and the audit records of rejected uploads.
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use common::Backend;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -18,12 +21,9 @@ struct Server {
 }
 
 impl Server {
-    async fn new() -> Self {
+    async fn new(backend: Backend) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("server.db").display()
-        );
+        let url = common::fresh_database(backend, dir.path()).await;
         let store = Store::connect(&url).await.unwrap();
         let admin = store.create_first_admin().await.unwrap().unwrap();
         Server {
@@ -138,9 +138,8 @@ impl Server {
     }
 }
 
-#[tokio::test]
-async fn admin_lists_users() {
-    let server = Server::new().await;
+async fn admin_lists_users(backend: Backend) {
+    let server = Server::new(backend).await;
     server.user("vera", "viewer").await;
     let (status, body) = server.get("/api/v1/users", &server.admin).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -154,9 +153,8 @@ async fn admin_lists_users() {
     assert_eq!(users[1]["active_tokens"], 1);
 }
 
-#[tokio::test]
-async fn non_admins_get_403() {
-    let server = Server::new().await;
+async fn non_admins_get_403(backend: Backend) {
+    let server = Server::new(backend).await;
     let (_, viewer) = server.user("vera", "viewer").await;
     let (_, operator) = server.user("otto", "operator").await;
     let (host_id, _) = server.agent("web1").await;
@@ -181,9 +179,8 @@ async fn non_admins_get_403() {
     }
 }
 
-#[tokio::test]
-async fn revoked_user_tokens_get_401() {
-    let server = Server::new().await;
+async fn revoked_user_tokens_get_401(backend: Backend) {
+    let server = Server::new(backend).await;
     let (user_id, first) = server.user("vera", "viewer").await;
     let (status, created) = server
         .json(
@@ -217,9 +214,8 @@ async fn revoked_user_tokens_get_401() {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn last_admin_keeps_a_token() {
-    let server = Server::new().await;
+async fn last_admin_keeps_a_token(backend: Backend) {
+    let server = Server::new(backend).await;
     let admin_id = server.admin_id().await;
     let path = format!("/api/v1/users/{admin_id}/tokens");
     let (status, body) = server
@@ -239,9 +235,8 @@ async fn last_admin_keeps_a_token() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn token_for_unknown_user_is_404() {
-    let server = Server::new().await;
+async fn token_for_unknown_user_is_404(backend: Backend) {
+    let server = Server::new(backend).await;
     let (status, body) = server
         .json(
             Method::POST,
@@ -262,9 +257,8 @@ async fn token_for_unknown_user_is_404() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-#[tokio::test]
-async fn revoked_enrollment_token_cannot_enroll() {
-    let server = Server::new().await;
+async fn revoked_enrollment_token_cannot_enroll(backend: Backend) {
+    let server = Server::new(backend).await;
     let (token_id, token) = server.enrollment_token().await;
     let (status, body) = server.get("/api/v1/enrollment-tokens", &server.admin).await;
     assert_eq!(status, StatusCode::OK);
@@ -303,9 +297,8 @@ async fn revoked_enrollment_token_cannot_enroll() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn revoked_agent_gets_401() {
-    let server = Server::new().await;
+async fn revoked_agent_gets_401(backend: Backend) {
+    let server = Server::new(backend).await;
     let (host_id, agent) = server.agent("web1").await;
     let (other_id, other_agent) = server.agent("db1").await;
     let findings = format!("/api/v1/hosts/{host_id}/findings");
@@ -353,9 +346,8 @@ async fn revoked_agent_gets_401() {
     assert_eq!(states, [("db1", "active"), ("web1", "revoked")]);
 }
 
-#[tokio::test]
-async fn audit_log_filters_and_pages() {
-    let server = Server::new().await;
+async fn audit_log_filters_and_pages(backend: Backend) {
+    let server = Server::new(backend).await;
     let (user_id, _) = server.user("vera", "viewer").await;
     for name in ["web1", "web2", "web3"] {
         server.agent(name).await;
@@ -438,9 +430,8 @@ async fn audit_log_filters_and_pages() {
     assert_eq!(none["entries"], json!([]));
 }
 
-#[tokio::test]
-async fn audit_log_rejects_bad_query() {
-    let server = Server::new().await;
+async fn audit_log_rejects_bad_query(backend: Backend) {
+    let server = Server::new(backend).await;
     for query in [
         "since=yesterday",
         "limit=0",
@@ -456,9 +447,8 @@ async fn audit_log_rejects_bad_query() {
     }
 }
 
-#[tokio::test]
-async fn rejected_uploads_are_recorded() {
-    let server = Server::new().await;
+async fn rejected_uploads_are_recorded(backend: Backend) {
+    let server = Server::new(backend).await;
     let (host_id, agent) = server.agent("web1").await;
     let cases = [
         (
@@ -504,3 +494,16 @@ async fn rejected_uploads_are_recorded() {
         assert!(entry["detail"]["error"].is_string(), "{entry}");
     }
 }
+
+on_each_backend!(
+    admin_lists_users,
+    non_admins_get_403,
+    revoked_user_tokens_get_401,
+    last_admin_keeps_a_token,
+    token_for_unknown_user_is_404,
+    revoked_enrollment_token_cannot_enroll,
+    revoked_agent_gets_401,
+    audit_log_filters_and_pages,
+    audit_log_rejects_bad_query,
+    rejected_uploads_are_recorded,
+);
