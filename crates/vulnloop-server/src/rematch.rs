@@ -283,6 +283,16 @@ pub async fn watch(state: AppState, interval: Duration) {
         return;
     };
     let path = matcher.path().to_path_buf();
+    let instance_id = match secret::new_id() {
+        Ok(id) => id,
+        Err(error) => {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "cannot watch the advisory database"
+            );
+            return;
+        }
+    };
     let mut baseline = match open_baseline(&path).await {
         Ok(baseline) => baseline,
         Err(error) => {
@@ -310,6 +320,28 @@ pub async fn watch(state: AppState, interval: Duration) {
                 continue;
             }
         };
+        let built_at = match next.database.metadata() {
+            Ok(metadata) => metadata.built_at,
+            Err(error) => {
+                tracing::error!(%error, "cannot read the build time of the changed advisory database; checking again later");
+                continue;
+            }
+        };
+        match claim(&state, &built_at, &instance_id).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!("another server re-matches the hosts for this advisory database");
+                baseline = next;
+                continue;
+            }
+            Err(error) => {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "cannot claim the re-matching; checking again later"
+                );
+                continue;
+            }
+        }
         let result = if stamp.same_file(&baseline.stamp) {
             rematch_all(&state).await
         } else {
@@ -323,6 +355,23 @@ pub async fn watch(state: AppState, interval: Duration) {
         }
         baseline = next;
     }
+}
+
+/// Claims the re-matching for the advisory database built at `built_at` in
+/// the server database, so that of several servers sharing it only one
+/// re-matches. Returns whether this server got the claim.
+async fn claim(state: &AppState, built_at: &str, instance_id: &str) -> anyhow::Result<bool> {
+    let claimed = sqlx::query(
+        "INSERT INTO rematch_claims (database_built_at, instance_id, claimed_at) VALUES ($1, $2, $3)
+         ON CONFLICT (database_built_at) DO NOTHING",
+    )
+    .bind(built_at)
+    .bind(instance_id)
+    .bind(now())
+    .execute(state.store.pool())
+    .await?
+    .rows_affected();
+    Ok(claimed == 1)
 }
 
 async fn open_baseline(path: &Path) -> anyhow::Result<OpenDatabase> {

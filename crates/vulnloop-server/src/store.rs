@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "console sessions",
         include_str!("../migrations/0005_console_sessions.sql"),
     ),
+    (
+        6,
+        "rematch claims",
+        include_str!("../migrations/0006_rematch_claims.sql"),
+    ),
 ];
 
 /// Connection pool of the server database.
