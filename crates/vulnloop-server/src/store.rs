@@ -57,18 +57,36 @@ impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`) and applies the migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
+        let sqlite = url.starts_with("sqlite:");
         let pool = AnyPoolOptions::new()
-            .max_connections(if url.starts_with("sqlite:") { 1 } else { 8 })
+            .max_connections(if sqlite { 1 } else { 8 })
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // Per connection, so set whenever the pool opens one.
+                        // SQLite leaves foreign keys off unless asked. The
+                        // write-ahead log lets readers of other processes
+                        // go on during a write and makes a commit one
+                        // append; with synchronous NORMAL a power cut may
+                        // lose the last commits but never corrupts the
+                        // file. The 64 MiB page cache keeps the findings
+                        // indexes in memory while uploads write.
+                        for pragma in [
+                            "PRAGMA foreign_keys = ON",
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = NORMAL",
+                            "PRAGMA cache_size = -65536",
+                            "PRAGMA busy_timeout = 5000",
+                        ] {
+                            sqlx::query(pragma).execute(&mut *connection).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
             .connect(url)
             .await
             .map_err(|error| anyhow::anyhow!("failed to open the server database: {error}"))?;
-        if url.starts_with("sqlite:") {
-            // SQLite leaves foreign keys off unless asked, per connection. The
-            // pool has one connection, so this applies to every query.
-            sqlx::query("PRAGMA foreign_keys = ON")
-                .execute(&pool)
-                .await?;
-        }
         Migrator::new(EmbeddedMigrations)
             .await?
             .run(&pool)
