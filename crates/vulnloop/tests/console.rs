@@ -11,9 +11,8 @@ mod common;
 #[path = "common/webdriver.rs"]
 mod webdriver;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use common::{build_db, code, feed_dir, stderr, vulnloop, ChangelogHost};
 use serde_json::{json, Value};
@@ -40,29 +39,13 @@ impl ServerProcess {
         if let Some(path) = advisory_db {
             command.arg("--advisory-db").arg(path);
         }
-        let mut child = command
-            .env_remove("RUST_LOG")
-            .env_remove("VULNLOOP_SERVER_DATABASE")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+        let common::server::Started {
+            child,
+            url,
+            admin_token,
+            ..
+        } = common::server::start(&mut command);
 
-        // The server prints the admin token and then the address it listens on.
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut admin_token = None;
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("the server exited before it listened")
-                .unwrap();
-            if let Some(token) = line.strip_prefix("admin token: ") {
-                admin_token = Some(token.to_string());
-            }
-            if let Some(url) = line.strip_prefix("listening on ") {
-                break url.to_string();
-            }
-        };
         let admin_token = admin_token.expect("the first start printed no admin token");
         Self {
             child,

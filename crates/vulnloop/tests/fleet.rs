@@ -6,9 +6,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use common::{build_db, code, feed_dir, stderr, vulnloop, ChangelogHost};
 use serde_json::Value;
@@ -35,36 +34,21 @@ impl ServerProcess {
     /// Starts the server with `extra` arguments, always bound to 127.0.0.1.
     fn start_with(advisory_db: &Path, extra: &[&str]) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vulnloop"))
-            .args(["server", "--bind", "127.0.0.1:0", "--data-dir"])
-            .arg(data.path())
-            .arg("--advisory-db")
-            .arg(advisory_db)
-            .args(extra)
-            .env_remove("RUST_LOG")
-            .env_remove("VULNLOOP_SERVER_DATABASE")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+        let started = common::server::start(
+            Command::new(env!("CARGO_BIN_EXE_vulnloop"))
+                .args(["server", "--bind", "127.0.0.1:0", "--data-dir"])
+                .arg(data.path())
+                .arg("--advisory-db")
+                .arg(advisory_db)
+                .args(extra),
+        );
+        let common::server::Started {
+            child,
+            url,
+            admin_token,
+            announced,
+        } = started;
 
-        // The server prints the admin token and then the address it listens on.
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut admin_token = None;
-        let mut announced = Vec::new();
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("the server exited before it listened")
-                .unwrap();
-            if let Some(token) = line.strip_prefix("admin token: ") {
-                admin_token = Some(token.to_string());
-            }
-            if let Some(url) = line.strip_prefix("listening on ") {
-                break url.to_string();
-            }
-            announced.push(line);
-        };
         let admin_token = admin_token.expect("the first start printed no admin token");
         Self {
             child,

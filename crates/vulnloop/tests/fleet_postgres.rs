@@ -14,8 +14,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,39 +38,27 @@ impl ServerProcess {
     }
 
     fn start_with(database: &str, data_dir: &std::path::Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vulnloop"))
-            .args([
-                "server",
-                "--bind",
-                "127.0.0.1:0",
-                "--job-interval",
-                &JOB_INTERVAL_SECONDS.to_string(),
-            ])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["--database", database])
-            .args(extra)
-            .env_remove("RUST_LOG")
-            .env_remove("VULNLOOP_SERVER_DATABASE")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+        let started = common::server::start(
+            Command::new(env!("CARGO_BIN_EXE_vulnloop"))
+                .args([
+                    "server",
+                    "--bind",
+                    "127.0.0.1:0",
+                    "--job-interval",
+                    &JOB_INTERVAL_SECONDS.to_string(),
+                ])
+                .arg("--data-dir")
+                .arg(data_dir)
+                .args(["--database", database])
+                .args(extra),
+        );
+        let common::server::Started {
+            child,
+            url,
+            admin_token,
+            ..
+        } = started;
 
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut admin_token = None;
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("the server exited before it listened")
-                .unwrap();
-            if let Some(token) = line.strip_prefix("admin token: ") {
-                admin_token = Some(token.to_string());
-            }
-            if let Some(url) = line.strip_prefix("listening on ") {
-                break url.to_string();
-            }
-        };
         Self {
             child,
             url,

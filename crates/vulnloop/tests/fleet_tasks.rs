@@ -9,9 +9,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use common::debian_chroot::{DemoChroot, ADVISORY, DEMO};
 use common::{build_db, code, feed_dir, stderr, vulnloop, ChangelogHost};
@@ -32,31 +31,19 @@ struct ServerProcess {
 impl ServerProcess {
     fn start(advisory_db: &Path) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vulnloop"))
-            .args(["server", "--bind", "127.0.0.1:0", "--data-dir"])
-            .arg(data.path())
-            .arg("--advisory-db")
-            .arg(advisory_db)
-            .env_remove("RUST_LOG")
-            .env_remove("VULNLOOP_SERVER_DATABASE")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut admin_token = None;
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("the server exited before it listened")
-                .unwrap();
-            if let Some(token) = line.strip_prefix("admin token: ") {
-                admin_token = Some(token.to_string());
-            }
-            if let Some(url) = line.strip_prefix("listening on ") {
-                break url.to_string();
-            }
-        };
+        let started = common::server::start(
+            Command::new(env!("CARGO_BIN_EXE_vulnloop"))
+                .args(["server", "--bind", "127.0.0.1:0", "--data-dir"])
+                .arg(data.path())
+                .arg("--advisory-db")
+                .arg(advisory_db),
+        );
+        let common::server::Started {
+            child,
+            url,
+            admin_token,
+            ..
+        } = started;
         Self {
             child,
             url,
