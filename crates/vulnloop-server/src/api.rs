@@ -27,6 +27,18 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
     ))
 }
 
+/// Trims a display name from a request body and checks that it has 1 to
+/// `max` bytes.
+pub(crate) fn checked_name(raw: &str, max: usize) -> Result<&str, ApiError> {
+    let name = raw.trim();
+    if name.is_empty() || name.len() > max {
+        return Err(ApiError::Unprocessable(format!(
+            "name must have 1 to {max} characters"
+        )));
+    }
+    Ok(name)
+}
+
 pub async fn openapi() -> Json<Value> {
     Json(crate::openapi::document())
 }
@@ -114,12 +126,7 @@ pub async fn enroll(
     body: Result<Json<EnrollRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(request) = body.map_err(|rejection| ApiError::Unprocessable(rejection.body_text()))?;
-    let name = request.name.trim();
-    if name.is_empty() || name.len() > 253 {
-        return Err(ApiError::Unprocessable(
-            "name must have 1 to 253 characters".to_string(),
-        ));
-    }
+    let name = checked_name(&request.name, 253)?;
     let (token_id, token_secret) =
         secret::parse(secret::ENROLLMENT_TOKEN, &request.enrollment_token)
             .ok_or(ApiError::Unauthorized)?;
@@ -385,12 +392,7 @@ pub async fn create_user(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     principal.require(Role::Admin)?;
     let Json(request) = body.map_err(|rejection| ApiError::Unprocessable(rejection.body_text()))?;
-    let name = request.name.trim();
-    if name.is_empty() || name.len() > 100 {
-        return Err(ApiError::Unprocessable(
-            "name must have 1 to 100 characters".to_string(),
-        ));
-    }
+    let name = checked_name(&request.name, 100)?;
     let role = Role::parse(&request.role).ok_or_else(|| {
         ApiError::Unprocessable(format!(
             "role must be admin, operator or viewer, not {:?}",

@@ -12,7 +12,7 @@ use sqlx::Row;
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::store::{audit, now, text};
-use crate::{secret, AppState};
+use crate::AppState;
 
 /// Largest page of the audit log.
 const MAX_AUDIT_PAGE: i64 = 1000;
@@ -60,25 +60,12 @@ pub async fn create_user_token(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     principal.require(Role::Admin)?;
     let Json(request) = body.map_err(|rejection| ApiError::Unprocessable(rejection.body_text()))?;
-    let name = request.name.trim();
-    if name.is_empty() || name.len() > 100 {
-        return Err(ApiError::Unprocessable(
-            "name must have 1 to 100 characters".to_string(),
-        ));
-    }
+    let name = crate::api::checked_name(&request.name, 100)?;
 
     let mut transaction = state.store.pool().begin().await?;
     require_user(&mut transaction, &user_id).await?;
-    let issued = secret::issue(secret::USER_TOKEN, &secret::new_id()?)?;
     let at = now();
-    sqlx::query("INSERT INTO api_tokens (id, user_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&issued.id)
-        .bind(&user_id)
-        .bind(name)
-        .bind(&issued.secret_hash)
-        .bind(&at)
-        .execute(&mut *transaction)
-        .await?;
+    let issued = crate::store::insert_api_token(&mut transaction, &user_id, name, &at).await?;
     let detail = json!({ "user": user_id, "name": name });
     audit(
         &mut transaction,

@@ -125,6 +125,26 @@ pub struct CreatedUser {
     pub token: String,
 }
 
+/// Issues an API token named `name` for the user `user_id` and stores its
+/// digest inside `transaction`; the returned token is the only clear copy.
+pub async fn insert_api_token(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    name: &str,
+    at: &str,
+) -> anyhow::Result<secret::IssuedToken> {
+    let token = secret::issue(secret::USER_TOKEN, &secret::new_id()?)?;
+    sqlx::query("INSERT INTO api_tokens (id, user_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&token.id)
+        .bind(user_id)
+        .bind(name)
+        .bind(&token.secret_hash)
+        .bind(at)
+        .execute(&mut **transaction)
+        .await?;
+    Ok(token)
+}
+
 /// Creates a user with one API token inside `transaction`, with an audit row naming `actor`.
 pub async fn create_user(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -133,7 +153,6 @@ pub async fn create_user(
     role: Role,
 ) -> anyhow::Result<CreatedUser> {
     let user_id = secret::new_id()?;
-    let token = secret::issue(secret::USER_TOKEN, &secret::new_id()?)?;
     let at = now();
     sqlx::query("INSERT INTO users (id, name, role, created_at) VALUES ($1, $2, $3, $4)")
         .bind(&user_id)
@@ -142,13 +161,7 @@ pub async fn create_user(
         .bind(&at)
         .execute(&mut **transaction)
         .await?;
-    sqlx::query("INSERT INTO api_tokens (id, user_id, name, secret_hash, created_at) VALUES ($1, $2, 'initial', $3, $4)")
-        .bind(&token.id)
-        .bind(&user_id)
-        .bind(&token.secret_hash)
-        .bind(&at)
-        .execute(&mut **transaction)
-        .await?;
+    let token = insert_api_token(transaction, &user_id, "initial", &at).await?;
     audit(
         transaction,
         actor,
