@@ -203,12 +203,12 @@ fn unique_findings(report: &MatchReport) -> BTreeMap<(&str, &str), &Finding> {
     unique
 }
 
-/// Findings per upsert statement. SQLite finds a parameter's name by
-/// walking a list of all of them, and sqlx asks for every name, so binding
-/// costs grow with the square of the parameters of one statement: a
-/// profile with 200 findings (1,603 parameters) a statement spent 17 % of
-/// the server's time there. 32 findings keep that small while saving most
-/// of the per-statement overhead.
+/// Findings per upsert statement. SQLite looks up a parameter's name by
+/// walking the list of all of them, and sqlx looks up every name, so binding
+/// costs grow with the square of a statement's parameters. With 200
+/// findings (1,603 parameters) a statement, a profile put 17 % of the
+/// server's time there. 32 findings keep that small and still save most of
+/// the per-statement overhead.
 const FINDINGS_PER_UPSERT: usize = 32;
 
 /// Inserts or updates the reported findings, many rows per statement: one
@@ -232,9 +232,9 @@ async fn upsert_findings(
                 format!("($1, {}, 'unfixed', $2, $2, $2, $3)", columns.join(", "))
             })
             .collect();
-        // A finding that was no longer present, expired, fixed or waiting
-        // for a restart and is reported again opens again; any other status
-        // (fixing, ignored …) is kept.
+        // A reported finding that was no longer present, expired, fixed or
+        // waiting for a restart opens again. Any other status (fixing,
+        // ignored …) is kept.
         let sql = format!(
             "INSERT INTO findings (host_id, vulnerability_id, package, advisory_id, source, severity, installed_version,
                                    fixed_version, vendor_status, status, first_seen_at, last_seen_at, status_changed_at,
@@ -276,9 +276,9 @@ async fn upsert_findings(
 /// and returns how many became `no_longer_present`.
 ///
 /// A fix explains why some findings are gone, so they do not become
-/// `no_longer_present`: `fixing` and `verifying` findings stay as they are
-/// until their task's result decides them, `fixed` and `restart_pending`
-/// ones are already closed by a fix, and a `fix_failed` finding that is gone
+/// `no_longer_present`. `fixing` and `verifying` findings stay as they are
+/// until their task's result decides them. `fixed` and `restart_pending`
+/// ones are already closed by a fix. A `fix_failed` finding that is gone
 /// becomes `fixed`, because the package was upgraded after the failed task.
 async fn close_missing(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,

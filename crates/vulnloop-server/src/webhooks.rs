@@ -371,8 +371,8 @@ async fn send(
             .send_string(&body);
         match result {
             Ok(response) if (200..300).contains(&response.status()) => Ok(()),
-            Ok(response) => Err(format!("the receiver answered HTTP {}", response.status())),
-            Err(ureq::Error::Status(code, _)) => Err(format!("the receiver answered HTTP {code}")),
+            Ok(response) => Err(format!("the receiver returned HTTP {}", response.status())),
+            Err(ureq::Error::Status(code, _)) => Err(format!("the receiver returned HTTP {code}")),
             Err(error) => Err(format!("the request failed: {error}")),
         }
     });
