@@ -48,6 +48,17 @@ pub struct Store {
     pool: AnyPool,
 }
 
+/// Returns `url` with any user name and password left out, for messages.
+fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
 /// Returns the current time as RFC 3339 text in UTC with microseconds.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
@@ -86,7 +97,13 @@ impl Store {
             })
             .connect(url)
             .await
-            .map_err(|error| anyhow::anyhow!("failed to open the server database: {error}"))?;
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "failed to open the server database {}: {error}; check that the database \
+                     server is running and that the URL (--database) is right",
+                    without_credentials(url)
+                )
+            })?;
         Migrator::new(EmbeddedMigrations)
             .await?
             .run(&pool)
@@ -220,5 +237,22 @@ impl MigrationSource<'static> for EmbeddedMigrations {
             })
             .collect();
         Box::pin(std::future::ready(Ok(migrations)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_credentials;
+
+    #[test]
+    fn credentials_left_out_of_url() {
+        assert_eq!(
+            without_credentials("postgres://vulnloop:secret@127.0.0.1:5432/fleet"),
+            "postgres://127.0.0.1:5432/fleet"
+        );
+        assert_eq!(
+            without_credentials("sqlite:///var/lib/vulnloop/server.db?mode=rwc"),
+            "sqlite:///var/lib/vulnloop/server.db?mode=rwc"
+        );
     }
 }
