@@ -102,6 +102,19 @@ impl Browser {
     }
 
     fn send(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.try_send(method, path, body)
+            .unwrap_or_else(|(status, text)| {
+                panic!("WebDriver {method} {path} failed with {status}: {text}")
+            })
+    }
+
+    /// Sends a WebDriver command; an error status returns the status and the body.
+    fn try_send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, (u16, String)> {
         let url = format!("{}{path}", self.base);
         let request = ureq::request(method, &url).timeout(Duration::from_secs(60));
         let response = match body {
@@ -113,15 +126,12 @@ impl Browser {
         let response = match response {
             Ok(response) => response,
             Err(ureq::Error::Status(status, response)) => {
-                panic!(
-                    "WebDriver {method} {path} failed with {status}: {}",
-                    response.into_string().unwrap_or_default()
-                )
+                return Err((status, response.into_string().unwrap_or_default()));
             }
             Err(error) => panic!("WebDriver {method} {path} failed: {error}"),
         };
         let value: Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
-        value.get("value").cloned().unwrap_or(Value::Null)
+        Ok(value.get("value").cloned().unwrap_or(Value::Null))
     }
 
     fn session_path(&self, rest: &str) -> String {
@@ -156,6 +166,23 @@ impl Browser {
             .as_str()
             .unwrap()
             .to_string()
+    }
+
+    /// Returns the id of the page's root element, or `None` while a
+    /// navigation has left the browser without a document.
+    fn root_id(&self) -> Option<String> {
+        let found = self.try_send(
+            "POST",
+            &self.session_path("/element"),
+            Some(json!({ "using": "css selector", "value": "html" })),
+        );
+        match found {
+            Ok(found) => found[ELEMENT_KEY].as_str().map(str::to_string),
+            Err((404, _)) => None,
+            Err((status, text)) => {
+                panic!("WebDriver: finding the root element failed with {status}: {text}")
+            }
+        }
     }
 
     /// Returns the first element that matches the CSS `selector`; panics when none does.
@@ -269,7 +296,8 @@ impl Element<'_> {
         let before = self.browser.find("html").id;
         self.click();
         let deadline = Instant::now() + Duration::from_secs(30);
-        while self.browser.find("html").id == before {
+        // Between two documents the browser may briefly have no root element.
+        while self.browser.root_id().is_none_or(|id| id == before) {
             assert!(
                 Instant::now() < deadline,
                 "no new page within 30 s after a click"
