@@ -9,6 +9,7 @@ use vulnloop_inventory::Inventory;
 use vulnloop_match::{Finding, MatchReport};
 
 use crate::error::ApiError;
+use crate::rematch::PackageNames;
 use crate::store::{audit, now};
 use crate::{secret, AppState};
 
@@ -74,7 +75,7 @@ pub async fn store_inventory(
     Ok(summary)
 }
 
-/// Records the findings of `report` and the host's package keys inside
+/// Records the findings of `report` and the host's package names inside
 /// `transaction`, and returns a summary for the agent or the audit log.
 /// `match_id` marks the findings that this match reported; uploads and
 /// re-matching both call this.
@@ -106,30 +107,22 @@ pub async fn record_findings(
             "the inventory reports collection problems, so findings it did not report stay open"
         );
     }
-    record_package_keys(transaction, host_id, inventory).await?;
+    record_package_names(transaction, host_id, inventory).await?;
     crate::webhooks::enqueue_status_changes(transaction, at).await?;
     Ok(summary)
 }
 
-/// Rows per INSERT statement of host package keys; kept small for the same
-/// reason as [`FINDINGS_PER_UPSERT`].
-const KEYS_PER_INSERT: usize = 64;
-
-/// Stores the package keys of the host's inventory for re-matching, unless
-/// the stored ones are the same.
-async fn record_package_keys(
+/// Stores the release and package names of the host's inventory for
+/// re-matching, unless the stored ones are the same.
+async fn record_package_names(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
     host_id: &str,
     inventory: &Inventory,
 ) -> Result<(), ApiError> {
-    let keys = crate::rematch::package_keys(inventory);
-    let digest = keys.as_ref().map(|(ecosystem, keys)| {
-        let mut text = format!("{ecosystem}\n");
-        for (kind, name) in keys {
-            text.push_str(&format!("{kind}\t{name}\n"));
-        }
-        secret::hash(&text)
-    });
+    let names = crate::rematch::PackageNames::of(inventory);
+    let digest = names
+        .as_ref()
+        .map(|names| secret::hash(&names.digest_text()));
     let stored: Option<String> =
         sqlx::query("SELECT package_names_sha256 FROM hosts WHERE id = $1")
             .bind(host_id)
@@ -139,33 +132,15 @@ async fn record_package_keys(
     if stored.is_some() && stored == digest {
         return Ok(());
     }
-
-    sqlx::query("DELETE FROM host_packages WHERE host_id = $1")
-        .bind(host_id)
-        .execute(&mut **transaction)
-        .await?;
-    if let Some((ecosystem, keys)) = &keys {
-        let keys: Vec<&(&str, String)> = keys.iter().collect();
-        for chunk in keys.chunks(KEYS_PER_INSERT) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|index| format!("($1, $2, ${}, ${})", 3 + 2 * index, 4 + 2 * index))
-                .collect();
-            let sql = format!(
-                "INSERT INTO host_packages (host_id, ecosystem, kind, name) VALUES {}",
-                rows.join(", ")
-            );
-            let mut query = sqlx::query(&sql).bind(host_id).bind(ecosystem);
-            for (kind, name) in chunk {
-                query = query.bind(*kind).bind(name);
-            }
-            query.execute(&mut **transaction).await?;
-        }
-    }
-    sqlx::query("UPDATE hosts SET package_names_sha256 = $1 WHERE id = $2")
-        .bind(digest)
-        .bind(host_id)
-        .execute(&mut **transaction)
-        .await?;
+    sqlx::query(
+        "UPDATE hosts SET package_release = $1, package_names = $2, package_names_sha256 = $3 WHERE id = $4",
+    )
+    .bind(names.as_ref().map(|names| names.release.clone()))
+    .bind(names.as_ref().map(PackageNames::text))
+    .bind(digest)
+    .bind(host_id)
+    .execute(&mut **transaction)
+    .await?;
     Ok(())
 }
 

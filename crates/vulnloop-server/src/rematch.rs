@@ -1,16 +1,20 @@
-//! Re-matching after an advisory database update: find the package keys whose
-//! advisory records changed, and match again only the hosts that have one.
+//! Re-matching after an advisory database update: find the package names
+//! whose advisory records changed, and match again only the hosts that have
+//! one.
 //!
-//! A package key is (release, kind, name), the key under which the matcher
-//! looks a package up. `host_packages` stores the keys of each host's last
-//! matched upload. A release whose feeds or pattern records changed affects
-//! every host of that release.
+//! The matcher looks a package up by (release, kind, name). Each host row
+//! stores the release and the package names of its last matched upload
+//! (`package_release`, `package_names`); every name is compared in both
+//! kinds. A release whose feeds or pattern records changed affects every
+//! host of that release, and a host whose names are not stored is matched
+//! again after any change.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::TryStreamExt;
 use serde::Serialize;
 use sqlx::Row;
 use vulnloop_advisory::{Ecosystem, PackageKind};
@@ -19,13 +23,14 @@ use vulnloop_inventory::Inventory;
 use vulnloop_match::{AdvisoryIndex, Candidate};
 
 use crate::matching::{FileStamp, OpenDatabase};
-use crate::store::{audit, now};
+use crate::store::{audit, now, text};
 use crate::{ingest, secret, AppState};
 
 /// Result of one re-matching run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RematchSummary {
-    /// Package keys held by some host whose advisory records differ between the databases.
+    /// Package names held by some host whose advisory records differ
+    /// between the databases, counted once per release.
     pub changed_packages: usize,
     /// Releases whose feeds or pattern records differ, so all their hosts were matched again.
     pub changed_releases: usize,
@@ -37,22 +42,59 @@ pub struct RematchSummary {
     pub hosts_failed: usize,
 }
 
-/// Package keys of an inventory: its release key and the (kind, name) pairs.
-///
-/// Both the binary and the source name of each package are kept, in both
-/// kinds, because which one the matcher looks up depends on the feed.
-pub fn package_keys(inventory: &Inventory) -> Option<(String, BTreeSet<(&'static str, String)>)> {
-    let os = &inventory.host.os;
-    let release = os.version_id.as_deref()?;
-    let ecosystem = Ecosystem::new(&os.id, &vulnloop_match::release_key(&os.id, release));
-    let mut keys = BTreeSet::new();
-    for package in &inventory.packages {
-        for name in [package.name.as_str(), package.source_name()] {
-            keys.insert((PackageKind::Binary.as_str(), name.to_string()));
-            keys.insert((PackageKind::Source.as_str(), name.to_string()));
-        }
+/// The release key of an inventory and the names under which the matcher
+/// looks up its packages: each package's binary and source name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageNames {
+    /// The release key, such as `debian:12`.
+    pub release: String,
+    pub names: BTreeSet<String>,
+}
+
+impl PackageNames {
+    /// Returns the names of `inventory`, or `None` when its OS has no
+    /// version, so that no release key exists.
+    ///
+    /// A name with a line break cannot be stored one per line; no feed
+    /// names such a package, so it is left out.
+    pub fn of(inventory: &Inventory) -> Option<Self> {
+        let os = &inventory.host.os;
+        let release = os.version_id.as_deref()?;
+        let ecosystem = Ecosystem::new(&os.id, &vulnloop_match::release_key(&os.id, release));
+        let names = inventory
+            .packages
+            .iter()
+            .flat_map(|package| [package.name.as_str(), package.source_name()])
+            .filter(|name| !name.contains('\n'))
+            .map(str::to_string)
+            .collect();
+        Some(Self {
+            release: ecosystem.as_str().to_string(),
+            names,
+        })
     }
-    Some((ecosystem.as_str().to_string(), keys))
+
+    /// The names as `hosts.package_names` stores them: sorted, one per line.
+    pub fn text(&self) -> String {
+        let mut text = String::new();
+        for name in &self.names {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(name);
+        }
+        text
+    }
+
+    /// The text whose digest `hosts.package_names_sha256` stores.
+    pub fn digest_text(&self) -> String {
+        format!("{}\n{}", self.release, self.text())
+    }
+}
+
+/// Reads the names of a `hosts.package_names` value.
+fn stored_names(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\n').filter(|name| !name.is_empty())
 }
 
 /// Re-matches the hosts affected by the change from the database `old` to the
@@ -103,7 +145,7 @@ pub async fn rematch_from(
         .await?
         .try_get(0)?;
     let mut summary = RematchSummary {
-        changed_packages: changed_keys.len(),
+        changed_packages: changed_keys.values().map(BTreeSet::len).sum(),
         changed_releases: changed_releases.len(),
         ..RematchSummary::default()
     };
@@ -123,33 +165,40 @@ pub async fn rematch_from(
     Ok(summary)
 }
 
-/// Returns every stored package key, grouped by release.
-async fn stored_keys(state: &AppState) -> anyhow::Result<BTreeMap<String, Vec<(String, String)>>> {
-    let rows = sqlx::query("SELECT DISTINCT ecosystem, kind, name FROM host_packages")
-        .fetch_all(state.store.pool())
-        .await?;
-    let mut keys: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for row in rows {
-        keys.entry(row.try_get("ecosystem")?)
-            .or_default()
-            .push((row.try_get("kind")?, row.try_get("name")?));
+/// Returns every stored package name, grouped by release.
+async fn stored_keys(state: &AppState) -> anyhow::Result<BTreeMap<String, BTreeSet<String>>> {
+    let mut rows = sqlx::query(
+        "SELECT package_release, package_names FROM hosts
+         WHERE package_release IS NOT NULL AND package_names IS NOT NULL",
+    )
+    .fetch(state.store.pool());
+    let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    while let Some(row) = rows.try_next().await? {
+        let release: String = row.try_get("package_release")?;
+        let names: String = row.try_get("package_names")?;
+        let known = keys.entry(release).or_default();
+        for name in stored_names(&names) {
+            if !known.contains(name) {
+                known.insert(name.to_string());
+            }
+        }
     }
     Ok(keys)
 }
 
-type PackageKey = (String, String, String);
-
-/// Compares the records of every stored key in both databases.
+/// Compares the records of every stored name, in both kinds, in both
+/// databases. Returns the changed names by release and the releases that
+/// changed as a whole.
 fn changed_keys(
     old: &Database,
     new: &Database,
-    keys: &BTreeMap<String, Vec<(String, String)>>,
-) -> anyhow::Result<(Vec<PackageKey>, Vec<String>)> {
-    let mut changed = Vec::new();
-    let mut releases = Vec::new();
+    keys: &BTreeMap<String, BTreeSet<String>>,
+) -> anyhow::Result<(BTreeMap<String, BTreeSet<String>>, BTreeSet<String>)> {
+    let mut changed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut releases = BTreeSet::new();
     for (release, names) in keys {
         let ecosystem = Ecosystem::parse(release)
-            .with_context(|| format!("host_packages holds the invalid release {release:?}"))?;
+            .with_context(|| format!("a host holds the invalid release {release:?}"))?;
         let sources = |database: &Database| -> anyhow::Result<Vec<(String, Option<String>)>> {
             Ok(database
                 .sources_for(&ecosystem)?
@@ -161,19 +210,20 @@ fn changed_keys(
             || canonical(old.pattern_candidates(&ecosystem)?)
                 != canonical(new.pattern_candidates(&ecosystem)?);
         if release_changed {
-            releases.push(release.clone());
+            releases.insert(release.clone());
             continue;
         }
-        for (kind, name) in names {
-            let Some(package_kind) = PackageKind::parse(kind) else {
-                anyhow::bail!(
-                    "invalid package kind {kind:?} in host_packages: expected source or binary"
-                );
-            };
-            let before = canonical(old.candidates(&ecosystem, package_kind, name)?);
-            let after = canonical(new.candidates(&ecosystem, package_kind, name)?);
-            if before != after {
-                changed.push((release.clone(), kind.clone(), name.clone()));
+        for name in names {
+            for kind in [PackageKind::Binary, PackageKind::Source] {
+                let before = canonical(old.candidates(&ecosystem, kind, name)?);
+                let after = canonical(new.candidates(&ecosystem, kind, name)?);
+                if before != after {
+                    changed
+                        .entry(release.clone())
+                        .or_default()
+                        .insert(name.clone());
+                    break;
+                }
             }
         }
     }
@@ -191,32 +241,31 @@ fn canonical(candidates: Vec<Candidate>) -> Vec<String> {
     texts
 }
 
+/// Returns the hosts with a stored inventory that hold a changed name or
+/// belong to a changed release, and those whose names are not stored.
 async fn affected_hosts(
     state: &AppState,
-    keys: &[PackageKey],
-    releases: &[String],
+    changed: &BTreeMap<String, BTreeSet<String>>,
+    releases: &BTreeSet<String>,
 ) -> anyhow::Result<BTreeSet<String>> {
+    let mut rows = sqlx::query(
+        "SELECT id, package_release, package_names FROM hosts WHERE inventory_json IS NOT NULL",
+    )
+    .fetch(state.store.pool());
     let mut hosts = BTreeSet::new();
-    for release in releases {
-        let rows = sqlx::query("SELECT DISTINCT host_id FROM host_packages WHERE ecosystem = $1")
-            .bind(release)
-            .fetch_all(state.store.pool())
-            .await?;
-        for row in rows {
-            hosts.insert(row.try_get::<String, _>("host_id")?);
-        }
-    }
-    for (release, kind, name) in keys {
-        let rows = sqlx::query(
-            "SELECT host_id FROM host_packages WHERE ecosystem = $1 AND kind = $2 AND name = $3",
-        )
-        .bind(release)
-        .bind(kind)
-        .bind(name)
-        .fetch_all(state.store.pool())
-        .await?;
-        for row in rows {
-            hosts.insert(row.try_get::<String, _>("host_id")?);
+    while let Some(row) = rows.try_next().await? {
+        let (Some(release), Some(names)) =
+            (text(&row, "package_release")?, text(&row, "package_names")?)
+        else {
+            hosts.insert(row.try_get("id")?);
+            continue;
+        };
+        let affected = releases.contains(&release)
+            || changed
+                .get(&release)
+                .is_some_and(|changed| stored_names(&names).any(|name| changed.contains(name)));
+        if affected {
+            hosts.insert(row.try_get("id")?);
         }
     }
     Ok(hosts)

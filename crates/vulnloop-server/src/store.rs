@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "rematch claims",
         include_str!("../migrations/0006_rematch_claims.sql"),
     ),
+    (
+        7,
+        "host package names",
+        include_str!("../migrations/0007_host_package_names.sql"),
+    ),
 ];
 
 /// Connection pool of the server database.
@@ -81,12 +86,15 @@ impl Store {
                         // append; with synchronous NORMAL a power cut may
                         // lose the last commits but never corrupts the
                         // file. The 64 MiB page cache keeps the findings
-                        // indexes in memory while uploads write.
+                        // indexes in memory while uploads write. A
+                        // statement that writes many rows keeps its undo
+                        // journal in memory rather than in a temporary file.
                         for pragma in [
                             "PRAGMA foreign_keys = ON",
                             "PRAGMA journal_mode = WAL",
                             "PRAGMA synchronous = NORMAL",
                             "PRAGMA cache_size = -65536",
+                            "PRAGMA temp_store = MEMORY",
                             "PRAGMA busy_timeout = 5000",
                         ] {
                             sqlx::query(pragma).execute(&mut *connection).await?;

@@ -375,3 +375,45 @@ async fn same_database_rematches_nothing() {
     assert_eq!(summary.hosts_rematched, 0, "{summary:?}");
     assert_eq!(summary.hosts_unchanged, 1, "{summary:?}");
 }
+
+/// A host whose package names are not stored, as after the migration that
+/// moved them into the host row, is matched again after any change, and
+/// that match stores its names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_without_stored_names_is_rematched() {
+    let fixture = Fixture::new().await;
+    let unknown = &fixture.without_openssl[0];
+    sqlx::query(
+        "UPDATE hosts SET package_release = NULL, package_names = NULL, package_names_sha256 = NULL
+         WHERE id = $1",
+    )
+    .bind(unknown)
+    .execute(fixture.state.store.pool())
+    .await
+    .unwrap();
+
+    fixture.swap_database();
+    let summary = rematch_changed(&fixture.state, &fixture.old_db, &fixture.live_db)
+        .await
+        .unwrap();
+    assert_eq!(summary.hosts_rematched, 3, "{summary:?}");
+    assert_eq!(summary.hosts_unchanged, 1, "{summary:?}");
+    let rematched = fixture.rematched_hosts().await;
+    assert!(rematched.contains(unknown), "{rematched:?}");
+
+    let row = sqlx::query("SELECT package_release, package_names FROM hosts WHERE id = $1")
+        .bind(unknown)
+        .fetch_one(fixture.state.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        row.try_get::<Option<String>, _>("package_release")
+            .unwrap()
+            .as_deref(),
+        Some("debian:12")
+    );
+    let names: Option<String> = row.try_get("package_names").unwrap();
+    let names = names.unwrap();
+    assert!(names.lines().any(|name| name == "bash"), "{names}");
+    assert!(!names.lines().any(|name| name == "openssl"), "{names}");
+}
