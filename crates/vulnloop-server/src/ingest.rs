@@ -2,6 +2,9 @@
 //! record each host's findings with their lifecycle status.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::ser::SerializeStruct;
 
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -9,58 +12,132 @@ use vulnloop_inventory::Inventory;
 use vulnloop_match::{Finding, MatchReport};
 
 use crate::error::ApiError;
+use crate::matching::FileStamp;
 use crate::rematch::PackageNames;
 use crate::store::{audit, now};
 use crate::{secret, AppState};
 
 /// Validates `body` as an inventory of `host_id`, stores it and its findings,
 /// and returns a summary for the agent.
+///
+/// An upload whose inventory is the same as the one the host's findings were
+/// last matched from, apart from the collection time, against the same
+/// advisory database file, cannot change what a match reports. Most uploads
+/// of a fleet are of that kind (agents also upload on an interval), so the
+/// server then confirms the findings of the last match instead of matching
+/// again; see [`confirm_findings`].
 pub async fn store_inventory(
     state: &AppState,
     host_id: &str,
     body: &[u8],
 ) -> Result<Value, ApiError> {
-    let inventory = parse(body)?;
-    let report = match &state.matcher {
-        Some(matcher) => Some(matcher.match_inventory(inventory.clone()).await?),
-        None => None,
-    };
-
+    let (text, inventory) = parse(body)?;
+    let inventory = Arc::new(inventory);
     let upload_id = secret::new_id()?;
-    let at = now();
     let os = os_name(&inventory);
-    let mut transaction = state.store.pool().begin().await?;
-    sqlx::query(
-        "UPDATE hosts SET inventory_json = $1, inventory_at = $2, last_seen_at = $2, os = $3, last_upload_id = $4,
-                          stopped_uploading_at = NULL
-         WHERE id = $5",
-    )
-    .bind(String::from_utf8_lossy(body).into_owned())
-    .bind(&at)
-    .bind(&os)
-    .bind(&upload_id)
-    .bind(host_id)
-    .execute(&mut *transaction)
-    .await?;
 
-    let summary = match &report {
-        Some(report) => {
-            record_findings(
-                &mut transaction,
-                host_id,
-                &inventory,
-                report,
-                &upload_id,
-                &at,
-            )
-            .await?
-        }
-        None => json!({
+    let Some(matcher) = &state.matcher else {
+        let summary = json!({
             "packages": inventory.packages.len(),
             "matched": false,
             "note": "the server has no advisory database (--advisory-db), so the inventory was stored but not matched",
-        }),
+        });
+        let mut transaction = state.store.pool().begin().await?;
+        update_host(&mut transaction, host_id, text, &os, &upload_id, None).await?;
+        finish_upload(transaction, host_id, &summary).await?;
+        return Ok(summary);
     };
+
+    let content = content_digest(&inventory)?;
+    let last_match: Option<(Option<String>, Option<String>)> =
+        sqlx::query("SELECT matched_sha256, last_upload_id FROM hosts WHERE id = $1")
+            .bind(host_id)
+            .fetch_optional(state.store.pool())
+            .await?
+            .map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?)))
+            .transpose()?;
+    if let (Some((Some(matched), Some(previous_id))), Ok(stamp)) =
+        (&last_match, FileStamp::of(matcher.path()))
+    {
+        let digest = match_digest(&content, &stamp);
+        if *matched == digest {
+            let at = now();
+            let mut transaction = state.store.pool().begin().await?;
+            update_host(
+                &mut transaction,
+                host_id,
+                text,
+                &os,
+                &upload_id,
+                Some(&digest),
+            )
+            .await?;
+            let mut summary =
+                confirm_findings(&mut transaction, host_id, previous_id, &upload_id, &at).await?;
+            summary["packages"] = json!(inventory.packages.len());
+            finish_upload(transaction, host_id, &summary).await?;
+            return Ok(summary);
+        }
+    }
+
+    let (report, stamp) = matcher.match_inventory(Arc::clone(&inventory)).await?;
+    let digest = match_digest(&content, &stamp);
+    let at = now();
+    let mut transaction = state.store.pool().begin().await?;
+    update_host(
+        &mut transaction,
+        host_id,
+        text,
+        &os,
+        &upload_id,
+        Some(&digest),
+    )
+    .await?;
+    let summary = record_findings(
+        &mut transaction,
+        host_id,
+        &inventory,
+        &report,
+        &upload_id,
+        &at,
+    )
+    .await?;
+    finish_upload(transaction, host_id, &summary).await?;
+    Ok(summary)
+}
+
+/// Stores the uploaded inventory text in the host row, with the id of this
+/// upload and the digest of what was matched (`None` when not matched).
+async fn update_host(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    host_id: &str,
+    text: &str,
+    os: &str,
+    upload_id: &str,
+    matched_sha256: Option<&str>,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "UPDATE hosts SET inventory_json = $1, inventory_at = $2, last_seen_at = $2, os = $3, last_upload_id = $4,
+                          matched_sha256 = $5, stopped_uploading_at = NULL
+         WHERE id = $6",
+    )
+    .bind(text)
+    .bind(now())
+    .bind(os)
+    .bind(upload_id)
+    .bind(matched_sha256)
+    .bind(host_id)
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
+}
+
+/// Writes the audit row of an upload and commits it.
+async fn finish_upload(
+    mut transaction: sqlx::Transaction<'_, sqlx::Any>,
+    host_id: &str,
+    summary: &Value,
+) -> Result<(), ApiError> {
     audit(
         &mut transaction,
         &format!("agent:{host_id}"),
@@ -70,9 +147,94 @@ pub async fn store_inventory(
     )
     .await?;
     transaction.commit().await?;
+    tracing::info!(host = %host_id, summary = %summary, "inventory received");
+    Ok(())
+}
 
-    tracing::info!(host = %host_id, packages = inventory.packages.len(), matched = report.is_some(), "inventory received");
-    Ok(summary)
+/// Returns the SHA-256 of the inventory as JSON without its collection
+/// time, which changes on every collection.
+fn content_digest(inventory: &Inventory) -> Result<String, ApiError> {
+    let unstamped = Unstamped(inventory);
+    let json = serde_json::to_string(&unstamped).map_err(|error| {
+        ApiError::Internal(anyhow::Error::new(error).context("failed to serialize the inventory"))
+    })?;
+    Ok(secret::hash(&json))
+}
+
+/// An inventory that serializes without its collection time.
+struct Unstamped<'a>(&'a Inventory);
+
+impl serde::Serialize for Unstamped<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Named field by field, so that a new field of `Inventory` fails to
+        // compile here instead of being left out of the digest.
+        let Inventory {
+            schema_version,
+            collected_at: _,
+            host,
+            packages,
+            problems,
+            runtime,
+            applications,
+            windows,
+        } = self.0;
+        let mut fields = serializer.serialize_struct("Inventory", 7)?;
+        fields.serialize_field("schema_version", schema_version)?;
+        fields.serialize_field("host", host)?;
+        fields.serialize_field("packages", packages)?;
+        fields.serialize_field("problems", problems)?;
+        fields.serialize_field("runtime", runtime)?;
+        fields.serialize_field("applications", applications)?;
+        fields.serialize_field("windows", windows)?;
+        fields.end()
+    }
+}
+
+/// Returns the digest that `hosts.matched_sha256` stores: the inventory's
+/// content digest and the advisory database file it was matched against.
+fn match_digest(content: &str, stamp: &FileStamp) -> String {
+    secret::hash(&format!("{content}\n{}", stamp.text()))
+}
+
+/// Confirms the findings of the host's last match for an upload that
+/// reported the same inventory: they take the new upload's id and time, and
+/// those a match would open again (`no_longer_present`, `expired`, `fixed`,
+/// `restart_pending`) become `unfixed`, as in [`upsert_findings`]. Ignore
+/// rules and webhooks then run as after a match. Nothing else can differ
+/// from a new match of the same inventory against the same database.
+async fn confirm_findings(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    host_id: &str,
+    previous_id: &str,
+    upload_id: &str,
+    at: &str,
+) -> Result<Value, ApiError> {
+    let confirmed = sqlx::query(
+        "UPDATE findings SET
+             last_seen_at = $1,
+             last_upload_id = $2,
+             status_changed_at = CASE WHEN status IN ('no_longer_present', 'expired', 'fixed', 'restart_pending')
+                                      THEN $1 ELSE status_changed_at END,
+             status = CASE WHEN status IN ('no_longer_present', 'expired', 'fixed', 'restart_pending')
+                           THEN 'unfixed' ELSE status END
+         WHERE host_id = $3 AND last_upload_id = $4",
+    )
+    .bind(at)
+    .bind(upload_id)
+    .bind(host_id)
+    .bind(previous_id)
+    .execute(&mut **transaction)
+    .await?
+    .rows_affected();
+    let ignored = crate::rules::apply_to_host(transaction, host_id, at).await?;
+    crate::webhooks::enqueue_status_changes(transaction, at).await?;
+    Ok(json!({
+        "matched": true,
+        "findings": confirmed,
+        "ignored": ignored,
+        "no_longer_present": 0,
+        "note": "the inventory and the advisory database are the same as at the last match, so its findings were confirmed without matching again",
+    }))
 }
 
 /// Records the findings of `report` and the host's package names inside
@@ -145,17 +307,21 @@ async fn record_package_names(
 }
 
 /// Parses an upload: 400 for text that is not JSON, 422 for JSON that is not an inventory.
-/// The caller logs and records the rejection.
-fn parse(body: &[u8]) -> Result<Inventory, ApiError> {
-    if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-        return Err(ApiError::BadRequest(format!(
-            "the body is not valid JSON: {error}"
-        )));
-    }
+/// Returns the text and the inventory. The caller logs and records the rejection.
+fn parse(body: &[u8]) -> Result<(&str, Inventory), ApiError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::BadRequest("the body is not UTF-8".to_string()))?;
     Inventory::from_json(text, "request body")
-        .map_err(|error| ApiError::Unprocessable(error.to_string()))
+        .map(|inventory| (text, inventory))
+        .map_err(|error| {
+            // Only a rejected body is parsed twice, to tell the two cases apart.
+            match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                Err(syntax) => {
+                    ApiError::BadRequest(format!("the body is not valid JSON: {syntax}"))
+                }
+                Ok(_) => ApiError::Unprocessable(error.to_string()),
+            }
+        })
 }
 
 fn os_name(inventory: &Inventory) -> String {

@@ -46,6 +46,14 @@ impl FileStamp {
         })
     }
 
+    /// Returns the stamp as text, to store beside what was matched with the file.
+    pub fn text(&self) -> String {
+        format!(
+            "{}:{}:{}:{}",
+            self.device, self.inode, self.size, self.modified_ns
+        )
+    }
+
     /// Returns whether the file was rewritten in place rather than replaced by a rename.
     pub fn same_file(&self, other: &FileStamp) -> bool {
         self.device == other.device && self.inode == other.inode
@@ -97,11 +105,12 @@ impl MatchPool {
     }
 
     /// Matches `inventory` on a blocking thread, because the database is read
-    /// through synchronous SQLite calls.
+    /// through synchronous SQLite calls. Returns the report and the stamp of
+    /// the database file it was matched against.
     pub async fn match_inventory(
         self: &Arc<Self>,
-        inventory: Inventory,
-    ) -> Result<MatchReport, ApiError> {
+        inventory: Arc<Inventory>,
+    ) -> Result<(MatchReport, FileStamp), ApiError> {
         let _permit = self.permits.acquire().await.map_err(|error| {
             ApiError::Internal(anyhow::Error::new(error).context("matching permits closed"))
         })?;
@@ -116,8 +125,9 @@ impl MatchPool {
             let report = vulnloop_match::match_inventory(&inventory, &index).map_err(|error| {
                 ApiError::Internal(anyhow::Error::new(error).context("matching failed"))
             });
+            let stamp = handle.stamp;
             pool.checkin(handle);
-            report
+            report.map(|report| (report, stamp))
         });
         task.await.map_err(|error| {
             ApiError::Internal(anyhow::Error::new(error).context("matching task failed"))

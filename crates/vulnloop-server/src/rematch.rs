@@ -285,8 +285,9 @@ async fn rematch_host(state: &AppState, host_id: &str) -> anyhow::Result<()> {
     let text = text.context("the host has no stored inventory")?;
     let inventory = Inventory::from_json(&text, "stored inventory")
         .context("the stored inventory is invalid")?;
-    let report = matcher
-        .match_inventory(inventory.clone())
+    let inventory = std::sync::Arc::new(inventory);
+    let (report, _) = matcher
+        .match_inventory(std::sync::Arc::clone(&inventory))
         .await
         .map_err(|error| anyhow::anyhow!("{error}"))?;
 

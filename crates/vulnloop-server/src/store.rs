@@ -45,6 +45,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "host package names",
         include_str!("../migrations/0007_host_package_names.sql"),
     ),
+    (
+        8,
+        "matched digest",
+        include_str!("../migrations/0008_matched_digest.sql"),
+    ),
 ];
 
 /// Connection pool of the server database.

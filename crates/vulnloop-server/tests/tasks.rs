@@ -775,3 +775,58 @@ async fn scheduled_scan_row_is_claimed() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["tasks"].as_array().unwrap().len(), 1);
 }
+
+/// An upload of the same inventory, collected later, confirms the findings
+/// of the last match without matching again: the same findings stay open
+/// and show the new upload's time. A finding that the expiry job closed
+/// while the host was silent opens again, as after a match.
+#[tokio::test]
+async fn same_inventory_confirms_findings() {
+    let (server, host_id, agent, openssl) = host_with_openssl().await;
+    let before = server.findings(&host_id).await;
+    sqlx::query(
+        "UPDATE findings SET status = 'expired' WHERE host_id = $1 AND vulnerability_id = $2 AND package = $3",
+    )
+    .bind(&host_id)
+    .bind(openssl["vulnerability_id"].as_str().unwrap())
+    .bind(openssl["package"].as_str().unwrap())
+    .execute(server.state.store.pool())
+    .await
+    .unwrap();
+
+    let mut later = fixture().inventory.clone();
+    later.collected_at = "2030-01-01T00:00:00Z".to_string();
+    let summary = server.upload(&agent, &later).await;
+    assert_eq!(summary["matched"], true, "{summary}");
+    assert_eq!(summary["findings"], json!(before.len()), "{summary}");
+    assert!(
+        summary["note"].as_str().unwrap().contains("confirmed"),
+        "{summary}"
+    );
+
+    let after = server.findings(&host_id).await;
+    assert_eq!(after.len(), before.len());
+    let newest_before = before
+        .iter()
+        .map(|f| f["last_seen_at"].as_str().unwrap())
+        .max()
+        .unwrap();
+    assert!(
+        after
+            .iter()
+            .all(|f| f["last_seen_at"].as_str().unwrap() > newest_before),
+        "{after:?}"
+    );
+    assert!(after.iter().all(|f| f["status"] == "unfixed"), "{after:?}");
+
+    // Another package version is matched again, and its finding closes.
+    let fixed = openssl["fixed_version"].as_str().unwrap();
+    let summary = server
+        .upload(&agent, &upgraded(&later, "openssl", fixed))
+        .await;
+    assert!(summary.get("note").is_none(), "{summary}");
+    assert_eq!(
+        server.status_of(&host_id, &openssl).await,
+        "no_longer_present"
+    );
+}
