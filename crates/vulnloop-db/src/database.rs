@@ -325,7 +325,7 @@ impl Database {
                 advisory
             }
         };
-        let affected = read_affected(row, &advisory.id)?;
+        let affected = Arc::new(read_affected(row, &advisory.id)?);
         Ok(Candidate { advisory, affected })
     }
 }

@@ -8,8 +8,9 @@ use vulnloop_advisory::{Advisory, Affected, Ecosystem, PackageKind};
 pub struct Candidate {
     /// The advisory's metadata, shared by its statements; its `affected` list is not used.
     pub advisory: Arc<Advisory>,
-    /// The statement about the looked-up package.
-    pub affected: Affected,
+    /// The statement about the looked-up package, shared so that a
+    /// candidate is cheap to clone out of a lookup cache.
+    pub affected: Arc<Affected>,
 }
 
 /// A feed that contributed advisories, as the index describes it.
@@ -63,7 +64,7 @@ impl MemoryIndex {
         for affected in &advisory.affected {
             let candidate = Candidate {
                 advisory: Arc::clone(&metadata),
-                affected: affected.clone(),
+                affected: Arc::new(affected.clone()),
             };
             if affected.is_pattern() {
                 self.patterns

@@ -2,8 +2,9 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
-use vulnloop_advisory::{Advisory, Ecosystem, PackageKind, Status, RUNNING_KERNEL_PREFIX};
+use vulnloop_advisory::{Ecosystem, PackageKind, Status, RUNNING_KERNEL_PREFIX};
 use vulnloop_inventory::{Inventory, Package, PackageManager};
 use vulnloop_version::Scheme;
 
@@ -175,7 +176,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
 
     /// Judges source-package statements against each (source, source version) group.
     fn judge_source_groups(&mut self) -> Result<(), MatchError> {
-        let mut groups: BTreeMap<(&str, &str), Vec<&Package>> = BTreeMap::new();
+        let mut groups: BTreeMap<(&'a str, &'a str), Vec<&'a Package>> = BTreeMap::new();
         for package in self.ordinary_packages() {
             groups
                 .entry((package.source_name(), package.source_version()))
@@ -186,6 +187,7 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
         let patterns = std::mem::take(&mut self.patterns);
 
         for ((source, version), binaries) in groups {
+            let binaries: Rc<[&'a Package]> = binaries.into();
             let mut candidates = self
                 .index
                 .candidates(&ecosystem, PackageKind::Source, source)
@@ -212,8 +214,9 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
                 .index
                 .candidates(&ecosystem, PackageKind::Binary, &package.name)
                 .map_err(|e| index_error(&ecosystem, &package.name, e))?;
+            let binaries: Rc<[&'a Package]> = Rc::new([package]);
             for candidate in candidates {
-                self.judge(candidate, &package.name, &package.version, &[package], None);
+                self.judge(candidate, &package.name, &package.version, &binaries, None);
             }
         }
         Ok(())
@@ -281,12 +284,13 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
         } else {
             None
         };
+        let binaries: Rc<[&'a Package]> = Rc::new([decisive]);
         for candidate in candidates {
             self.judge(
                 candidate,
                 &decisive.name,
                 &decisive.version,
-                &[decisive],
+                &binaries,
                 reboot_into,
             );
         }
@@ -339,8 +343,9 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
                 .index
                 .candidates(&ecosystem, PackageKind::Binary, name)
                 .map_err(|e| index_error(&ecosystem, name, e))?;
+            let binaries: Rc<[&'a Package]> = Rc::new([decisive]);
             for candidate in candidates {
-                self.judge(candidate, name, &decisive.version, &[decisive], reboot_into);
+                self.judge(candidate, name, &decisive.version, &binaries, reboot_into);
             }
         }
         Ok(())
@@ -366,7 +371,10 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
         for candidate in checks {
             let expression = &candidate.affected.package[RUNNING_KERNEL_PREFIX.len()..];
             match kernel::release_matches(expression, release) {
-                Ok(true) => self.judge(candidate, &image.name, abi, &[image], reboot_into),
+                Ok(true) => {
+                    let binaries: Rc<[&'a Package]> = Rc::new([image]);
+                    self.judge(candidate, &image.name, abi, &binaries, reboot_into);
+                }
                 Ok(false) => {}
                 Err(error) => self.note(
                     false,
@@ -388,9 +396,9 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
     fn judge(
         &mut self,
         candidate: Candidate,
-        group: &str,
-        installed: &str,
-        binaries: &[&'a Package],
+        group: &'a str,
+        installed: &'a str,
+        binaries: &Rc<[&'a Package]>,
         reboot_into: Option<&[&'a Package]>,
     ) {
         let Some(first) = binaries.first() else {
@@ -423,54 +431,76 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
             Status::NotAffected => Outcome::Cleared,
             _ => Outcome::VendorStatus,
         };
-        let id = vulnerability_id(&candidate.advisory);
-        let freshness = self.freshness(&candidate.advisory.source);
         self.verdicts.push(Verdict {
-            key: (format!("{group}\u{0}{installed}"), id),
-            freshness,
             candidate,
-            group: group.to_string(),
-            installed: installed.to_string(),
-            binaries: binaries.to_vec(),
+            group,
+            installed,
+            binaries: Rc::clone(binaries),
             outcome,
             channel_note,
             scheme,
         });
     }
 
-    /// Returns the `YYYY-MM-DD` snapshot date of a feed, empty when unknown.
-    fn freshness(&self, source: &str) -> String {
-        self.snapshots
-            .get(source)
-            .map(|s| date_part(s).to_string())
-            .unwrap_or_default()
-    }
-
     /// Merges the verdicts per (package group, vulnerability) and builds the report.
+    ///
+    /// Only keys with at least one finding among their statements are
+    /// merged; the statements of other keys all cleared the package.
     fn finish(self) -> MatchReport {
-        let mut merged: BTreeMap<(String, String), Vec<Verdict<'a>>> = BTreeMap::new();
-        for verdict in self.verdicts {
-            merged.entry(verdict.key.clone()).or_default().push(verdict);
-        }
+        let Pass {
+            inventory,
+            ecosystem,
+            sources,
+            snapshots,
+            notes,
+            verdicts,
+            ..
+        } = self;
+        let groups: Vec<Vec<usize>> = {
+            let mut merged: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::new();
+            for verdict in verdicts.iter().filter(|v| v.outcome.is_finding()) {
+                merged.entry(verdict.key()).or_default();
+            }
+            for (index, verdict) in verdicts.iter().enumerate() {
+                if let Some(members) = merged.get_mut(&verdict.key()) {
+                    members.push(index);
+                }
+            }
+            let mut merged: Vec<_> = merged.into_iter().collect();
+            merged.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            merged.into_iter().map(|(_, members)| members).collect()
+        };
+        // The `YYYY-MM-DD` snapshot date of a verdict's feed, empty when unknown.
+        let freshness = |verdict: &Verdict<'_>| -> String {
+            snapshots
+                .get(&verdict.candidate.advisory.source)
+                .map(|s| date_part(s).to_string())
+                .unwrap_or_default()
+        };
+        let mut verdicts: Vec<Option<Verdict<'a>>> = verdicts.into_iter().map(Some).collect();
         let mut findings = Vec::new();
-        for (_, mut verdicts) in merged {
+        for members in groups {
+            let mut group: Vec<(String, Verdict<'a>)> = members
+                .into_iter()
+                .filter_map(|index| verdicts[index].take())
+                .map(|verdict| (freshness(&verdict), verdict))
+                .collect();
             // The freshest feed decides; among equally fresh ones, a finding wins
             // over a clearing statement, so a conflict is never silently dropped.
-            verdicts.sort_by(|a, b| {
-                b.freshness
-                    .cmp(&a.freshness)
+            group.sort_by(|(a_fresh, a), (b_fresh, b)| {
+                b_fresh
+                    .cmp(a_fresh)
                     .then_with(|| b.outcome.is_finding().cmp(&a.outcome.is_finding()))
             });
-            let mut verdicts = verdicts.into_iter();
-            let Some(winner) = verdicts.next() else {
+            let mut group = group.into_iter().map(|(_, verdict)| verdict);
+            let Some(winner) = group.next() else {
                 continue;
             };
             if !winner.outcome.is_finding() {
                 continue;
             }
-            let others: Vec<String> = verdicts.map(|v| v.summary()).collect();
-            let snapshot = self
-                .snapshots
+            let others: Vec<String> = group.map(|v| v.summary()).collect();
+            let snapshot = snapshots
                 .get(&winner.candidate.advisory.source)
                 .cloned()
                 .unwrap_or_default();
@@ -480,15 +510,15 @@ impl<'a, I: AdvisoryIndex> Pass<'a, I> {
         }
         findings.sort_by(|a, b| a.package.cmp(&b.package).then_with(|| a.id.cmp(&b.id)));
 
-        let complete = !self.notes.iter().any(|n| n.incomplete);
+        let complete = !notes.iter().any(|n| n.incomplete);
         MatchReport {
             findings,
             coverage: Coverage {
-                ecosystem: self.ecosystem.map(|e| e.to_string()).unwrap_or_default(),
-                sources: self.sources,
-                packages: self.inventory.packages.len(),
+                ecosystem: ecosystem.map(|e| e.to_string()).unwrap_or_default(),
+                sources,
+                packages: inventory.packages.len(),
                 complete,
-                notes: self.notes,
+                notes,
             },
         }
     }
@@ -511,14 +541,6 @@ fn pattern_matches(pattern: &str, name: &str) -> bool {
     pattern
         .strip_suffix(".*")
         .is_some_and(|prefix| name.starts_with(prefix))
-}
-
-/// Returns the vulnerability id: the CVE of a per-CVE record, else the advisory id.
-fn vulnerability_id(advisory: &Advisory) -> String {
-    match advisory.cves.as_slice() {
-        [cve] if advisory.id.ends_with(cve.as_str()) => cve.clone(),
-        _ => advisory.id.clone(),
-    }
 }
 
 /// Returns the release part of the advisory key for an os-release `VERSION_ID`.

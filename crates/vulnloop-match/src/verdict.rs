@@ -1,6 +1,8 @@
 //! Verdicts: one judged statement each, merged per vulnerability and
 //! turned into findings with their evidence.
 
+use std::rc::Rc;
+
 use vulnloop_advisory::{Advisory, Status};
 use vulnloop_inventory::{Package, PackageManager};
 use vulnloop_version::Scheme;
@@ -9,15 +11,15 @@ use crate::finding::{Evidence, Finding, FindingStatus, InstalledBinary};
 use crate::index::Candidate;
 
 /// A judged statement, before statements from several feeds are merged.
+///
+/// Most statements clear the package, so a verdict borrows what it can from
+/// the inventory and shares the rest: judging allocates nothing per statement.
 pub(crate) struct Verdict<'a> {
-    /// Package group and vulnerability id; statements with equal keys are merged.
-    pub(crate) key: (String, String),
-    /// Snapshot date (`YYYY-MM-DD`) of the statement's feed, for ranking.
-    pub(crate) freshness: String,
     pub(crate) candidate: Candidate,
-    pub(crate) group: String,
-    pub(crate) installed: String,
-    pub(crate) binaries: Vec<&'a Package>,
+    /// Package group: the source or binary package name the statement was looked up by.
+    pub(crate) group: &'a str,
+    pub(crate) installed: &'a str,
+    pub(crate) binaries: Rc<[&'a Package]>,
     pub(crate) outcome: Outcome<'a>,
     pub(crate) channel_note: Option<&'static str>,
     /// Ordering the comparison used, named in the evidence.
@@ -42,10 +44,20 @@ impl Outcome<'_> {
     }
 }
 
-impl Verdict<'_> {
+impl<'a> Verdict<'a> {
+    /// Returns the key under which statements are merged: package group,
+    /// installed version and vulnerability id.
+    pub(crate) fn key(&self) -> (&'a str, &'a str, &str) {
+        (
+            self.group,
+            self.installed,
+            vulnerability_id(&self.candidate.advisory),
+        )
+    }
+
     /// Describes the comparison or vendor status that decided the verdict.
     fn comparison(&self) -> String {
-        let installed = &self.installed;
+        let installed = self.installed;
         let scheme = self.scheme.name();
         match (&self.candidate.affected.status, &self.outcome) {
             (Status::Fixed { fixed }, Outcome::Below) => {
@@ -99,7 +111,7 @@ impl Verdict<'_> {
         let advisory = &self.candidate.advisory;
         let affected = &self.candidate.affected;
         Finding {
-            id: self.key.1.clone(),
+            id: vulnerability_id(advisory).to_string(),
             advisory_id: advisory.id.clone(),
             source: advisory.source.clone(),
             cves: advisory.cves.clone(),
@@ -108,13 +120,13 @@ impl Verdict<'_> {
             severity: advisory.severity,
             severity_raw: advisory.severity_raw.clone(),
             url: advisory.url.clone(),
-            package: affected.package_display(&self.group),
+            package: affected.package_display(self.group),
             package_kind: affected.kind,
             manager: self
                 .binaries
                 .first()
                 .map_or(PackageManager::Dpkg, |p| p.manager),
-            installed_version: self.installed.clone(),
+            installed_version: self.installed.to_string(),
             binaries: self.binaries.iter().map(|p| installed_binary(p)).collect(),
             status,
             note: join_notes(affected.note.as_deref(), self.channel_note),
@@ -157,6 +169,14 @@ fn installed_binary(package: &Package) -> InstalledBinary {
         version: package.version.clone(),
         arch: package.arch.clone(),
         origin: package.origin.clone(),
+    }
+}
+
+/// Returns the vulnerability id: the CVE of a per-CVE record, else the advisory id.
+pub(crate) fn vulnerability_id(advisory: &Advisory) -> &str {
+    match advisory.cves.as_slice() {
+        [cve] if advisory.id.ends_with(cve.as_str()) => cve,
+        _ => &advisory.id,
     }
 }
 
