@@ -118,7 +118,7 @@ pub(crate) async fn authenticate_user(
          WHERE t.id = $1 AND t.revoked_at IS NULL",
     )
     .bind(token_id)
-    .fetch_optional(state.store.pool())
+    .fetch_optional(state.store.reader())
     .await?
     .ok_or(ApiError::Unauthorized)?;
 
@@ -144,7 +144,7 @@ async fn authenticate_agent(
         "SELECT agent_secret_hash FROM hosts WHERE id = $1 AND agent_revoked_at IS NULL",
     )
     .bind(host_id)
-    .fetch_optional(state.store.pool())
+    .fetch_optional(state.store.reader())
     .await?
     .ok_or(ApiError::Unauthorized)?;
     let secret_hash = text(&row, "agent_secret_hash")?.unwrap_or_default();

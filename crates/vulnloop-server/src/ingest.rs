@@ -25,7 +25,9 @@ use crate::{secret, AppState};
 /// advisory database file, cannot change what a match reports. Most uploads
 /// of a fleet are of that kind (agents also upload on an interval), so the
 /// server then confirms the findings of the last match instead of matching
-/// again; see [`confirm_findings`].
+/// again; see [`confirm_findings`]. The stored inventory text then stays
+/// that of the matched upload, whose content is the same; `inventory_at`
+/// takes the time of the new upload.
 pub async fn store_inventory(
     state: &AppState,
     host_id: &str,
@@ -52,7 +54,7 @@ pub async fn store_inventory(
     let last_match: Option<(Option<String>, Option<String>)> =
         sqlx::query("SELECT matched_sha256, last_upload_id FROM hosts WHERE id = $1")
             .bind(host_id)
-            .fetch_optional(state.store.pool())
+            .fetch_optional(state.store.reader())
             .await?
             .map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?)))
             .transpose()?;
@@ -63,20 +65,31 @@ pub async fn store_inventory(
         if *matched == digest {
             let at = now();
             let mut transaction = state.store.pool().begin().await?;
-            update_host(
-                &mut transaction,
-                host_id,
-                text,
-                &os,
-                &upload_id,
-                Some(&digest),
+            // The host row is read above outside the transaction; a match
+            // that committed since (another upload, re-matching) changed its
+            // upload id, and then this upload is matched in full.
+            let unchanged = sqlx::query(
+                "UPDATE hosts SET inventory_at = $1, last_seen_at = $1, last_upload_id = $2, stopped_uploading_at = NULL
+                 WHERE id = $3 AND last_upload_id = $4 AND matched_sha256 = $5",
             )
-            .await?;
-            let mut summary =
-                confirm_findings(&mut transaction, host_id, previous_id, &upload_id, &at).await?;
-            summary["packages"] = json!(inventory.packages.len());
-            finish_upload(transaction, host_id, &summary).await?;
-            return Ok(summary);
+            .bind(&at)
+            .bind(&upload_id)
+            .bind(host_id)
+            .bind(previous_id)
+            .bind(&digest)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected()
+                == 1;
+            if unchanged {
+                let mut summary =
+                    confirm_findings(&mut transaction, host_id, previous_id, &upload_id, &at)
+                        .await?;
+                summary["packages"] = json!(inventory.packages.len());
+                finish_upload(transaction, host_id, &summary).await?;
+                return Ok(summary);
+            }
+            transaction.rollback().await?;
         }
     }
 

@@ -52,11 +52,20 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-/// Connection pool of the server database.
+/// Connection pools of the server database.
+///
+/// SQLite lets one connection write at a time, so its write pool holds one
+/// connection; its reader pool holds a few more, which read the last
+/// committed state while a write transaction runs (write-ahead log). On
+/// PostgreSQL both are the same pool.
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    reader: AnyPool,
 }
+
+/// Connections of the SQLite reader pool.
+const SQLITE_READERS: u32 = 4;
 
 /// Returns `url` with any user name and password left out, for messages.
 fn without_credentials(url: &str) -> String {
@@ -101,6 +110,7 @@ impl Store {
                             "PRAGMA cache_size = -65536",
                             "PRAGMA temp_store = MEMORY",
                             "PRAGMA busy_timeout = 5000",
+                            "PRAGMA wal_autocheckpoint = 16384",
                         ] {
                             sqlx::query(pragma).execute(&mut *connection).await?;
                         }
@@ -122,12 +132,47 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|error| anyhow::anyhow!("failed to migrate the server database: {error}"))?;
-        Ok(Self { pool })
+        let reader = if sqlite {
+            AnyPoolOptions::new()
+                .max_connections(SQLITE_READERS)
+                .after_connect(|connection, _| {
+                    Box::pin(async move {
+                        // query_only makes a write through a reader fail
+                        // instead of competing with the write pool.
+                        for pragma in [
+                            "PRAGMA query_only = ON",
+                            "PRAGMA cache_size = -16384",
+                            "PRAGMA busy_timeout = 5000",
+                        ] {
+                            sqlx::query(pragma).execute(&mut *connection).await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .connect(url)
+                .await
+                .map_err(|error| {
+                    anyhow::anyhow!(
+                        "failed to open the server database {} for reading: {error}",
+                        without_credentials(url)
+                    )
+                })?
+        } else {
+            pool.clone()
+        };
+        Ok(Self { pool, reader })
     }
 
     /// Returns the connection pool, for queries and transactions.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Returns the pool for reads outside a transaction that may see the
+    /// state before a write that runs at the same time: on SQLite they then
+    /// do not wait for the write connection.
+    pub fn reader(&self) -> &AnyPool {
+        &self.reader
     }
 
     /// Creates the first admin and an API token for it when no user exists yet.
