@@ -11,6 +11,8 @@ ALTER TABLE hosts ADD COLUMN package_names TEXT;
 
 -- The names are not copied from host_packages: a host whose names are
 -- unknown is matched again after any advisory database change, and that
--- match stores them. Clearing the digest makes the next upload store them.
-UPDATE hosts SET package_names_sha256 = NULL;
+-- match stores them, as does the host's next upload. Every upload that
+-- stores a new inventory writes the host row anyway, so the digest that
+-- let an upload skip rewriting host_packages goes.
 DROP TABLE host_packages;
+ALTER TABLE hosts DROP COLUMN package_names_sha256;

@@ -36,7 +36,6 @@ pub async fn store_inventory(
     let (text, inventory) = parse(body)?;
     let inventory = Arc::new(inventory);
     let upload_id = secret::new_id()?;
-    let os = os_name(&inventory);
 
     let Some(matcher) = &state.matcher else {
         let summary = json!({
@@ -45,7 +44,14 @@ pub async fn store_inventory(
             "note": "the server has no advisory database (--advisory-db), so the inventory was stored but not matched",
         });
         let mut transaction = state.store.pool().begin().await?;
-        update_host(&mut transaction, host_id, text, &os, &upload_id, None).await?;
+        update_host(
+            &mut transaction,
+            host_id,
+            (text, &inventory),
+            &upload_id,
+            None,
+        )
+        .await?;
         finish_upload(transaction, host_id, &summary).await?;
         return Ok(summary);
     };
@@ -100,8 +106,7 @@ pub async fn store_inventory(
     update_host(
         &mut transaction,
         host_id,
-        text,
-        &os,
+        (text, &inventory),
         &upload_id,
         Some(&digest),
     )
@@ -120,25 +125,29 @@ pub async fn store_inventory(
 }
 
 /// Stores the uploaded inventory text in the host row, with the id of this
-/// upload and the digest of what was matched (`None` when not matched).
+/// upload, the digest of what was matched (`None` when not matched) and
+/// the package names that re-matching looks up.
 async fn update_host(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
     host_id: &str,
-    text: &str,
-    os: &str,
+    inventory: (&str, &Inventory),
     upload_id: &str,
     matched_sha256: Option<&str>,
 ) -> Result<(), ApiError> {
+    let (text, inventory) = inventory;
+    let names = PackageNames::of(inventory);
     sqlx::query(
         "UPDATE hosts SET inventory_json = $1, inventory_at = $2, last_seen_at = $2, os = $3, last_upload_id = $4,
-                          matched_sha256 = $5, stopped_uploading_at = NULL
-         WHERE id = $6",
+                          matched_sha256 = $5, package_release = $6, package_names = $7, stopped_uploading_at = NULL
+         WHERE id = $8",
     )
     .bind(text)
     .bind(now())
-    .bind(os)
+    .bind(os_name(inventory))
     .bind(upload_id)
     .bind(matched_sha256)
+    .bind(names.as_ref().map(|names| names.release.clone()))
+    .bind(names.as_ref().map(PackageNames::text))
     .bind(host_id)
     .execute(&mut **transaction)
     .await?;
@@ -250,7 +259,7 @@ async fn confirm_findings(
     }))
 }
 
-/// Records the findings of `report` and the host's package names inside
+/// Records the findings of `report` inside
 /// `transaction`, and returns a summary for the agent or the audit log.
 /// `match_id` marks the findings that this match reported; uploads and
 /// re-matching both call this.
@@ -282,41 +291,8 @@ pub async fn record_findings(
             "the inventory reports collection problems, so findings it did not report stay open"
         );
     }
-    record_package_names(transaction, host_id, inventory).await?;
     crate::webhooks::enqueue_status_changes(transaction, at).await?;
     Ok(summary)
-}
-
-/// Stores the release and package names of the host's inventory for
-/// re-matching, unless the stored ones are the same.
-async fn record_package_names(
-    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
-    host_id: &str,
-    inventory: &Inventory,
-) -> Result<(), ApiError> {
-    let names = crate::rematch::PackageNames::of(inventory);
-    let digest = names
-        .as_ref()
-        .map(|names| secret::hash(&names.digest_text()));
-    let stored: Option<String> =
-        sqlx::query("SELECT package_names_sha256 FROM hosts WHERE id = $1")
-            .bind(host_id)
-            .fetch_one(&mut **transaction)
-            .await?
-            .try_get("package_names_sha256")?;
-    if stored.is_some() && stored == digest {
-        return Ok(());
-    }
-    sqlx::query(
-        "UPDATE hosts SET package_release = $1, package_names = $2, package_names_sha256 = $3 WHERE id = $4",
-    )
-    .bind(names.as_ref().map(|names| names.release.clone()))
-    .bind(names.as_ref().map(PackageNames::text))
-    .bind(digest)
-    .bind(host_id)
-    .execute(&mut **transaction)
-    .await?;
-    Ok(())
 }
 
 /// Parses an upload: 400 for text that is not JSON, 422 for JSON that is not an inventory.

@@ -85,11 +85,6 @@ impl PackageNames {
         }
         text
     }
-
-    /// The text whose digest `hosts.package_names_sha256` stores.
-    pub fn digest_text(&self) -> String {
-        format!("{}\n{}", self.release, self.text())
-    }
 }
 
 /// Reads the names of a `hosts.package_names` value.
@@ -294,11 +289,18 @@ async fn rematch_host(state: &AppState, host_id: &str) -> anyhow::Result<()> {
     let match_id = secret::new_id()?;
     let at = now();
     let mut transaction = state.store.pool().begin().await?;
-    sqlx::query("UPDATE hosts SET last_upload_id = $1 WHERE id = $2")
-        .bind(&match_id)
-        .bind(host_id)
-        .execute(&mut *transaction)
-        .await?;
+    // The names are those of the same inventory; they are written for the
+    // hosts whose names are not stored yet.
+    let names = PackageNames::of(&inventory);
+    sqlx::query(
+        "UPDATE hosts SET last_upload_id = $1, package_release = $2, package_names = $3 WHERE id = $4",
+    )
+    .bind(&match_id)
+    .bind(names.as_ref().map(|names| names.release.clone()))
+    .bind(names.as_ref().map(PackageNames::text))
+    .bind(host_id)
+    .execute(&mut *transaction)
+    .await?;
     let summary = ingest::record_findings(
         &mut transaction,
         host_id,

@@ -383,14 +383,11 @@ async fn same_database_rematches_nothing() {
 async fn host_without_stored_names_is_rematched() {
     let fixture = Fixture::new().await;
     let unknown = &fixture.without_openssl[0];
-    sqlx::query(
-        "UPDATE hosts SET package_release = NULL, package_names = NULL, package_names_sha256 = NULL
-         WHERE id = $1",
-    )
-    .bind(unknown)
-    .execute(fixture.state.store.pool())
-    .await
-    .unwrap();
+    sqlx::query("UPDATE hosts SET package_release = NULL, package_names = NULL WHERE id = $1")
+        .bind(unknown)
+        .execute(fixture.state.store.pool())
+        .await
+        .unwrap();
 
     fixture.swap_database();
     let summary = rematch_changed(&fixture.state, &fixture.old_db, &fixture.live_db)
