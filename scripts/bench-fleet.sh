@@ -11,7 +11,9 @@
 #
 # Usage: scripts/bench-fleet.sh [AGENTS] [UPLOADS] [CONCURRENCY] [TIME_LIMIT]
 # Environment: VULNLOOP_DATA (default ../shared/data next to the checkout),
-# CARGO_TARGET_DIR (default target), KEEP_WORK=1 keeps the work directory.
+# CARGO_TARGET_DIR (default target), KEEP_WORK=1 keeps the work directory,
+# CHANGE_EVERY (default 4): every CHANGE_EVERYth round of uploads carries a
+# changed inventory, the others the same one again; 1 changes every upload.
 set -euo pipefail
 
 agents=${1:-2000}
@@ -101,7 +103,8 @@ cat <&3 >/dev/null &
     --inventory "$work/inventories/amzn.json:7" \
     --inventory "$work/inventories/mariner.json:5" \
     --inventory "$work/inventories/alpine.json:3" \
-    --agents "$agents" --uploads "$uploads" --concurrency "$concurrency" --time-limit "$time_limit"
+    --agents "$agents" --uploads "$uploads" --concurrency "$concurrency" --time-limit "$time_limit" \
+    --change-every "${CHANGE_EVERY:-4}"
 
 echo "server peak resident memory: $(grep VmHWM "/proc/$server_pid/status" | awk '{print $2, $3}')"
 echo "server database size: $(du -k "$work/server/server.db" | cut -f1) KiB"

@@ -7,15 +7,17 @@
 //! ```text
 //! fleet_load --server http://127.0.0.1:PORT --admin-token vlu_… \
 //!     --inventory debian.json:70 --inventory ubuntu.json:15 … \
-//!     --agents 2000 --uploads 10000 --concurrency 32 --time-limit 900
+//!     --agents 2000 --uploads 10000 --concurrency 32 --time-limit 900 \
+//!     --change-every 4
 //! ```
 //!
 //! Each agent gets one base inventory, chosen by the weights, and a host name
 //! of its own. Hosts of one role differ in what is installed, so each agent
 //! leaves out its own 0–5 % of the base packages (a seeded choice). Later
 //! uploads of an agent are the same inventory, as on a host where nothing
-//! changed, except every fourth one, which drops one more package, as after
-//! a removal.
+//! changed, except every `--change-every`th round (4 by default), which drops
+//! one more package, as after a removal. With `--change-every 1` every
+//! upload after the first differs from the one before.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -33,6 +35,7 @@ struct Settings {
     uploads: usize,
     concurrency: usize,
     time_limit: Duration,
+    change_every: usize,
 }
 
 fn parse_args() -> anyhow::Result<Settings> {
@@ -44,6 +47,7 @@ fn parse_args() -> anyhow::Result<Settings> {
         uploads: 10_000,
         concurrency: 32,
         time_limit: Duration::from_secs(900),
+        change_every: 4,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -69,6 +73,9 @@ fn parse_args() -> anyhow::Result<Settings> {
                 settings.time_limit =
                     Duration::from_secs(value.parse().context("invalid --time-limit")?)
             }
+            "--change-every" => {
+                settings.change_every = value.parse().context("invalid --change-every")?
+            }
             _ => bail!("unknown option {flag}"),
         }
     }
@@ -90,8 +97,12 @@ fn parse_args() -> anyhow::Result<Settings> {
     if settings.inventories.is_empty() || settings.admin_token.is_empty() {
         bail!("give --admin-token and at least one --inventory FILE[:WEIGHT]");
     }
-    if settings.agents == 0 || settings.uploads < settings.agents || settings.concurrency == 0 {
-        bail!("--agents must be at least 1, --uploads at least --agents, and --concurrency at least 1");
+    if settings.agents == 0
+        || settings.uploads < settings.agents
+        || settings.concurrency == 0
+        || settings.change_every == 0
+    {
+        bail!("--agents must be at least 1, --uploads at least --agents, and --concurrency and --change-every at least 1");
     }
     Ok(settings)
 }
@@ -309,7 +320,7 @@ fn main() -> anyhow::Result<()> {
                 .record(Instant::now(), &Err("the agent did not enroll".to_string()));
             return;
         };
-        if round > 0 && round % 4 == 0 {
+        if round > 0 && round % settings.change_every == 0 {
             if let Some(packages) = agent.inventory["packages"].as_array_mut() {
                 if packages.len() > 1 {
                     let at = Seeded((agent_index * 31 + round) as u64).below(packages.len() as u64)
@@ -348,6 +359,7 @@ fn main() -> anyhow::Result<()> {
         "uploads_sent": uploaded,
         "stopped_by_time_limit": uploaded < settings.uploads,
         "concurrency": settings.concurrency,
+        "change_every": settings.change_every,
         "packages_per_upload": packages_sent.into_inner() as f64 / uploaded.max(1) as f64,
         "enroll": lock(&enroll_timings).summary(enroll_wall),
         "upload": lock(&upload_timings).summary(upload_wall),
