@@ -22,10 +22,10 @@ use crate::{secret, AppState};
 ///
 /// An upload whose inventory is the same as the one the host's findings were
 /// last matched from, apart from the collection time, against the same
-/// advisory database file, cannot change what a match reports. Most uploads
-/// of a fleet are of that kind (agents also upload on an interval), so the
+/// advisory database file, cannot change what a match reports. Agents also
+/// upload on an interval, so most uploads of a fleet are of that kind. The
 /// server then confirms the findings of the last match instead of matching
-/// again; see [`confirm_findings`]. The stored inventory text then stays
+/// again (see [`confirm_findings`]). The stored inventory text then stays
 /// that of the matched upload, whose content is the same; `inventory_at`
 /// takes the time of the new upload.
 pub async fn store_inventory(
@@ -71,9 +71,9 @@ pub async fn store_inventory(
         if *matched == digest {
             let at = now();
             let mut transaction = state.store.pool().begin().await?;
-            // The host row is read above outside the transaction; a match
-            // that committed since (another upload, re-matching) changed its
-            // upload id, and then this upload is matched in full.
+            // The host row was read outside the transaction. If another
+            // upload or a re-match committed since, its upload id differs,
+            // so this upload is matched in full.
             let unchanged = sqlx::query(
                 "UPDATE hosts SET inventory_at = $1, last_seen_at = $1, last_upload_id = $2, stopped_uploading_at = NULL
                  WHERE id = $3 AND last_upload_id = $4 AND matched_sha256 = $5",

@@ -74,7 +74,7 @@ impl PackageNames {
         })
     }
 
-    /// The names as `hosts.package_names` stores them: sorted, one per line.
+    /// Returns the names as `hosts.package_names` stores them: sorted, one per line.
     pub fn text(&self) -> String {
         let mut text = String::new();
         for name in &self.names {
