@@ -49,6 +49,7 @@ pub async fn store_inventory(
             host_id,
             (text, &inventory),
             &upload_id,
+            &now(),
             None,
         )
         .await?;
@@ -88,10 +89,15 @@ pub async fn store_inventory(
             .rows_affected()
                 == 1;
             if unchanged {
-                let mut summary =
-                    confirm_findings(&mut transaction, host_id, previous_id, &upload_id, &at)
-                        .await?;
-                summary["packages"] = json!(inventory.packages.len());
+                let summary = confirm_findings(
+                    &mut transaction,
+                    host_id,
+                    &inventory,
+                    previous_id,
+                    &upload_id,
+                    &at,
+                )
+                .await?;
                 finish_upload(transaction, host_id, &summary).await?;
                 return Ok(summary);
             }
@@ -108,6 +114,7 @@ pub async fn store_inventory(
         host_id,
         (text, &inventory),
         &upload_id,
+        &at,
         Some(&digest),
     )
     .await?;
@@ -132,6 +139,7 @@ async fn update_host(
     host_id: &str,
     inventory: (&str, &Inventory),
     upload_id: &str,
+    at: &str,
     matched_sha256: Option<&str>,
 ) -> Result<(), ApiError> {
     let (text, inventory) = inventory;
@@ -142,7 +150,7 @@ async fn update_host(
          WHERE id = $8",
     )
     .bind(text)
-    .bind(now())
+    .bind(at)
     .bind(os_name(inventory))
     .bind(upload_id)
     .bind(matched_sha256)
@@ -222,11 +230,13 @@ fn match_digest(content: &str, stamp: &FileStamp) -> String {
 /// reported the same inventory: they take the new upload's id and time, and
 /// those a match would open again (`no_longer_present`, `expired`, `fixed`,
 /// `restart_pending`) become `unfixed`, as in [`upsert_findings`]. Ignore
-/// rules and webhooks then run as after a match. Nothing else can differ
-/// from a new match of the same inventory against the same database.
+/// rules, the closing of findings that are not reported (for a complete
+/// inventory) and webhooks then run as after a match, so the result is that
+/// of a new match of the same inventory against the same database.
 async fn confirm_findings(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
     host_id: &str,
+    inventory: &Inventory,
     previous_id: &str,
     upload_id: &str,
     at: &str,
@@ -249,12 +259,20 @@ async fn confirm_findings(
     .await?
     .rows_affected();
     let ignored = crate::rules::apply_to_host(transaction, host_id, at).await?;
+    // A finding the last match did not report can still be open, for one
+    // when its fix task failed after the package was removed.
+    let closed = if inventory.is_complete() {
+        close_missing(transaction, host_id, upload_id, at).await?
+    } else {
+        0
+    };
     crate::webhooks::enqueue_status_changes(transaction, at).await?;
     Ok(json!({
+        "packages": inventory.packages.len(),
         "matched": true,
         "findings": confirmed,
         "ignored": ignored,
-        "no_longer_present": 0,
+        "no_longer_present": closed,
         "note": "the inventory and the advisory database are the same as at the last match, so its findings were confirmed without matching again",
     }))
 }

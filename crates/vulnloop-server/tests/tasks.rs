@@ -830,3 +830,34 @@ async fn same_inventory_confirms_findings() {
         "no_longer_present"
     );
 }
+
+/// A confirmed upload closes findings as a match would: a `fix_failed`
+/// finding that the inventory no longer reports becomes `fixed`.
+#[tokio::test]
+async fn confirmed_upload_closes_missing_findings() {
+    let (server, host_id, agent, openssl) = host_with_openssl().await;
+    let fixed = openssl["fixed_version"].as_str().unwrap();
+    let upgraded = upgraded(&fixture().inventory, "openssl", fixed);
+    server.upload(&agent, &upgraded).await;
+    assert_eq!(
+        server.status_of(&host_id, &openssl).await,
+        "no_longer_present"
+    );
+    // As when a fix task reports failure after the upgrade was uploaded.
+    sqlx::query(
+        "UPDATE findings SET status = 'fix_failed' WHERE host_id = $1 AND vulnerability_id = $2 AND package = $3",
+    )
+    .bind(&host_id)
+    .bind(openssl["vulnerability_id"].as_str().unwrap())
+    .bind(openssl["package"].as_str().unwrap())
+    .execute(server.state.store.pool())
+    .await
+    .unwrap();
+
+    let summary = server.upload(&agent, &upgraded).await;
+    assert!(
+        summary["note"].as_str().unwrap().contains("confirmed"),
+        "{summary}"
+    );
+    assert_eq!(server.status_of(&host_id, &openssl).await, "fixed");
+}
