@@ -420,31 +420,25 @@ async fn upsert_findings(
     Ok(())
 }
 
-/// Updates the host's findings that the upload `upload_id` did not report,
-/// and returns how many became `no_longer_present`.
+/// Updates the host's open findings that the match `upload_id` did not
+/// report, in one statement, and returns how many it closed.
 ///
 /// A fix explains why some findings are gone, so they do not become
 /// `no_longer_present`. `fixing` and `verifying` findings stay as they are
 /// until their task's result decides them. `fixed` and `restart_pending`
 /// ones are already closed by a fix. A `fix_failed` finding that is gone
-/// becomes `fixed`, because the package was upgraded after the failed task.
+/// becomes `fixed`, because the package was upgraded after the failed task;
+/// the count includes those.
 async fn close_missing(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
     host_id: &str,
     upload_id: &str,
     at: &str,
 ) -> Result<u64, ApiError> {
-    sqlx::query(
-        "UPDATE findings SET status = 'fixed', status_changed_at = $1
-         WHERE host_id = $2 AND last_upload_id <> $3 AND status = 'fix_failed'",
-    )
-    .bind(at)
-    .bind(host_id)
-    .bind(upload_id)
-    .execute(&mut **transaction)
-    .await?;
     let closed = sqlx::query(
-        "UPDATE findings SET status = 'no_longer_present', status_changed_at = $1
+        "UPDATE findings SET
+             status = CASE WHEN status = 'fix_failed' THEN 'fixed' ELSE 'no_longer_present' END,
+             status_changed_at = $1
          WHERE host_id = $2 AND last_upload_id <> $3
            AND status NOT IN ('no_longer_present', 'fixing', 'verifying', 'fixed', 'restart_pending')",
     )
