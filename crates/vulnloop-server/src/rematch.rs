@@ -161,12 +161,15 @@ pub async fn rematch_from(
 }
 
 /// Returns every stored package name, grouped by release.
+///
+/// This and [`affected_hosts`] read every host row, so they use the reader
+/// pool: on SQLite, uploads then do not wait for the scan.
 async fn stored_keys(state: &AppState) -> anyhow::Result<BTreeMap<String, BTreeSet<String>>> {
     let mut rows = sqlx::query(
         "SELECT package_release, package_names FROM hosts
          WHERE package_release IS NOT NULL AND package_names IS NOT NULL",
     )
-    .fetch(state.store.pool());
+    .fetch(state.store.reader());
     let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     while let Some(row) = rows.try_next().await? {
         let release: String = row.try_get("package_release")?;
@@ -246,7 +249,7 @@ async fn affected_hosts(
     let mut rows = sqlx::query(
         "SELECT id, package_release, package_names FROM hosts WHERE inventory_json IS NOT NULL",
     )
-    .fetch(state.store.pool());
+    .fetch(state.store.reader());
     let mut hosts = BTreeSet::new();
     while let Some(row) = rows.try_next().await? {
         let (Some(release), Some(names)) =
