@@ -220,6 +220,10 @@ impl serde::Serialize for Unstamped<'_> {
     }
 }
 
+/// The statuses, as an SQL list, of findings that open again as `unfixed`
+/// when a match reports them.
+const REOPENED: &str = "('no_longer_present', 'expired', 'fixed', 'restart_pending')";
+
 /// Returns the digest that `hosts.matched_sha256` stores: the inventory's
 /// content digest and the advisory database file it was matched against.
 fn match_digest(content: &str, stamp: &FileStamp) -> String {
@@ -241,32 +245,26 @@ async fn confirm_findings(
     upload_id: &str,
     at: &str,
 ) -> Result<Value, ApiError> {
-    let confirmed = sqlx::query(
+    let sql = format!(
         "UPDATE findings SET
              last_seen_at = $1,
              last_upload_id = $2,
-             status_changed_at = CASE WHEN status IN ('no_longer_present', 'expired', 'fixed', 'restart_pending')
-                                      THEN $1 ELSE status_changed_at END,
-             status = CASE WHEN status IN ('no_longer_present', 'expired', 'fixed', 'restart_pending')
-                           THEN 'unfixed' ELSE status END
-         WHERE host_id = $3 AND last_upload_id = $4",
-    )
-    .bind(at)
-    .bind(upload_id)
-    .bind(host_id)
-    .bind(previous_id)
-    .execute(&mut **transaction)
-    .await?
-    .rows_affected();
-    let ignored = crate::rules::apply_to_host(transaction, host_id, at).await?;
+             status_changed_at = CASE WHEN status IN {REOPENED} THEN $1 ELSE status_changed_at END,
+             status = CASE WHEN status IN {REOPENED} THEN 'unfixed' ELSE status END
+         WHERE host_id = $3 AND last_upload_id = $4"
+    );
+    let confirmed = sqlx::query(&sql)
+        .bind(at)
+        .bind(upload_id)
+        .bind(host_id)
+        .bind(previous_id)
+        .execute(&mut **transaction)
+        .await?
+        .rows_affected();
+
     // A finding the last match did not report can still be open, for one
     // when its fix task failed after the package was removed.
-    let closed = if inventory.is_complete() {
-        close_missing(transaction, host_id, upload_id, at).await?
-    } else {
-        0
-    };
-    crate::webhooks::enqueue_status_changes(transaction, at).await?;
+    let (ignored, closed) = after_match(transaction, host_id, inventory, upload_id, at).await?;
     Ok(json!({
         "packages": inventory.packages.len(),
         "matched": true,
@@ -294,23 +292,42 @@ pub async fn record_findings(
     let reported: Vec<&Finding> = findings.values().copied().collect();
     upsert_findings(transaction, host_id, &reported, match_id, at).await?;
     summary["findings"] = json!(findings.len());
-    summary["ignored"] = json!(crate::rules::apply_to_host(transaction, host_id, at).await?);
     summary["coverage"] = serde_json::to_value(&report.coverage).map_err(|error| {
         ApiError::Internal(anyhow::Error::new(error).context("failed to serialize coverage"))
     })?;
-    // An incomplete inventory may have left packages out, so its silence
-    // about a finding proves nothing.
-    if inventory.is_complete() {
-        summary["no_longer_present"] =
-            json!(close_missing(transaction, host_id, match_id, at).await?);
-    } else {
-        summary["no_longer_present"] = json!(0);
+
+    let (ignored, closed) = after_match(transaction, host_id, inventory, match_id, at).await?;
+    summary["ignored"] = json!(ignored);
+    summary["no_longer_present"] = json!(closed);
+    if !inventory.is_complete() {
         summary["note"] = json!(
             "the inventory reports collection problems, so findings it did not report stay open"
         );
     }
-    crate::webhooks::enqueue_status_changes(transaction, at).await?;
     Ok(summary)
+}
+
+/// Runs what follows the recording of a match's findings: the active ignore
+/// rules, the closing of findings the match `match_id` did not report, and
+/// the webhook events of the status changes. Returns how many findings the
+/// rules ignored and how many were closed.
+async fn after_match(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    host_id: &str,
+    inventory: &Inventory,
+    match_id: &str,
+    at: &str,
+) -> Result<(u64, u64), ApiError> {
+    let ignored = crate::rules::apply_to_host(transaction, host_id, at).await?;
+    // An incomplete inventory may have left packages out, so its silence
+    // about a finding proves nothing.
+    let closed = if inventory.is_complete() {
+        close_missing(transaction, host_id, match_id, at).await?
+    } else {
+        0
+    };
+    crate::webhooks::enqueue_status_changes(transaction, at).await?;
+    Ok((ignored, closed))
 }
 
 /// Parses an upload: 400 for text that is not JSON, 422 for JSON that is not an inventory.
@@ -397,10 +414,9 @@ async fn upsert_findings(
                  vendor_status = excluded.vendor_status,
                  last_seen_at = excluded.last_seen_at,
                  last_upload_id = excluded.last_upload_id,
-                 status_changed_at = CASE WHEN findings.status IN ('no_longer_present', 'expired', 'fixed', 'restart_pending')
+                 status_changed_at = CASE WHEN findings.status IN {REOPENED}
                                           THEN excluded.status_changed_at ELSE findings.status_changed_at END,
-                 status = CASE WHEN findings.status IN ('no_longer_present', 'expired', 'fixed', 'restart_pending')
-                               THEN 'unfixed' ELSE findings.status END",
+                 status = CASE WHEN findings.status IN {REOPENED} THEN 'unfixed' ELSE findings.status END",
             rows.join(",\n                    ")
         );
         let mut query = sqlx::query(&sql).bind(host_id).bind(at).bind(upload_id);

@@ -111,9 +111,9 @@ impl Store {
         let sqlite = url.starts_with("sqlite:");
         // Per connection, so set whenever the pool opens one. SQLite leaves
         // foreign keys off unless asked. The write-ahead log lets readers of
-        // other processes go on during a write and makes a commit one append;
-        // with synchronous NORMAL a power cut may lose the last commits but
-        // never corrupts the file. The 64 MiB page cache keeps the findings
+        // other processes go on during a write and makes a commit one append.
+        // With synchronous NORMAL a power cut may lose the last commits, but
+        // it does not corrupt the file. The 64 MiB page cache keeps the findings
         // indexes in memory while uploads write. A statement that writes many
         // rows keeps its undo journal in memory rather than in a temporary
         // file. A checkpoint every 64 MiB of log instead of every 4 MiB syncs
